@@ -1,0 +1,34 @@
+# Two entry points for a fresh machine: `make run` (main job) and `make test` (the suite).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev,postgres,distributed]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Crawl every source from the bundled fixtures into SQLite (var/stnews.db), summarize,
+## then write the feeds (var/feeds/) and print their paths.
+run: $(STAMP)
+	$(BIN)/stnews crawl --replay fixtures
+	$(BIN)/stnews feed
+
+## Lint, then the whole test suite (offline) on SQLite, then again on PostgreSQL
+## (127.0.0.1:5432, database `test`; STNEWS_TEST_POSTGRES_URL to point elsewhere).
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/pytest -q -n auto
+	STNEWS_TEST_DB=postgresql $(BIN)/pytest -q -n auto
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf var .pytest_cache .ruff_cache

@@ -1,0 +1,3 @@
+"""stnews: a monitor for government science-and-technology cooperation news."""
+
+__version__ = "0.1.0"

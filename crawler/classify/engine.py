@@ -1,0 +1,430 @@
+"""The classification rules.
+
+A release announces international S&T cooperation when its title ties a foreign partner to
+cooperation language (or carries a bilateral compound such as "Taiwan-France", 台法,
+한-프랑스) and the lead of the body confirms it; a title that names a kind of cooperation
+("signs MOU", "opens joint centre") without the partner qualifies when the lead names one.
+Foreign names elsewhere (budgets, exports, awards, domestic events citing other countries)
+neither decide nor make partners.
+
+The evidence is scored (weights below): title first, then the first sentences of the body
+(the lead, ~600 Latin or ~250 CJK characters), then the rest of the body; award, budget,
+trade, statistics, research-result and "domestic" cues in the title count against. A release
+is cooperation when the score reaches ``THRESHOLD``, the title (or, without a title, the
+lead) carries a signal, and at least one partner is found. Partners are the foreign names of
+the title, or else those the lead and body tie to cooperation most strongly. The kind comes
+from the title, else from the first two lead sentences that tie a partner to cooperation.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from functools import cache
+from itertools import pairwise
+
+from .gazetteer import REGION_PREFIX, Compound, Mention, gazetteer
+from .lexicon import Term, lexicon
+from .text import dispatch_regex, is_cjk, lower_same_length, normalize, sentence_starts
+
+TOPICS: tuple[str, ...] = (
+    "semiconductors",
+    "quantum",
+    "ai",
+    "health",
+    "biotech",
+    "space",
+    "marine",
+    "energy",
+    "net-zero",
+    "climate",
+    "cybersecurity",
+    "ict",
+    "5g",
+    "materials",
+    "talent",
+    "startups",
+    "agriculture",
+    "disaster",
+)
+COOP_TYPES: tuple[str, ...] = (
+    "agreement",
+    "joint-committee",
+    "joint-call",
+    "hub-or-center",
+    "visit-or-delegation",
+    "forum-or-workshop",
+    "other-cooperation",
+)
+# When a title names several kinds, the most specific mechanism wins: a joint committee that
+# signs an MoU is reported as a committee meeting, an MoU signed during a visit as an agreement.
+_TYPE_PRIORITY = (
+    "joint-committee",
+    "joint-call",
+    "agreement",
+    "hub-or-center",
+    "forum-or-workshop",
+    "visit-or-delegation",
+)
+_NEGATIVE = ("neg.award", "neg.budget", "neg.trade", "neg.stats", "neg.result", "neg.domestic")
+
+# Scores (see module docstring); the threshold is THRESHOLD.
+TITLE_LINK = 2.0  # foreign partner and cooperation language in the title
+TITLE_FOREIGN = 1.0  # foreign partner in the title, no cooperation language
+TITLE_TYPE = 1.0  # a kind of cooperation in the title, no partner
+TITLE_COOP = 0.5  # generic cooperation language in the title, no partner
+TITLE_BILATERAL = 1.0  # "Taiwan-France", "Taiwan and France", 台法, 한-프랑스 in the title
+LEAD_STRONG = 1.5  # lead sentence: partner + kind of cooperation or bilateral compound
+LEAD_WEAK = 1.0  # lead sentence: partner + generic cooperation language
+BODY_SENTENCE = 0.3  # each later sentence linking a partner to cooperation (at most 3)
+BODY_BILATERAL = 0.5  # bilateral compounds outside the title
+NEGATIVE_TITLE = -2.5  # award/budget/trade/statistics/research-result title without a kind
+NEGATIVE_TITLE_COOP = -1.5  # the same, softened when the title also speaks of cooperation
+THRESHOLD = 2.5
+
+_LEAD_CHARS_LATIN = 600
+_LEAD_CHARS_CJK = 250
+
+# Recurring bilateral mechanisms are numbered: "24th ... Meeting", 第25屆...會議, 제7차 ...위원회.
+_ORDINAL_MEETING = re.compile(
+    r"(?:\b(?:\d+(?:st|nd|rd|th)|first|second|third|fourth|fifth|sixth|seventh|eighth|ninth"
+    r"|tenth|eleventh|twelfth)\b.*\b(?:meeting|committee|commission|council|dialogue"
+    r"|consultations?|talks)\b)"
+    r"|(?:第[0-9０-９一二三四五六七八九十百]+[屆次].*(?:會議|委員會|聯委會|對話|諮商))"
+    r"|(?:제 ?\d+ ?차.*(?:회의|위원회|공동위|협의회|대화))"
+)
+_NO_TERM = Term(0, 0, "", ())
+_PAIR_GAP = re.compile(r"(?: (?:and|&) (?:the )?|[與和及跟、]|(?:과|와) ?|, )")
+_COMPOUND_GAP = re.compile(r" ?[-/·ㆍ・‧] ?|")
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    """The verdict on one release. ``confidence`` is the confidence in ``is_cooperation``."""
+
+    is_cooperation: bool
+    confidence: float
+    partners: tuple[str, ...] = ()
+    topics: tuple[str, ...] = ()
+    coop_type: str | None = None
+    evidence: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "is_cooperation": self.is_cooperation,
+            "confidence": self.confidence,
+            "partners": list(self.partners),
+            "topics": list(self.topics),
+            "coop_type": self.coop_type,
+            "evidence": list(self.evidence),
+        }
+
+
+@dataclass(slots=True)
+class _Unit:
+    """What one sentence (or the title) contains."""
+
+    foreign: list[Mention] = field(default_factory=list)
+    coop: list[Term] = field(default_factory=list)  # generic cooperation language
+    types: dict[str, Term] = field(default_factory=dict)
+    hub_noun: Term | None = None
+    hub_verb: Term | None = None
+    negative: list[Term] = field(default_factory=list)
+    bilateral: list[str] = field(default_factory=list)  # "Taiwan-France" and the like
+    bilateral_codes: set[str] = field(default_factory=set)  # their foreign members
+
+    def kinds(self, strict: bool = False) -> dict[str, Term]:
+        kinds = dict(self.types)
+        if "hub-or-center" not in kinds and self.hub_noun and self.hub_verb:
+            kinds["hub-or-center"] = self.hub_noun
+        if strict:
+            kinds.pop("forum-or-workshop", None)
+            kinds.pop("visit-or-delegation", None)
+        return kinds
+
+    def linked(self, strict: bool = False) -> bool:
+        """Whether the sentence ties its foreign names to cooperation. ``strict``: an event
+        word alone ("symposium", "visited") does not, as it may only list participants."""
+        return bool(self.coop or self.bilateral or self.kinds(strict))
+
+    def strong(self, strict: bool = False) -> bool:
+        return bool(self.bilateral or self.kinds(strict))
+
+
+@cache
+def _cjk_regex() -> re.Pattern[str]:
+    # Chinese and Korean names and terms share one scan: for these scripts the cost of a
+    # regex lies in visiting candidate positions, not in the number of words.
+    return re.compile(dispatch_regex(sorted(gazetteer().cjk_words | lexicon().cjk_words)))
+
+
+def classify(title: str, body: str, agency_country: str, language: str = "en") -> Classification:
+    """Classify one press release; see the module docstring for the rules."""
+    home = (agency_country or "").strip().upper()
+    title = normalize(title or "")
+    if title.isupper() and title.isascii():
+        title = title.title()  # "TAIWAN AND FRANCE SIGN ..." -> proper-noun case
+    body = normalize(body or "")
+    text = f"{title}\n{body}" if title else body
+    title_end = len(title)
+    lowered = lower_same_length(text)
+
+    cjk_hits: list[tuple[int, int, str]] = []
+    if not text.isascii():
+        cjk_hits = [(m.start(), m.end(), m.group()) for m in _cjk_regex().finditer(text)]
+    cjk = is_cjk(title or body) or (language or "").lower().startswith(("zh", "ko", "ja"))
+    mentions, compounds, name_spans = gazetteer().find(text, cjk_hits, home)
+    terms = _outside(lexicon().find(lowered, cjk_hits, cjk), name_spans)
+
+    starts = sentence_starts(text)
+    body_start = title_end + 1 if title else 0
+    lead_end = body_start + (_LEAD_CHARS_CJK if cjk else _LEAD_CHARS_LATIN)
+    last_lead = bisect_right(starts, lead_end - 1) - 1  # last sentence starting in the lead
+    units, topic_set = _units(text, title_end, starts, last_lead, mentions, terms, compounds, home)
+
+    t = units.get(-1) or _Unit()
+    t_kinds = t.kinds()
+    if title and _ORDINAL_MEETING.search(lowered, 0, title_end):
+        t_kinds.setdefault("joint-committee", t.types.get("joint-committee") or _NO_TERM)
+    evidence: list[str] = []
+    score = 0.0
+    if t.foreign and (t.coop or t_kinds or t.bilateral):
+        score += TITLE_LINK
+        evidence.append("title: " + _names(t.foreign) + " + " + _terms(t, t_kinds))
+    elif t.foreign:
+        score += TITLE_FOREIGN
+        evidence.append("title partner: " + _names(t.foreign))
+    elif t_kinds or t.coop:
+        score += TITLE_TYPE if t_kinds else TITLE_COOP
+        evidence.append("title: " + _terms(t, t_kinds))
+    if t.bilateral:
+        score += TITLE_BILATERAL
+        evidence.append("title bilateral: " + ", ".join(dict.fromkeys(t.bilateral)))
+    domestic = any("neg.domestic" in x.categories for x in t.negative)
+    if t.negative and (domestic or not t_kinds):
+        # Research results stay results whatever their wording; a trade or budget title that
+        # also speaks of cooperation may still announce some; a kind of event ("meets") does
+        # not help a title about domestic actors.
+        result = any("neg.result" in x.categories for x in t.negative)
+        soft = (t.coop or t.bilateral) and not result
+        score += NEGATIVE_TITLE_COOP if soft else NEGATIVE_TITLE
+        cues = ", ".join(dict.fromkeys(x.text for x in t.negative))
+        evidence.append("title negative cue: " + cues)
+
+    # Without a partner in the title, foreign names next to an event word may just be the
+    # participants of a domestic event; they need cooperation language proper.
+    strict = not (t.foreign or t.bilateral)
+    lead_units: list[tuple[int, _Unit]] = []
+    later = 0
+    for i, u in sorted(units.items()):
+        if i < 0 or not u.foreign or not u.linked(strict):
+            continue
+        if i <= last_lead:
+            lead_units.append((i, u))
+        else:
+            later += 1
+    if lead_units:
+        strong = [(i, u) for i, u in lead_units if u.strong(strict)]
+        best = (strong or lead_units)[0][0]
+        score += LEAD_STRONG if strong else LEAD_WEAK
+        end = starts[best + 1] if best + 1 < len(starts) else len(text)
+        evidence.append("lead: " + _snippet(text[starts[best] : end]))
+    score += BODY_SENTENCE * min(later, 3)
+    body_bilateral = [lab for i, u in units.items() if i >= 0 for lab in u.bilateral]
+    if body_bilateral:
+        score += BODY_BILATERAL
+        if not t.bilateral:
+            evidence.append("bilateral: " + ", ".join(dict.fromkeys(body_bilateral)))
+
+    partners = _partners(t, units, lead_units, strict)
+    # Without a title (some pages carry it only in the body), the lead stands in for it.
+    titled = bool(t.foreign or t.coop or t_kinds or t.bilateral) or (not title and bool(lead_units))
+    # A region in the title ("Korea-Africa Forum") may stand for partners left unnamed.
+    regional = any(m.code.startswith(REGION_PREFIX) for m in t.foreign)
+    is_coop = score >= THRESHOLD and titled and bool(partners or regional)
+    p = 1.0 / (1.0 + math.exp(-1.5 * (score - THRESHOLD)))
+    if is_coop:
+        confidence = p
+    elif score >= THRESHOLD:  # enough signal, but no partner or no title support
+        confidence = 0.6
+    else:
+        confidence = 1.0 - p
+    confidence = round(min(max(confidence, 0.5), 0.99), 3)
+
+    coop_type = None
+    if is_coop:
+        coop_type = _pick_type(t_kinds) or _lead_type(lead_units) or "other-cooperation"
+    return Classification(
+        is_cooperation=is_coop,
+        confidence=confidence,
+        partners=partners if is_coop else (),
+        topics=tuple(x for x in TOPICS if "topic." + x in topic_set),
+        coop_type=coop_type,
+        evidence=tuple(evidence[:6]),
+    )
+
+
+def _units(
+    text: str,
+    title_end: int,
+    starts: list[int],
+    last_lead: int,
+    mentions: list[Mention],
+    terms: list[Term],
+    compounds: list[Compound],
+    home: str,
+) -> tuple[dict[int, _Unit], set[str]]:
+    """Group what the text contains by sentence (-1 is the title). Only the title, the lead
+    and sentences naming a foreign partner matter for the verdict; the rest only feeds
+    the topics."""
+
+    def index(pos: int) -> int:
+        return -1 if pos < title_end else bisect_right(starts, pos) - 1
+
+    units: dict[int, _Unit] = {}
+    for m in mentions:
+        if m.code != home:
+            i = index(m.start)
+            u = units.get(i)
+            if u is None:
+                u = units[i] = _Unit()
+            u.foreign.append(m)
+    topics: set[str] = set()
+    for term in terms:
+        cats = term.categories
+        if len(cats) == 1 and cats[0].startswith("topic."):
+            topics.add(cats[0])
+            continue
+        i = index(term.start)
+        u = units.get(i)
+        if u is None:
+            if i > last_lead:
+                topics.update(c for c in cats if c.startswith("topic."))
+                continue
+            u = units[i] = _Unit()
+        for cat in cats:
+            if cat == "coop":
+                u.coop.append(term)
+            elif cat.startswith("type."):
+                u.types.setdefault(cat[5:], term)
+            elif cat.startswith("topic."):
+                topics.add(cat)
+            elif cat == "hub_noun":
+                u.hub_noun = u.hub_noun or term
+            elif cat == "hub_verb":
+                u.hub_verb = u.hub_verb or term
+            elif cat in _NEGATIVE:
+                u.negative.append(term)
+    for pos, label, codes in _bilateral(text, mentions, compounds, home):
+        i = index(pos)
+        u = units.get(i)
+        if u is None:
+            u = units[i] = _Unit()
+        u.bilateral.append(label)
+        u.bilateral_codes.update(codes)
+    # A region counts only as the other side of a pair ("Korea-Africa", 臺灣與中東歐);
+    # "Asia-Pacific's largest forum" describes, it does not name a partner.
+    for u in units.values():
+        if any(m.code.startswith(REGION_PREFIX) for m in u.foreign):
+            u.foreign = [
+                m
+                for m in u.foreign
+                if not m.code.startswith(REGION_PREFIX) or m.code in u.bilateral_codes
+            ]
+    return units, topics
+
+
+def _outside(terms: list[Term], spans: list[tuple[int, int]]) -> list[Term]:
+    """Drop terms inside names ("Cooperation" in "Asia-Pacific Economic Cooperation")."""
+    if not spans:
+        return terms
+    out = []
+    i = 0
+    for term in terms:
+        while i < len(spans) and spans[i][1] <= term.start:
+            i += 1
+        if i < len(spans) and spans[i][0] <= term.start and term.end <= spans[i][1]:
+            continue
+        out.append(term)
+    return out
+
+
+def _bilateral(
+    text: str, mentions: list[Mention], compounds: list[Compound], home: str
+) -> list[tuple[int, str, set[str]]]:
+    """Home-foreign pairs: compounds (台法, 한·영, Taiwan-France) and "Taiwan and France",
+    as (offset, text, foreign codes)."""
+    out = []
+    for c in compounds:
+        foreign = {code for code in c.codes if code != home}
+        if home in c.codes and foreign:
+            out.append((c.start, text[c.start : c.end], foreign))
+    for a, b in pairwise(mentions):
+        if (a.code == home) == (b.code == home) or a.abbr or b.abbr:
+            continue
+        gap = text[a.end : b.start]
+        if len(gap) <= 12 and (_COMPOUND_GAP.fullmatch(gap) or _PAIR_GAP.fullmatch(gap)):
+            out.append((a.start, text[a.start : b.end], {b.code if a.code == home else a.code}))
+    return out
+
+
+def _partners(
+    t: _Unit, units: dict[int, _Unit], lead_units: list[tuple[int, _Unit]], strict: bool
+) -> tuple[str, ...]:
+    """Partners named in the title; else the foreign names the lead and body tie to
+    cooperation, keeping only those close to the most prominent one."""
+    titled = {m.code for m in t.foreign if not m.code.startswith(REGION_PREFIX)}
+    if titled:
+        return tuple(sorted(titled))
+    scores: dict[str, float] = {}
+    for index, u in units.items():
+        if index < 0 or not u.foreign:
+            continue
+        in_lead = any(index == i for i, _ in lead_units)  # a handful of sentences
+        codes = {m.code for m in u.foreign if not m.code.startswith(REGION_PREFIX)}
+        for code in codes:
+            if code in u.bilateral_codes:
+                scores[code] = scores.get(code, 0.0) + 2.0
+            if in_lead:
+                scores[code] = scores.get(code, 0.0) + (2.0 if u.kinds() else 1.5)
+            elif u.linked(strict):
+                scores[code] = scores.get(code, 0.0) + 0.5
+    if not scores:
+        return ()
+    top = max(scores.values())
+    return tuple(sorted(c for c, s in scores.items() if s >= 1.5 and s >= 0.5 * top))
+
+
+def _pick_type(kinds: dict[str, Term]) -> str | None:
+    for kind in _TYPE_PRIORITY:
+        if kind in kinds:
+            return kind
+    return None
+
+
+def _lead_type(lead_units: list[tuple[int, _Unit]]) -> str | None:
+    # The first two sentences of the lead that tie a partner to cooperation report the
+    # event; later ones add context ("announced during the state visit").
+    for _, u in lead_units[:2]:
+        found = _pick_type(u.kinds())
+        if found:
+            return found
+    return None
+
+
+def _names(mentions: list[Mention]) -> str:
+    return ", ".join(dict.fromkeys(f"{m.text} ({m.code})" for m in mentions))
+
+
+def _terms(u: _Unit, kinds: dict[str, Term]) -> str:
+    words = [f"{term.text} ({kind})" for kind, term in kinds.items() if term.text]
+    words += [term.text for term in u.coop]
+    words += u.bilateral
+    return ", ".join(dict.fromkeys(words)) or "?"
+
+
+def _snippet(sentence: str, limit: int = 160) -> str:
+    sentence = sentence.strip()
+    return sentence if len(sentence) <= limit else sentence[: limit - 1] + "…"

@@ -1,0 +1,380 @@
+"""Country and organisation names in English, Traditional Chinese and Korean.
+
+Names come from pycountry (English names, official names, common names) and from pycountry's
+gettext catalogues (zh_TW, ko); ``data/country_aliases.toml`` adds adjectives, short forms and
+abbreviations, ``data/entities.toml`` organisations, sub-national units, agencies, ambiguous
+names and blockers. Everything is compiled once, on first use, into two regexes: one for names
+and one for abbreviation compounds such as 台法, 臺美日, 한미, 한·영, 한-EU.
+"""
+
+from __future__ import annotations
+
+import gettext
+import re
+import tomllib
+import unicodedata
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import NamedTuple
+
+import pycountry
+
+from .text import dispatch_regex, normalize, trie_regex
+
+# Alias kinds.
+COUNTRY = "country"
+ORG = "org"
+HOME = "home"  # "我國", "우리나라": the publishing agency's own country
+REGION = "region"  # "Latin America", 中東歐: international, but no partner code
+BLOCK = "block"  # swallows a name that is not a partner ("Indian Ocean", "US$")
+WEAK = "weak"  # ambiguous name resolved by context ("Georgia")
+
+HOME_CODE = "@HOME"
+REGION_PREFIX = "@"  # region mentions carry codes such as "@Latin America"
+
+
+@dataclass(frozen=True, slots=True)
+class Alias:
+    code: str
+    kind: str
+
+
+class Mention(NamedTuple):
+    """One name found in a text; ``code`` is an ISO alpha-2 code or an organisation code."""
+
+    start: int
+    end: int
+    code: str
+    text: str
+    abbr: bool = False  # an abbreviation inside a compound (the 法 of 台法)
+
+
+class Compound(NamedTuple):
+    """A run of abbreviations or names led by the home abbreviation ("臺美日", "한·영")."""
+
+    start: int
+    end: int
+    codes: tuple[str, ...]
+
+
+def _load_toml(name: str) -> dict:
+    with resources.files(__package__).joinpath("data", name).open("rb") as fh:
+        return tomllib.load(fh)
+
+
+def _strip_accents(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+_SMALL_WORDS = frozenset({"of", "and", "the", "for", "on", "in", "de", "da", "du", "des", "la"})
+_PAREN = re.compile(r"\s*[(（][^)）]*[)）]\s*")
+
+
+def _english_forms(name: str) -> list[str]:
+    """Derived English forms of a pycountry name: un-inverted, without parentheses, etc."""
+    forms = []
+    inner = re.findall(r"\(([^)]*)\)", name)
+    base = _PAREN.sub(" ", name).strip()
+    forms.append(base)
+    forms.extend(i for i in inner if "part" not in i and len(i) > 3)
+    if ", " in base:
+        head, tail = base.split(", ", 1)
+        forms.append(head)
+        if tail.endswith((" of", " of the")) or tail in ("British", "U.S."):
+            forms.append(f"{tail} {head}")
+    out = []
+    for form in forms:
+        form = form.removeprefix("The ").removeprefix("the ")
+        out.append(form)
+        if form.startswith("Saint "):
+            out += ["St. " + form[6:], "St " + form[6:]]
+        plain = _strip_accents(form)
+        if plain != form:
+            out.append(plain)
+    return out
+
+
+def _cjk_forms(name: str, korean: bool) -> list[str]:
+    name = _PAREN.sub(" ", name).strip()
+    if "," in name or "、" in name:
+        name = re.split(r"[,、]", name)[0].strip()
+    forms = [name.replace(" ", "")] if not korean else [name, name.replace(" ", "")]
+    return [f for f in forms if len(f) >= 2]
+
+
+class Gazetteer:
+    """All aliases, compiled into regexes; build once with :func:`gazetteer`."""
+
+    def __init__(self) -> None:
+        self.aliases: dict[str, Alias] = {}
+        self.abbrs: dict[str, str] = {}  # compound-only abbreviations -> code
+        self.weak: dict[str, dict[str, list[str]]] = {}  # weak alias -> {code: confirmers}
+        self._build()
+        self._compile()
+
+    # -- building -----------------------------------------------------------------------
+    def _add(self, alias: str, code: str, kind: str) -> None:
+        alias = normalize(alias).removeprefix("the ")
+        # Latin names are proper nouns: a lower-case alias could only match ordinary words.
+        if not alias or alias[0].islower():
+            return
+        self.aliases.setdefault(alias, Alias(code, kind))
+        if alias.isascii() and " " in alias:  # "Pacific Island countries" in a Title Case title
+            title = " ".join(
+                w if w in _SMALL_WORDS else w[:1].upper() + w[1:] for w in alias.split(" ")
+            )
+            self.aliases.setdefault(title, Alias(code, kind))
+
+    def _build(self) -> None:
+        entities = _load_toml("entities.toml")
+        extras = _load_toml("country_aliases.toml")["countries"]
+
+        # Ambiguous names and blockers first, so that no ordinary entry can claim them.
+        for spec in entities["weak"].values():
+            for alias in spec["aliases"]:
+                self.weak[normalize(alias)] = spec["confirm"]
+                self._add(alias, "", WEAK)
+        for names in entities["blockers"].values():
+            for alias in names:
+                self._add(alias, "", BLOCK)
+
+        # Exact pycountry names outrank forms derived from them ("Congo" is CG, not CD).
+        countries = list(pycountry.countries)
+        fields = ("name", "official_name", "common_name")
+        for country in countries:
+            for field in fields:
+                value = getattr(country, field, None)
+                if value:  # verbatim, inverted forms included ("Korea, Republic of")
+                    self._add(value, country.alpha_2, COUNTRY)
+        for code, spec in extras.items():
+            for alias in spec.get("en", []) + spec.get("zh", []) + spec.get("ko", []):
+                self._add(alias, code, COUNTRY)
+            for abbr in spec.get("zh_abbr", []) + spec.get("ko_abbr", []):
+                self.abbrs.setdefault(normalize(abbr), code)
+
+        # Derived forms: English variants and the gettext translations. A derived form
+        # claimed by two countries ("Korea" from both Koreas) is dropped as ambiguous.
+        derived: dict[str, set[str]] = {}
+        zh = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=["zh_TW"])
+        ko = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=["ko"])
+        for country in countries:
+            for field in fields:
+                value = getattr(country, field, None)
+                if not value:
+                    continue
+                forms = _english_forms(value)
+                for catalogue, korean in ((zh, False), (ko, True)):
+                    translated = catalogue.gettext(value)
+                    if translated != value:
+                        forms += _cjk_forms(translated, korean)
+                for form in forms:
+                    derived.setdefault(normalize(form), set()).add(country.alpha_2)
+        for form, codes in derived.items():
+            if len(codes) == 1 and len(form) >= 2:
+                (code,) = codes
+                self._add(form, code, COUNTRY)
+
+        for code, spec in entities["organisations"].items():
+            for alias in spec.get("en", []) + spec.get("zh", []) + spec.get("ko", []):
+                self._add(alias, code, ORG)
+            for abbr in spec.get("zh_abbr", []) + spec.get("ko_abbr", []):
+                self.abbrs.setdefault(normalize(abbr), code)
+        for code, spec in entities["subnational"].items():
+            for alias in spec.get("en", []) + spec.get("zh", []) + spec.get("ko", []):
+                self._add(alias, code, COUNTRY)
+        for code, names in entities["institutions"].items():
+            for alias in names:
+                self._add(alias, code, COUNTRY)
+        for words in entities["home_words"].values():
+            for alias in words:
+                self._add(alias, HOME_CODE, HOME)
+        for region, names in entities["regions"].items():
+            for alias in names:
+                self._add(alias, REGION_PREFIX + region, REGION)
+
+        compounds = entities["compounds"]
+        self.zh_home_not_after = frozenset(compounds["zh_home_not_after"])
+        self.zh_abbr_not_before = {
+            k: frozenset(v) for k, v in compounds["zh_abbr_not_before"].items()
+        }
+        self.ko_followers = tuple(compounds["ko_compound_followers"])
+
+    def _compile(self) -> None:
+        latin = [a for a in self.aliases if a[0].isascii()]
+        # Latin names are whole words, case-sensitive; combining forms ("Sino-") end in "-".
+        # The left word boundary is checked in Python: a look-behind in front of the pattern
+        # would stop ``re`` from skipping positions that cannot start a name.
+        self.latin_regex = re.compile(trie_regex(latin) + r"(?:(?<=-)|(?![A-Za-z0-9]))")
+        self.cjk_words = frozenset(a for a in self.aliases if not a[0].isascii())
+        # Compound items: abbreviations plus the CJK names (and Latin acronyms such as "EU"
+        # that Korean writes in compounds like 한-EU).
+        items = set(self.abbrs)
+        items.update(a for a in self.cjk_words if self.aliases[a].kind != BLOCK)
+        self.compound_items = "(?:" + dispatch_regex(sorted(items)) + ")"
+        self.compound_item = re.compile(self.compound_items)
+        self._compound_regexes: dict[str, re.Pattern[str] | None] = {}
+
+    def compound_regex(self, home: str) -> re.Pattern[str] | None:
+        """Compounds that open with the home country's abbreviation (台法, 한-EU, 韓美)."""
+        if home not in self._compound_regexes:
+            heads = sorted(a for a, code in self.abbrs.items() if code == home and not a.isascii())
+            sep = r"(?: ?[-/·ㆍ・‧] ?)?"
+            self._compound_regexes[home] = (
+                re.compile(f"{trie_regex(heads)}(?:{sep}{self.compound_items})+") if heads else None
+            )
+        return self._compound_regexes[home]
+
+    # -- lookup -------------------------------------------------------------------------
+    def code_of(self, alias: str) -> str | None:
+        """The code an alias stands for (``None`` for unknown or blocked names)."""
+        name = normalize(alias).removeprefix("the ")
+        found = self.aliases.get(name)
+        if found is None or found.kind in (BLOCK, HOME):
+            return self.abbrs.get(name)
+        if found.kind == WEAK:  # out of context, the first reading (the country)
+            return next(iter(self.weak[name]))
+        return found.code
+
+    def find(
+        self, text: str, cjk_hits: list[tuple[int, int, str]], home: str
+    ) -> tuple[list[Mention], list[Compound], list[tuple[int, int]]]:
+        """Mentions of countries/organisations in ``text`` (normalised), the compounds led by
+        ``home``'s abbreviation, and the spans of every matched name (blockers included).
+        ``cjk_hits`` are the Chinese/Korean words already found in ``text`` by the engine's
+        shared scan (the names among them are kept here)."""
+        aliases = self.aliases
+        hits: list[tuple[int, int, str]] = []
+        for m in self.latin_regex.finditer(text):
+            start = m.start()
+            if start and text[start - 1].isascii() and text[start - 1].isalnum():
+                continue
+            hits.append((start, m.end(), m.group()))
+        if cjk_hits:
+            hits.extend(h for h in cjk_hits if h[2] in aliases)
+            hits.sort()
+        mentions: list[Mention] = []
+        spans: list[tuple[int, int]] = []
+        weak_hits = []
+        for start, end, word in hits:
+            alias = aliases[word]
+            spans.append((start, end))
+            kind = alias.kind
+            if kind == BLOCK:
+                continue
+            if kind == WEAK:
+                weak_hits.append((start, end, word))
+                continue
+            mentions.append(Mention(start, end, home if kind == HOME else alias.code, word))
+        for start, end, word in weak_hits:
+            code = self._resolve_weak(word, text)
+            if code:
+                mentions.append(Mention(start, end, code, word))
+        compounds: list[Compound] = []
+        regex = None if text.isascii() else self.compound_regex(home)
+        if regex is not None:
+            compounds = self._compounds(regex, text, spans, mentions)
+        if weak_hits or compounds:
+            mentions.sort()
+        return mentions, compounds, spans
+
+    def _resolve_weak(self, name: str, text: str) -> str | None:
+        for code, confirmers in self.weak[name].items():
+            if any(c in text for c in confirmers):
+                return code
+        return None
+
+    def _compounds(
+        self,
+        regex: re.Pattern[str],
+        text: str,
+        spans: list[tuple[int, int]],
+        mentions: list[Mention],
+    ) -> list[Compound]:
+        found: list[Compound] = []
+        for m in regex.finditer(text):
+            members: list[tuple[int, int, str, bool]] = []
+            chain_start, chain_end = m.span()
+            has_sep = False
+            for item in self.compound_item.finditer(text, chain_start, chain_end):
+                s, e = item.span()
+                if members and s > members[-1][1]:
+                    has_sep = True
+                word = item.group()
+                alias = self.aliases.get(word)
+                if alias is not None and alias.kind not in (BLOCK, WEAK):
+                    members.append((s, e, alias.code, False))
+                elif word in self.abbrs and self._abbr_ok(text, s, e, word):
+                    members.append((s, e, self.abbrs[word], True))
+            if (
+                len(members) < 2
+                or members[0][0] != chain_start  # the home abbreviation itself was rejected
+                or _overlaps_blocker(spans, chain_start, chain_end, members)
+            ):
+                continue
+            first_start, first_end, _, first_abbr = members[0]
+            if (
+                first_abbr
+                and not has_sep
+                and text[first_start:first_end] not in "台臺"
+                and first_start
+                and _is_han(text[first_start - 1])
+            ):
+                # 國立臺灣 is "national Taiwan", not Lithuania-Taiwan: a compound that opens
+                # with a foreign one-character abbreviation must not continue a Chinese word.
+                continue
+            if (
+                not has_sep
+                and _is_hangul(text[chain_start])
+                and not self._ko_follow_ok(text, chain_end)
+            ):
+                continue
+            if _is_hangul(text[chain_start]) and chain_start and _is_hangul(text[chain_start - 1]):
+                continue
+            for s, e, code, abbr in members:
+                if abbr:
+                    mentions.append(Mention(s, e, code, text[s:e], abbr=True))
+            found.append(Compound(members[0][0], members[-1][1], tuple(x[2] for x in members)))
+        return found
+
+    def _abbr_ok(self, text: str, start: int, end: int, word: str) -> bool:
+        if len(word) != 1:
+            return True
+        nxt = text[end] if end < len(text) else ""
+        if nxt and nxt in self.zh_abbr_not_before.get(word, ()):
+            return False
+        if word in "台臺" and start and text[start - 1] in self.zh_home_not_after:
+            return False
+        return not (word == "한" and start and _is_hangul(text[start - 1]))
+
+    def _ko_follow_ok(self, text: str, end: int) -> bool:
+        if end >= len(text) or not _is_hangul(text[end]):
+            return True
+        return text.startswith(self.ko_followers, end)
+
+
+def _is_han(ch: str) -> bool:
+    return "\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff"
+
+
+def _is_hangul(ch: str) -> bool:
+    return "\uac00" <= ch <= "\ud7a3"
+
+
+def _overlaps_blocker(
+    spans: list[tuple[int, int]], start: int, end: int, members: list[tuple[int, int, str, bool]]
+) -> bool:
+    # A compound whose abbreviations sit inside a matched word (平台加速 "platform") is noise.
+    for s, e in spans:
+        if s >= end:
+            break
+        if e > start and any(ms < e and me > s and abbr for ms, me, _, abbr in members):
+            return True
+    return False
+
+
+@cache
+def gazetteer() -> Gazetteer:
+    """The shared, lazily built gazetteer."""
+    return Gazetteer()

@@ -1,0 +1,113 @@
+"""Cooperation, type, negative-cue and topic vocabulary (``data/lexicon.toml``).
+
+English terms are compiled into a trie-shaped regex over lower-cased text; Chinese and
+Korean terms are matched by the engine's shared CJK scan (together with the names).
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from functools import cache
+from importlib import resources
+from typing import NamedTuple
+
+from .text import normalize, trie_regex
+
+IGNORE = "ignore"
+_WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
+
+
+class Term(NamedTuple):
+    start: int
+    end: int
+    text: str
+    categories: tuple[str, ...]
+
+
+class Lexicon:
+    """Every term of every category in one trie-shaped regex over lower-cased text."""
+
+    def __init__(self) -> None:
+        with resources.files(__package__).joinpath("data", "lexicon.toml").open("rb") as fh:
+            data = tomllib.load(fh)
+        self.exact: dict[str, tuple[str, ...]] = {}
+        self.stems: dict[str, tuple[str, ...]] = {}  # "cooperat*" -> its categories
+        for category, terms in _flatten(data):
+            for raw in terms:
+                term = normalize(raw.lower())
+                table = self.stems if term.endswith("*") else self.exact
+                key = term.rstrip("*")
+                if category not in table.get(key, ()):
+                    table[key] = (*table.get(key, ()), category)
+        words = list(self.exact) + [stem + "*" for stem in self.stems]
+        latin = [w for w in words if w[0].isascii()]
+        cjk = [w for w in words if not w[0].isascii()]
+        self.categories_defined = tuple(c for c, _ in _flatten(data))
+        # English terms need a non-alphanumeric character in front; matching it (rather than
+        # looking behind) lets ``re`` skip whole words at C speed. ``find`` prefixes a space.
+        self.latin_regex = re.compile(r"[^a-z0-9](" + trie_regex(latin) + r")(?![a-z0-9])")
+        # In Chinese or Korean text nearly every character is "non-alphanumeric", so there
+        # the pattern opens with the term itself and the left boundary is checked in Python.
+        self.sparse_regex = re.compile("(" + trie_regex(latin) + r")(?![a-z0-9])")
+        self.cjk_words = frozenset(cjk)  # scanned together with the CJK names, see engine
+
+    def categories(self, word: str) -> tuple[str, ...]:
+        found = self.exact.get(word)
+        if found is not None:
+            return found
+        for cut in range(len(word), 0, -1):  # a wildcard stem that the word extends
+            found = self.stems.get(word[:cut])
+            if found is not None:
+                return found
+        return ()
+
+    def find(
+        self, lowered: str, cjk_hits: list[tuple[int, int, str]], cjk: bool = False
+    ) -> list[Term]:
+        """Terms in ``lowered`` (normalised, lower-cased text), ignore-listed phrases dropped;
+        ``cjk_hits`` are the CJK matches already found in the same text, ``cjk`` says that
+        the text is mostly Chinese or Korean."""
+        out = []
+        categories = self.categories
+        if cjk:
+            for m in self.sparse_regex.finditer(lowered):
+                start = m.start()
+                if start and lowered[start - 1] in _WORD_CHARS:
+                    continue
+                word = m.group(1)
+                cats = categories(word)
+                if cats and IGNORE not in cats:
+                    out.append(Term(start, m.end(), word, cats))
+        else:
+            for m in self.latin_regex.finditer(" " + lowered):
+                word = m.group(1)
+                cats = categories(word)
+                if cats and IGNORE not in cats:
+                    out.append(Term(m.start(1) - 1, m.end(1) - 1, word, cats))
+        if cjk_hits:
+            exact = self.exact
+            for start, end, word in cjk_hits:
+                cats = exact.get(word)
+                if cats and IGNORE not in cats:
+                    out.append(Term(start, end, word, cats))
+            out.sort()
+        return out
+
+
+def _flatten(data: dict, prefix: str = "") -> list[tuple[str, list[str]]]:
+    out: list[tuple[str, list[str]]] = []
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            if "terms" in value:
+                out.append((name, value["terms"]))
+            else:
+                out.extend(_flatten(value, name + "."))
+    return out
+
+
+@cache
+def lexicon() -> Lexicon:
+    """The shared, lazily built lexicon."""
+    return Lexicon()

@@ -1,0 +1,164 @@
+"""Text helpers for the classifier: normalisation, sentence spans and trie-shaped regexes."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+
+# Replacements (one character for one, so offsets stay put): dashes become "-", curly quotes
+# straight, exotic spaces plain, other line breaks "\n".
+_CHAR_MAP = {
+    **dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\uff0d\ufe63\ufe58", "-"),
+    **dict.fromkeys("\u2018\u2019\u02bc", "'"),
+    **dict.fromkeys("\u00a0\u2002\u2003\u2009\u202f\u3000\t", " "),
+    **dict.fromkeys("\r\f\v", "\n"),
+}
+# Every pattern here opens with a literal or a character class, so ``re`` jumps from one
+# candidate position to the next at C speed (a leading look-behind would defeat that).
+_ODD_CHARS = re.compile("[" + "".join(_CHAR_MAP) + "\u00ad\u200b]")
+# Line-break hyphenation from PDF-like sources ("Coopera-tion", "Tech-nology", "al-so"): an
+# ASCII hyphen between lower-case letters is dropped. Real compounds lose their hyphen too
+# ("net-zero" -> "netzero"), which is harmless because vocabulary goes through the same step.
+_SOFT_HYPHEN = re.compile(r"-(?<=[a-z]-)(?: *\n *)?(?=[a-z])")
+_SPACES = re.compile(r"  +")
+_SPACE_NEWLINE = re.compile(r"  *\n")
+_NEWLINES = re.compile(r"\n[ \n]+")
+
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+
+
+def normalize(text: str) -> str:
+    """Return ``text`` with unified dashes/quotes/spaces and line-break hyphens repaired."""
+    if not text:
+        return ""
+    if not text.isascii():
+        text = _ODD_CHARS.sub(lambda m: _CHAR_MAP.get(m.group(), ""), text)
+    text = _SOFT_HYPHEN.sub("", text)
+    if "  " in text:
+        text = _SPACES.sub(" ", text)
+    if " \n" in text:
+        text = _SPACE_NEWLINE.sub("\n", text)
+    if "\n\n" in text or "\n " in text:
+        text = _NEWLINES.sub("\n", text)
+    return text.strip()
+
+
+def lower_same_length(text: str) -> str:
+    """Lower-case ``text`` keeping every offset (a few characters grow when lower-cased)."""
+    low = text.lower()
+    if len(low) == len(text):
+        return low
+    return "".join(ch.lower()[:1] or ch for ch in text)
+
+
+def is_cjk(text: str) -> bool:
+    """Whether ``text`` is mainly Chinese, Japanese or Korean (a third of its start is)."""
+    sample = text[:200]
+    return len(_CJK.findall(sample)) * 3 > len(sample.strip() or "x")
+
+
+# Sentence ends: ., ! or ? followed by space (not after an initial such as "U.S."),
+# a CJK full stop, or a line break; a match ends where the next sentence starts.
+_SENTENCE_END = re.compile(r"[.!?。！？\n](?:(?<=[.!?])(?<![A-Z]\.) +|(?<=[。！？\n]))")
+
+
+def sentence_starts(text: str) -> list[int]:
+    """The offsets at which the sentences of ``text`` start (the first is 0)."""
+    starts = [0]
+    starts.extend(m.end() for m in _SENTENCE_END.finditer(text))
+    return starts
+
+
+_END = "\x00end"  # trie key marking the end of a word (not a character)
+_WILD = "\x00wild"  # trie key: "any lower-case letters may follow"
+
+
+def trie_regex(words: Iterable[str], wildcard: str = "[a-z]*") -> str:
+    """Build one regex alternation, shaped like a trie, that matches any of ``words``.
+
+    Python's ``re`` tries the branches of ``a|b|c`` one by one at every position; sharing
+    prefixes keeps that to one branch per distinct next character. Optional tails are greedy,
+    so the longest word wins at a given start ("Papua New Guinea" over "Guinea" needs the
+    leftmost start as well, which the regex engine gives by scanning left to right). A word
+    ending in ``*`` may be followed by ``wildcard``.
+    """
+    root: dict[str, dict] = {}
+    for word in words:
+        if not word:
+            continue
+        node = root
+        wild = word.endswith("*")
+        for ch in word[:-1] if wild else word:
+            node = node.setdefault(ch, {})
+        node[_WILD if wild else _END] = {}
+    return _emit(root, wildcard) or "(?!)"
+
+
+def _emit(node: dict[str, dict], wildcard: str) -> str:
+    branches: list[str] = []
+    leaves: list[str] = []
+    for ch in sorted(k for k in node if k not in (_END, _WILD)):
+        child = node[ch]
+        if set(child) == {_END}:
+            leaves.append(ch)
+        else:
+            branches.append(re.escape(ch) + _emit(child, wildcard))
+    if leaves:
+        if len(leaves) == 1:
+            branches.append(re.escape(leaves[0]))
+        else:
+            branches.append("[" + "".join(_class_escape(c) for c in leaves) + "]")
+    if _WILD in node:
+        branches.append(wildcard)
+    if not branches:
+        return ""
+    optional = _END in node or _WILD in node
+    if len(branches) == 1 and not optional:
+        return branches[0]
+    return "(?:" + "|".join(branches) + ")" + ("?" if optional else "")
+
+
+def _class_escape(ch: str) -> str:
+    return "\\" + ch if ch in "\\]^-[" else ch
+
+
+def dispatch_regex(words: Iterable[str], wildcard: str = "[a-z]*", fan: int = 4) -> str:
+    """Like :func:`trie_regex`, but fast when thousands of words start with hundreds of
+    different characters (Chinese and Korean names).
+
+    ``re`` skips positions whose character cannot start a match only when the pattern opens
+    with a character class, and it tries the branches of an alternation one after the other.
+    So the pattern consumes the first character with a class and then dispatches on it
+    through nested look-behind classes of ``fan`` branches each: about ``fan * log(n)``
+    checks per candidate position instead of ``n``.
+    """
+    by_first: dict[str, list[str]] = {}
+    for word in words:
+        if word:
+            by_first.setdefault(word[0], []).append(word[1:])
+    if not by_first:
+        return "(?!)"
+    firsts = sorted(by_first)
+    return _char_class(firsts) + _nested(firsts, by_first, wildcard, fan)
+
+
+def _nested(firsts: list[str], by_first: dict[str, list[str]], wildcard: str, fan: int) -> str:
+    parts = []
+    if len(firsts) <= fan:
+        for ch in firsts:
+            rests = by_first[ch]
+            tail = trie_regex([r for r in rests if r], wildcard) if any(rests) else ""
+            if tail and "" in rests:
+                tail = f"(?:{tail})?"
+            parts.append(f"(?<={re.escape(ch)}){tail}")
+    else:
+        size = math.ceil(len(firsts) / fan)
+        for i in range(0, len(firsts), size):
+            group = firsts[i : i + size]
+            parts.append(f"(?<={_char_class(group)})" + _nested(group, by_first, wildcard, fan))
+    return "(?:" + "|".join(parts) + ")"
+
+
+def _char_class(chars: list[str]) -> str:
+    return "[" + "".join(_class_escape(c) for c in chars) + "]"

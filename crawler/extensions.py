@@ -1,0 +1,74 @@
+"""Scrapy extensions: the crawl-run record every crawl leaves in the database."""
+
+from __future__ import annotations
+
+import logging
+
+from scrapy import Spider, signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
+
+from crawler.database import database_for
+from crawler.pipelines import DROPPED
+from storage.runs import finish_run, mark_interrupted, start_run
+
+logger = logging.getLogger(__name__)
+
+# Scrapy close reasons and how the run is recorded.
+RUN_STATUS = {"finished": "finished", "shutdown": "interrupted", "cancelled": "interrupted"}
+
+
+def crawl_counts(stats: dict) -> tuple[dict[str, int], dict[str, int]]:
+    """Run counters and dropped-by-reason counts from a crawler's stats."""
+    counts = {
+        "pages": stats.get("response_received_count", 0) - stats.get("robotstxt/response_count", 0),
+        "new": stats.get("releases/new", 0),
+        "updated": stats.get("releases/updated", 0),
+        "unchanged": stats.get("releases/unchanged", 0),
+        "duplicates": stats.get("releases/duplicate", 0),
+        # Incremental crawling: known releases whose list entry showed no change, and list
+        # pages answered 304 Not Modified.
+        "skipped": stats.get("incremental/detail_skipped", 0),
+        "not_modified": stats.get("incremental/not_modified", 0),
+        # Monitored static pages: a new version of the main text was stored.
+        "page_versions": stats.get("pages/new_version", 0) + stats.get("pages/baseline", 0),
+        "errors": stats.get("log_count/ERROR", 0) + stats.get("spider_exceptions/count", 0),
+    }
+    prefix = f"{DROPPED}/"
+    dropped = {k[len(prefix) :]: v for k, v in stats.items() if k.startswith(prefix)}
+    return counts, dropped
+
+
+class CrawlRunRecorder:
+    """Records each crawl as a row in ``crawl_runs``: started, finished, outcome, counts."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.run_id: int | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> CrawlRunRecorder:
+        if not crawler.settings.get("DATABASE_URL"):
+            raise NotConfigured
+        extension = cls(crawler)
+        crawler.signals.connect(extension.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(extension.spider_closed, signal=signals.spider_closed)
+        return extension
+
+    def spider_opened(self, spider: Spider) -> None:
+        database = database_for(self.crawler.settings["DATABASE_URL"])
+        trigger = self.crawler.settings.get("STNEWS_TRIGGER", "manual")
+        with database.session() as session:
+            interrupted = mark_interrupted(session)
+            self.run_id = start_run(session, spider.name, trigger)
+        if interrupted:
+            logger.warning("recorded %d earlier run(s) as interrupted", interrupted)
+
+    def spider_closed(self, spider: Spider, reason: str) -> None:
+        if self.run_id is None:
+            return
+        counts, dropped = crawl_counts(self.crawler.stats.get_stats())
+        status = RUN_STATUS.get(reason, "failed")
+        database = database_for(self.crawler.settings["DATABASE_URL"])
+        with database.session() as session:
+            finish_run(session, self.run_id, status, counts, dropped, finish_reason=reason)

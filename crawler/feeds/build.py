@@ -1,0 +1,453 @@
+"""Feed documents from releases: RSS 2.0 and Atom 1.0 through feedgen, JSON Feed 1.1 by hand.
+
+Nothing here queries the database. A release (or a changed version of a monitored page) is
+turned once into a `FeedItem` (plain, sanitized data); the renderers take items and a
+`FeedMeta` and return the file's bytes. The same input always gives the same bytes: no clock
+is read anywhere.
+"""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from html import escape
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from feedgen.ext.base import BaseEntryExtension, BaseExtension
+from feedgen.feed import FeedGenerator
+from feedgen.util import xml_elem
+
+from crawler.feeds.labels import humanize, partner_label
+from crawler.feeds.sanitize import (
+    html_to_text,
+    looks_like_html,
+    plain_text,
+    sanitize_html,
+    web_url,
+    xml_safe,
+)
+from storage.health import MonitorEvent
+from storage.models import Release
+from storage.pages import PageVersion
+
+GENERATOR = "stnews"
+JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
+
+# Authority and date of every tag: URI stnews mints (RFC 4151). Frozen: changing either
+# would give every entry a new id and make every reader show the whole feed again as unread.
+TAG_PREFIX = "tag:stnews.github.io,2024:"
+SCHEMES = {
+    "partner": f"{TAG_PREFIX}scheme/partner",
+    "topic": f"{TAG_PREFIX}scheme/topic",
+    "coop_type": f"{TAG_PREFIX}scheme/coop-type",
+    "health": f"{TAG_PREFIX}scheme/health",
+}
+# The `updated` time of a feed with no entries: any fixed instant keeps the file stable.
+EMPTY_FEED_UPDATED = datetime(1970, 1, 1, tzinfo=UTC)
+SUMMARY_FALLBACK_CHARS = 500
+
+MEDIA_TYPES = {
+    "atom": "application/atom+xml",
+    "rss": "application/rss+xml",
+    "json": "application/feed+json",
+}
+
+_DC_NS = "http://purl.org/dc/elements/1.1/"
+_ATOM_NS = "http://www.w3.org/2005/Atom"
+
+
+def release_entry_id(source: str, native_id: str | None, url: str) -> str:
+    """The permanent id of a release's feed entry: a tag: URI that never changes.
+
+    Readers decide "new or already seen" by this id alone, so it must survive everything that
+    can happen to a stored release: a re-crawl, a re-classification, an edit of its text, and
+    the agency moving to another host (moeaidb did), which rewrites the URL. The site's own
+    id within its source is all of that; the database row id is not (it changes when the
+    database is rebuilt from a fresh crawl), nor is the current URL.
+
+    Without a native id the release's URL is the only stable handle. It is its first URL:
+    storage matches a release without native id by URL or by an equal fingerprint, and only
+    copies a record's URL onto the row when it matched by URL, so that URL never changes.
+    """
+    if native_id:
+        return f"{TAG_PREFIX}release/{_pct(source)}/{_pct(native_id)}"
+    return f"{TAG_PREFIX}release/{_pct(source)}/url/{_pct(url)}"
+
+
+def _pct(value: str) -> str:
+    # Everything outside the unreserved set is percent-encoded, control characters and even
+    # lone surrogates included, so any stored id gives a valid, distinct tag: URI.
+    return quote(value, safe="", errors="surrogatepass")
+
+
+@dataclass(frozen=True, slots=True)
+class Category:
+    term: str  # machine value: "FR", "ai", "mou"
+    label: str  # what a reader sees: "France (FR)"
+    scheme: str
+
+
+@dataclass(frozen=True, slots=True)
+class FeedItem:
+    """One release as it appears in every feed format; all text already safe for XML."""
+
+    id: str
+    url: str
+    title: str
+    published: datetime
+    updated: datetime
+    summary_text: str
+    summary_html: str | None  # set only when the summary was HTML (then sanitized)
+    author: str
+    language: str
+    source: str
+    categories: tuple[Category, ...]
+    image_url: str | None
+    image_type: str
+    partners: tuple[str, ...]
+    topics: tuple[str, ...]
+    coop_type: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedMeta:
+    id: str
+    title: str
+    description: str
+    home_url: str
+    language: str | None
+    updated: datetime
+
+
+def item_from_release(release: Release) -> FeedItem:
+    """The feed view of a stored release (needs `release.source` loaded)."""
+    source = release.source
+    raw_summary = xml_safe(release.summary).strip()
+    summary_html: str | None = None
+    if raw_summary and looks_like_html(raw_summary):
+        summary_html = sanitize_html(raw_summary) or None
+        summary_text = html_to_text(raw_summary)
+    elif raw_summary:
+        summary_text = plain_text(raw_summary, keep_paragraphs=True)
+    else:
+        summary_text = _first_paragraph(release.body)
+    title = plain_text(release.title) or summary_text[:80] or "(untitled)"
+    image_url = web_url(release.image_url)
+    return FeedItem(
+        id=release_entry_id(source.name, release.native_id, release.url),
+        url=xml_safe(release.url).strip(),
+        title=title,
+        published=release.published_at.astimezone(UTC),
+        updated=release.updated_at.astimezone(UTC),
+        summary_text=summary_text,
+        summary_html=summary_html,
+        author=plain_text(release.agency) or plain_text(source.agency) or source.name,
+        language=plain_text(release.language),
+        source=source.name,
+        categories=_categories(release),
+        image_url=image_url,
+        image_type=_image_type(image_url),
+        partners=tuple(plain_text(p) for p in release.partners or [] if plain_text(p)),
+        topics=tuple(plain_text(t) for t in release.topics or [] if plain_text(t)),
+        coop_type=plain_text(release.coop_type) or None,
+    )
+
+
+def page_change_entry_id(page_id: int, version_id: int) -> str:
+    """The permanent id of a page change's feed entry.
+
+    A version exists only as a row of this database (a rebuilt database has a history of its
+    own), so its row ids are its identity: one entry per version, never reused.
+    """
+    return f"{TAG_PREFIX}page/{page_id}/{version_id}"
+
+
+def item_from_page_version(version: PageVersion, agency: str | None = None) -> FeedItem:
+    """The feed view of a changed page version (needs `version.page` loaded); `agency` is
+    the publisher's name when the page row does not carry one."""
+    page = version.page
+    title = plain_text(page.title) or plain_text(page.url) or "(untitled)"
+    when = version.fetched_at.astimezone(UTC)
+    return FeedItem(
+        id=page_change_entry_id(page.id, version.id),
+        url=xml_safe(page.url).strip(),
+        title=f"Updated page: {title}",
+        published=when,
+        updated=when,
+        summary_text=plain_text(version.change_summary),
+        summary_html=None,
+        author=plain_text(page.agency) or plain_text(agency) or page.source,
+        language=plain_text(page.language),
+        source=page.source,
+        categories=(),
+        image_url=None,
+        image_type=_image_type(None),
+        partners=(),
+        topics=(),
+        coop_type=None,
+    )
+
+
+def monitor_entry_id(event_id: int) -> str:
+    """The permanent id of a monitor event's entry (events are rows, never rewritten)."""
+    return f"{TAG_PREFIX}monitor/{event_id}"
+
+
+MONITOR_TITLES = {
+    "broken": "Source broken",
+    "degraded": "Source degraded",
+    "recovered": "Source recovered",
+    "stale": "Source quiet for longer than usual",
+}
+
+
+def item_from_monitor_event(event: MonitorEvent, home_url: str) -> FeedItem:
+    """The feed view of a source-health event, for operators."""
+    when = event.created_at.astimezone(UTC)
+    heading = MONITOR_TITLES.get(event.kind, event.kind)
+    return FeedItem(
+        id=monitor_entry_id(event.id),
+        # The status page, anchored per event: entries must not share a link.
+        url=f"{xml_safe(home_url).strip()}#event-{event.id}",
+        title=f"{heading}: {plain_text(event.source)}",
+        published=when,
+        updated=when,
+        summary_text=plain_text(event.message),
+        summary_html=None,
+        author="stnews",
+        language="en",
+        source=event.source,
+        categories=(Category(event.kind, heading, SCHEMES["health"]),),
+        image_url=None,
+        image_type=_image_type(None),
+        partners=(),
+        topics=(),
+        coop_type=None,
+    )
+
+
+def feed_meta(
+    *,
+    id: str,
+    title: str,
+    description: str,
+    home_url: str,
+    items: Sequence[FeedItem],
+    language: str | None = None,
+) -> FeedMeta:
+    """Feed-level data. `updated` is the newest entry's update time, never "now", so a feed
+    whose entries did not change is byte-identical to the last one written."""
+    updated = max((item.updated for item in items), default=EMPTY_FEED_UPDATED)
+    if language is None:
+        languages = {item.language for item in items if item.language}
+        # "mul" (BCP 47: multiple languages) rather than guessing one for a mixed feed.
+        language = languages.pop() if len(languages) == 1 else ("mul" if languages else None)
+    return FeedMeta(
+        id=id,
+        title=plain_text(title),
+        description=plain_text(description) or plain_text(title),
+        home_url=home_url,
+        language=language,
+        updated=updated,
+    )
+
+
+# --- Atom and RSS ---------------------------------------------------------------------------
+
+
+def render_atom(meta: FeedMeta, items: Sequence[FeedItem], self_url: str) -> bytes:
+    fg = _generator(meta, self_url, "atom")
+    fg.register_extension("stnews", BaseExtension, _AtomEntryExtension, atom=True, rss=False)
+    for item in items:
+        entry = fg.add_entry(order="append")
+        _common_entry(entry, item)
+        # feedgen 1.0 drops rel/type/length from entry links (it reads them from the new
+        # element instead of the link data), so the enclosure link is written here.
+        entry.stnews.enclosure = item
+        if item.summary_html:
+            entry.summary(item.summary_html, type="html")
+        elif item.summary_text:
+            entry.summary(item.summary_text, type="text")
+        entry.author(name=item.author)
+    return fg.atom_str(pretty=True)
+
+
+def render_rss(meta: FeedMeta, items: Sequence[FeedItem], self_url: str) -> bytes:
+    fg = _generator(meta, self_url, "rss")
+    fg.register_extension("stnews", _RssFeedExtension, _RssEntryExtension, atom=False, rss=True)
+    for item in items:
+        entry = fg.add_entry(order="append")
+        _common_entry(entry, item)
+        if item.image_url:
+            # The size is unknown without fetching the image; 0 is the accepted "unknown".
+            entry.enclosure(item.image_url, 0, item.image_type)
+        # An RSS description is read as HTML by every reader, so plain text goes in escaped.
+        description = item.summary_html or _text_as_html(item.summary_text)
+        if description:
+            entry.description(description)
+        # RSS <author> must be an e-mail address; an agency is a dc:creator. RSS items have no
+        # update time of their own, so atom:updated carries it.
+        entry.stnews.creator = item.author
+        entry.stnews.updated = item.updated
+    return fg.rss_str(pretty=True)
+
+
+def _generator(meta: FeedMeta, self_url: str, kind: str) -> FeedGenerator:
+    fg = FeedGenerator()
+    fg.id(meta.id)
+    fg.title(meta.title)
+    fg.description(meta.description)
+    # feedgen takes the RSS <link> from the last link given: self first, alternate last.
+    fg.link(href=self_url, rel="self", type=MEDIA_TYPES[kind])
+    fg.link(href=meta.home_url, rel="alternate")
+    if meta.language:
+        fg.language(meta.language)
+    fg.updated(meta.updated)
+    fg.lastBuildDate(meta.updated)
+    fg.generator(GENERATOR)
+    return fg
+
+
+def _common_entry(entry: Any, item: FeedItem) -> None:
+    entry.id(item.id)
+    entry.title(item.title)
+    entry.link(href=item.url, rel="alternate")
+    entry.published(item.published)
+    entry.updated(item.updated)
+    if item.categories:
+        entry.category(
+            [{"term": c.term, "label": c.label, "scheme": c.scheme} for c in item.categories]
+        )
+
+
+class _AtomEntryExtension(BaseEntryExtension):
+    def __init__(self) -> None:
+        self.enclosure: FeedItem | None = None
+
+    def extend_atom(self, entry: Any) -> Any:
+        item = self.enclosure
+        if item is not None and item.image_url:
+            # Unqualified like feedgen's own elements: the Atom namespace is the default one.
+            xml_elem(
+                "link",
+                entry,
+                rel="enclosure",
+                href=item.image_url,
+                type=item.image_type,
+                length="0",
+            )
+        return entry
+
+
+class _RssFeedExtension(BaseExtension):
+    def extend_ns(self) -> dict[str, str]:
+        return {"dc": _DC_NS}
+
+
+class _RssEntryExtension(BaseEntryExtension):
+    def __init__(self) -> None:
+        self.creator: str | None = None
+        self.updated: datetime | None = None
+
+    def extend_rss(self, item: Any) -> Any:
+        if self.creator:
+            xml_elem(f"{{{_DC_NS}}}creator", item).text = self.creator
+        if self.updated:
+            xml_elem(f"{{{_ATOM_NS}}}updated", item).text = self.updated.isoformat()
+        return item
+
+
+# --- JSON Feed -------------------------------------------------------------------------------
+
+
+def render_json(meta: FeedMeta, items: Sequence[FeedItem], self_url: str) -> bytes:
+    """JSON Feed 1.1 (https://www.jsonfeed.org/version/1.1/)."""
+    feed: dict[str, Any] = {
+        "version": JSON_FEED_VERSION,
+        "title": meta.title,
+        "home_page_url": meta.home_url,
+        "feed_url": self_url,
+        "description": meta.description,
+    }
+    if meta.language:
+        feed["language"] = meta.language
+    # JSON Feed has no feed-level update time; keep it for parity with Atom and RSS.
+    feed["_stnews"] = {"id": meta.id, "updated": _iso(meta.updated), "generator": GENERATOR}
+    feed["items"] = [_json_item(item) for item in items]
+    return (json.dumps(feed, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+def _json_item(item: FeedItem) -> dict[str, Any]:
+    data: dict[str, Any] = {"id": item.id, "url": item.url, "title": item.title}
+    if item.summary_html:
+        data["content_html"] = item.summary_html
+    else:
+        data["content_text"] = item.summary_text or item.title
+    if item.summary_text:
+        data["summary"] = item.summary_text
+    if item.image_url:
+        data["image"] = item.image_url
+    data["date_published"] = _iso(item.published)
+    data["date_modified"] = _iso(item.updated)
+    data["authors"] = [{"name": item.author}]
+    if item.categories:
+        data["tags"] = [c.label for c in item.categories]
+    if item.language:
+        data["language"] = item.language
+    data["_stnews"] = {
+        "source": item.source,
+        "partners": list(item.partners),
+        "topics": list(item.topics),
+        "coop_type": item.coop_type,
+    }
+    return data
+
+
+RENDERERS = {"atom": render_atom, "rss": render_rss, "json": render_json}
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _categories(release: Release) -> tuple[Category, ...]:
+    categories: list[Category] = []
+    for code in release.partners or []:
+        code = plain_text(code)
+        if code:
+            categories.append(Category(code, partner_label(code), SCHEMES["partner"]))
+    for topic in release.topics or []:
+        topic = plain_text(topic)
+        if topic:
+            categories.append(Category(topic, humanize(topic), SCHEMES["topic"]))
+    coop_type = plain_text(release.coop_type)
+    if coop_type:
+        categories.append(Category(coop_type, humanize(coop_type), SCHEMES["coop_type"]))
+    return tuple(categories)
+
+
+def _image_type(url: str | None) -> str:
+    if not url:
+        return "image/jpeg"
+    guessed, _ = mimetypes.guess_type(urlsplit(url).path)
+    return guessed if guessed and guessed.startswith("image/") else "image/jpeg"
+
+
+def _first_paragraph(body: str | None) -> str:
+    text = plain_text(body, keep_paragraphs=True)
+    first = text.split("\n\n", 1)[0]
+    if len(first) <= SUMMARY_FALLBACK_CHARS:
+        return first
+    cut = first[:SUMMARY_FALLBACK_CHARS].rsplit(" ", 1)[0]
+    return cut + "…"
+
+
+def _text_as_html(text: str) -> str:
+    return "".join(f"<p>{escape(p, quote=False)}</p>" for p in text.split("\n\n") if p)
+
+
+def _iso(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat()

@@ -1,0 +1,59 @@
+"""`stnews feed`: write every feed file and print what changed."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from crawler.feeds.write import DEFAULT_BASE_URL, DEFAULT_LIMIT, DEFAULT_OUT_DIR, write_feeds
+
+
+def add_command(commands: argparse._SubParsersAction) -> None:
+    feed = commands.add_parser("feed", help="write RSS, Atom and JSON feeds and an OPML list")
+    feed.add_argument(
+        "--out", metavar="DIR", default=str(DEFAULT_OUT_DIR), help="default: %(default)s"
+    )
+    feed.add_argument(
+        "--limit",
+        type=_positive_int,
+        help=f"entries per feed (default: FEED_LIMIT, {DEFAULT_LIMIT})",
+    )
+    feed.add_argument(
+        "--base-url",
+        metavar="URL",
+        help="where the files are served (default: FEED_BASE_URL / $STNEWS_FEED_BASE_URL)",
+    )
+    feed.set_defaults(handler=cmd_feed)
+
+
+def cmd_feed(args: argparse.Namespace) -> int:
+    # Imported here so that building the parser stays cheap for the other commands.
+    from crawler.runner import project_settings
+    from storage import Database
+
+    settings = project_settings()
+    base_url = args.base_url or settings.get("FEED_BASE_URL") or DEFAULT_BASE_URL
+    limit = args.limit or settings.getint("FEED_LIMIT", DEFAULT_LIMIT)
+    database = Database(args.db or settings["DATABASE_URL"])
+    try:
+        report = write_feeds(database, Path(args.out), base_url=base_url, limit=limit)
+    finally:
+        database.dispose()
+    for file in report.files:
+        entries = ""
+        if file.entries is not None:
+            entries = f"  ({file.entries} {'entry' if file.entries == 1 else 'entries'})"
+        sys.stdout.write(f"{file.status:<9}  {file.path}{entries}\n")
+    sys.stdout.write(report.summary() + "\n")
+    return 0
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value

@@ -1,0 +1,99 @@
+"""Making untrusted release text safe to put in a feed.
+
+Releases come from other people's web pages. Whatever they hold, a feed build must neither
+crash (lxml refuses strings that XML cannot carry) nor hand a reader markup that runs.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from urllib.parse import urlsplit
+
+import nh3
+
+# Characters XML 1.0 cannot carry at all: C0 controls except tab, newline and carriage
+# return, the non-characters U+FFFE/U+FFFF, and surrogates (which only occur unpaired in a
+# Python str, e.g. from a mis-decoded page).
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+# Something that looks like a real tag or an entity: only then is text treated as markup, so
+# a plain "AI<Korea" or "R&D" stays as written.
+_MARKUP = re.compile(r"<\s*/?\s*[A-Za-z][A-Za-z0-9-]*(\s[^<>]*)?/?\s*>|&(#\d+|#x[0-9a-fA-F]+|\w+);")
+# Tags that separate blocks of text: they become spaces when markup is flattened to text.
+_BLOCK_TAG = re.compile(
+    r"<\s*/?\s*(p|div|br|li|ul|ol|h[1-6]|tr|td|th|table|blockquote|section|article)\b[^>]*>",
+    re.IGNORECASE,
+)
+_SPACES = re.compile(r"[ \t\r\f\v]+")
+_BLANK_LINES = re.compile(r"\s*\n\s*\n\s*")
+
+# What a summary may keep: text structure and links, nothing that runs or restyles a page.
+ALLOWED_TAGS = frozenset(
+    {"a", "abbr", "b", "blockquote", "br", "code", "em", "i", "img", "li", "ol", "p", "pre",
+     "q", "strong", "sub", "sup", "u", "ul"}
+)  # fmt: skip
+ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "title"}, "abbr": {"title"}}
+URL_SCHEMES = frozenset({"http", "https", "mailto"})
+
+
+def xml_safe(text: str | None) -> str:
+    """The text without the characters XML cannot represent."""
+    if not text:
+        return ""
+    return _XML_INVALID.sub("", text)
+
+
+def looks_like_html(text: str) -> bool:
+    return _MARKUP.search(text) is not None
+
+
+def sanitize_html(fragment: str) -> str:
+    """An HTML fragment reduced to harmless markup: no script or style (with their content),
+    no event handlers, no `javascript:` or other non-web links."""
+    cleaned = nh3.clean(
+        xml_safe(fragment),
+        tags=set(ALLOWED_TAGS),
+        attributes={tag: set(names) for tag, names in ALLOWED_ATTRIBUTES.items()},
+        url_schemes=set(URL_SCHEMES),
+        link_rel="noopener noreferrer nofollow",
+    )
+    # nh3 decodes character references, so clean again what they may have produced.
+    return xml_safe(cleaned).strip()
+
+
+def html_to_text(fragment: str) -> str:
+    """The readable text of an HTML fragment; script and style content is dropped."""
+    spaced = _BLOCK_TAG.sub("\n\n", xml_safe(fragment))
+    text = html.unescape(nh3.clean(spaced, tags=set()))
+    return normalize_space(xml_safe(text), keep_paragraphs=True)
+
+
+def plain_text(text: str | None, *, keep_paragraphs: bool = False) -> str:
+    """A plain-text field (title, name, label) fit for any feed format.
+
+    Text that carries real tags is flattened rather than escaped: RSS readers disagree on
+    whether a title is text or HTML, and text without tags is safe under either reading.
+    """
+    text = xml_safe(text)
+    if looks_like_html(text):
+        return html_to_text(text) if keep_paragraphs else normalize_space(html_to_text(text))
+    return normalize_space(text, keep_paragraphs=keep_paragraphs)
+
+
+def normalize_space(text: str, *, keep_paragraphs: bool = False) -> str:
+    if not keep_paragraphs:
+        return " ".join(text.split())
+    paragraphs = _BLANK_LINES.split(text.strip())
+    return "\n\n".join(" ".join(_SPACES.sub(" ", p).split()) for p in paragraphs if p.strip())
+
+
+def web_url(url: str | None) -> str | None:
+    """The URL if it is an absolute http(s) address, else None (e.g. a `javascript:` image)."""
+    url = xml_safe(url).strip()
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    return url

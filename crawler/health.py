@@ -1,0 +1,206 @@
+"""Source health: what a healthy crawl looks like, the stats that show it, and the verdict.
+
+A site redesign that silently yields zero releases is how monitors die unnoticed. Each spider
+declares its expectations (``ReleaseSpider.health``); a spider middleware and a pipeline count
+what the crawl actually saw; at the end of every finished crawl the ``HealthMonitor``
+extension turns the counts into healthy / degraded / broken with reasons, stores it, and
+raises monitor events (which the ``monitor`` feed publishes) when it changes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from scrapy import Request, signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
+from scrapy.http import Response
+
+from crawler.database import database_for
+from crawler.items import ReleaseItem
+from storage.health import BROKEN, DEGRADED, HEALTHY, publishing_rhythm, record_health
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class HealthExpectations:
+    """What a healthy crawl of a source looks like. Spiders override what differs."""
+
+    #: Releases the first list page shows at least (later pages may be short).
+    min_first_page_items: int = 5
+    #: Fields every release should have after normalization ...
+    required_fields: tuple[str, ...] = ("title", "published", "body")
+    #: ... in at least this share of the releases seen.
+    min_field_coverage: float = 0.9
+    #: Share of detail requests that may fail (HTTP errors, timeouts) before it is degraded.
+    max_failure_ratio: float = 0.2
+
+
+@dataclass
+class Verdict:
+    status: str = HEALTHY
+    reasons: list[str] = field(default_factory=list)
+
+    def worsen(self, status: str, reason: str) -> None:
+        if status == BROKEN or self.status == HEALTHY:
+            self.status = status
+        self.reasons.append(reason)
+
+
+def evaluate(stats: Mapping[str, Any], expect: HealthExpectations) -> Verdict:
+    """The health of one finished crawl, from its stats."""
+    verdict = Verdict()
+    list_pages = stats.get("health/list_pages", 0)
+    not_modified = stats.get("incremental/not_modified", 0)
+    failures = _failures(stats)
+    if list_pages == 0 and not_modified == 0:
+        detail = f" ({failures})" if failures else ""
+        verdict.worsen(BROKEN, f"no list page could be fetched{detail}")
+        return verdict
+    empty = stats.get("health/empty_list_pages", 0)
+    if empty:
+        url = stats.get("health/empty_list_page_url", "")
+        verdict.worsen(BROKEN, f"list page matched no releases (selector?): {url}".strip())
+    first = stats.get("health/first_page_items")
+    if first is not None and 0 < first < expect.min_first_page_items:
+        verdict.worsen(
+            DEGRADED,
+            f"first list page shows {first} releases, expected at least "
+            f"{expect.min_first_page_items}",
+        )
+    seen = stats.get("health/releases", 0)
+    for name in expect.required_fields if seen else ():
+        coverage = stats.get(f"health/field/{name}", 0) / seen
+        if coverage < expect.min_field_coverage:
+            verdict.worsen(
+                DEGRADED,
+                f"field {name!r} present in {coverage:.0%} of {seen} releases, expected "
+                f"{expect.min_field_coverage:.0%}",
+            )
+    requested = stats.get("health/detail_requests", 0)
+    failed = _failure_count(stats)
+    if requested and failed / requested > expect.max_failure_ratio:
+        verdict.worsen(DEGRADED, f"{failed} of {requested} page requests failed ({failures})")
+    return verdict
+
+
+def _failure_count(stats: Mapping[str, Any]) -> int:
+    http = sum(
+        count
+        for key, count in stats.items()
+        if key.startswith("downloader/response_status_count/") and key.rsplit("/", 1)[1] >= "400"
+    )
+    return (
+        http
+        - stats.get("robotstxt/response_status_count/404", 0)
+        + stats.get("downloader/exception_count", 0)
+    )
+
+
+def _failures(stats: Mapping[str, Any]) -> str:
+    parts = [
+        f"HTTP {key.rsplit('/', 1)[1]} ×{count}"
+        for key, count in sorted(stats.items())
+        if key.startswith("downloader/response_status_count/") and key.rsplit("/", 1)[1] >= "400"
+    ]
+    for key, count in sorted(stats.items()):
+        if key.startswith("downloader/exception_type_count/"):
+            parts.append(f"{key.rsplit('.', 1)[-1]} ×{count}")
+    return ", ".join(parts)
+
+
+class ListHealthMiddleware:
+    """Spider middleware counting what each list page yields, before anything filters it."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.stats = crawler.stats
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ListHealthMiddleware:
+        return cls(crawler)
+
+    def process_spider_output(self, response: Response, result: Iterable[Any]) -> Iterable[Any]:
+        outputs = list(result)
+        self._count(response, outputs)
+        yield from outputs
+
+    async def process_spider_output_async(
+        self, response: Response, result: AsyncIterator[Any]
+    ) -> AsyncIterator[Any]:
+        outputs = [output async for output in result]
+        self._count(response, outputs)
+        for output in outputs:
+            yield output
+
+    def _count(self, response: Response, outputs: list[Any]) -> None:
+        details = sum(1 for o in outputs if isinstance(o, Request) and o.meta.get("listing"))
+        self.stats.inc_value("health/detail_requests", details)
+        if not response.meta.get("list_page"):
+            return
+        self.stats.inc_value("health/list_pages")
+        if response.meta.get("depth", 0) == 0:
+            self.stats.set_value("health/first_page_items", details)
+        if details == 0:
+            self.stats.inc_value("health/empty_list_pages")
+            self.stats.set_value("health/empty_list_page_url", response.url)
+
+
+class FieldCoveragePipeline:
+    """Counts which required fields each normalized release has (before validation drops)."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> FieldCoveragePipeline:
+        return cls(crawler)
+
+    def process_item(self, item: Any) -> Any:
+        if isinstance(item, ReleaseItem):
+            stats = self.crawler.stats
+            stats.inc_value("health/releases")
+            expectations = _expectations(self.crawler)
+            for name in expectations.required_fields:
+                if item.get(name):
+                    stats.inc_value(f"health/field/{name}")
+        return item
+
+
+def _expectations(crawler: Crawler) -> HealthExpectations:
+    return getattr(crawler.spider, "health", None) or HealthExpectations()
+
+
+class HealthMonitor:
+    """Extension: judge every finished crawl and record the source's health."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> HealthMonitor:
+        if not crawler.settings.get("DATABASE_URL"):
+            raise NotConfigured
+        monitor = cls(crawler)
+        crawler.signals.connect(monitor.spider_closed, signal=signals.spider_closed)
+        return monitor
+
+    def spider_closed(self, spider: Any, reason: str) -> None:
+        if reason != "finished":  # an interrupted crawl says nothing about the site
+            return
+        expectations = getattr(spider, "health", None)
+        if expectations is None:  # not a release source
+            return
+        verdict = evaluate(self.crawler.stats.get_stats(), expectations)
+        database = database_for(self.crawler.settings["DATABASE_URL"])
+        with database.session() as session:
+            stale = publishing_rhythm(session, spider.name).is_stale(datetime.now(UTC))
+            events = record_health(session, spider.name, verdict.status, verdict.reasons, stale)
+        self.crawler.stats.set_value("health/status", verdict.status)
+        for event in events:
+            log = logger.warning if event.kind in (BROKEN, DEGRADED, "stale") else logger.info
+            log("source %s: %s: %s", spider.name, event.kind, event.message)

@@ -1,0 +1,150 @@
+"""Incremental re-crawls: poll a source at a cost that does not grow with its archive.
+
+Spiders describe what a list page shows of each release (``meta["listing"]``: site id,
+title, date) and mark list-page requests (``meta["list_page"]``). Two components use that:
+
+- ``IncrementalListMiddleware`` (spider middleware) drops detail requests for releases the
+  database already holds as listed, unless their re-check interval has passed, and stops
+  paging once the oldest release on a list page is already known: lists are newest first,
+  so every later page holds older, known releases. Pinned entries sit at the top of a page,
+  so they do not stop the walk.
+- ``ConditionalListMiddleware`` (downloader middleware) sends list-page requests with the
+  ETag / Last-Modified of their last full fetch; a 304 means nothing on the page changed.
+  Validators are saved only when the crawl finishes, so a crash can never leave a 304
+  hiding releases that were not stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from scrapy import Request, signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
+from scrapy.http import Response
+from w3lib.url import canonicalize_url
+
+from crawler.database import database_for
+from crawler.items import ReleaseItem
+from crawler.normalize import clean_line
+from storage.releases import known_releases
+from storage.validators import get_validators, save_validators
+
+
+def listing_hash(listing: dict[str, Any]) -> str:
+    """Hash of how a list page shows a release: changes when its title or date changes."""
+    shown = f"{clean_line(listing.get('title'))}\n{clean_line(listing.get('date'))}"
+    return hashlib.sha256(shown.encode("utf-8")).hexdigest()
+
+
+class IncrementalListMiddleware:
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.recheck_after = timedelta(days=crawler.settings.getfloat("RECHECK_AFTER_DAYS", 7))
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> IncrementalListMiddleware:
+        if not crawler.settings.getbool("INCREMENTAL_ENABLED", True):
+            raise NotConfigured
+        return cls(crawler)
+
+    def process_spider_output(self, response: Response, result: Iterable[Any]) -> Iterable[Any]:
+        yield from self._filter(response, list(result))
+
+    async def process_spider_output_async(
+        self, response: Response, result: AsyncIterator[Any]
+    ) -> AsyncIterator[Any]:
+        for output in self._filter(response, [output async for output in result]):
+            yield output
+
+    def _filter(self, response: Response, outputs: list[Any]) -> list[Any]:
+        listing = response.meta.get("listing")
+        if listing:  # a detail page: remember how the list showed it
+            for output in outputs:
+                if isinstance(output, ReleaseItem):
+                    output["listing_hash"] = listing_hash(listing)
+            return outputs
+        details = [
+            o for o in outputs if isinstance(o, Request) and o.meta.get("listing", {}).get("id")
+        ]
+        if not details:
+            return outputs
+        known = self._known(details)
+        skip = {id(request) for request in details if known[id(request)]}
+        stats = self.crawler.stats
+        keep = [output for output in outputs if id(output) not in skip]
+        stats.inc_value("incremental/detail_skipped", len(skip))
+        if id(details[-1]) in skip:
+            paging = {id(o) for o in keep if isinstance(o, Request) and o.meta.get("list_page")}
+            if paging:
+                stats.inc_value("incremental/paging_stopped")
+            keep = [output for output in keep if id(output) not in paging]
+        return keep
+
+    def _known(self, details: list[Request]) -> dict[int, bool]:
+        """For each detail request: is the release stored, as listed, and recently checked?"""
+        spider = self.crawler.spider
+        database = database_for(self.crawler.settings["DATABASE_URL"])
+        ids = [str(r.meta["listing"]["id"]) for r in details]
+        with database.session() as session:
+            stored = known_releases(session, spider.name, ids)
+        now = datetime.now(UTC)
+        verdict = {}
+        for request, native_id in zip(details, ids, strict=True):
+            found = stored.get(native_id)
+            verdict[id(request)] = bool(
+                found
+                and found.listing_hash == listing_hash(request.meta["listing"])
+                and now - found.last_seen_at < self.recheck_after
+            )
+        return verdict
+
+
+class ConditionalListMiddleware:
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.database = database_for(crawler.settings["DATABASE_URL"])
+        self.pending: dict[str, tuple[str | None, str | None]] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ConditionalListMiddleware:
+        if not crawler.settings.getbool("INCREMENTAL_ENABLED", True):
+            raise NotConfigured
+        middleware = cls(crawler)
+        crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)
+        return middleware
+
+    def process_request(self, request: Request) -> None:
+        if not request.meta.get("list_page"):
+            return
+        with self.database.session() as session:
+            found = get_validators(session, canonicalize_url(request.url))
+            etag, last_modified = (found.etag, found.last_modified) if found else (None, None)
+        if etag:
+            request.headers.setdefault("If-None-Match", etag)
+        if last_modified:
+            request.headers.setdefault("If-Modified-Since", last_modified)
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        if not request.meta.get("list_page"):
+            return response
+        if response.status == 304:
+            self.crawler.stats.inc_value("incremental/not_modified")
+        elif response.status == 200:
+            etag = response.headers.get("ETag")
+            modified = response.headers.get("Last-Modified")
+            if etag or modified:
+                self.pending[canonicalize_url(request.url)] = (
+                    etag.decode("latin-1") if etag else None,
+                    modified.decode("latin-1") if modified else None,
+                )
+        return response
+
+    def spider_closed(self, reason: str) -> None:
+        if reason != "finished" or not self.pending:
+            return
+        with self.database.session() as session:
+            save_validators(session, self.pending)

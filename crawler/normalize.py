@@ -1,0 +1,156 @@
+"""Text and date normalization for releases: clean Unicode, repaired hyphenation, UTC dates."""
+
+import hashlib
+import re
+import unicodedata
+from datetime import UTC, datetime
+from functools import lru_cache
+
+import dateparser
+from wordfreq import zipf_frequency
+
+# Characters that carry no text: soft hyphen, zero-width space/joiners, BOM, word joiner.
+_INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"))
+# Characters that are not text at all: C0/C1 controls other than whitespace, NUL (PostgreSQL
+# refuses it in text), lone surrogates (no UTF-8 form: the database driver would raise) and
+# the non-characters U+FFFE/U+FFFF. Scraped pages and script literals do carry them.
+_NOT_TEXT = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+_INLINE_SPACE = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+_PARAGRAPH_BREAK = re.compile(r"\s*\n\s*\n\s*")
+# A run of Latin words joined by hyphens: "Tech-nology", "Tai-wan-France".
+_HYPHENATED = re.compile(r"\b[A-Za-z]+(?:-[A-Za-z]+)+\b")
+
+# A joined word must be at least this common (Zipf scale: 3 = once per million words).
+MIN_JOINED_ZIPF = 3.0
+
+
+@lru_cache(maxsize=65536)
+def _zipf(word: str) -> float:
+    return zipf_frequency(word, "en")
+
+
+def _is_line_break_hyphen(left: str, right: str) -> bool:
+    """Whether "left-right" is one word split at a line end rather than a compound.
+
+    A line-break split continues in lower case ("Coopera-tion"), and the joined word is a
+    common English word that is more frequent than its rarer fragment. Real compounds fail
+    the second test: "net-zero" ("netzero" is rare), "start-ups" ("startups" is rarer than
+    "ups"), "ministry-level", and names ("Ying-Chih") fail the first. wordfreq gives the
+    frequencies; there is no library that repairs PDF-style hyphenation in running text.
+    """
+    if not right[:1].islower():
+        return False
+    joined = _zipf((left + right).lower())
+    return joined >= MIN_JOINED_ZIPF and joined > min(_zipf(left.lower()), _zipf(right.lower()))
+
+
+def _repair_run(match: re.Match[str]) -> str:
+    parts = match.group(0).split("-")
+    out = parts[0]
+    fragment = parts[0]  # the piece since the last hyphen kept
+    for part in parts[1:]:
+        if _is_line_break_hyphen(fragment, part):
+            out += part
+            fragment += part
+        else:
+            out += "-" + part
+            fragment = part
+    return out
+
+
+def repair_hyphenation(text: str) -> str:
+    """Join words split by line-break hyphens without breaking real hyphenated compounds."""
+    return _HYPHENATED.sub(_repair_run, text)
+
+
+def clean_line(text: str | None) -> str:
+    """One line of text: NFC, no invisible characters, single spaces, repaired words."""
+    if not text:
+        return ""
+    text = unicodedata.normalize("NFC", _NOT_TEXT.sub("", text)).translate(_INVISIBLE)
+    text = _INLINE_SPACE.sub(" ", text.replace("\n", " ")).strip()
+    return repair_hyphenation(text)
+
+
+def clean_text(text: str | None) -> str:
+    """Multi-paragraph text: each paragraph cleaned, paragraphs separated by a blank line."""
+    if not text:
+        return ""
+    paragraphs = (clean_line(chunk) for chunk in _PARAGRAPH_BREAK.split(text))
+    return "\n\n".join(p for p in paragraphs if p)
+
+
+def first_paragraph(text: str) -> str:
+    return text.split("\n\n", 1)[0] if text else ""
+
+
+def fingerprint(title: str, body: str) -> str:
+    """Hash of the content that identifies a version of a release."""
+    canonical = " ".join(f"{title}\n{body}".casefold().split())
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+# --- Dates ---------------------------------------------------------------------------------
+
+# ROC (Minguo) calendar years, as Taiwanese government sites write them: 民國112年11月29日,
+# 112年11月29日, 112/11/29, 112-11-29, 112.11.29. dateparser has no Minguo calendar, so these
+# are rewritten to Gregorian (year + 1911) before it sees them.
+_ROC_CJK = re.compile(r"(?:民國|民国)?\s*(\d{2,3})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
+_ROC_NUMERIC = re.compile(r"(?<!\d)(\d{2,3})([-/.])(\d{1,2})\2(\d{1,2})(?!\d)")
+_GREGORIAN_CJK = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
+ROC_OFFSET = 1911
+
+# Formats these sites use, tried before dateparser's free-form parsing for speed and
+# determinism ("2024/05/01" must never be read day-first).
+KNOWN_FORMATS = [
+    "%Y-%m-%d",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y/%m/%d",
+    "%Y/%m/%d %H:%M",
+    "%Y.%m.%d",
+    "%b %d, %Y",
+    "%B %d, %Y",
+]
+
+
+def _roc_to_gregorian(text: str) -> str:
+    def cjk(match: re.Match[str]) -> str:
+        year, month, day = (int(g) for g in match.groups())
+        return f"{year + ROC_OFFSET:04d}-{month:02d}-{day:02d}"
+
+    def numeric(match: re.Match[str]) -> str:
+        year, _, month, day = match.groups()
+        return f"{int(year) + ROC_OFFSET:04d}-{int(month):02d}-{int(day):02d}"
+
+    text = _GREGORIAN_CJK.sub(lambda m: "-".join(f"{int(g):02d}" for g in m.groups()), text)
+    text = _ROC_CJK.sub(cjk, text)
+    return _ROC_NUMERIC.sub(numeric, text)
+
+
+def parse_date(text: str | None, timezone: str = "UTC", language: str = "en") -> datetime | None:
+    """An aware UTC datetime from a date as a site writes it, or None if it is not a date.
+
+    A date without a zone is taken in ``timezone``, the agency's local zone.
+    """
+    if not text:
+        return None
+    text = _roc_to_gregorian(unicodedata.normalize("NFKC", text).strip())
+    languages = list(dict.fromkeys([language.split("-")[0], "en"]))
+    try:
+        parsed = dateparser.parse(
+            text,
+            date_formats=KNOWN_FORMATS,
+            languages=languages,
+            settings={
+                "TIMEZONE": timezone,
+                "RETURN_AS_TIMEZONE_AWARE": True,
+                "TO_TIMEZONE": "UTC",
+                "PREFER_DAY_OF_MONTH": "first",
+                "DATE_ORDER": "YMD",
+                "STRICT_PARSING": False,
+            },
+        )
+    except (ValueError, OverflowError):
+        return None
+    return parsed.astimezone(UTC) if parsed else None

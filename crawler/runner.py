@@ -1,0 +1,90 @@
+"""Running spiders in this process and collecting what each crawl did."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from scrapy import Spider, signals
+from scrapy.crawler import Crawler, CrawlerProcess
+from scrapy.settings import Settings
+from scrapy.utils.project import get_project_settings
+
+from crawler.extensions import RUN_STATUS, crawl_counts
+
+SETTINGS_MODULE = "crawler.settings"
+
+
+def project_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
+    """The project's Scrapy settings, whatever the working directory, with overrides."""
+    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", SETTINGS_MODULE)
+    settings = get_project_settings()
+    for name, value in (overrides or {}).items():
+        settings.set(name, value, priority="cmdline")
+    return settings
+
+
+@dataclass
+class CrawlResult:
+    source: str
+    status: str = "running"
+    finish_reason: str | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+    dropped: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "finished"
+
+
+#: Called as (source, event, value): events "page", "stored", "dropped", "closed".
+ProgressHook = Callable[[str, str, Any], None]
+
+
+def run_crawls(
+    sources: Iterable[str] | None,
+    settings: Settings,
+    spider_args: Mapping[str, Any] | None = None,
+    on_progress: ProgressHook | None = None,
+    adapt: Callable[[type[Spider]], type[Spider]] | None = None,
+) -> list[CrawlResult]:
+    """Crawl the named sources (all when None) side by side; return one result each.
+
+    ``adapt`` turns each source's spider class into the one to run (e.g. a Redis-fed worker).
+    """
+    process = CrawlerProcess(settings)
+    loader = process.spider_loader
+    available = loader.list()
+    names = list(sources) if sources else sorted(available)
+    unknown = [name for name in names if name not in available]
+    if unknown:
+        raise KeyError(
+            f"unknown source(s): {', '.join(unknown)}; available: {', '.join(sorted(available))}"
+        )
+    results: dict[str, CrawlResult] = {}
+    for name in names:
+        crawler = process.create_crawler(adapt(loader.load(name)) if adapt else name)
+        results[name] = result = CrawlResult(source=name)
+        _watch(crawler, result, on_progress)
+        process.crawl(crawler, **dict(spider_args or {}))
+    process.start()
+    return list(results.values())
+
+
+def _watch(crawler: Crawler, result: CrawlResult, hook: ProgressHook | None) -> None:
+    def emit(event: str, value: Any = None) -> None:
+        if hook is not None:
+            hook(result.source, event, value)
+
+    def closed(spider: Spider, reason: str) -> None:
+        result.finish_reason = reason
+        result.status = RUN_STATUS.get(reason, "failed")
+        result.counts, result.dropped = crawl_counts(crawler.stats.get_stats())
+        emit("closed", result)
+
+    crawler.signals.connect(lambda **_: emit("page"), signal=signals.response_received, weak=False)
+    crawler.signals.connect(lambda **_: emit("stored"), signal=signals.item_scraped, weak=False)
+    crawler.signals.connect(lambda **_: emit("dropped"), signal=signals.item_dropped, weak=False)
+    crawler.signals.connect(closed, signal=signals.spider_closed, weak=False)

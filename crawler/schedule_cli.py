@@ -1,0 +1,195 @@
+"""`stnews schedule`: run the crawls on a schedule (and, with `--serve`, the feed server).
+
+Registered in `crawler/cli.py` with `add_command(commands)`; `python -m crawler.schedule_cli
+[--db URL] schedule ...` runs the same command on its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+
+def add_command(commands: argparse._SubParsersAction) -> None:
+    schedule = commands.add_parser(
+        "schedule",
+        help="crawl every source on its interval and rebuild the feeds after news",
+        description=(
+            "Crawl each source on its own interval (`interval` in sources.toml),"
+            " each run a child `stnews crawl` with a time limit, and rebuild the feed files after"
+            " every run that stored something new or changed. The schedule is kept in the"
+            " database: a restart resumes it. One scheduler per database runs jobs; others wait"
+            " as standbys. SIGTERM or SIGINT stops it cleanly."
+        ),
+    )
+    schedule.add_argument(
+        "--source",
+        action="append",
+        default=[],
+        metavar="SOURCE",
+        help="schedule this source (repeatable; default: every source)",
+    )
+    schedule.add_argument(
+        "--interval", type=_seconds, metavar="SECONDS", help="one interval for every source"
+    )
+    schedule.add_argument(
+        "--jitter",
+        type=_seconds_or_zero,
+        metavar="SECONDS",
+        help="random delay of each run, at most (default: SCHEDULE_JITTER)",
+    )
+    schedule.add_argument(
+        "--time-limit",
+        type=_seconds,
+        metavar="SECONDS",
+        help="stop a crawl running longer (default: CRAWL_TIME_LIMIT)",
+    )
+    schedule.add_argument(
+        "--lease-seconds",
+        type=_seconds,
+        metavar="SECONDS",
+        help="leader lease length; a standby takes over this long after the leader dies "
+        "(default: SCHEDULE_LEASE_SECONDS)",
+    )
+    schedule.add_argument("--replay", metavar="DIR", help="crawl saved fixtures, not the network")
+    schedule.add_argument(
+        "--feeds-dir", metavar="DIR", help="where the feed files are written (default: var/feeds)"
+    )
+    schedule.add_argument(
+        "--serve", action="store_true", help="also serve the feeds over HTTP in this process"
+    )
+    schedule.add_argument("--host", default="127.0.0.1", help="with --serve (default: %(default)s)")
+    schedule.add_argument(
+        "--port", type=int, default=8080, help="with --serve (default: %(default)s)"
+    )
+    schedule.add_argument(
+        "--once", action="store_true", help="run every source once and exit (for cron)"
+    )
+    schedule.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    schedule.set_defaults(handler=cmd_schedule)
+
+
+def cmd_schedule(args: argparse.Namespace) -> int:
+    # Imported here so that building the parser stays cheap for the other commands.
+    from scrapy.spiderloader import SpiderLoader
+
+    from crawler.feeds.write import DEFAULT_BASE_URL, DEFAULT_LIMIT, DEFAULT_OUT_DIR
+    from crawler.runner import project_settings
+    from crawler.scheduler import DEFAULT_TIME_LIMIT, Runtime, ScheduleService, schedule_config
+
+    if args.once and args.serve:
+        raise ValueError("--serve runs a server until stopped; it cannot go with --once")
+    _configure_logging(args.verbose)
+    settings = project_settings()
+    available = SpiderLoader.from_settings(settings).list()
+    sources = list(dict.fromkeys(args.source)) or sorted(available)
+    unknown = [name for name in sources if name not in available]
+    if unknown:
+        raise KeyError(
+            f"unknown source(s): {', '.join(unknown)}; available: {', '.join(sorted(available))}"
+        )
+    replay = None
+    if args.replay:
+        replay = Path(args.replay).resolve()
+        if not replay.is_dir():
+            raise FileNotFoundError(f"replay directory not found: {replay}")
+
+    database_url = args.db or settings["DATABASE_URL"]
+    runtime = Runtime(
+        database_url,
+        feeds_dir=Path(args.feeds_dir) if args.feeds_dir else DEFAULT_OUT_DIR,
+        replay_dir=replay,
+        base_url=settings.get("FEED_BASE_URL") or DEFAULT_BASE_URL,
+        feed_limit=settings.getint("FEED_LIMIT", DEFAULT_LIMIT),
+        time_limit=args.time_limit or settings.getfloat("CRAWL_TIME_LIMIT", DEFAULT_TIME_LIMIT),
+    )
+    config = schedule_config(
+        settings,
+        sources,
+        interval=args.interval,
+        jitter=args.jitter,
+        lease_seconds=args.lease_seconds,
+    )
+    service = ScheduleService(runtime, config)
+    if args.serve:
+        try:
+            server = start_feed_server(database_url, args.host, args.port)
+        except RuntimeError as exc:  # e.g. the port is taken: fail, so a supervisor sees it
+            logger.error("%s", exc)
+            runtime.database.dispose()
+            return 1
+        service.on_stop.append(server.stop)
+    service.install_signal_handlers()
+    if args.once:
+        return service.run_once()
+    return service.run_forever()
+
+
+def start_feed_server(database_url: str, host: str, port: int) -> Any:
+    """The feed server in a thread of this process; returns its handle (`.stop()`).
+
+    The scheduler owns SIGTERM/SIGINT: the server thread leaves the handlers alone and is
+    stopped after the crawls on shutdown. Raises RuntimeError if it cannot listen.
+    """
+    try:
+        from crawler.server import start_server  # the web stack loads only with --serve
+    except ImportError as exc:
+        raise ValueError(f"--serve needs the feed server (crawler.server): {exc}") from exc
+    handle = start_server(database_url, host, port)
+    logger.info("serving feeds at %sfeeds/", handle.url)
+    return handle
+
+
+def _configure_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    if not verbose:  # "Added job", "Running job": our own lines say what matters
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
+def _seconds(text: str) -> float:
+    value = _number(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, got {text}")
+    return value
+
+
+def _seconds_or_zero(text: str) -> float:
+    value = _number(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative, got {text}")
+    return value
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`stnews schedule` on its own, for before it is registered in `stnews`."""
+    parser = argparse.ArgumentParser(prog="stnews")
+    parser.add_argument("--db", help="SQLAlchemy database URL (default: $DATABASE_URL)")
+    add_command(parser.add_subparsers(title="commands", metavar="COMMAND", required=True))
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except (KeyError, FileNotFoundError, ValueError) as exc:
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        sys.stderr.write(f"error: {message}\n")
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

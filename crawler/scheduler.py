@@ -1,0 +1,693 @@
+"""`stnews schedule`: crawl every source on its own interval, rebuilding the feeds after news.
+
+- One APScheduler 3 job per source (job id = source name) in a `SQLAlchemyJobStore` in the
+  application database, so a restart resumes the persisted schedule instead of starting over.
+- Each run is a crawl in a child process (`python -m crawler.cli crawl SOURCE --json`): Twisted's
+  reactor cannot be restarted inside one process. The child records its own `crawl_runs` row;
+  a child that overruns the time limit is stopped (SIGTERM, then SIGKILL) and its run recorded
+  as "timeout"; a child that died without a row gets one.
+- A leader lease row (`storage.scheduling`) makes one scheduler process per database run jobs;
+  others stand by and take over when the lease lapses. A per-source crawl lock additionally
+  keeps two runs of one source apart whoever starts them.
+- SIGTERM / SIGINT: no new runs, running crawls stopped gracefully and recorded, lease released.
+
+Jobs are stored pickled, so the job function is a module-level function taking plain values
+(the source and a registry key); the process's runtime configuration is looked up in a
+module-level registry filled at startup, never pickled.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor as PoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Column, Float, MetaData, Table, Unicode, inspect, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from crawler.feeds.write import (
+    DEFAULT_BASE_URL,
+    DEFAULT_LIMIT,
+    DEFAULT_OUT_DIR,
+    OPML_NAME,
+    write_feeds,
+)
+from storage.db import Database, make_engine
+from storage.models import utcnow
+from storage.runs import RUN_COUNTERS
+from storage.scheduling import (
+    Holder,
+    acquire_crawl_lock,
+    acquire_lease,
+    crawl_lock,
+    current_lease,
+    release_crawl_lock,
+    release_lease,
+    set_lock_child,
+    settle_child_run,
+)
+
+logger = logging.getLogger(__name__)
+
+JOBSTORE_TABLE = "apscheduler_jobs"
+TRIGGER = "schedule"
+
+# Defaults of the settings of the same names (crawler/settings.py).
+DEFAULT_INTERVAL = 1800.0
+DEFAULT_JITTER = 120.0
+DEFAULT_MISFIRE_GRACE = 600.0
+DEFAULT_TIME_LIMIT = 900.0
+DEFAULT_LEASE_SECONDS = 60.0
+
+# After SIGTERM a crawl gets this long to close its spider and record its run: Scrapy lets
+# in-flight downloads finish, so a live crawl may need a good part of DOWNLOAD_TIMEOUT.
+KILL_GRACE = 20.0
+POLL_SECONDS = 0.2
+
+
+# --- configuration -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    intervals: Mapping[str, float]  # source -> seconds between runs
+    jitter: float = DEFAULT_JITTER
+    misfire_grace: float = DEFAULT_MISFIRE_GRACE
+    lease_seconds: float = DEFAULT_LEASE_SECONDS
+
+
+def schedule_config(
+    settings: Any,
+    sources: Iterable[str],
+    *,
+    interval: float | None = None,
+    jitter: float | None = None,
+    lease_seconds: float | None = None,
+) -> ScheduleConfig:
+    """The schedule: each source's `interval` from the sources file (SCHEDULE_DEFAULT_INTERVAL
+    for a source the file does not declare); `interval` (all sources) and the rest override."""
+    from crawler.sources import load_sources
+
+    default = settings.getfloat("SCHEDULE_DEFAULT_INTERVAL", DEFAULT_INTERVAL)
+    declared = {source.name: source.interval for source in load_sources()}
+    if jitter is None:
+        jitter = settings.getfloat("SCHEDULE_JITTER", DEFAULT_JITTER)
+    if lease_seconds is None:
+        lease_seconds = settings.getfloat("SCHEDULE_LEASE_SECONDS", DEFAULT_LEASE_SECONDS)
+    return ScheduleConfig(
+        intervals={
+            source: float(interval if interval is not None else declared.get(source, default))
+            for source in sources
+        },
+        jitter=jitter,
+        misfire_grace=settings.getfloat("SCHEDULE_MISFIRE_GRACE", DEFAULT_MISFIRE_GRACE),
+        lease_seconds=lease_seconds,
+    )
+
+
+# --- runtime -------------------------------------------------------------------------------
+
+#: Builds the child command line for one run of a source.
+CommandBuilder = Callable[[str, "Runtime"], Sequence[str]]
+
+
+def crawl_command(source: str, runtime: Runtime) -> list[str]:
+    """`stnews crawl SOURCE --json`, as a child. The database URL goes in the environment,
+    not the command line, so that a password in it is not shown by `ps`."""
+    command = [sys.executable, "-m", "crawler.cli", "crawl", source, "--json"]
+    command += ["-s", f"STNEWS_TRIGGER={runtime.trigger}"]
+    if runtime.replay_dir is not None:
+        command += ["--replay", str(runtime.replay_dir)]
+    return command
+
+
+@dataclass
+class Runtime:
+    """What a run needs beyond its source; one per scheduler process, never pickled."""
+
+    database_url: str
+    feeds_dir: Path = DEFAULT_OUT_DIR
+    replay_dir: Path | None = None
+    base_url: str = DEFAULT_BASE_URL
+    feed_limit: int = DEFAULT_LIMIT
+    time_limit: float = DEFAULT_TIME_LIMIT
+    kill_grace: float = KILL_GRACE
+    trigger: str = TRIGGER
+    command: CommandBuilder = crawl_command
+    holder: Holder = field(default_factory=Holder.current)
+    #: Set on SIGTERM/SIGINT: start nothing new, stop running crawls gracefully.
+    stop: threading.Event = field(default_factory=threading.Event)
+    #: Set on a second signal: kill running crawls now.
+    force: threading.Event = field(default_factory=threading.Event)
+    database: Database = field(init=False)
+    _feed_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    _active: int = field(default=0, init=False)  # scheduled runs in progress
+    _idle: threading.Condition = field(default_factory=threading.Condition, init=False)
+
+    def __post_init__(self) -> None:
+        # Creates the lease and lock tables too: this module imports storage.scheduling.
+        self.database = Database(self.database_url)
+
+    @property
+    def lock_ttl(self) -> float:
+        # A run never holds its source longer than its time limit plus the stop sequence.
+        return self.time_limit + self.kill_grace + 60
+
+    @property
+    def key(self) -> str:
+        return runtime_key(self.database_url)
+
+    @contextlib.contextmanager
+    def active_run(self) -> Iterator[None]:
+        with self._idle:
+            self._active += 1
+        try:
+            yield
+        finally:
+            with self._idle:
+                self._active -= 1
+                self._idle.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no scheduled run is in progress; False if one still is after `timeout`."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._active == 0, timeout)
+
+
+_RUNTIMES: dict[str, Runtime] = {}
+
+
+def runtime_key(database_url: str) -> str:
+    # Stored in the job's arguments: no password in it.
+    return make_url(database_url).render_as_string(hide_password=True)
+
+
+def register_runtime(runtime: Runtime) -> str:
+    _RUNTIMES[runtime.key] = runtime
+    return runtime.key
+
+
+def unregister_runtime(runtime: Runtime) -> None:
+    if _RUNTIMES.get(runtime.key) is runtime:
+        del _RUNTIMES[runtime.key]
+
+
+# --- one run -------------------------------------------------------------------------------
+
+
+@dataclass
+class RunOutcome:
+    source: str
+    #: finished, failed, interrupted, timeout (as recorded), or skipped (not run).
+    status: str
+    run_id: int | None = None
+    seconds: float = 0.0
+    counts: dict[str, int] = field(default_factory=dict)
+    dropped: int = 0
+    reason: str | None = None
+    feeds: str | None = None  # what the feed rebuild did, if one ran
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "finished"
+
+    def line(self) -> str:
+        if self.status == "skipped":
+            return f"{self.source}: skipped: {self.reason}"
+        text = f"{self.source}: {self.status} in {self.seconds:.1f}s"
+        if self.run_id is not None:
+            text += f" (run {self.run_id})"
+        if self.reason and not self.ok:
+            text += f" [{self.reason}]"
+        counts = self.counts
+        text += (
+            f": pages {counts.get('pages', 0)}, new {counts.get('new', 0)}, "
+            f"updated {counts.get('updated', 0)}, dropped {self.dropped}, "
+            f"errors {counts.get('errors', 0)}"
+        )
+        return text + (f"; feeds: {self.feeds}" if self.feeds else "")
+
+
+def run_job(source: str, key: str) -> None:
+    """The APScheduler job: one run of `source` with the runtime registered under `key`."""
+    runtime = _RUNTIMES.get(key)
+    if runtime is None:
+        logger.error("%s: no scheduler runtime for %s in this process; run skipped", source, key)
+        return
+    try:
+        with runtime.active_run():
+            run_source(source, runtime)
+    except Exception:  # keep the scheduler thread alive whatever one run does
+        logger.exception("%s: scheduled run failed", source)
+
+
+def run_source(source: str, runtime: Runtime) -> RunOutcome:
+    """Crawl `source` once in a child process under its crawl lock; log and return the outcome."""
+    if runtime.stop.is_set():
+        outcome = RunOutcome(source, "skipped", reason="scheduler stopping")
+    elif not acquire_crawl_lock(runtime.database, source, runtime.holder, runtime.lock_ttl):
+        lock = crawl_lock(runtime.database, source)
+        holder = lock.holder if lock else "another process"
+        outcome = RunOutcome(source, "skipped", reason=f"already running ({holder})")
+    else:
+        try:
+            outcome = _run_locked(source, runtime)
+        finally:
+            try:
+                release_crawl_lock(runtime.database, source, runtime.holder)
+            except SQLAlchemyError:  # it expires on its own
+                logger.exception("%s: could not release the crawl lock", source)
+    level = logging.INFO if outcome.status in ("finished", "skipped") else logging.WARNING
+    logger.log(level, "%s", outcome.line())
+    return outcome
+
+
+def _run_locked(source: str, runtime: Runtime) -> RunOutcome:
+    database = runtime.database
+    started, clock = utcnow(), time.monotonic()
+    env = {**os.environ, "DATABASE_URL": runtime.database_url}
+    try:
+        child = subprocess.Popen(
+            list(runtime.command(source, runtime)),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+            env=env,
+            # Its own process group: a terminal's Ctrl-C reaches the scheduler only, which
+            # decides how the crawl stops; and the whole group can be signalled.
+            start_new_session=True,
+        )
+    except OSError as exc:
+        run = settle_child_run(
+            database,
+            source,
+            host=runtime.holder.host,
+            pid=None,
+            since=started,
+            trigger=runtime.trigger,
+            status="failed",
+            reason=f"could not start: {exc}",
+        )
+        return RunOutcome(source, "failed", run.id, reason=run.finish_reason)
+    try:
+        set_lock_child(database, source, runtime.holder, child.pid)
+    except SQLAlchemyError as exc:  # the lock stays ours anyway; the child must be waited for
+        logger.warning("%s: could not note the crawl's pid on its lock: %s", source, exc)
+    stdout, stderr, ended_by = _wait(child, source, runtime, clock + runtime.time_limit)
+    seconds = time.monotonic() - clock
+
+    if ended_by == "timeout":
+        status, reason, force = "timeout", f"time limit {runtime.time_limit:g}s", True
+    elif ended_by == "stopped":
+        status, reason, force = "interrupted", "scheduler stopped", False
+    else:
+        status, reason, force = "failed", _failure(child.returncode, stderr), False
+    # Whatever the child recorded stands, except a timeout; a row left "running" or missing
+    # is settled here.
+    run = settle_child_run(
+        database,
+        source,
+        host=runtime.holder.host,
+        pid=child.pid,
+        since=started,
+        trigger=runtime.trigger,
+        status=status,
+        reason=reason,
+        force=force,
+    )
+    if run.status != "finished" and stderr.strip():
+        logger.warning("%s: crawl output:\n%s", source, _tail(stderr))
+
+    summary = _summary(stdout, source)
+    if summary is not None:
+        counts = {k: int(v) for k, v in summary.items() if isinstance(v, int)}
+        dropped = sum(int(v) for v in (summary.get("dropped") or {}).values())
+    else:  # no JSON (killed, crashed): the recorded row has what was counted
+        counts = {name: getattr(run, name) for name in RUN_COUNTERS}
+        dropped = sum(int(v) for v in (run.dropped or {}).values())
+    outcome = RunOutcome(
+        source, run.status, run.id, seconds, counts, dropped, reason=run.finish_reason
+    )
+
+    # New or changed releases, or page versions a page monitor stored.
+    changed = sum(counts.get(name, 0) for name in ("new", "updated", "page_versions")) > 0
+    # Also build them when they were never written (a new deployment, a new feeds dir).
+    if changed or not (runtime.feeds_dir / OPML_NAME).exists():
+        outcome.feeds = rebuild_feeds(runtime)
+    return outcome
+
+
+def _wait(
+    child: subprocess.Popen[str], source: str, runtime: Runtime, deadline: float
+) -> tuple[str, str, str]:
+    """Wait for the child; stop it at the deadline or on shutdown. Returns its stdout, stderr
+    and why it ended: "exit", "timeout" or "stopped"."""
+    ended_by = "exit"
+    kill_at: float | None = None
+    killed = False
+    while True:
+        try:
+            stdout, stderr = child.communicate(timeout=POLL_SECONDS)
+            return stdout or "", stderr or "", ended_by
+        except subprocess.TimeoutExpired:
+            pass  # communicate() keeps what it read so far; calling it again loses nothing
+        now = time.monotonic()
+        if kill_at is None:
+            if runtime.stop.is_set():
+                ended_by = "stopped"
+            elif now >= deadline:
+                ended_by = "timeout"
+                logger.warning("%s: time limit of %gs reached", source, runtime.time_limit)
+            else:
+                continue
+            # Scrapy takes SIGTERM as "shut down gracefully": the spider closes and the run
+            # is recorded as interrupted.
+            _signal_group(child, signal.SIGTERM)
+            kill_at = now + runtime.kill_grace
+        elif not killed and (now >= kill_at or runtime.force.is_set()):
+            logger.warning("%s: crawl did not stop after SIGTERM; killing it", source)
+            _signal_group(child, signal.SIGKILL)
+            killed = True
+
+
+def _signal_group(child: subprocess.Popen[str], signum: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(child.pid, signum)  # start_new_session: the group id is the child's pid
+
+
+def _summary(stdout: str, source: str) -> dict[str, Any] | None:
+    try:
+        rows = json.loads(stdout)
+    except ValueError:
+        return None
+    if not isinstance(rows, list):
+        return None
+    return next((r for r in rows if isinstance(r, dict) and r.get("source") == source), None)
+
+
+def _failure(returncode: int | None, stderr: str) -> str:
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    code = f"exit {returncode}"
+    if returncode is not None and returncode < 0:
+        with contextlib.suppress(ValueError):
+            code = f"killed by {signal.Signals(-returncode).name}"
+    return f"{code}: {lines[-1]}" if lines else code
+
+
+def _tail(text: str, lines: int = 20) -> str:
+    return "\n".join(text.rstrip().splitlines()[-lines:])
+
+
+def rebuild_feeds(runtime: Runtime) -> str:
+    """Rewrite the feed files (atomically, each replaced only if changed); a summary line."""
+    try:
+        with runtime._feed_lock:  # runs of two sources may finish together
+            report = write_feeds(
+                runtime.database, runtime.feeds_dir, runtime.base_url, runtime.feed_limit
+            )
+    except Exception as exc:  # a broken feed must not stop the crawling
+        logger.exception("feed rebuild failed")
+        return f"rebuild failed: {exc}"
+    return report.summary()
+
+
+# --- the schedule --------------------------------------------------------------------------
+
+
+def sync_jobs(scheduler: Any, config: ScheduleConfig, key: str) -> None:
+    """Make the job store hold exactly one job per configured source.
+
+    An existing job keeps its persisted next run time (a restart resumes the schedule) unless
+    its interval or jitter changed; then it is rescheduled from now. A new job runs at once.
+    Jobs of sources no longer configured are removed.
+    """
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    options: dict[str, Any] = {
+        "coalesce": True,
+        "max_instances": 1,
+        "misfire_grace_time": max(1, int(config.misfire_grace)),
+    }
+    for source, seconds in config.intervals.items():
+        jitter = int(config.jitter) or None
+        trigger = IntervalTrigger(seconds=seconds, jitter=jitter, timezone=UTC)
+        job = scheduler.get_job(source)
+        if job is None:
+            scheduler.add_job(
+                run_job,
+                trigger,
+                id=source,
+                name=f"crawl {source}",
+                args=[source, key],
+                replace_existing=True,
+                next_run_time=datetime.now(UTC),
+                **options,
+            )
+            logger.info("job %s: added, every %gs, first run now", source, seconds)
+            continue
+        scheduler.modify_job(source, func=run_job, args=[source, key], **options)
+        old = job.trigger
+        if (
+            isinstance(old, IntervalTrigger)
+            and old.interval == trigger.interval
+            and (old.jitter or None) == jitter
+        ):
+            logger.info("job %s: resumed, every %gs, next run %s", source, seconds, _when(job))
+        else:
+            job = scheduler.reschedule_job(source, trigger=trigger)
+            logger.info("job %s: now every %gs, next run %s", source, seconds, _when(job))
+    for job in scheduler.get_jobs():
+        if job.id not in config.intervals:
+            job.remove()
+            logger.info("job %s: removed (source not scheduled)", job.id)
+
+
+def _when(job: Any) -> str:
+    next_run = getattr(job, "next_run_time", None)
+    return next_run.astimezone(UTC).isoformat(timespec="seconds") if next_run else "never (paused)"
+
+
+def next_runs(database: str | Database) -> dict[str, datetime | None]:
+    """Next scheduled run per source, read from the job store without starting a scheduler.
+
+    None for a paused job; an empty dict when nothing was ever scheduled.
+    """
+    own = isinstance(database, str)
+    engine = make_engine(database) if isinstance(database, str) else database.engine
+    # Reads only: on SQLite, a deferred BEGIN that never waits for a writer.
+    reader = engine.execution_options(stnews_readonly=True)
+    try:
+        if not inspect(reader).has_table(JOBSTORE_TABLE):
+            return {}
+        jobs = Table(
+            JOBSTORE_TABLE,
+            MetaData(),
+            Column("id", Unicode(191), primary_key=True),
+            Column("next_run_time", Float(25)),
+        )
+        with reader.connect() as connection:
+            rows = connection.execute(select(jobs.c.id, jobs.c.next_run_time)).all()
+    finally:
+        if own:
+            engine.dispose()
+    return {
+        job_id: None if stamp is None else datetime.fromtimestamp(stamp, UTC)
+        for job_id, stamp in rows
+    }
+
+
+class ScheduleService:
+    """The scheduler process: leader election, the APScheduler, signals, clean shutdown."""
+
+    def __init__(self, runtime: Runtime, config: ScheduleConfig) -> None:
+        self.runtime = runtime
+        self.config = config
+        #: Called once on shutdown, after the crawls have stopped (e.g. the feed server).
+        self.on_stop: list[Callable[[], None]] = []
+        self._scheduler: Any = None
+        self._standby_holder: str | None = None
+
+    def install_signal_handlers(self) -> None:
+        signal.signal(signal.SIGTERM, self._on_signal)
+        signal.signal(signal.SIGINT, self._on_signal)
+
+    def _on_signal(self, signum: int, _frame: Any) -> None:
+        name = signal.Signals(signum).name
+        if self.runtime.stop.is_set():
+            logger.warning("%s again: killing running crawls", name)
+            self.runtime.force.set()
+        else:
+            logger.info("%s: stopping; running crawls are stopped gracefully", name)
+            self.runtime.stop.set()
+
+    # --- --once ------------------------------------------------------------------------
+
+    def run_once(self) -> int:
+        """Run every source once, side by side; 0 unless a run failed, timed out or was
+        interrupted (a source skipped because it is being crawled already is no failure)."""
+        sources = list(self.config.intervals)
+
+        def run(source: str) -> RunOutcome:
+            try:
+                return run_source(source, self.runtime)
+            except Exception as exc:  # e.g. the database unreachable: the others still run
+                logger.exception("%s: run failed", source)
+                return RunOutcome(source, "failed", reason=str(exc))
+
+        try:
+            with PoolExecutor(max_workers=max(1, len(sources))) as pool:
+                outcomes = list(pool.map(run, sources))
+        finally:
+            self._close()
+        return 0 if all(o.status in ("finished", "skipped") for o in outcomes) else 1
+
+    # --- the daemon --------------------------------------------------------------------
+
+    def run_forever(self) -> int:
+        """Lead or stand by until SIGTERM/SIGINT; then stop cleanly. Returns the exit code."""
+        runtime, lease = self.runtime, self.config.lease_seconds
+        key = register_runtime(runtime)
+        period = max(0.5, lease / 3)  # renew well before expiry; standbys poll as often
+        plan = ", ".join(f"{s} every {i:g}s" for s, i in self.config.intervals.items())
+        logger.info("scheduler %s on %s: %s", runtime.holder.id, runtime.key, plan)
+        leading = False
+        last_renewed = 0.0
+        try:
+            while not runtime.stop.is_set():
+                held = self._acquire(lease)
+                if held:
+                    last_renewed = time.monotonic()
+                    if not leading:
+                        leading = self._lead(key)
+                elif leading and (held is False or time.monotonic() - last_renewed > lease):
+                    # Someone else holds it now (we stalled past the expiry, or the database
+                    # was unreachable that long): stop scheduling at once.
+                    logger.error("lost the scheduler lease; standing by")
+                    self._scheduler.pause()
+                    leading = False
+                elif not leading:
+                    self._log_standby()
+                runtime.stop.wait(period)
+        finally:
+            self._shutdown()
+            unregister_runtime(runtime)
+        return 0
+
+    def _acquire(self, lease: float) -> bool | None:
+        try:
+            return acquire_lease(self.runtime.database, self.runtime.holder, lease)
+        except SQLAlchemyError as exc:  # the database may be back next time
+            logger.warning("scheduler lease: database error: %s", exc)
+            return None
+
+    def _lead(self, key: str) -> bool:
+        try:
+            if self._scheduler is None:
+                self._scheduler = self._new_scheduler()
+                self._scheduler.start(paused=True)  # jobs are synced before any runs
+            sync_jobs(self._scheduler, self.config, key)
+            self._scheduler.resume()
+        except Exception:
+            logger.exception("could not start the schedule; retrying")
+            return False
+        logger.info("leader: %s holds the scheduler lease", self.runtime.holder.id)
+        self._standby_holder = None
+        return True
+
+    def _log_standby(self) -> None:
+        try:
+            lease = current_lease(self.runtime.database)
+        except SQLAlchemyError:
+            return
+        holder = lease.holder if lease else "nobody"
+        if holder != self._standby_holder:  # once per holder, not every poll
+            until = f" until {lease.expires_at.isoformat(timespec='seconds')}" if lease else ""
+            logger.info("standby: the scheduler lease is held by %s%s", holder, until)
+            self._standby_holder = holder
+
+    def _new_scheduler(self) -> Any:
+        from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
+        from apscheduler.executors.pool import ThreadPoolExecutor
+        from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+        from apscheduler.schedulers.background import BackgroundScheduler
+        from apscheduler.schedulers.base import STATE_STOPPED
+
+        class Scheduler(BackgroundScheduler):
+            def _process_jobs(self) -> float | None:
+                # APScheduler 3's loop makes one more pass after shutdown(): a job due then
+                # would go to the executor just closed (an error, logged with a traceback).
+                if self.state == STATE_STOPPED:
+                    return None
+                return super()._process_jobs()
+
+        store = SQLAlchemyJobStore(
+            # The project's engine setup: WAL and a busy timeout on SQLite.
+            engine=make_engine(self.runtime.database_url),
+            tablename=JOBSTORE_TABLE,
+        )
+        scheduler = Scheduler(
+            jobstores={"default": store},
+            # One thread per source: each only waits for its child process.
+            executors={"default": ThreadPoolExecutor(max(1, len(self.config.intervals)))},
+            job_defaults={
+                "coalesce": True,
+                "max_instances": 1,
+                "misfire_grace_time": max(1, int(self.config.misfire_grace)),
+            },
+            timezone=UTC,
+        )
+
+        def missed(event: JobExecutionEvent) -> None:
+            logger.warning(
+                "%s: run due %s missed by more than the grace time; next on schedule",
+                event.job_id,
+                event.scheduled_run_time,
+            )
+
+        scheduler.add_listener(missed, EVENT_JOB_MISSED)
+        return scheduler
+
+    def _shutdown(self) -> None:
+        runtime = self.runtime
+        runtime.stop.set()  # running jobs stop their crawls; no new run starts
+        if self._scheduler is not None and self._scheduler.running:
+            try:
+                # Paused, and the running jobs waited for, before the shutdown, so that no job
+                # is handed to the executor while it closes. Bounded: each run stops its
+                # child within kill_grace of the stop signal.
+                self._scheduler.pause()
+                runtime.wait_idle(runtime.kill_grace + 30)
+                self._scheduler.shutdown(wait=True)
+            except Exception:
+                logger.exception("scheduler shutdown failed")
+        try:
+            if release_lease(runtime.database, runtime.holder):
+                logger.info("released the scheduler lease")
+        except SQLAlchemyError:
+            logger.exception("could not release the scheduler lease; it expires on its own")
+        self._close()
+        logger.info("scheduler stopped")
+
+    def _close(self) -> None:
+        for callback in self.on_stop:
+            try:
+                callback()
+            except Exception:
+                logger.exception("shutdown step failed")
+        self.on_stop.clear()
+        self.runtime.database.dispose()

@@ -1,0 +1,148 @@
+"""Scrapy settings for stnews. Every knob a deployment may turn lives here.
+
+Values read from the environment can also be overridden per run with `scrapy crawl -s NAME=...`.
+"""
+
+import os
+import warnings
+
+BOT_NAME = "stnews"
+SPIDER_MODULES = ["spiders"]
+NEWSPIDER_MODULE = "spiders"
+
+# --- Storage -------------------------------------------------------------------------------
+# Any SQLAlchemy URL; the default is an embedded SQLite file (WAL mode).
+DATABASE_URL = os.environ.get("DATABASE_URL", "sqlite:///var/stnews.db")
+
+# --- Scheduling (`stnews schedule`) ----------------------------------------------------------
+# Seconds between runs of a source come from its `interval` in sources.toml; this is for a
+# spider the file does not declare.
+SCHEDULE_DEFAULT_INTERVAL = 1800
+# Each run starts up to this many seconds late, so sources do not all fire together.
+SCHEDULE_JITTER = 120
+# A run missed by more than this (scheduler down) is skipped; the next one is on schedule.
+SCHEDULE_MISFIRE_GRACE = 600
+# A crawl running longer is stopped and recorded as "timeout".
+CRAWL_TIME_LIMIT = 900
+# Leader lease of the scheduler process; a standby takes over this long after the leader dies.
+SCHEDULE_LEASE_SECONDS = 60
+
+# --- Distributed crawling (stnews worker / stnews enqueue; docs/deploy.md) ------------------
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+# Prefix of every Redis key, so deployments (and tests) sharing one Redis stay apart.
+STNEWS_REDIS_PREFIX = os.environ.get("STNEWS_REDIS_PREFIX", "stnews")
+
+# --- Feeds ---------------------------------------------------------------------------------
+# Where the feed files will be served from (self links, OPML). `stnews feed --base-url`.
+FEED_BASE_URL = os.environ.get("STNEWS_FEED_BASE_URL", "http://127.0.0.1:8080/feeds/")
+# Entries per feed.
+FEED_LIMIT = 50
+
+# --- Replay and record ---------------------------------------------------------------------
+# Answer every request from saved files under this directory (see crawler/replay.py).
+REPLAY_DIR = os.environ.get("STNEWS_REPLAY_DIR") or None
+# Save every live response under this directory in the same layout.
+RECORD_DIR = os.environ.get("STNEWS_RECORD_DIR") or None
+
+ADDONS = {"crawler.replay.ReplayAddon": 0, "crawler.tls.TLSSettingsAddon": 0}
+
+# --- Politeness ----------------------------------------------------------------------------
+CONTACT_URL = os.environ.get("STNEWS_CONTACT_URL", "https://github.com/stnews/stnews")
+USER_AGENT = f"stnews/0.1 (+{CONTACT_URL})"
+ROBOTSTXT_OBEY = True
+CONCURRENT_REQUESTS = 8
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+DOWNLOAD_DELAY = 1.0
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 2.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_MAXSIZE = 16 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
+RETRY_ENABLED = True
+RETRY_TIMES = 3
+RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
+# Waits between retries: the server's Retry-After, else exponential backoff from the base.
+RETRY_BACKOFF_BASE = 1.0  # seconds before the first retry; doubles on each retry
+RETRY_BACKOFF_MAX = 60
+RETRY_AFTER_MAX = 300  # a longer Retry-After gives the request up instead of stalling
+# Private, loopback and link-local addresses are refused unless allowed here: True, or
+# addresses/networks ("127.0.0.1"). Tests and benches against a local server pass
+# -s ALLOW_PRIVATE_ADDRESSES=127.0.0.1 (docs/security.md).
+ALLOW_PRIVATE_ADDRESSES = False
+# TLS: certificates are verified (Scrapy's default verifies nothing) against certifi plus an
+# optional extra bundle, for sites whose chains are incomplete (see docs/politeness.md).
+DOWNLOADER_CLIENTCONTEXTFACTORY = "crawler.tls.VerifyingContextFactory"
+TLS_CA_BUNDLE = os.environ.get("STNEWS_CA_BUNDLE") or None
+TLS_UNVERIFIED_HOSTS: list[str] = []  # last resort: hosts whose certificates are not verified
+# Scrapy 2.19 deprecates the context factory setting, but its replacement
+# (DOWNLOAD_VERIFY_CERTIFICATES) cannot add a CA bundle; keep the warning out of every log.
+warnings.filterwarnings(
+    "ignore", message="The 'DOWNLOADER_CLIENTCONTEXTFACTORY' setting is deprecated"
+)
+DEFAULT_REQUEST_HEADERS = {
+    "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+    "Accept-Language": "en,zh-TW;q=0.8,ko;q=0.7",
+}
+
+# --- Components ----------------------------------------------------------------------------
+DOWNLOADER_MIDDLEWARES = {
+    # Before robots.txt and everything else: http(s) only, allowed domains, no private addresses.
+    "crawler.safety.NetworkSafetyMiddleware": 40,
+    # After decompression and recording: refuse oversized, empty and binary pages; fix charsets.
+    "crawler.safety.ResponseSanityMiddleware": 575,
+    # Retries that wait (Retry-After or exponential backoff) instead of hammering.
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.middlewares.BackoffRetryMiddleware": 550,
+    # After every request-side middleware has run, before the network: the replay answers.
+    "crawler.replay.ReplayMiddleware": 950,
+    # After redirects are resolved and bodies decompressed: the recorder sees final responses.
+    "crawler.replay.RecordMiddleware": 580,
+    # Conditional requests for list pages (ETag / Last-Modified of the last full fetch).
+    "crawler.incremental.ConditionalListMiddleware": 570,
+}
+
+SPIDER_MIDDLEWARES = {
+    # Stub release pages: take the body from the attached HWPX/PDF (crawler/attachments.py).
+    "crawler.attachments.AttachmentBodyMiddleware": 940,
+    # Count what every list page yields, for source health (before anything filters it).
+    "crawler.health.ListHealthMiddleware": 960,
+    # Skip detail pages already stored as listed; stop paging at known releases.
+    "crawler.incremental.IncrementalListMiddleware": 950,
+}
+
+# A release body shorter than this (characters) is a stub: the attached HWPX/PDF text replaces it.
+ATTACHMENT_STUB_CHARS = 200
+
+# --- Incremental crawling ------------------------------------------------------------------
+# Off for a full backfill (`stnews crawl --full`).
+INCREMENTAL_ENABLED = True
+# A known release is fetched again after this many days even if its list entry is unchanged.
+RECHECK_AFTER_DAYS = 7.0
+
+ITEM_PIPELINES = {
+    "crawler.pipelines.NormalizePipeline": 100,
+    "crawler.health.FieldCoveragePipeline": 150,
+    "crawler.pipelines.ValidatePipeline": 200,
+    "crawler.pipelines.EnrichPipeline": 300,
+    "crawler.pipelines.DeduplicatePipeline": 400,
+    "crawler.page_monitor.PageVersionPipeline": 450,
+    "crawler.pipelines.StorePipeline": 500,
+}
+
+EXTENSIONS = {
+    "crawler.extensions.CrawlRunRecorder": 500,
+    "crawler.health.HealthMonitor": 510,
+}
+
+# Keep only what a crawl needs of the HTTP cache: nothing. Replay is the offline path.
+HTTPCACHE_ENABLED = False
+
+FEED_EXPORT_ENCODING = "utf-8"
+LOG_LEVEL = os.environ.get("STNEWS_LOG_LEVEL", "INFO")
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+
+LOG_FORMATTER = "crawler.logformatter.ReleaseLogFormatter"
+# How this crawl was started ("manual", "schedule"); recorded with the run.
+STNEWS_TRIGGER = "manual"

@@ -1,0 +1,285 @@
+"""Sources declared as data: the `sources.toml` file and its schema.
+
+Every source (a ministry's news list, RSS feed or monitored static page) is one
+``[[source]]`` table. The schema is checked when the file is loaded; an error names the
+source and the field, so a typo fails at start instead of producing an empty crawl.
+Sites that need code (MSIT's script-written lists) name a spider class with ``spider``;
+every other ``html`` source runs through the configurable spider with its selectors.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SOURCES_FILE = ROOT / "sources.toml"
+
+
+class SourcesFileError(ValueError):
+    """The sources file cannot be used; the message names the source and the field."""
+
+
+def _zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {value!r}") from exc
+    return value
+
+
+def _country(value: str) -> str:
+    import pycountry
+
+    if pycountry.countries.get(alpha_2=value.upper()) is None:
+        raise ValueError(f"not an ISO 3166-1 alpha-2 country code: {value!r}")
+    return value.upper()
+
+
+def _css(value: str) -> str:
+    from cssselect import SelectorError
+    from parsel.csstranslator import HTMLTranslator
+
+    try:
+        HTMLTranslator().css_to_xpath(value)
+    except SelectorError as exc:
+        raise ValueError(f"not a CSS selector: {value!r} ({exc})") from exc
+    return value
+
+
+def _regex(value: str) -> str:
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValueError(f"not a regular expression: {value!r} ({exc})") from exc
+    return value
+
+
+TimeZone = Annotated[str, AfterValidator(_zone)]
+Country = Annotated[str, AfterValidator(_country)]
+#: A CSS selector (parsel syntax: `::text` and `::attr(name)` allowed), checked at load.
+Css = Annotated[str, AfterValidator(_css)]
+Regex = Annotated[str, AfterValidator(_regex)]
+
+#: Release fields a source's health can require and `stnews check` counts.
+RELEASE_FIELDS = (
+    "title", "published", "modified", "body", "summary", "image_url", "attachments",
+    "contact_org", "native_id",
+)  # fmt: skip
+
+
+class Strict(BaseModel):
+    # Unknown keys are errors: a misspelt selector name must not be silently ignored.
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class ListSelectors(Strict):
+    """How to read a list page. CSS selectors (parsel syntax, `::text`/`::attr()` allowed)."""
+
+    item: Css  # one element per release on the list
+    link: Css = "a::attr(href)"  # relative to the item; the item itself if it is the link
+    title: Css | None = None  # relative to the item
+    date: Css | None = None  # relative to the item
+    next_page: Css | None = None  # on the page: the link to the next list page
+    # Regular expression (searched) a detail URL must match: other links of the list items
+    # (videos, external pages) are not releases.
+    link_pattern: Regex | None = None
+    # Regular expression with one group, applied to the detail URL: the site's own id.
+    # Without it the detail URL itself identifies the release.
+    id_pattern: Regex | None = None
+    # Items whose title contains one of these are fixed notices, not news.
+    skip_titles: list[str] = Field(default_factory=list)
+
+
+class DetailSelectors(Strict):
+    """How to read a detail page. Missing or non-matching body/date selectors fall back to
+    generic extraction (trafilatura/htmldate), and the release says so."""
+
+    title: Css | None = None
+    date: Css | None = None
+    # Regular expression with one group, applied to the date element's text
+    # ("Date:\\s*(\\S+)"); without it the whole text is the date.
+    date_pattern: Regex | None = None
+    modified: Css | None = None
+    modified_pattern: Regex | None = None
+    body: Css | None = None
+    remove: list[Css] = Field(default_factory=list)  # inside the body: not content
+    summary: Css | None = None
+    image: Css | None = None
+    attachments: Css | None = None  # links to attached files
+    contact_org: Css | None = None
+    # Off: a body or date the selectors miss stays missing (health and `stnews check` see it)
+    # instead of being filled by generic extraction.
+    generic_fallback: bool = True
+
+
+class FeedOptions(Strict):
+    """A source read from RSS/Atom."""
+
+    # Follow each item to its detail page (when the feed carries only a stub).
+    follow_links: bool = True
+    max_bytes: int = Field(default=5 * 1024 * 1024, gt=0)
+    timeout: float = Field(default=30.0, gt=0)
+    # Keep only items whose link matches / does not match (e.g. press releases vs insights).
+    include_links: Regex | None = None
+    exclude_links: Regex | None = None
+    # Where the same releases are also listed on an HTML page: checked now and then, and a
+    # release on the page that the feed lacks is fetched and reported.
+    check_page: str | None = None
+    check_every: int = Field(default=6, ge=1)  # every Nth poll
+
+
+class Health(Strict):
+    min_first_page_items: int = Field(default=5, ge=0)
+    required_fields: list[str] = Field(default_factory=lambda: ["title", "published", "body"])
+    min_field_coverage: float = Field(default=0.9, ge=0, le=1)
+    max_failure_ratio: float = Field(default=0.2, ge=0, le=1)
+
+    @field_validator("required_fields")
+    @classmethod
+    def _known_fields(cls, value: list[str]) -> list[str]:
+        unknown = [name for name in value if name not in RELEASE_FIELDS]
+        if unknown:
+            raise ValueError(
+                f"unknown release field(s) {', '.join(map(repr, unknown))}; "
+                f"known: {', '.join(RELEASE_FIELDS)}"
+            )
+        return value
+
+
+class SourceConfig(Strict):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]{1,40}$")
+    agency: str = Field(min_length=2)
+    agency_country: Country
+    language: str = Field(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+    timezone: TimeZone
+    kind: Literal["html", "feed", "page"] = "html"
+    # "package.module:ClassName" of a spider with code of its own (sites that need it).
+    spider: str | None = Field(default=None, pattern=r"^[\w.]+:\w+$")
+    start_urls: list[HttpUrl] = Field(min_length=1)
+    allowed_domains: list[str] = Field(default_factory=list)
+    # strptime formats tried first for this source's dates; dateparser handles the rest.
+    date_formats: list[str] = Field(default_factory=list)
+    # Seconds between scheduled crawls.
+    interval: int = Field(default=1800, ge=60)
+    enabled: bool = True
+    # `[source.list]` in the file (`list` would shadow the builtin in this class).
+    listing: ListSelectors | None = Field(default=None, alias="list")
+    detail: DetailSelectors | None = None
+    feed: FeedOptions | None = None
+    health: Health = Field(default_factory=Health)
+
+    @field_validator("allowed_domains")
+    @classmethod
+    def _domains(cls, value: list[str]) -> list[str]:
+        for domain in value:
+            if "/" in domain or ":" in domain:
+                raise ValueError(f"a domain, not a URL: {domain!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _kind_needs(self) -> SourceConfig:
+        if self.spider:
+            return self  # the spider class knows its pages
+        if self.kind == "html" and self.listing is None:
+            raise ValueError("an html source needs a [source.list] table (or a spider class)")
+        if self.kind == "page" and self.detail is None:
+            raise ValueError("a page source needs a [source.detail] table (or a spider class)")
+        return self
+
+    @property
+    def start_url_strings(self) -> list[str]:
+        return [str(url) for url in self.start_urls]
+
+
+class SourcesFile(Strict):
+    source: list[SourceConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique(self) -> SourcesFile:
+        names = [s.name for s in self.source]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"duplicate source names: {', '.join(duplicates)}")
+        return self
+
+
+def sources_path() -> Path:
+    return Path(os.environ.get("STNEWS_SOURCES") or DEFAULT_SOURCES_FILE)
+
+
+def load_sources(path: str | os.PathLike[str] | None = None) -> list[SourceConfig]:
+    """Every source in the file, validated; raises SourcesFileError naming what is wrong."""
+    path = Path(path) if path else sources_path()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise SourcesFileError(f"{path}: sources file not found") from exc
+    return parse_sources(text, path)
+
+
+def parse_sources(text: str, path: str | os.PathLike[str] = "sources.toml") -> list[SourceConfig]:
+    """The sources of a file's text (``path`` only names it in errors)."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SourcesFileError(f"{path}: not valid TOML: {exc}") from exc
+    try:
+        return SourcesFile.model_validate(data).source
+    except ValidationError as exc:
+        raise SourcesFileError(_describe(path, data, exc)) from exc
+
+
+def _describe(path: Path, data: dict, exc: ValidationError) -> str:
+    """ "sources.toml: source 'nstc', field 'list.item': Field required" lines."""
+    tables = data.get("source") if isinstance(data.get("source"), list) else []
+    lines = []
+    for error in exc.errors():
+        location = list(error["loc"])
+        where = "file"
+        if len(location) >= 2 and location[0] == "source" and isinstance(location[1], int):
+            index = location[1]
+            table = tables[index] if index < len(tables) else {}
+            name = table.get("name") if isinstance(table, dict) else None
+            where = f"source {name!r}" if name else f"source #{index + 1}"
+            location = location[2:]
+        field = ".".join(str(part) for part in location) or "(table)"
+        lines.append(f"{path}: {where}, field {field!r}: {error['msg']}")
+    return "\n".join(lines)
+
+
+_loaded: dict[tuple[str, int, int], list[SourceConfig]] = {}
+
+
+def cached_sources(path: str | os.PathLike[str] | None = None) -> list[SourceConfig]:
+    """``load_sources``, read again only when the file changes (``STNEWS_SOURCES`` may point
+    elsewhere between calls: the cache is per file)."""
+    path = Path(path) if path else sources_path()
+    try:
+        stat = path.stat()
+    except FileNotFoundError as exc:
+        raise SourcesFileError(f"{path}: sources file not found") from exc
+    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    if key not in _loaded:
+        _loaded[key] = load_sources(path)
+    return _loaded[key]
+
+
+def sources_by_name(path: str | os.PathLike[str] | None = None) -> dict[str, SourceConfig]:
+    return {source.name: source for source in cached_sources(path)}

@@ -1,0 +1,159 @@
+"""`stnews worker` and `stnews enqueue`: distributed crawling through Redis (see distributed.py)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from crawler.cli_options import add_scrapy_options, name_value
+
+
+def add_command(commands: argparse._SubParsersAction) -> None:
+    worker = commands.add_parser(
+        "worker", help="crawl requests from the shared Redis queue until stopped"
+    )
+    worker.add_argument("sources", nargs="*", metavar="SOURCE", help="sources (default: all)")
+    _redis_arguments(worker)
+    worker.add_argument(
+        "--max-idle",
+        type=_seconds,
+        default=0.0,
+        metavar="SECONDS",
+        help="exit after this long with nothing to do (default: run until SIGTERM/SIGINT)",
+    )
+    worker.add_argument(
+        "--allow-domain",
+        dest="allowed_domains",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="also crawl this host (a mirror or test copy of a site enqueued with --start-url)",
+    )
+    add_scrapy_options(worker)
+    worker.add_argument("--json", action="store_true", help="print the summary as JSON")
+    worker.add_argument("-v", "--verbose", action="store_true", help="show Scrapy's log")
+    worker.set_defaults(handler=cmd_worker)
+
+    enqueue = commands.add_parser(
+        "enqueue", help="start a crawl of sources by the workers: queue their start URLs"
+    )
+    enqueue.add_argument("sources", nargs="*", metavar="SOURCE", help="sources (default: all)")
+    _redis_arguments(enqueue)
+    enqueue.add_argument(
+        "--start-url", metavar="URL", help="queue this URL instead of the source's own"
+    )
+    enqueue.set_defaults(handler=cmd_enqueue)
+
+
+def _redis_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--redis",
+        metavar="URL",
+        help="Redis URL (default: REDIS_URL / $REDIS_URL or redis://127.0.0.1:6379/0)",
+    )
+    parser.add_argument(
+        "--prefix",
+        help="prefix of every Redis key (default: STNEWS_REDIS_PREFIX / $STNEWS_REDIS_PREFIX "
+        "or stnews); workers and enqueue must agree",
+    )
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    # Imported here so that building the parser stays cheap for the other commands.
+    from crawler.cli import _result_dict, _summary_table, err, out
+    from crawler.distributed import (
+        distributed_settings,
+        prepare_database,
+        resolve_prefix,
+        resolve_redis_url,
+        run_workers,
+    )
+    from crawler.runner import project_settings
+
+    base = project_settings()
+    redis_url = args.redis or resolve_redis_url(base)
+    _check_redis(redis_url)
+    overrides: dict[str, Any] = distributed_settings(
+        redis_url,
+        resolve_prefix(base, args.prefix),
+        max_idle=args.max_idle,
+        allowed_domains=args.allowed_domains,
+        base=base,
+    )
+    overrides.update(name_value(text) for text in args.settings)
+    if args.db:
+        overrides["DATABASE_URL"] = args.db
+    if not args.verbose:
+        overrides.setdefault("LOG_LEVEL", "WARNING")
+    settings = project_settings(overrides)
+    prepare_database(settings["DATABASE_URL"])
+    spider_args = dict(name_value(text) for text in args.spider_args)
+    if not args.json:
+        err.print(
+            f"worker: {', '.join(args.sources) or 'all sources'} from {redis_url} "
+            f"(prefix {settings['STNEWS_REDIS_PREFIX']})"
+        )
+    results = run_workers(args.sources or None, settings, spider_args)
+
+    from storage import Database
+    from storage.releases import count_by_source
+
+    database = Database(settings["DATABASE_URL"])
+    try:
+        with database.session(readonly=True) as session:
+            stored = count_by_source(session)
+    finally:
+        database.dispose()
+    rows = [_result_dict(result, stored) for result in results]
+    if args.json:
+        sys.stdout.write(json.dumps(rows, indent=1) + "\n")
+    else:
+        out.print(_summary_table(rows))
+    # Stopped by a signal is a clean stop for a worker; anything else is a failure.
+    return 0 if all(r.finish_reason in ("finished", "shutdown") for r in results) else 1
+
+
+def cmd_enqueue(args: argparse.Namespace) -> int:
+    from scrapy.spiderloader import get_spider_loader
+
+    from crawler.cli import out
+    from crawler.distributed import enqueue, resolve_redis_url
+    from crawler.runner import project_settings
+
+    settings = project_settings()
+    names = args.sources or sorted(get_spider_loader(settings).list())
+    if args.start_url and len(names) != 1:
+        raise ValueError("--start-url needs exactly one source")
+    redis_url = args.redis or resolve_redis_url(settings)
+    _check_redis(redis_url)
+    for name in names:
+        start_urls = [args.start_url] if args.start_url else None
+        done = enqueue(name, redis_url, args.prefix, start_urls, settings=settings)
+        round_note = "new round" if done.new_round else "joins the round under way"
+        out.print(f"{name}: {len(done.urls)} start URL(s) on {done.key} ({round_note})")
+        for host in done.foreign_hosts:
+            out.print(f"  note: workers must run with --allow-domain {host}", style="yellow")
+    return 0
+
+
+def _check_redis(url: str) -> None:
+    import redis
+
+    from crawler.distributed import connect
+
+    try:
+        connect(url).ping()
+    except redis.RedisError as exc:
+        raise ValueError(f"Redis not reachable at {url}: {exc}") from exc
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative, got {value}")
+    return value

@@ -1,0 +1,36 @@
+"""The database: SQLAlchemy models, engine setup and the functions that read and write them.
+
+Nothing here knows about Scrapy; callers hand in plain records.
+"""
+
+from storage.db import Database
+from storage.health import MonitorEvent, SourceHealth
+from storage.models import Base, CrawlRun, RawResponse, Release, ReleaseTag, Source
+from storage.pages import MonitoredPage, PageVersion, latest_changes, record_snapshot
+from storage.releases import ReleaseRecord, SaveOutcome, list_releases, save_release
+from storage.runs import finish_run, start_run
+from storage.scheduling import CrawlLock, SchedulerLease
+
+__all__ = [
+    "Base",
+    "CrawlLock",
+    "CrawlRun",
+    "Database",
+    "MonitorEvent",
+    "MonitoredPage",
+    "PageVersion",
+    "RawResponse",
+    "Release",
+    "ReleaseRecord",
+    "ReleaseTag",
+    "SaveOutcome",
+    "SchedulerLease",
+    "Source",
+    "SourceHealth",
+    "finish_run",
+    "latest_changes",
+    "list_releases",
+    "record_snapshot",
+    "save_release",
+    "start_run",
+]

@@ -1,0 +1,78 @@
+"""Engine and session setup for any SQLAlchemy URL; SQLite gets WAL mode and a busy timeout."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+DEFAULT_URL = "sqlite:///var/stnews.db"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def make_engine(url: str = DEFAULT_URL) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    # Let SQLAlchemy emit BEGIN itself (pysqlite's implicit transactions cannot be IMMEDIATE).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    # WAL lets readers (the feed server) work while a crawl writes.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.close()
+
+
+def _sqlite_begin(connection) -> None:
+    """Write transactions take SQLite's write lock up front (BEGIN IMMEDIATE).
+
+    Two deferred transactions that both read and then write deadlock, and SQLite fails one
+    with "database is locked" at once, whatever the busy timeout. Taking the lock at BEGIN
+    makes writers queue (up to the busy timeout) instead. Read-only sessions begin deferred,
+    so in WAL mode readers never wait for a writer.
+    """
+    readonly = connection.get_execution_options().get("stnews_readonly", False)
+    connection.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+
+
+class Database:
+    """One engine and its session factory; brings the schema up to date on first use."""
+
+    def __init__(self, url: str = DEFAULT_URL, migrate: bool = True) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        if migrate:
+            from storage.migrate import ensure_current
+
+            ensure_current(self.engine)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._read_sessions = sessionmaker(
+            self.engine.execution_options(stnews_readonly=True), expire_on_commit=False
+        )
+
+    @contextmanager
+    def session(self, readonly: bool = False) -> Iterator[Session]:
+        """A session whose work is committed as one transaction, or rolled back on error.
+
+        ``readonly=True`` for sessions that only read (feeds, the web server): on SQLite they
+        do not take the write lock.
+        """
+        factory = self._read_sessions if readonly else self._sessions
+        with factory() as session, session.begin():
+            yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,115 @@
+"""Read-side queries for feeds: the newest releases matching a filter, and the filter values
+that exist. Partner and topic filters go through `release_tags` (indexed), never the JSON
+columns."""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, select, true
+from sqlalchemy.orm import Session, joinedload
+
+from storage.models import Release, ReleaseTag, Source
+
+
+def feed_query(
+    *,
+    cooperation_only: bool,
+    partner: str | None = None,
+    source: str | None = None,
+    topic: str | None = None,
+    coop_type: str | None = None,
+    language: str | None = None,
+    limit: int = 50,
+) -> Select[tuple[Release]]:
+    """Newest published first (ties by id, so the order is total and repeatable)."""
+    if limit < 1:
+        raise ValueError(f"feed limit must be positive, got {limit}")
+    # Many-to-one: joined in the same statement rather than a second round trip.
+    query = select(Release).options(joinedload(Release.source, innerjoin=True))
+    if cooperation_only:
+        query = query.where(_cooperation())
+    if partner is not None:
+        query = query.where(_has_tag("partner", partner))
+    if topic is not None:
+        query = query.where(_has_tag("topic", topic))
+    if source is not None:
+        # A scalar subquery (unique name -> one id) keeps the source filter a plain equality.
+        source_id = select(Source.id).where(Source.name == source).scalar_subquery()
+        query = query.where(Release.source_id == source_id)
+    if coop_type is not None:
+        query = query.where(Release.coop_type == coop_type)
+    if language is not None:
+        query = query.where(Release.language == language)
+    return query.order_by(Release.published_at.desc(), Release.id.desc()).limit(limit)
+
+
+def feed_releases(
+    session: Session,
+    *,
+    cooperation_only: bool,
+    partner: str | None = None,
+    source: str | None = None,
+    topic: str | None = None,
+    coop_type: str | None = None,
+    language: str | None = None,
+    limit: int = 50,
+) -> list[Release]:
+    """The releases of one feed, with `Release.source` loaded."""
+    query = feed_query(
+        cooperation_only=cooperation_only,
+        partner=partner,
+        source=source,
+        topic=topic,
+        coop_type=coop_type,
+        language=language,
+        limit=limit,
+    )
+    return list(session.scalars(query).unique())
+
+
+def present_values(session: Session) -> dict[str, list[str]]:
+    """The values each feed filter can take among cooperation releases, sorted: keys
+    "partners", "sources", "topics", "coop_types", "languages"."""
+    cooperation = _cooperation()
+
+    def tags(kind: str) -> list[str]:
+        query = (
+            select(ReleaseTag.value)
+            .join(Release, Release.id == ReleaseTag.release_id)
+            .where(ReleaseTag.kind == kind, cooperation)
+            .distinct()
+        )
+        return sorted(session.scalars(query))
+
+    def column(query: Select) -> list[str]:
+        return sorted(value for value in session.scalars(query) if value)
+
+    return {
+        "partners": tags("partner"),
+        "sources": column(
+            select(Source.name)
+            .join(Release, Release.source_id == Source.id)
+            .where(cooperation)
+            .distinct()
+        ),
+        "topics": tags("topic"),
+        "coop_types": column(select(Release.coop_type).where(cooperation).distinct()),
+        "languages": column(select(Release.language).where(cooperation).distinct()),
+    }
+
+
+def _cooperation():
+    # "= true", not "IS true": PostgreSQL uses a b-tree index only for the former (SQLite for
+    # both), and NULL (not yet classified) is excluded either way.
+    return Release.is_cooperation == true()
+
+
+def _has_tag(kind: str, value: str):
+    return (
+        select(ReleaseTag.release_id)
+        .where(
+            ReleaseTag.release_id == Release.id,
+            ReleaseTag.kind == kind,
+            ReleaseTag.value == value,
+        )
+        .exists()
+    )

@@ -1,0 +1,571 @@
+"""Tests of the cooperation classifier: seeds, false friends, names, JSON Lines, dev-set metrics."""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from importlib import resources
+from pathlib import Path
+
+import pycountry
+import pytest
+
+from crawler.classify import COOP_TYPES, TOPICS, Classification, classify
+from crawler.classify.gazetteer import gazetteer
+from crawler.classify.jsonl import classify_lines
+from crawler.classify.lexicon import lexicon
+
+HERE = Path(__file__).parent
+DEVSET = HERE / "devset.jsonl"
+SEEDS = Path(__file__).resolve().parents[3] / "shared" / "seeds"
+
+# Words that the seed 000 source breaks with hyphens; the stored text has them repaired.
+BROKEN = {
+    "Coopera-tion": "Cooperation",
+    "Tech-nology": "Technology",
+    "tech-nology": "technology",
+    "technolo-gy": "technology",
+    "al-so": "also",
+    "re-search": "research",
+    "coun-tries": "countries",
+    "indus-tries": "industries",
+    "Direc-tor": "Director",
+    "gar-nered": "garnered",
+    "en-joyed": "enjoyed",
+    "Tai-wan": "Taiwan",
+    "Ed-ucation": "Education",
+    "ini-tial": "initial",
+}
+
+
+def _seed(prefix: str) -> tuple[str | None, str]:
+    """(front-matter title or None, body) of a seed file."""
+    path = next(SEEDS.glob(f"{prefix}_*.txt"))
+    raw = path.read_text(encoding="utf-8")
+    if raw.startswith("---"):
+        _, front, body = raw.split("---", 2)
+        title = re.search(r"^title:\s*(.+)$", front, re.M)
+        return (title.group(1).strip() if title else None), body.lstrip("\n")
+    return None, raw
+
+
+def _repair(text: str) -> str:
+    for broken, fixed in BROKEN.items():
+        text = text.replace(broken, fixed)
+    return text
+
+
+def _partners(title: str, body: str = "", country: str = "TW", lang: str = "en") -> set[str]:
+    return set(classify(title, body, country, lang).partners)
+
+
+needs_seeds = pytest.mark.skipif(not SEEDS.is_dir(), reason="shared/seeds not available")
+
+
+# -- seeds ----------------------------------------------------------------------------------
+
+
+@needs_seeds
+@pytest.mark.parametrize("repair", [False, True], ids=["raw", "repaired"])
+def test_seed_000_taiwan_france_convention(repair: bool) -> None:
+    title, body = _seed("000")
+    assert title
+    if repair:
+        title, body = _repair(title), _repair(body)
+    result = classify(title, body, "TW", "en")
+    assert result.is_cooperation
+    assert result.partners == ("FR",)  # the US and Germany are named only in passing
+    assert result.coop_type == "agreement"
+    expected = {"semiconductors", "quantum", "health", "marine", "cybersecurity", "ai"}
+    expected |= {"energy", "net-zero", "space"}
+    assert expected <= set(result.topics)
+    assert result.evidence
+
+
+@needs_seeds
+def test_seed_001_taiwan_france_iccm() -> None:
+    _, body = _seed("001")
+    title = (
+        "Taiwan, France launch innovative cooperation, achieve fruitful results on industrial "
+        "collaboration at 24th ICCM"
+    )
+    result = classify(title, body, "TW", "en")
+    assert (result.is_cooperation, result.partners) == (True, ("FR",))
+    assert result.coop_type == "joint-committee"
+
+
+@needs_seeds
+def test_seed_002_overview_page_is_not_an_announcement() -> None:
+    _, body = _seed("002")
+    result = classify("International Cooperation", body, "TW", "en")
+    assert not result.is_cooperation
+    assert result.partners == ()
+    assert result.coop_type is None
+
+
+@needs_seeds
+def test_seed_003_taiwan_hub_at_stanford() -> None:
+    title, body = _seed("003")
+    assert title
+    result = classify(title, body, "TW", "en")
+    assert result.is_cooperation
+    assert result.partners == ("US",)  # "Taiwan S&T Hub" is the home country, AIT is the US
+    assert result.coop_type == "hub-or-center"
+
+
+@needs_seeds
+def test_seed_004_korea_france_committee() -> None:
+    _, body = _seed("004")
+    title = "The 7th Korea-France Joint Coordinating Committee on Science and Technology (July 6)"
+    result = classify(title, body, "KR", "en")
+    assert (result.is_cooperation, result.partners) == (True, ("FR",))
+    assert result.coop_type == "joint-committee"
+
+
+@needs_seeds
+def test_seed_without_title_still_classified() -> None:
+    _, body = _seed("004")  # the body carries its own title line
+    result = classify("", body, "KR", "en")
+    assert result.is_cooperation and result.partners == ("FR",)
+
+
+# -- false friends --------------------------------------------------------------------------
+
+
+def test_home_hub_is_not_a_partner() -> None:
+    result = classify(
+        "Taiwan S&T Hub Opens New Office in Kaohsiung",
+        "The Taiwan S&T Hub opened a new office in Kaohsiung to serve local startups. "
+        "It will cooperate with universities in southern Taiwan.",
+        "TW",
+        "en",
+    )
+    assert not result.is_cooperation
+    assert result.partners == ()
+
+
+def test_us_state_is_the_united_states() -> None:
+    title = "New Mexico Delegation Visits NSTC to Discuss Semiconductor Cooperation"
+    body = "A delegation from the State of New Mexico visited the NSTC to discuss cooperation."
+    assert _partners(title, body) == {"US"}
+
+
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [
+        ("Papua New Guinea", "PG"),
+        ("Guinea", "GN"),
+        ("Equatorial Guinea", "GQ"),
+        ("Guinea-Bissau", "GW"),
+        ("Niger", "NE"),
+        ("Nigeria", "NG"),
+        ("Dominica", "DM"),
+        ("the Dominican Republic", "DO"),
+        ("the Republic of the Congo", "CG"),
+        ("the Democratic Republic of the Congo", "CD"),
+        ("Türkiye", "TR"),
+        ("Turkey", "TR"),
+        ("the United States", "US"),
+        ("the U.S.", "US"),
+        ("the US", "US"),
+        ("America", "US"),
+        ("the United Kingdom", "GB"),
+        ("the UK", "GB"),
+        ("Britain", "GB"),
+        ("the European Union", "EU"),
+        ("the European Commission", "EU"),
+        ("the OECD", "OECD"),
+        ("CERN", "CERN"),
+        ("Côte d'Ivoire", "CI"),
+        ("Czechia", "CZ"),
+        ("the Czech Republic", "CZ"),
+        ("Viet Nam", "VN"),
+        ("South Korea", "KR"),
+        ("North Korea", "KP"),
+        ("China", "CN"),
+    ],
+)
+def test_longest_and_variant_names(name: str, code: str) -> None:
+    title = f"Taiwan and {name} Sign Science and Technology Cooperation Agreement"
+    body = f"The NSTC and {name} signed an agreement on joint research."
+    assert _partners(title, body) == {code}
+
+
+def test_adjectives_and_agencies() -> None:
+    assert _partners("NSTC Welcomes French Delegation", "A French delegation visited.") == {"FR"}
+    title = "American Institute in Taiwan and NSTC Co-host Quantum Workshop"
+    assert _partners(title, "AIT and the NSTC co-hosted a workshop.") == {"US"}
+    title = "British Office Taipei and NSTC Hold Joint Seminar on AI"
+    assert _partners(title, "The two sides held a joint seminar.") == {"GB"}
+
+
+def test_own_country_is_never_a_partner() -> None:
+    title = "Korea and France Hold Joint Committee on Science and Technology"
+    body = "The Republic of Korea and France held the committee in Seoul. Korean delegates..."
+    assert _partners(title, body, "KR") == {"FR"}
+    assert _partners(
+        "한국-프랑스 과학기술공동위원회 개최", "한국과 프랑스는 공동위원회를 열었다.", "KR", "ko"
+    ) == {"FR"}
+    title = "Taiwan (Republic of China) and Japan Sign MOU"
+    assert _partners(title, "Taiwan and Japan signed an MOU.") == {"JP"}
+
+
+def test_republic_of_china_is_taiwan_for_others() -> None:
+    title = "Korea and Taiwan Hold Science and Technology Cooperation Meeting"
+    assert _partners(title, "Korea and Taiwan held a cooperation meeting.", "KR") == {"TW"}
+    title = "Japan and the Republic of China Hold Workshop"
+    assert _partners(title, "The two sides held a workshop on cooperation.", "JP") == {"TW"}
+    title = "Japan and the People's Republic of China Hold Workshop"
+    assert _partners(title, "The two sides held a workshop on cooperation.", "JP") == {"CN"}
+
+
+def test_passing_mentions_are_not_partners() -> None:
+    title = "Taiwan and Lithuania Sign Laser Research Agreement"
+    body = (
+        "Taiwan and Lithuania signed an agreement on laser research. Taiwan has also signed "
+        "science and technology cooperation agreements with the US, Germany and France."
+    )
+    assert _partners(title, body) == {"LT"}
+
+
+@pytest.mark.parametrize(
+    ("title", "body", "country"),
+    [
+        (
+            "Japanese Physicist Wins Tang Prize",
+            "The prize recognizes her collaboration with researchers in the United States.",
+            "TW",
+        ),
+        (
+            "2025 Science Budget Approved",
+            "Funding for cooperation with the United States, Japan and the EU will increase.",
+            "TW",
+        ),
+        (
+            "Semiconductor Exports to the US and Japan Hit Record",
+            "Exports to the United States rose 41 percent thanks to close cooperation.",
+            "TW",
+        ),
+        (
+            "NSTC Signs MOU with National Taiwan University",
+            "The two sides will cooperate on talent. Competition with Korea and Japan is strong.",
+            "TW",
+        ),
+        (
+            "Taiwan AI Hub Opens in Kaohsiung",
+            "The hub will cooperate with local universities, like centers in Japan do.",
+            "TW",
+        ),
+        (
+            "NSTC Hosts International Symposium on Quantum Materials",
+            "Researchers from the United States, Japan and Germany presented their results at "
+            "the symposium. Keynote speakers at the symposium came from the University of Tokyo.",
+            "TW",
+        ),
+        (
+            "Nobel Laureate Visits NSTC, Gives Lecture on Gravitational Waves",
+            "American physicist and Nobel laureate Kip Thorne visited the NSTC on May 3.",
+            "TW",
+        ),
+        (
+            "MSIT Meets Domestic Quantum Companies to Discuss US Export Controls",
+            "The ministry met with domestic companies about the US export controls.",
+            "KR",
+        ),
+    ],
+)
+def test_hard_negatives(title: str, body: str, country: str) -> None:
+    result = classify(title, body, country, "en")
+    assert not result.is_cooperation
+    assert result.partners == () and result.coop_type is None
+
+
+def test_regions_are_international_but_not_partners() -> None:
+    result = classify(
+        "Korea-Africa Science and Technology Ministerial Forum Held in Seoul",
+        "Ministers from 20 African countries attended the forum on science cooperation.",
+        "KR",
+        "en",
+    )
+    assert result.is_cooperation and result.partners == ()
+    assert result.coop_type == "forum-or-workshop"
+    title = "Minister Wu Concludes Visit to Central Europe, Signs Two Agreements"
+    body = "Minister Wu visited the Czech Republic and Poland and signed cooperation agreements."
+    assert _partners(title, body) == {"CZ", "PL"}
+    result = classify("Exports to Africa and Latin America Rise", "Exports rose.", "KR", "en")
+    assert not result.is_cooperation
+
+
+def test_a_person_named_chad_is_not_a_country() -> None:
+    result = classify(
+        "NSTC Hosts Lecture by Professor Chad Mirkin",
+        "Professor Chad Mirkin gave a lecture on nanotechnology and international cooperation.",
+        "TW",
+        "en",
+    )
+    assert "TD" not in result.partners and not result.is_cooperation
+    title = "Korea and Chad Sign MoU on ICT Cooperation"
+    body = "The MSIT signed an MoU with the Republic of Chad in N'Djamena."
+    assert _partners(title, body, "KR") == {"TD"}
+
+
+def test_georgia_country_or_us_state_by_context() -> None:
+    title = "Korea and Georgia Sign MoU on Digital Government Cooperation"
+    body = "The MoU was signed in Tbilisi with the Georgian Ministry of Economy."
+    assert _partners(title, body, "KR") == {"GE"}
+    title = "Minister Meets Governor of Georgia to Discuss Battery Research Cooperation"
+    body = "The minister met the Governor of the U.S. state of Georgia in Seoul."
+    assert _partners(title, body, "KR") == {"US"}
+
+
+def test_currency_is_not_a_country() -> None:
+    result = classify(
+        "NSTC Signs Quantum Agreement",
+        "The program is worth US$5 million and NT$100 million for domestic teams.",
+        "TW",
+        "en",
+    )
+    assert not result.is_cooperation
+
+
+@pytest.mark.parametrize(
+    ("title", "body", "country", "lang", "expected"),
+    [
+        (
+            "한미 양자 과학기술 협력 공동성명 서명",
+            "양국은 공동성명에 서명했다.",
+            "KR",
+            "ko",
+            {"US"},
+        ),
+        ("한-EU 디지털 파트너십 협의회 개최", "양측은 협력을 논의했다.", "KR", "ko", {"EU"}),
+        (
+            "한·영 반도체 공동연구 과제 공모",
+            "양국 연구팀의 공동연구를 지원한다.",
+            "KR",
+            "ko",
+            {"GB"},
+        ),
+        (
+            "한중일 과학기술장관회의 개최",
+            "3국 장관들은 협력 방안을 논의했다.",
+            "KR",
+            "ko",
+            {"CN", "JP"},
+        ),
+        ("韓-佛 과학기술공동위원회 개최", "양국은 협력 방안을 논의했다.", "KR", "ko", {"FR"}),
+        ("臺法簽署科技合作協定", "臺灣與法國簽署科技合作協定。", "TW", "zh-Hant", {"FR"}),
+        ("臺美量子科技研討會登場", "臺美雙方學者交流量子研究成果。", "TW", "zh-Hant", {"US"}),
+        ("首屆臺歐盟半導體論壇舉行", "雙方在論壇中討論合作。", "TW", "zh-Hant", {"EU"}),
+        ("台日共同研究計畫開始徵求", "國科會與日方共同徵求研究計畫。", "TW", "zh-Hant", {"JP"}),
+        ("國科會與美方簽署合作備忘錄", "美方代表出席簽署儀式。", "TW", "zh-Hant", {"US"}),
+    ],
+)
+def test_cjk_compounds(title: str, body: str, country: str, lang: str, expected: set[str]) -> None:
+    result = classify(title, body, country, lang)
+    assert result.is_cooperation
+    assert set(result.partners) == expected
+
+
+@pytest.mark.parametrize(
+    ("title", "body", "country", "lang"),
+    [
+        (
+            "바이오 신약 개발 지원사업 선정…한미약품 등 참여",
+            "한미약품 등 12개 기업이 협력한다.",
+            "KR",
+            "ko",
+        ),
+        ("國科會與國立臺灣大學簽署合作備忘錄", "雙方將合作培育人才。", "TW", "zh-Hant"),
+        (
+            "國發基金打造新創平台加速成長",
+            "國發會將與民間合作建置平台加速新創發展。",
+            "TW",
+            "zh-Hant",
+        ),
+        ("中國醫藥大學與國衛院簽署合作協議", "雙方將合作開發新藥。", "TW", "zh-Hant"),
+        ("해양수산부, 인도양 해양관측 협력 결과 발표", "인도양 관측 자료를 공유했다.", "KR", "ko"),
+    ],
+)
+def test_cjk_false_friends(title: str, body: str, country: str, lang: str) -> None:
+    result = classify(title, body, country, lang)
+    assert not result.is_cooperation, result
+
+
+# -- names ----------------------------------------------------------------------------------
+
+
+def test_every_pycountry_country_resolves_from_its_english_names() -> None:
+    gaz = gazetteer()
+    failures = []
+    for country in pycountry.countries:
+        for field in ("name", "official_name", "common_name"):
+            name = getattr(country, field, None)
+            if name and gaz.code_of(name) != country.alpha_2:
+                failures.append((name, gaz.code_of(name), country.alpha_2))
+    assert not failures
+
+
+def test_every_country_is_found_in_running_text() -> None:
+    # An agency code that is no country, so that every country is foreign.
+    failures = []
+    weak = set(gazetteer().weak)
+    for country in pycountry.countries:
+        name = getattr(country, "common_name", None) or country.name
+        if "," in name or name in weak:
+            continue
+        title = f"Ministry Signs Science and Technology Cooperation Agreement with {name}"
+        result = classify(title, f"The agreement with {name} was signed today.", "ZZ", "en")
+        if result.partners != (country.alpha_2,):
+            failures.append((name, result.partners))
+    assert not failures
+
+
+def test_lexicon_matches_the_public_vocabularies() -> None:
+    defined = lexicon().categories_defined
+    assert {c[6:] for c in defined if c.startswith("topic.")} == set(TOPICS)
+    kinds = {c[5:] for c in defined if c.startswith("type.")}
+    assert kinds | {"other-cooperation"} == set(COOP_TYPES)
+
+
+def test_alias_data_covers_every_country() -> None:
+    path = resources.files("crawler.classify").joinpath("data", "country_aliases.toml")
+    data = tomllib.loads(path.read_text(encoding="utf-8"))["countries"]
+    assert set(data) == {c.alpha_2 for c in pycountry.countries}
+
+
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [
+        ("美國", "US"),
+        ("美方", "US"),
+        ("法國", "FR"),
+        ("法方", "FR"),
+        ("日本", "JP"),
+        ("德國", "DE"),
+        ("英國", "GB"),
+        ("歐盟", "EU"),
+        ("南韓", "KR"),
+        ("韓國", "KR"),
+        ("澳洲", "AU"),
+        ("紐西蘭", "NZ"),
+        ("立陶宛", "LT"),
+        ("厄瓜多", "EC"),  # from the gettext catalogue, not the alias file
+        ("葉門", "YE"),
+        ("美國在台協會", "US"),
+        ("미국", "US"),
+        ("프랑스", "FR"),
+        ("일본", "JP"),
+        ("독일", "DE"),
+        ("영국", "GB"),
+        ("중국", "CN"),
+        ("호주", "AU"),
+        ("대만", "TW"),
+        ("베트남", "VN"),
+        ("인도네시아", "ID"),
+        ("르완다", "RW"),  # from the gettext catalogue
+        ("유럽연합", "EU"),
+        ("아세안", "ASEAN"),
+        ("경제협력개발기구", "OECD"),
+    ],
+)
+def test_chinese_and_korean_names(name: str, code: str) -> None:
+    assert gazetteer().code_of(name) == code
+
+
+# -- API and JSON Lines ---------------------------------------------------------------------
+
+
+def test_result_shape() -> None:
+    result = classify("Taiwan and France Sign MOU", "Taiwan and France signed an MOU.", "TW", "en")
+    assert isinstance(result, Classification)
+    assert 0.0 <= result.confidence <= 1.0
+    assert set(result.topics) <= set(TOPICS)
+    assert result.coop_type in COOP_TYPES
+    data = result.to_dict()
+    assert json.loads(json.dumps(data)) == data
+    assert isinstance(data["partners"], list) and isinstance(data["evidence"], list)
+    empty = classify("", "", "", "")
+    assert not empty.is_cooperation and empty.coop_type is None
+
+
+def test_classify_lines_keeps_order_and_reports_errors() -> None:
+    good = {"title": "Taiwan and France Sign MOU", "body": "Signed.", "agency_country": "TW"}
+    lines = [
+        json.dumps(good),
+        "{not json",
+        "",
+        "[1, 2]",
+        json.dumps(
+            {"title": "Budget approved", "body": "", "agency_country": "KR", "language": "en"}
+        ),
+        json.dumps({"title": 5, "body": "x"}),
+    ]
+    out = [json.loads(line) for line in classify_lines(lines)]
+    assert len(out) == len(lines)
+    assert out[0]["is_cooperation"] is True and out[0]["partners"] == ["FR"]
+    assert out[0]["title"] == good["title"]  # input fields are kept
+    assert out[1] == {"error": out[1]["error"], "line": 2} and "JSON" in out[1]["error"]
+    assert out[2]["line"] == 3 and "blank" in out[2]["error"]
+    assert out[3]["line"] == 4 and "object" in out[3]["error"]
+    assert out[4]["is_cooperation"] is False and out[4]["coop_type"] is None
+    assert out[5]["line"] == 6 and "error" in out[5]
+
+
+# -- dev-set metrics ------------------------------------------------------------------------
+
+
+def _devset() -> list[dict]:
+    with DEVSET.open(encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def test_devset_is_well_formed() -> None:
+    items = _devset()
+    assert len(items) >= 100
+    assert len({i["id"] for i in items}) == len(items)
+    langs = [i["language"] for i in items]
+    assert sum(x.startswith("zh") for x in langs) >= 20 and langs.count("ko") >= 20
+    for item in items:
+        assert item["coop_type"] in (*COOP_TYPES, None)
+        assert item["is_cooperation"] == (item["coop_type"] is not None)
+        assert item["agency_country"] not in item["partners"]
+        assert set(item.get("topics", [])) <= set(TOPICS)
+
+
+def test_devset_metrics() -> None:
+    items = _devset()
+    tp = fp = fn = 0
+    partner_ok = type_ok = positives = 0
+    wrong: list[str] = []
+    for item in items:
+        result = classify(item["title"], item["body"], item["agency_country"], item["language"])
+        assert item["agency_country"] not in result.partners
+        gold = item["is_cooperation"]
+        if result.is_cooperation != gold:
+            wrong.append(f"{item['id']}: is_cooperation={result.is_cooperation} {result.evidence}")
+        tp += result.is_cooperation and gold
+        fp += result.is_cooperation and not gold
+        fn += gold and not result.is_cooperation
+        if gold:
+            positives += 1
+            if set(result.partners) == set(item["partners"]):
+                partner_ok += 1
+            else:
+                wrong.append(f"{item['id']}: partners {result.partners} != {item['partners']}")
+            if result.coop_type == item["coop_type"]:
+                type_ok += 1
+            else:
+                wrong.append(f"{item['id']}: coop_type {result.coop_type} != {item['coop_type']}")
+    precision = tp / max(tp + fp, 1)
+    recall = tp / max(tp + fn, 1)
+    partners = partner_ok / positives
+    coop_type = type_ok / positives
+    figures = (
+        f"precision={precision:.3f} recall={recall:.3f} partners={partners:.3f} "
+        f"coop_type={coop_type:.3f} (n={len(items)}, cooperation={positives})"
+    )
+    print(figures)
+    ok = precision >= 0.95 and recall >= 0.90 and partners >= 0.90 and coop_type >= 0.80
+    assert ok, figures + "\n" + "\n".join(wrong)

@@ -1,0 +1,36 @@
+"""Helpers shared by the tests: build Scrapy responses from the saved fixtures."""
+
+from pathlib import Path
+
+from scrapy import Request
+from scrapy.http import Response
+from scrapy.responsetypes import responsetypes
+
+from crawler.replay import FixtureStore
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures"
+
+_stores: dict[Path, FixtureStore] = {}
+
+
+def fixture_store(root: Path = FIXTURES) -> FixtureStore:
+    if root not in _stores:
+        _stores[root] = FixtureStore.load(root)
+    return _stores[root]
+
+
+def fixture_response(url: str, root: Path = FIXTURES, **request_kwargs) -> Response:
+    """The saved response for ``url``, as the replay middleware would hand it to a spider."""
+    saved = fixture_store(root).find(url)
+    if saved is None:
+        raise KeyError(f"no fixture for {url}")
+    body = saved.body()
+    cls = responsetypes.from_args(headers=saved.headers, url=saved.url, body=body[:4096])
+    return cls(
+        url=url,
+        status=saved.status,
+        headers=saved.headers,
+        body=body,
+        request=Request(url, **request_kwargs),
+    )

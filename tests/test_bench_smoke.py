@@ -1,0 +1,110 @@
+"""The benchmark harness still runs, and its pieces still measure what they claim (fast)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from bench.extraction import aggregate, matching, page_score, partial_score, seed_body, shingles
+from bench.sitegen import FastSyntheticSite, SyntheticSite
+from tests.support import ROOT
+
+
+def test_shingles_count_repeats_and_short_texts() -> None:
+    assert shingles("a b c d e") == {("a", "b", "c", "d"): 1, ("b", "c", "d", "e"): 1}
+    assert shingles("a b c d a b c d") == {
+        ("a", "b", "c", "d"): 2,
+        ("b", "c", "d", "a"): 1,
+        ("c", "d", "a", "b"): 1,
+        ("d", "a", "b", "c"): 1,
+    }
+    assert shingles("too short") == {("too", "short"): 1}
+    assert shingles("") == {}
+    assert shingles("Punctuation, only! splits: words") == {
+        ("Punctuation", "only", "splits", "words"): 1
+    }
+
+
+def test_precision_recall_f1_on_hand_made_texts() -> None:
+    truth = "one two three four five six"  # 3 shingles
+    # Output = truth + 2 extra tokens at the end: 5 shingles, 3 of them right.
+    tp, fp, fn = matching(truth, truth + " seven eight")
+    assert (tp, fp, fn) == (3, 2, 0)
+    assert page_score(tp, fp, fn) == (pytest.approx(3 / 5), 1.0)
+    # Output = the first half only: one shingle, right; recall 1/3.
+    assert page_score(*matching(truth, "one two three four")) == (1.0, pytest.approx(1 / 3))
+    # Averages: precision over pages with output, recall over pages with truth.
+    score = aggregate(
+        [
+            page_score(*matching(truth, truth)),  # P 1, R 1
+            page_score(*matching(truth, "")),  # no output: P not counted, R 0
+        ]
+    )
+    assert (score.precision, score.recall) == (1.0, 0.5)
+    assert score.f1 == pytest.approx(2 * 1.0 * 0.5 / 1.5)
+
+
+def test_partial_truth_counts_text_outside_the_known_paragraphs() -> None:
+    first, last = "alpha beta gamma delta", "omega psi chi phi"
+    exact = f"{first} middle words here {last}"
+    assert partial_score(first, last, exact) == (1.0, 1.0)
+    # Four tokens of chrome before the body: the 4 shingles that touch them are outside.
+    precision, recall = partial_score(first, last, "menu home news list " + exact)
+    assert recall == 1.0
+    assert precision == pytest.approx(8 / 12)
+    assert partial_score(first, last, "") == (None, 0.0)
+
+
+def test_seed_bodies_are_cut_to_the_body() -> None:
+    body = seed_body("000_9f64c050a840af00.txt")
+    assert body.startswith("On November 29, the National Science")
+    assert "Date:" not in body and "title:" not in body
+    assert "Contact Organization" not in seed_body("001_e400052ca11efd3e.txt")
+    assert seed_body("004_43fa80809f63a64c.txt").startswith("- Strengthen cooperation")
+
+
+def test_fast_site_renders_the_same_bytes_as_the_reference() -> None:
+    kwargs = {"count": 23, "start": date(2020, 1, 1), "edited": {7: "Edited <Title> & more"}}
+    fast, reference = FastSyntheticSite(**kwargs), SyntheticSite(**kwargs)
+    assert fast._templates is not None  # the fast path is in use, not the fallback
+    for seq in range(1, 24):
+        assert fast.render_detail(seq) == reference.render_detail(seq)
+    for page in range(1, fast.pages + 1):
+        assert fast.render_list(page) == reference.render_list(page)
+
+
+def test_site_server_answers_pages_etags_and_304s() -> None:
+    from bench.server import DIRECT, SiteServer
+
+    with SiteServer(12) as server:
+        with DIRECT.open(server.start_url, timeout=10) as reply:
+            etag = reply.headers["ETag"]
+            assert reply.status == 200 and etag
+            assert reply.read() == SyntheticSite(12).response(SyntheticSite(12).list_url(1))[1]
+        request = urllib.request.Request(server.start_url, headers={"If-None-Match": etag})
+        with pytest.raises(urllib.error.HTTPError) as answer:
+            DIRECT.open(request, timeout=10)
+        assert answer.value.code == 304
+        assert server.stats()["by_status"] == {"200": 1, "304": 1}
+
+
+def test_harness_quick_run(tmp_path: Path) -> None:
+    output = tmp_path / "results.md"
+    result = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--only", "feed", "--output", str(output)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    text = output.read_text(encoding="utf-8")
+    assert "## Machine" in text and "sqlalchemy" in text
+    assert "build time ratio" in text
+    assert "| met |" in text or "**MISSED**" in text

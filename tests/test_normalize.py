@@ -1,0 +1,94 @@
+from datetime import UTC, datetime
+
+import pytest
+
+from crawler.normalize import clean_line, clean_text, fingerprint, parse_date, repair_hyphenation
+
+
+@pytest.mark.parametrize(
+    ("broken", "repaired"),
+    [
+        ("Science and Tech-nology", "Science and Technology"),
+        ("Future Coopera-tion Focusing", "Future Cooperation Focusing"),
+        ("who was al-so in attendance", "who was also in attendance"),
+        ("scientific re-search and", "scientific research and"),
+        ("like-minded coun-tries", "like-minded countries"),
+        ("S&T indus-tries.", "S&T industries."),
+        ("Direc-tor Paris", "Director Paris"),
+        ("have gar-nered attention", "have garnered attention"),
+        ("the Tai-wan-France S&T partnership", "the Taiwan-France S&T partnership"),
+        ("marine technolo-gy", "marine technology"),
+        ("Higher Ed-ucation", "Higher Education"),
+    ],
+)
+def test_line_break_hyphenation_is_repaired(broken: str, repaired: str) -> None:
+    assert repair_hyphenation(broken) == repaired
+
+
+@pytest.mark.parametrize(
+    "compound",
+    [
+        "Taiwan-France", "ministry-level", "net-zero", "cross-ministry", "Director-General",
+        "Korea-France", "start-ups", "post-pandemic", "co-hosts", "Ying-Chih", "Kyung-hee",
+        "industry-academia", "long-term", "co-operation", "follow-up", "e-mail",
+    ],
+)  # fmt: skip
+def test_real_compounds_are_kept(compound: str) -> None:
+    assert repair_hyphenation(f"a {compound} b") == f"a {compound} b"
+
+
+def test_clean_line_handles_unicode_and_spacing() -> None:
+    decomposed = "Re\u0301sume\u0301"  # e + combining acute
+    assert clean_line(f"  {decomposed}\u00a0 Tech\u00adnology\u200b\n next ") == (
+        "Résumé Technology next"
+    )
+
+
+def test_clean_text_keeps_paragraphs() -> None:
+    text = "First  para-\ngraph line.\n\n\n  Second\u3000one. \n \n"
+    assert clean_text(text) == "First para- graph line.\n\nSecond one."
+
+
+def test_fingerprint_ignores_case_and_spacing_only() -> None:
+    assert fingerprint("Title", "Body  text") == fingerprint("title", "body text")
+    assert fingerprint("Title", "Body text") != fingerprint("Title", "Body text!")
+
+
+TAIPEI_MIDNIGHT_2023_11_29 = datetime(2023, 11, 28, 16, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("text", "zone", "language", "expected"),
+    [
+        ("2023-11-29", "Asia/Taipei", "en", TAIPEI_MIDNIGHT_2023_11_29),
+        ("2024/05/01", "Asia/Taipei", "en", datetime(2024, 4, 30, 16, tzinfo=UTC)),
+        ("2017-10-19 16:58", "Asia/Taipei", "en", datetime(2017, 10, 19, 8, 58, tzinfo=UTC)),
+        ("Jul 9, 2026", "Asia/Seoul", "en", datetime(2026, 7, 8, 15, tzinfo=UTC)),
+        ("112-11-29", "Asia/Taipei", "zh", TAIPEI_MIDNIGHT_2023_11_29),
+        ("112/11/29", "Asia/Taipei", "zh", TAIPEI_MIDNIGHT_2023_11_29),
+        ("民國112年11月29日", "Asia/Taipei", "zh", TAIPEI_MIDNIGHT_2023_11_29),
+        ("115年6月15日", "Asia/Taipei", "zh", datetime(2026, 6, 14, 16, tzinfo=UTC)),
+        ("2024. 7. 6.", "Asia/Seoul", "ko", datetime(2024, 7, 5, 15, tzinfo=UTC)),
+        ("2024년 7월 6일", "Asia/Seoul", "ko", datetime(2024, 7, 5, 15, tzinfo=UTC)),
+        ("December 18, 2020", "America/Chicago", "en", datetime(2020, 12, 18, 6, tzinfo=UTC)),
+        ("2023-11-29T10:00:00+01:00", "Asia/Taipei", "en", datetime(2023, 11, 29, 9, tzinfo=UTC)),
+    ],
+)
+def test_dates_become_aware_utc(text: str, zone: str, language: str, expected: datetime) -> None:
+    parsed = parse_date(text, zone, language)
+    assert parsed == expected
+    assert parsed.tzinfo is not None
+
+
+@pytest.mark.parametrize("text", [None, "", "not a date", "Number of Views: 1,101"])
+def test_non_dates_give_none(text: str | None) -> None:
+    assert parse_date(text, "Asia/Taipei") is None
+
+
+def test_paragraphs_survive_control_characters() -> None:
+    from parsel import Selector
+
+    from crawler.extract import paragraphs
+
+    page = Selector(text="<div><p>Tai\x01wan</p>x\x02<span>drop</span>tail\x00<p>c</p></div>")
+    assert paragraphs(page.css("div")[0], drop=["span"]) == ["Taiwan", "xtail", "c"]

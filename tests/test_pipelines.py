@@ -1,0 +1,107 @@
+from datetime import UTC, datetime
+
+import pytest
+from scrapy.exceptions import DropItem
+from scrapy.utils.test import get_crawler
+from sqlalchemy import select
+
+from crawler.database import database_for
+from crawler.items import ReleaseItem
+from crawler.pipelines import (
+    DeduplicatePipeline,
+    NormalizePipeline,
+    StorePipeline,
+    ValidatePipeline,
+)
+from storage import Release
+
+
+@pytest.fixture
+def crawler(database_url: str):
+    crawler = get_crawler(settings_dict={"DATABASE_URL": database_url})
+    crawler._apply_settings()
+    return crawler
+
+
+def make_item(**fields) -> ReleaseItem:
+    item = ReleaseItem(
+        source="nstc",
+        native_id="d82a8144",
+        url="https://www.nstc.gov.tw/folksonomy/detail/d82a8144?l=en&pageNum=2",
+        title="  Taiwan and France Sign a Coopera-tion Convention ",
+        published_raw="2023-11-29",
+        body="On November 29, the\u00a0NSTC  held a press conference.\n\nIt was al-so good.",
+        language="en",
+        agency="National Science and Technology Council",
+        agency_country="TW",
+        timezone="Asia/Taipei",
+        attachments=[{"name": " Photo ", "url": "https://www.nstc.gov.tw/a/1"}],
+        raw_body=b"<html></html>",
+    )
+    item.update(fields)
+    return item
+
+
+def run(pipelines, item):
+    for pipeline in pipelines:
+        item = pipeline.process_item(item)
+    return item
+
+
+def test_normalize(crawler) -> None:
+    item = NormalizePipeline(crawler).process_item(make_item())
+    assert item["url"] == "https://www.nstc.gov.tw/folksonomy/detail/d82a8144?l=en"
+    assert item["title"] == "Taiwan and France Sign a Cooperation Convention"
+    assert item["body"] == "On November 29, the NSTC held a press conference.\n\nIt was also good."
+    assert item["summary"] == "On November 29, the NSTC held a press conference."
+    assert item["published"] == datetime(2023, 11, 28, 16, tzinfo=UTC)
+    assert item["modified"] is None
+    assert item["attachments"] == [{"name": "Photo", "url": "https://www.nstc.gov.tw/a/1"}]
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({"title": " "}, "missing-title"),
+        ({"url": ""}, "missing-url"),
+        ({"published_raw": None}, "missing-date"),
+        ({"published_raw": "Number of Views: 12"}, "unparseable-date"),
+        ({"published_raw": "1850-01-01"}, "implausible-date"),
+        ({"published_raw": "2999-01-01"}, "implausible-date"),
+    ],
+)
+def test_invalid_releases_are_dropped_with_a_counted_reason(crawler, fields, reason) -> None:
+    pipelines = [NormalizePipeline(crawler), ValidatePipeline(crawler)]
+    with pytest.raises(DropItem, match=reason):
+        run(pipelines, make_item(**fields))
+    assert crawler.stats.get_value(f"releases/dropped/{reason}") == 1
+
+
+def test_duplicates_within_a_crawl_are_dropped(crawler) -> None:
+    normalize, dedupe = NormalizePipeline(crawler), DeduplicatePipeline(crawler)
+    dedupe.open_spider()
+    run([normalize, dedupe], make_item())
+    variants = [
+        make_item(url="https://www.nstc.gov.tw/folksonomy/detail/d82a8144?l=en&pageNum=9"),
+        make_item(native_id=None),
+        make_item(native_id="other", url="https://www.nstc.gov.tw/elsewhere"),
+    ]
+    for variant in variants:
+        with pytest.raises(DropItem, match="duplicate"):
+            run([normalize, dedupe], variant)
+    assert crawler.stats.get_value("releases/duplicate") == 3
+    run([normalize, dedupe], make_item(native_id="x2", url="https://x/2", title="Another"))
+
+
+def test_store_counts_new_unchanged_updated(crawler, database_url) -> None:
+    normalize, store = NormalizePipeline(crawler), StorePipeline(crawler)
+    store.open_spider()
+    run([normalize, store], make_item())
+    run([normalize, store], make_item())
+    run([normalize, store], make_item(body="Edited body."))
+    assert crawler.stats.get_value("releases/new") == 1
+    assert crawler.stats.get_value("releases/unchanged") == 1
+    assert crawler.stats.get_value("releases/updated") == 1
+    with database_for(database_url).session() as session:
+        (row,) = session.scalars(select(Release)).all()
+        assert row.body == "Edited body."

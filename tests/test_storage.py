@@ -1,0 +1,148 @@
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from crawler.normalize import fingerprint
+from storage import Database, Release, ReleaseRecord, SaveOutcome, list_releases, save_release
+from storage.models import CrawlRun, RawResponse
+from storage.releases import RawPage, raw_body
+from storage.runs import finish_run, mark_interrupted, start_run
+
+
+def make_record(**changes) -> ReleaseRecord:
+    record = ReleaseRecord(
+        source="nstc",
+        native_id="d82a8144",
+        url="https://www.nstc.gov.tw/folksonomy/detail/d82a8144?l=en",
+        title="Taiwan and France sign",
+        published_at=datetime(2023, 11, 28, 16, tzinfo=UTC),
+        body="First paragraph.\n\nSecond paragraph.",
+        language="en",
+        agency="National Science and Technology Council",
+        agency_country="TW",
+        fingerprint="",
+        timezone="Asia/Taipei",
+        raw=RawPage(b"<html>page</html>", datetime.now(UTC), "https://x/", 200, "utf-8", "nstc/1"),
+    )
+    record = replace(record, **changes)
+    return replace(record, fingerprint=fingerprint(record.title, record.body))
+
+
+def count(database: Database) -> int:
+    with database.session() as session:
+        return session.scalar(select(func.count()).select_from(Release))
+
+
+def test_new_then_unchanged(database: Database) -> None:
+    with database.session() as session:
+        assert save_release(session, make_record()) is SaveOutcome.NEW
+    with database.session() as session:
+        assert save_release(session, make_record()) is SaveOutcome.UNCHANGED
+    assert count(database) == 1
+
+
+def test_same_release_by_id_url_or_content_is_one_row(database: Database) -> None:
+    with database.session() as session:
+        save_release(session, make_record())
+    same_id_other_url = make_record(url="https://www.nstc.gov.tw/folksonomy/detail/d82a8144")
+    same_url_no_id = make_record(native_id=None)
+    same_content = make_record(native_id="other", url="https://www.nstc.gov.tw/x")
+    for record in (same_id_other_url, same_url_no_id, same_content):
+        with database.session() as session:
+            assert save_release(session, record) is SaveOutcome.UNCHANGED
+    assert count(database) == 1
+
+
+def test_changed_content_updates_row_and_time(database: Database) -> None:
+    with database.session() as session:
+        save_release(session, make_record())
+    with database.session() as session:
+        before = session.scalar(select(Release))
+        first_updated = before.updated_at
+    edited = make_record(body="First paragraph.\n\nSecond paragraph, edited.")
+    with database.session() as session:
+        assert save_release(session, edited) is SaveOutcome.UPDATED
+    with database.session() as session:
+        row = session.scalar(select(Release))
+        assert row.body.endswith("edited.")
+        assert row.updated_at > first_updated
+        assert row.first_seen_at == before.first_seen_at
+    assert count(database) == 1
+
+
+def test_raw_response_is_kept_compressed(database: Database) -> None:
+    with database.session() as session:
+        save_release(session, make_record())
+    with database.session() as session:
+        raw = session.scalar(select(RawResponse))
+        assert raw_body(raw) == b"<html>page</html>"
+        assert raw.extractor_version == "nstc/1"
+
+
+def test_datetimes_come_back_aware(database: Database) -> None:
+    with database.session() as session:
+        save_release(session, make_record())
+    with database.session() as session:
+        (row,) = list_releases(session)
+        assert row.published_at == datetime(2023, 11, 28, 16, tzinfo=UTC)
+
+
+def test_failed_transaction_leaves_nothing(database: Database) -> None:
+    with pytest.raises(RuntimeError), database.session() as session:
+        save_release(session, make_record())
+        raise RuntimeError("crash after the write, before commit")
+    assert count(database) == 0
+
+
+def test_naive_datetimes_are_refused(database: Database) -> None:
+    with pytest.raises(Exception, match="naive"), database.session() as session:
+        save_release(session, make_record(published_at=datetime(2023, 1, 1)))
+
+
+def test_list_filters(database: Database) -> None:
+    with database.session() as session:
+        save_release(session, make_record())
+        save_release(
+            session,
+            make_record(
+                source="msit",
+                native_id="212",
+                url="https://msit/212",
+                title="Other",
+                published_at=datetime(2018, 7, 6, tzinfo=UTC),
+            ),
+        )
+    with database.session() as session:
+        assert [r.source.name for r in list_releases(session)] == ["nstc", "msit"]
+        assert [r.source.name for r in list_releases(session, sources=["msit"])] == ["msit"]
+        since = datetime(2020, 1, 1, tzinfo=UTC)
+        assert [r.native_id for r in list_releases(session, since=since)] == ["d82a8144"]
+
+
+def test_runs_recorded_and_dead_ones_interrupted(database: Database) -> None:
+    with database.session() as session:
+        run_id = start_run(session, "nstc")
+        finish_run(session, run_id, "finished", {"pages": 3, "new": 2}, {"missing-date": 1})
+        dead = start_run(session, "msit")
+        session.get(CrawlRun, dead).pid = 2**22 + 12345  # no such process
+    with database.session() as session:
+        assert mark_interrupted(session) == 1
+    with database.session() as session:
+        runs = {run.source: run for run in session.scalars(select(CrawlRun))}
+        assert runs["nstc"].status == "finished" and runs["nstc"].new == 2
+        assert runs["nstc"].dropped == {"missing-date": 1}
+        assert runs["msit"].status == "interrupted"
+
+
+def test_partner_and_topic_tags_follow_classification(database: Database) -> None:
+    from storage import ReleaseTag
+
+    with database.session() as session:
+        save_release(session, make_record(partners=["FR"], topics=["ai", "space"]))
+    with database.session() as session:
+        save_release(session, make_record(body="Changed.", partners=["FR", "DE"], topics=["space"]))
+    with database.session() as session:
+        tags = {(t.kind, t.value) for t in session.scalars(select(ReleaseTag))}
+    assert tags == {("partner", "FR"), ("partner", "DE"), ("topic", "space")}
