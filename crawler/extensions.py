@@ -65,10 +65,29 @@ class CrawlRunRecorder:
             logger.warning("recorded %d earlier run(s) as interrupted", interrupted)
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
+        self.finish(RUN_STATUS.get(reason, "failed"), reason)
+
+    def finish(self, status: str, reason: str) -> None:
+        """Close the run's row once, with the counts the crawl reached."""
         if self.run_id is None:
             return
+        run_id, self.run_id = self.run_id, None
         counts, dropped = crawl_counts(self.crawler.stats.get_stats())
-        status = RUN_STATUS.get(reason, "failed")
         database = database_for(self.crawler.settings["DATABASE_URL"])
         with database.session() as session:
-            finish_run(session, self.run_id, status, counts, dropped, finish_reason=reason)
+            finish_run(session, run_id, status, counts, dropped, finish_reason=reason)
+
+
+FORCED_SHUTDOWN = "forced shutdown"
+
+
+def record_forced_shutdown(crawler: Crawler) -> None:
+    """Close the run row of a crawl whose spider never closed.
+
+    A second SIGINT/SIGTERM makes Scrapy stop the reactor at once, without spider_closed;
+    the run is then recorded as interrupted here, when the process regains control, rather
+    than left "running" until another crawl on this host notices the process is gone.
+    """
+    for extension in crawler.extensions.middlewares:
+        if isinstance(extension, CrawlRunRecorder):
+            extension.finish("interrupted", FORCED_SHUTDOWN)

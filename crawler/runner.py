@@ -12,7 +12,7 @@ from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.settings import Settings
 from scrapy.utils.project import get_project_settings
 
-from crawler.extensions import RUN_STATUS, crawl_counts
+from crawler.extensions import FORCED_SHUTDOWN, RUN_STATUS, crawl_counts, record_forced_shutdown
 
 SETTINGS_MODULE = "crawler.settings"
 
@@ -64,12 +64,20 @@ def run_crawls(
             f"unknown source(s): {', '.join(unknown)}; available: {', '.join(sorted(available))}"
         )
     results: dict[str, CrawlResult] = {}
+    crawlers: dict[str, Crawler] = {}
     for name in names:
-        crawler = process.create_crawler(adapt(loader.load(name)) if adapt else name)
+        crawlers[name] = crawler = process.create_crawler(
+            adapt(loader.load(name)) if adapt else name
+        )
         results[name] = result = CrawlResult(source=name)
         _watch(crawler, result, on_progress)
         process.crawl(crawler, **dict(spider_args or {}))
     process.start()
+    for name, result in results.items():
+        if result.status == "running":  # the reactor stopped before the spider closed
+            result.status, result.finish_reason = "interrupted", FORCED_SHUTDOWN
+            result.counts, result.dropped = crawl_counts(crawlers[name].stats.get_stats())
+            record_forced_shutdown(crawlers[name])
     return list(results.values())
 
 

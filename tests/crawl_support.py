@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests import forked_cli
 from tests.support import FIXTURES, ROOT
 
 STNEWS = [sys.executable, "-m", "crawler.cli"]
@@ -18,14 +19,7 @@ def run_cli(
 ) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "STNEWS_LOG_LEVEL": "WARNING"}
     env.pop("DATABASE_URL", None)
-    result = subprocess.run(
-        [*STNEWS, "--db", db, *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=cwd,
-        timeout=180,
-    )
+    result = forked_cli.run(["--db", db, *args], env=env, cwd=cwd, timeout=180)
     if check and result.returncode != 0:
         raise AssertionError(f"stnews {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
     return result

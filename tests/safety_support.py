@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import sys
 import threading
 import time
@@ -30,6 +29,7 @@ from crawler.replay import INDEX_NAME
 from crawler.runner import project_settings
 from storage import Database
 from storage.models import Release
+from tests import forked_cli
 from tests.support import ROOT
 
 CORPUS = ROOT / "fixtures" / "bad"
@@ -100,7 +100,7 @@ def crawl(
     """``stnews crawl --json ARGS`` with the safety middlewares on and stats collected."""
     stats_dir = workdir / f"stats-{time.monotonic_ns()}"
     stats_dir.mkdir(parents=True)
-    command = [sys.executable, "-m", "crawler.cli", "--db", db, "crawl", "--json", *args]
+    command = ["--db", db, "crawl", "--json", *args]
     if replay is not None:
         command += ["--replay", str(replay)]
     every = {
@@ -115,9 +115,7 @@ def crawl(
     command += safety_settings()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "STNEWS_LOG_LEVEL": "WARNING"}
     env.pop("DATABASE_URL", None)
-    result = subprocess.run(
-        command, capture_output=True, text=True, env=env, cwd=ROOT, timeout=timeout
-    )
+    result = forked_cli.run(command, env=env, cwd=ROOT, timeout=timeout)
     try:
         rows = json.loads(result.stdout)
     except ValueError as exc:

@@ -2,20 +2,21 @@
 
 import json
 import os
-import subprocess
-import sys
 
+from tests import forked_cli
 from tests.crawl_support import crawl_json, run_cli
 from tests.databases import new_database_url
 from tests.support import ROOT
 
 
 def classify(lines: str) -> list[dict]:
-    result = subprocess.run(
-        [sys.executable, "-m", "crawler.cli", "classify"],
-        input=lines, capture_output=True, text=True, cwd=ROOT, timeout=120,
+    result = forked_cli.run(
+        ["classify"],
+        input=lines,
+        cwd=ROOT,
+        timeout=120,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )  # fmt: skip
+    )
     assert result.returncode == 0, result.stderr
     return [json.loads(line) for line in result.stdout.splitlines()]
 

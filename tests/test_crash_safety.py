@@ -11,11 +11,14 @@ each release once.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import random
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 import xml.etree.ElementTree as ET
 import zlib
@@ -307,3 +310,41 @@ def test_the_next_write_removes_a_killed_writers_temporary_files(
     with database(feed_db) as db:
         write_feeds(db, out, BASES[0])
     assert temporary_files(out) == []
+
+
+def test_a_second_sigterm_still_records_the_run_as_interrupted(tmp_path: Path) -> None:
+    """Ctrl-C twice: Scrapy stops at once, without closing the spider; the run is still closed.
+
+    The site accepts connections and never answers, so the graceful stop that the first
+    SIGTERM starts waits on the download, and the second one forces the shutdown.
+    """
+    url = new_database_url(tmp_path)
+    listener = socket.create_server(("127.0.0.1", 0))
+    accepted: list[socket.socket] = []
+    threading.Thread(target=lambda: accepted.append(listener.accept()[0]), daemon=True).start()
+    start_url = f"http://127.0.0.1:{listener.getsockname()[1]}/en/news"
+    command = [
+        *CRAWL, "--db", url, "crawl", "nstc", "--json", "-a", f"start_url={start_url}",
+        "-s", "ALLOW_PRIVATE_ADDRESSES=True", "-s", "ROBOTSTXT_OBEY=False",
+        "-s", "DOWNLOAD_TIMEOUT=120", "-s", "RETRY_ENABLED=False",
+    ]  # fmt: skip
+    proc = subprocess.Popen(
+        command, env=env(), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert wait_for(lambda: bool(accepted), proc), "the crawl never connected"
+        proc.send_signal(signal.SIGTERM)
+        time.sleep(0.5)  # the graceful stop is now waiting on the hanging download
+        proc.send_signal(signal.SIGTERM)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+        listener.close()
+        for connection in accepted:
+            connection.close()
+    assert proc.returncode == 1, stderr
+    assert json.loads(stdout)[0]["status"] == "interrupted"
+    with database(url) as db:
+        [run] = runs(db)
+    assert (run.status, run.finish_reason) == ("interrupted", "forced shutdown")
+    assert run.finished_at is not None

@@ -36,7 +36,7 @@ from crawler.release_spider import LIST_PAGE, listing
 from spiders.nstc import NstcSpider
 from storage import CrawlRun, Database, Release, Source
 from tests.crawl_support import STNEWS, run_cli
-from tests.databases import new_postgres_url
+from tests.databases import new_database_url
 from tests.support import ROOT
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -266,15 +266,13 @@ def _worker(db: str, prefix: str, *args: str, **popen: object) -> subprocess.Pop
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_two_workers_fetch_every_page_once_and_store_every_release_once(
-    backend: str,
     prefix: str,
     counting_site: CountingSite,
     tmp_path: Path,
     record_property,
 ) -> None:
-    db = f"sqlite:///{tmp_path / 'distributed.db'}" if backend == "sqlite" else new_postgres_url()
+    db = new_database_url(tmp_path, "distributed.db")  # each leg of the suite: its backend
     start = f"{counting_site.origin}{LIST_PATH}?l=en"
     run_cli(
         "enqueue", "nstc", "--redis", REDIS_URL, "--prefix", prefix, "--start-url", start, db=db
@@ -323,14 +321,14 @@ def test_two_workers_fetch_every_page_once_and_store_every_release_once(
     # How the work was shared depends on timing; report it rather than assert it.
     split = [s["pages"] for s in summaries]
     record_property("pages_per_worker", split)
-    print(f"{backend}: pages per worker {split}")
+    print(f"pages per worker {split}")
 
 
 @pytest.mark.slow
 def test_worker_stopped_mid_crawl_leaves_its_work_to_the_others(
     prefix: str, counting_site: CountingSite, tmp_path: Path
 ) -> None:
-    db = f"sqlite:///{tmp_path / 'distributed.db'}"
+    db = new_database_url(tmp_path, "distributed.db")
     start = f"{counting_site.origin}{LIST_PATH}?l=en"
     run_cli(
         "enqueue", "nstc", "--redis", REDIS_URL, "--prefix", prefix, "--start-url", start, db=db
@@ -367,7 +365,7 @@ def test_worker_stopped_mid_crawl_leaves_its_work_to_the_others(
 @pytest.mark.slow
 def test_idle_worker_stops_cleanly_on_sigint(prefix: str, tmp_path: Path) -> None:
     log = tmp_path / "worker.log"
-    db = f"sqlite:///{tmp_path / 'worker.db'}"
+    db = new_database_url(tmp_path, "worker.db")
     with log.open("w") as stderr:
         worker = _worker(
             db, prefix, "-v", "-s", "LOG_LEVEL=INFO", stdout=subprocess.PIPE, stderr=stderr

@@ -7,7 +7,6 @@ import os
 import socket
 import sqlite3
 import subprocess
-import sys
 import zlib
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
@@ -22,31 +21,17 @@ from crawler.normalize import fingerprint
 from crawler.reparse import reparse
 from crawler.runner import project_settings
 from storage import Database, RawResponse, Release
+from tests import forked_cli
 from tests.crawl_support import crawl_json, expected_release_ids
 from tests.databases import new_database_url
 from tests.support import ROOT
 
 OLD = datetime(2020, 1, 1, tzinfo=UTC)
 
+
 # Run in the child before anything else: any Python-level connection fails, and so does a
 # name lookup other than the test database's (psycopg resolves its host in Python, then
 # connects through libpq).
-SOCKET_GUARD = """
-import os, socket, sys
-def refuse(*args, **kwargs):
-    raise RuntimeError(f"network access attempted: {args!r}")
-lookup = socket.getaddrinfo
-def guarded_lookup(host, *args, **kwargs):
-    if host != os.environ.get("TEST_DATABASE_HOST"):
-        refuse(host, *args)
-    return lookup(host, *args, **kwargs)
-socket.socket.connect = socket.socket.connect_ex = socket.create_connection = refuse
-socket.getaddrinfo = guarded_lookup
-from crawler.reparse_cli import main
-sys.exit(main(sys.argv[1:]))
-"""
-
-
 def database_host(db: str) -> str:
     return make_url(db).host or ""
 
@@ -60,13 +45,12 @@ def run_reparse(db: str, *args: str, check: bool = True) -> subprocess.Completed
         "TEST_DATABASE_HOST": database_host(db),
     }
     env.pop("DATABASE_URL", None)
-    result = subprocess.run(
-        [sys.executable, "-c", SOCKET_GUARD, "--db", db, "reparse", *args],
-        capture_output=True,
-        text=True,
+    result = forked_cli.run(
+        ["--db", db, "reparse", *args],
         env=env,
         cwd=ROOT,
         timeout=180,
+        offline_but=database_host(db),
     )
     assert "network access attempted" not in result.stderr, result.stderr
     if check and result.returncode != 0:

@@ -40,6 +40,7 @@ from sqlalchemy import func, select
 
 from bench.sitegen import SyntheticSite
 from storage import CrawlRun, Database, Release, Source
+from tests import forked_cli
 from tests.crawl_support import expected_release_ids
 from tests.databases import new_database_url
 from tests.support import FIXTURES, ROOT
@@ -68,14 +69,7 @@ def child_env() -> dict[str, str]:
 
 
 def stnews(url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "crawler.cli", "--db", url, *args],
-        capture_output=True,
-        text=True,
-        env=child_env(),
-        cwd=ROOT,
-        timeout=300,
-    )
+    return forked_cli.run(["--db", url, *args], env=child_env(), cwd=ROOT, timeout=300)
 
 
 @dataclass
@@ -107,13 +101,15 @@ class Soak:
             env=child_env(),
             cwd=ROOT,
         )
+        signalled = False
         while True:
             try:
                 stdout, stderr = child.communicate(timeout=0.2)
                 break
             except subprocess.TimeoutExpired:
-                if self.stop.is_set() and child.returncode is None:
+                if self.stop.is_set() and not signalled:
                     child.send_signal(signal.SIGTERM)  # as a scheduler or an operator stops it
+                    signalled = True
         self.logs.append(stderr)
         if self.stop.is_set() and child.returncode == -signal.SIGTERM:
             return {"status": "not started"}  # stopped before Scrapy took over its signals

@@ -34,6 +34,7 @@ from spiders.configured import (
 from spiders.msit import MsitSpider
 from spiders.nstc import NstcSpider
 from spiders.nstc_pages import NstcPagesSpider
+from tests import forked_cli
 from tests.crawl_support import crawl_json, expected_release_ids, stored_releases
 from tests.databases import new_database_url
 from tests.support import FIXTURES, ROOT
@@ -71,22 +72,6 @@ def write(tmp_path: Path, text: str, name: str = "sources.toml") -> Path:
 
 # Runs the real `stnews` main; adds the `sources`/`check` commands should crawler/cli.py not
 # register them (yet): then this is the same parser they get once registered.
-STNEWS_MAIN = """
-import argparse, sys
-from crawler import cli
-from crawler.sources_cli import add_command
-build = cli.build_parser
-def build_parser():
-    parser = build()
-    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    if "check" not in commands.choices:
-        add_command(commands)
-    return parser
-cli.build_parser = build_parser
-sys.exit(cli.main(sys.argv[1:]))
-"""
-
-
 def flat(text: str) -> str:
     """Console output with rich's line wrapping undone."""
     return " ".join(text.split())
@@ -99,10 +84,7 @@ def stnews(*args: str, sources: Path | None = None, db: str | None = None):
     if sources is not None:
         env["STNEWS_SOURCES"] = str(sources)
     prefix = ["--db", db] if db else []
-    return subprocess.run(
-        [sys.executable, "-c", STNEWS_MAIN, *prefix, *args],
-        capture_output=True, text=True, env=env, cwd=ROOT, timeout=300,
-    )  # fmt: skip
+    return forked_cli.run([*prefix, *args], env=env, cwd=ROOT, timeout=300)
 
 
 # --- schema --------------------------------------------------------------------------------
