@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 
 import redis
 from scrapy import Request, Spider, signals
+from scrapy.core.engine import ExecutionEngine
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DontCloseSpider, ScrapyDeprecationWarning
 from scrapy.settings import BaseSettings, Settings
@@ -125,6 +126,7 @@ def distributed_settings(
         "SCHEDULER_DUPEFILTER_KEY": f"{escaped}:%(spider)s:dupefilter",
         "REDIS_START_URLS_KEY": f"{escaped}:%(name)s:start_urls",
         "STNEWS_WORKER_MAX_IDLE": float(max_idle),
+        "STNEWS_WORKER_POLL_INTERVAL": base.getfloat("STNEWS_WORKER_POLL_INTERVAL", 0.5),
         "STNEWS_EXTRA_ALLOWED_DOMAINS": list(allowed_domains),
         "STNEWS_TRIGGER": WORKER_TRIGGER,
         "DOWNLOADER_MIDDLEWARES": {
@@ -315,10 +317,29 @@ class Enqueued:
     new_round: bool
     #: Start URL hosts the spider does not allow: workers need ``--allow-domain`` for them.
     foreign_hosts: tuple[str, ...] = ()
+    #: False when ``if_idle`` found the previous round still in Redis and pushed nothing.
+    pushed: bool = True
+    #: What of an earlier round was in Redis: start messages no worker took yet, and
+    #: queued requests.
+    waiting: int = 0
+    queued: int = 0
 
 
 def connect(url: str) -> redis.Redis:
     return redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=30)
+
+
+def display_url(url: str) -> str:
+    """``url`` without its password, for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    userinfo = f"{parts.username or ''}:***"
+    host = parts.hostname or ""
+    if ":" in host:  # an IPv6 literal
+        host = f"[{host}]"
+    netloc = f"{userinfo}@{host}" + (f":{parts.port}" if parts.port else "")
+    return parts._replace(netloc=netloc).geturl()
 
 
 def enqueue(
@@ -329,6 +350,7 @@ def enqueue(
     *,
     settings: Settings | None = None,
     client: redis.Redis | None = None,
+    if_idle: bool = False,
 ) -> Enqueued:
     """Start a crawl round of ``source``: push its start URLs (or ``start_urls``) to Redis.
 
@@ -336,6 +358,9 @@ def enqueue(
     first, so the new round fetches every page again (the incremental middleware still skips
     releases already stored). Queued requests mean a round is under way: it goes on and its
     fingerprints keep guarding against fetching a page twice.
+
+    With ``if_idle`` nothing is pushed while an earlier round is still in Redis (start
+    messages not yet taken, or queued requests); the result says so (``pushed`` False).
     """
     settings = settings or project_settings()
     spider_cls = get_spider_loader(settings).load(source)
@@ -351,11 +376,34 @@ def enqueue(
     server = client or connect(redis_url or resolve_redis_url(settings))
     messages = [json.dumps({"url": url}) for url in urls]
     with server.pipeline() as pipe:
-        # Check and push in one transaction: a worker pushing requests in between aborts it.
+        # Check and push in one transaction: a worker taking a start message or pushing
+        # requests in between aborts it.
         while True:
             try:
-                pipe.watch(keys.requests)
-                new_round = not pipe.exists(keys.requests)
+                pipe.watch(keys.start_urls, keys.requests)
+                waiting = int(pipe.llen(keys.start_urls))
+                queued = _queue_size(pipe, keys.requests)
+                new_round = queued == 0
+                if if_idle and (waiting or queued):
+                    pipe.unwatch()
+                    logger.debug(
+                        "not enqueueing %s: its last round is still queued on %s "
+                        "(%d start message(s), %d request(s))",
+                        source,
+                        keys.start_urls,
+                        waiting,
+                        queued,
+                    )
+                    return Enqueued(
+                        source,
+                        keys.start_urls,
+                        tuple(urls),
+                        new_round=False,
+                        foreign_hosts=foreign,
+                        pushed=False,
+                        waiting=waiting,
+                        queued=queued,
+                    )
                 pipe.multi()
                 if new_round:
                     pipe.delete(keys.dupefilter)
@@ -365,7 +413,26 @@ def enqueue(
             except redis.WatchError:
                 continue
     logger.info("enqueued %d start URL(s) of %s on %s", len(urls), source, keys.start_urls)
-    return Enqueued(source, keys.start_urls, tuple(urls), new_round, foreign)
+    return Enqueued(
+        source,
+        keys.start_urls,
+        tuple(urls),
+        new_round,
+        foreign_hosts=foreign,
+        waiting=waiting,
+        queued=queued,
+    )
+
+
+def _queue_size(client: Any, key: str) -> int:
+    """Requests queued under ``key``: a sorted set (scrapy-redis's default priority queue)
+    or a list (its FIFO and LIFO queues)."""
+    kind = bytes_to_str(client.type(key))
+    if kind == "zset":
+        return int(client.zcard(key))
+    if kind == "list":
+        return int(client.llen(key))
+    return 0
 
 
 def run_workers(
@@ -380,8 +447,23 @@ def run_workers(
     stayed idle for ``STNEWS_WORKER_MAX_IDLE`` seconds, or SIGTERM/SIGINT stopped the process
     (in-flight pages are finished and their new requests queued; a second signal forces).
     """
+    _poll_idle_engines_every(settings.getfloat("STNEWS_WORKER_POLL_INTERVAL", 0.5))
     # The same progress and results as `stnews crawl`, with each spider Redis-fed.
     return run_crawls(sources, settings, spider_args, on_progress, adapt=redis_spider_class)
+
+
+def _poll_idle_engines_every(seconds: float) -> None:
+    """How often an idle worker looks at the shared queue again.
+
+    Scrapy's engine asks its scheduler for requests after each response and otherwise on a
+    5-second heartbeat, a class attribute with no setting. In a local crawl nothing else
+    fills the queue; here other workers do, and an idle worker would leave their requests
+    waiting up to 5 s. A worker is a process of its own, so the class attribute is set here.
+    """
+    if hasattr(ExecutionEngine, "_SLOT_HEARTBEAT_INTERVAL") and seconds > 0:
+        ExecutionEngine._SLOT_HEARTBEAT_INTERVAL = seconds
+    else:
+        logger.warning("cannot shorten Scrapy's idle poll: idle workers poll every 5 s")
 
 
 def prepare_database(url: str) -> None:

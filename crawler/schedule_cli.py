@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from crawler.worker_cli import check_redis, redis_arguments
+
 logger = logging.getLogger(__name__)
 
 
@@ -25,7 +27,10 @@ def add_command(commands: argparse._SubParsersAction) -> None:
             " each run a child `stnews crawl` with a time limit, and rebuild the feed files after"
             " every run that stored something new or changed. The schedule is kept in the"
             " database: a restart resumes it. One scheduler per database runs jobs; others wait"
-            " as standbys. SIGTERM or SIGINT stops it cleanly."
+            " as standbys. SIGTERM or SIGINT stops it cleanly. With --enqueue, a run crawls"
+            " nothing here: it puts the source's start URLs on the shared Redis queue for"
+            " `stnews worker` processes, and the feed files are rebuilt when the workers have"
+            " stored something."
         ),
     )
     schedule.add_argument(
@@ -57,6 +62,21 @@ def add_command(commands: argparse._SubParsersAction) -> None:
         help="leader lease length; a standby takes over this long after the leader dies "
         "(default: SCHEDULE_LEASE_SECONDS)",
     )
+    schedule.add_argument(
+        "--enqueue",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="put each source's start URLs on the shared Redis queue for `stnews worker` "
+        "instead of crawling here (default: SCHEDULE_ENQUEUE, off)",
+    )
+    redis_arguments(schedule)
+    schedule.add_argument(
+        "--feed-check",
+        type=_seconds,
+        metavar="SECONDS",
+        help="with --enqueue: how often to look for what the workers stored and rebuild the "
+        "feeds (default: SCHEDULE_FEED_CHECK)",
+    )
     schedule.add_argument("--replay", metavar="DIR", help="crawl saved fixtures, not the network")
     schedule.add_argument(
         "--feeds-dir", metavar="DIR", help="where the feed files are written (default: var/feeds)"
@@ -81,12 +101,20 @@ def cmd_schedule(args: argparse.Namespace) -> int:
 
     from crawler.feeds.write import DEFAULT_BASE_URL, DEFAULT_LIMIT, DEFAULT_OUT_DIR
     from crawler.runner import project_settings
-    from crawler.scheduler import DEFAULT_TIME_LIMIT, Runtime, ScheduleService, schedule_config
+    from crawler.scheduler import (
+        DEFAULT_TIME_LIMIT,
+        EnqueueTarget,
+        Runtime,
+        ScheduleService,
+        schedule_config,
+    )
 
     if args.once and args.serve:
         raise ValueError("--serve runs a server until stopped; it cannot go with --once")
-    _configure_logging(args.verbose)
     settings = project_settings()
+    enqueue = args.enqueue if args.enqueue is not None else settings.getbool("SCHEDULE_ENQUEUE")
+    _check_mode(args, enqueue)
+    _configure_logging(args.verbose)
     available = SpiderLoader.from_settings(settings).list()
     sources = list(dict.fromkeys(args.source)) or sorted(available)
     unknown = [name for name in sources if name not in available]
@@ -100,6 +128,14 @@ def cmd_schedule(args: argparse.Namespace) -> int:
         if not replay.is_dir():
             raise FileNotFoundError(f"replay directory not found: {replay}")
 
+    target = None
+    if enqueue:
+        from crawler.distributed import resolve_prefix, resolve_redis_url
+
+        redis_url = args.redis or resolve_redis_url(settings)
+        check_redis(redis_url)  # a clear error at start, as `stnews worker` gives
+        target = EnqueueTarget(redis_url, resolve_prefix(settings, args.prefix), settings)
+
     database_url = args.db or settings["DATABASE_URL"]
     runtime = Runtime(
         database_url,
@@ -108,6 +144,7 @@ def cmd_schedule(args: argparse.Namespace) -> int:
         base_url=settings.get("FEED_BASE_URL") or DEFAULT_BASE_URL,
         feed_limit=settings.getint("FEED_LIMIT", DEFAULT_LIMIT),
         time_limit=args.time_limit or settings.getfloat("CRAWL_TIME_LIMIT", DEFAULT_TIME_LIMIT),
+        enqueue=target,
     )
     config = schedule_config(
         settings,
@@ -115,6 +152,7 @@ def cmd_schedule(args: argparse.Namespace) -> int:
         interval=args.interval,
         jitter=args.jitter,
         lease_seconds=args.lease_seconds,
+        feed_check=args.feed_check,
     )
     service = ScheduleService(runtime, config)
     if args.serve:
@@ -129,6 +167,23 @@ def cmd_schedule(args: argparse.Namespace) -> int:
     if args.once:
         return service.run_once()
     return service.run_forever()
+
+
+def _check_mode(args: argparse.Namespace, enqueue: bool) -> None:
+    """Options of the other mode are mistakes, not silently ignored."""
+    if enqueue:
+        local = {"--replay": args.replay, "--time-limit": args.time_limit}
+        flag = next((flag for flag, value in local.items() if value is not None), None)
+        if flag:
+            raise ValueError(
+                f"{flag} is for crawls run here; with --enqueue the workers crawl"
+                " (give them -s REPLAY_DIR=DIR to replay fixtures)"
+            )
+    else:
+        remote = {"--redis": args.redis, "--prefix": args.prefix, "--feed-check": args.feed_check}
+        flag = next((flag for flag, value in remote.items() if value is not None), None)
+        if flag:
+            raise ValueError(f"{flag} goes with --enqueue (or SCHEDULE_ENQUEUE = True)")
 
 
 def start_feed_server(database_url: str, host: str, port: int) -> Any:

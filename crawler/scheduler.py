@@ -10,6 +10,11 @@
   others stand by and take over when the lease lapses. A per-source crawl lock additionally
   keeps two runs of one source apart whoever starts them.
 - SIGTERM / SIGINT: no new runs, running crawls stopped gracefully and recorded, lease released.
+- Enqueue mode (`stnews schedule --enqueue`, `SCHEDULE_ENQUEUE`): a run crawls nothing here; it
+  puts the source's start URLs on the shared Redis queue with `crawler.distributed.enqueue()`,
+  as `stnews enqueue` does, for the `stnews worker` processes, unless the source's last round
+  is still queued there. The workers store the releases, so a periodic job rebuilds the feed
+  files whenever the database changed since the last build.
 
 Jobs are stored pickled, so the job function is a module-level function taking plain values
 (the source and a registry key); the process's runtime configuration is looked up in a
@@ -32,7 +37,7 @@ from concurrent.futures import ThreadPoolExecutor as PoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Column, Float, MetaData, Table, Unicode, inspect, select
 from sqlalchemy.engine import make_url
@@ -47,7 +52,8 @@ from crawler.feeds.write import (
 )
 from storage.db import Database, make_engine
 from storage.models import utcnow
-from storage.runs import RUN_COUNTERS
+from storage.queries import feed_data_version
+from storage.runs import RUN_COUNTERS, finish_run, start_run
 from storage.scheduling import (
     Holder,
     acquire_crawl_lock,
@@ -60,10 +66,25 @@ from storage.scheduling import (
     settle_child_run,
 )
 
+if TYPE_CHECKING:  # the distributed extra (redis, scrapy-redis) loads only in enqueue mode
+    from crawler.distributed import Enqueued
+
 logger = logging.getLogger(__name__)
 
 JOBSTORE_TABLE = "apscheduler_jobs"
 TRIGGER = "schedule"
+#: Enqueue mode: the `crawl_runs` rows of enqueues have this trigger, and status ENQUEUED when
+#: the start URLs went on Redis ("failed" when they could not). Not "finished": that status
+#: means a crawl that ran (feed sources count those as their polls).
+ENQUEUE_TRIGGER = "enqueue"
+ENQUEUED = "enqueued"
+#: Outcomes of a run that are no failure.
+OK_STATUSES = ("finished", "skipped", ENQUEUED)
+#: Enqueue mode: the job that rebuilds the feeds when the database changed. Kept in memory,
+#: not in the persisted job store, whose jobs are one per source.
+FEED_JOB = ":feeds"
+DEFAULT_STORE = "default"
+LOCAL_STORE = "local"
 
 # Defaults of the settings of the same names (crawler/settings.py).
 DEFAULT_INTERVAL = 1800.0
@@ -71,6 +92,7 @@ DEFAULT_JITTER = 120.0
 DEFAULT_MISFIRE_GRACE = 600.0
 DEFAULT_TIME_LIMIT = 900.0
 DEFAULT_LEASE_SECONDS = 60.0
+DEFAULT_FEED_CHECK = 60.0
 
 # After SIGTERM a crawl gets this long to close its spider and record its run: Scrapy lets
 # in-flight downloads finish, so a live crawl may need a good part of DOWNLOAD_TIMEOUT.
@@ -87,6 +109,8 @@ class ScheduleConfig:
     jitter: float = DEFAULT_JITTER
     misfire_grace: float = DEFAULT_MISFIRE_GRACE
     lease_seconds: float = DEFAULT_LEASE_SECONDS
+    #: Enqueue mode: seconds between looks for database changes to rebuild the feeds from.
+    feed_check: float = DEFAULT_FEED_CHECK
 
 
 def schedule_config(
@@ -96,6 +120,7 @@ def schedule_config(
     interval: float | None = None,
     jitter: float | None = None,
     lease_seconds: float | None = None,
+    feed_check: float | None = None,
 ) -> ScheduleConfig:
     """The schedule: each source's `interval` from the sources file (SCHEDULE_DEFAULT_INTERVAL
     for a source the file does not declare); `interval` (all sources) and the rest override."""
@@ -107,6 +132,8 @@ def schedule_config(
         jitter = settings.getfloat("SCHEDULE_JITTER", DEFAULT_JITTER)
     if lease_seconds is None:
         lease_seconds = settings.getfloat("SCHEDULE_LEASE_SECONDS", DEFAULT_LEASE_SECONDS)
+    if feed_check is None:
+        feed_check = settings.getfloat("SCHEDULE_FEED_CHECK", DEFAULT_FEED_CHECK)
     return ScheduleConfig(
         intervals={
             source: float(interval if interval is not None else declared.get(source, default))
@@ -115,6 +142,7 @@ def schedule_config(
         jitter=jitter,
         misfire_grace=settings.getfloat("SCHEDULE_MISFIRE_GRACE", DEFAULT_MISFIRE_GRACE),
         lease_seconds=lease_seconds,
+        feed_check=feed_check,
     )
 
 
@@ -135,6 +163,47 @@ def crawl_command(source: str, runtime: Runtime) -> list[str]:
 
 
 @dataclass
+class EnqueueTarget:
+    """Enqueue mode: the Redis the `stnews worker` processes take their work from."""
+
+    redis_url: str
+    prefix: str
+    #: The Scrapy settings the sources' spiders (their start URLs) are loaded with.
+    settings: Any
+    _client: Any = field(default=None, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    def push(self, source: str) -> Enqueued:
+        """`stnews enqueue SOURCE`, except that nothing is pushed while the source's last
+        round is still queued (see `enqueue_source`). Raises what Redis raises."""
+        from crawler.distributed import enqueue
+
+        return enqueue(
+            source, prefix=self.prefix, settings=self.settings, client=self.client(), if_idle=True
+        )
+
+    def client(self) -> Any:
+        # One client (a connection pool) for every job thread; after an outage it reconnects.
+        with self._lock:
+            if self._client is None:
+                from crawler.distributed import connect
+
+                self._client = connect(self.redis_url)
+            return self._client
+
+    def describe(self) -> str:
+        from crawler.distributed import display_url
+
+        return f"{display_url(self.redis_url)} (prefix {self.prefix})"
+
+    def close(self) -> None:
+        with self._lock:
+            client, self._client = self._client, None
+        if client is not None:
+            client.close()
+
+
+@dataclass
 class Runtime:
     """What a run needs beyond its source; one per scheduler process, never pickled."""
 
@@ -147,6 +216,8 @@ class Runtime:
     kill_grace: float = KILL_GRACE
     trigger: str = TRIGGER
     command: CommandBuilder = crawl_command
+    #: Enqueue mode: runs put start URLs on this Redis instead of crawling in a child.
+    enqueue: EnqueueTarget | None = None
     holder: Holder = field(default_factory=Holder.current)
     #: Set on SIGTERM/SIGINT: start nothing new, stop running crawls gracefully.
     stop: threading.Event = field(default_factory=threading.Event)
@@ -154,6 +225,8 @@ class Runtime:
     force: threading.Event = field(default_factory=threading.Event)
     database: Database = field(init=False)
     _feed_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    #: Enqueue mode: `feed_data_version()` as of the last feed build of this process.
+    feeds_version: tuple[Any, ...] | None = field(default=None, init=False)
     _active: int = field(default=0, init=False)  # scheduled runs in progress
     _idle: threading.Condition = field(default_factory=threading.Condition, init=False)
 
@@ -219,6 +292,8 @@ class RunOutcome:
     dropped: int = 0
     reason: str | None = None
     feeds: str | None = None  # what the feed rebuild did, if one ran
+    #: False for an enqueue: nothing was crawled, there are no counts.
+    crawl: bool = True
 
     @property
     def ok(self) -> bool:
@@ -227,6 +302,10 @@ class RunOutcome:
     def line(self) -> str:
         if self.status == "skipped":
             return f"{self.source}: skipped: {self.reason}"
+        if not self.crawl:
+            what = ENQUEUED if self.status == ENQUEUED else f"enqueue {self.status}"
+            run = f" (run {self.run_id})" if self.run_id is not None else ""
+            return f"{self.source}: {what}{run}: {self.reason}"
         text = f"{self.source}: {self.status} in {self.seconds:.1f}s"
         if self.run_id is not None:
             text += f" (run {self.run_id})"
@@ -255,7 +334,10 @@ def run_job(source: str, key: str) -> None:
 
 
 def run_source(source: str, runtime: Runtime) -> RunOutcome:
-    """Crawl `source` once in a child process under its crawl lock; log and return the outcome."""
+    """Crawl `source` once in a child process under its crawl lock; log and return the outcome.
+    In enqueue mode, put its start URLs on Redis instead (`enqueue_source`)."""
+    if runtime.enqueue is not None:
+        return enqueue_source(source, runtime)
     if runtime.stop.is_set():
         outcome = RunOutcome(source, "skipped", reason="scheduler stopping")
     elif not acquire_crawl_lock(runtime.database, source, runtime.holder, runtime.lock_ttl):
@@ -270,9 +352,67 @@ def run_source(source: str, runtime: Runtime) -> RunOutcome:
                 release_crawl_lock(runtime.database, source, runtime.holder)
             except SQLAlchemyError:  # it expires on its own
                 logger.exception("%s: could not release the crawl lock", source)
-    level = logging.INFO if outcome.status in ("finished", "skipped") else logging.WARNING
+    level = logging.INFO if outcome.status in OK_STATUSES else logging.WARNING
     logger.log(level, "%s", outcome.line())
     return outcome
+
+
+def enqueue_source(source: str, runtime: Runtime) -> RunOutcome:
+    """Enqueue mode: start a round of `source` by the workers; log and return the outcome.
+
+    No crawl lock is taken: nothing is crawled here, and what keeps two rounds of a source
+    from piling up is what Redis holds of the last one (below). An enqueue is recorded in
+    `crawl_runs` (trigger "enqueue"), as is one that failed, e.g. with Redis down; a skipped
+    one is only logged, like a skipped crawl. Never raises: the scheduler goes on.
+    """
+    target = runtime.enqueue
+    assert target is not None
+    clock = time.monotonic()
+    if runtime.stop.is_set():
+        outcome = RunOutcome(source, "skipped", reason="scheduler stopping", crawl=False)
+    else:
+        try:
+            done = target.push(source)
+        except Exception as exc:  # Redis unreachable, an unknown source: this run fails
+            reason = str(exc) or type(exc).__name__
+            run_id = _record_enqueue(runtime, source, "failed", reason)
+            outcome = RunOutcome(
+                source, "failed", run_id, time.monotonic() - clock, reason=reason, crawl=False
+            )
+        else:
+            if done.pushed:
+                reason = f"{len(done.urls)} start URL(s) on {done.key}"
+                run_id = _record_enqueue(runtime, source, ENQUEUED, reason)
+                outcome = RunOutcome(
+                    source, ENQUEUED, run_id, time.monotonic() - clock, reason=reason, crawl=False
+                )
+            else:
+                # The last round is still waiting for the workers (start messages not taken,
+                # requests queued): the pool is behind the schedule. Another round now would
+                # pile up more of the same work on it, round after round, and fetch the list
+                # pages again for nothing; the next run looks again.
+                outcome = RunOutcome(
+                    source,
+                    "skipped",
+                    reason=f"its last round is still queued on Redis ({done.waiting} start "
+                    f"message(s), {done.queued} request(s))",
+                    crawl=False,
+                )
+    level = logging.INFO if outcome.status in OK_STATUSES else logging.WARNING
+    logger.log(level, "%s", outcome.line())
+    return outcome
+
+
+def _record_enqueue(runtime: Runtime, source: str, status: str, reason: str) -> int | None:
+    """One finished `crawl_runs` row for an enqueue; None if the database is unreachable."""
+    try:
+        with runtime.database.session() as session:
+            run_id = start_run(session, source, ENQUEUE_TRIGGER)
+            finish_run(session, run_id, status, {}, {}, finish_reason=reason[:64])
+    except SQLAlchemyError as exc:
+        logger.warning("%s: could not record the enqueue: %s", source, exc)
+        return None
+    return run_id
 
 
 def _run_locked(source: str, runtime: Runtime) -> RunOutcome:
@@ -413,17 +553,51 @@ def _tail(text: str, lines: int = 20) -> str:
     return "\n".join(text.rstrip().splitlines()[-lines:])
 
 
-def rebuild_feeds(runtime: Runtime) -> str:
-    """Rewrite the feed files (atomically, each replaced only if changed); a summary line."""
+def rebuild_feeds(runtime: Runtime, version: tuple[Any, ...] | None = None) -> str:
+    """Rewrite the feed files (atomically, each replaced only if changed); a summary line.
+    `version`: the `feed_data_version()` read before, noted once the build succeeded."""
     try:
         with runtime._feed_lock:  # runs of two sources may finish together
             report = write_feeds(
                 runtime.database, runtime.feeds_dir, runtime.base_url, runtime.feed_limit
             )
+            if version is not None:
+                runtime.feeds_version = version
     except Exception as exc:  # a broken feed must not stop the crawling
         logger.exception("feed rebuild failed")
         return f"rebuild failed: {exc}"
     return report.summary()
+
+
+def refresh_feeds(runtime: Runtime) -> str | None:
+    """Enqueue mode: rebuild the feed files if the database changed since this process last
+    built them (the workers store the releases; no run here says when). Returns the
+    rebuild's summary, or None when nothing changed or the database could not be read."""
+    try:
+        with runtime.database.session(readonly=True) as session:
+            version = feed_data_version(session)
+    except SQLAlchemyError as exc:  # the database may be back at the next look
+        logger.warning("feeds: could not read the database: %s", exc)
+        return None
+    if version == runtime.feeds_version and (runtime.feeds_dir / OPML_NAME).exists():
+        return None
+    # Read before the build: a release stored during it is at worst built again next time,
+    # never missed.
+    summary = rebuild_feeds(runtime, version)
+    logger.info("feeds: %s", summary)
+    return summary
+
+
+def feeds_job(key: str) -> None:
+    """The APScheduler job of enqueue mode that keeps the feed files current."""
+    runtime = _RUNTIMES.get(key)
+    if runtime is None or runtime.stop.is_set():
+        return
+    try:
+        with runtime.active_run():
+            refresh_feeds(runtime)
+    except Exception:  # keep the scheduler thread alive
+        logger.exception("feed check failed")
 
 
 # --- the schedule --------------------------------------------------------------------------
@@ -446,7 +620,7 @@ def sync_jobs(scheduler: Any, config: ScheduleConfig, key: str) -> None:
     for source, seconds in config.intervals.items():
         jitter = int(config.jitter) or None
         trigger = IntervalTrigger(seconds=seconds, jitter=jitter, timezone=UTC)
-        job = scheduler.get_job(source)
+        job = scheduler.get_job(source, DEFAULT_STORE)
         if job is None:
             scheduler.add_job(
                 run_job,
@@ -471,10 +645,29 @@ def sync_jobs(scheduler: Any, config: ScheduleConfig, key: str) -> None:
         else:
             job = scheduler.reschedule_job(source, trigger=trigger)
             logger.info("job %s: now every %gs, next run %s", source, seconds, _when(job))
-    for job in scheduler.get_jobs():
+    for job in scheduler.get_jobs(DEFAULT_STORE):
         if job.id not in config.intervals:
             job.remove()
             logger.info("job %s: removed (source not scheduled)", job.id)
+
+
+def add_feeds_job(scheduler: Any, config: ScheduleConfig, key: str) -> None:
+    """Enqueue mode: look for database changes every `feed_check` seconds, first at once."""
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    scheduler.add_job(
+        feeds_job,
+        IntervalTrigger(seconds=config.feed_check, timezone=UTC),
+        id=FEED_JOB,
+        name="rebuild the feeds if the database changed",
+        args=[key],
+        jobstore=LOCAL_STORE,
+        replace_existing=True,
+        next_run_time=datetime.now(UTC),
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=max(1, int(config.feed_check)),
+    )
 
 
 def _when(job: Any) -> str:
@@ -552,9 +745,12 @@ class ScheduleService:
         try:
             with PoolExecutor(max_workers=max(1, len(sources))) as pool:
                 outcomes = list(pool.map(run, sources))
+            if self.runtime.enqueue is not None and not self.runtime.stop.is_set():
+                # What the workers stored since the last build (this process knows of none).
+                refresh_feeds(self.runtime)
         finally:
             self._close()
-        return 0 if all(o.status in ("finished", "skipped") for o in outcomes) else 1
+        return 0 if all(o.status in OK_STATUSES for o in outcomes) else 1
 
     # --- the daemon --------------------------------------------------------------------
 
@@ -565,6 +761,13 @@ class ScheduleService:
         period = max(0.5, lease / 3)  # renew well before expiry; standbys poll as often
         plan = ", ".join(f"{s} every {i:g}s" for s, i in self.config.intervals.items())
         logger.info("scheduler %s on %s: %s", runtime.holder.id, runtime.key, plan)
+        if runtime.enqueue is not None:
+            logger.info(
+                "enqueue mode: start URLs go to the workers on %s; feeds rebuilt on changes, "
+                "looked for every %gs",
+                runtime.enqueue.describe(),
+                self.config.feed_check,
+            )
         leading = False
         last_renewed = 0.0
         try:
@@ -601,6 +804,8 @@ class ScheduleService:
                 self._scheduler = self._new_scheduler()
                 self._scheduler.start(paused=True)  # jobs are synced before any runs
             sync_jobs(self._scheduler, self.config, key)
+            if self.runtime.enqueue is not None:
+                add_feeds_job(self._scheduler, self.config, key)
             self._scheduler.resume()
         except Exception:
             logger.exception("could not start the schedule; retrying")
@@ -623,6 +828,7 @@ class ScheduleService:
     def _new_scheduler(self) -> Any:
         from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
         from apscheduler.executors.pool import ThreadPoolExecutor
+        from apscheduler.jobstores.memory import MemoryJobStore
         from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
         from apscheduler.schedulers.background import BackgroundScheduler
         from apscheduler.schedulers.base import STATE_STOPPED
@@ -640,10 +846,13 @@ class ScheduleService:
             engine=make_engine(self.runtime.database_url),
             tablename=JOBSTORE_TABLE,
         )
+        threads = max(1, len(self.config.intervals))
+        if self.runtime.enqueue is not None:
+            threads += 1  # the feeds job
         scheduler = Scheduler(
-            jobstores={"default": store},
-            # One thread per source: each only waits for its child process.
-            executors={"default": ThreadPoolExecutor(max(1, len(self.config.intervals)))},
+            jobstores={DEFAULT_STORE: store, LOCAL_STORE: MemoryJobStore()},
+            # One thread per source: each only waits for its child process (or Redis).
+            executors={"default": ThreadPoolExecutor(threads)},
             job_defaults={
                 "coalesce": True,
                 "max_instances": 1,
@@ -690,4 +899,6 @@ class ScheduleService:
             except Exception:
                 logger.exception("shutdown step failed")
         self.on_stop.clear()
+        if self.runtime.enqueue is not None:
+            self.runtime.enqueue.close()
         self.runtime.database.dispose()

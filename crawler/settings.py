@@ -26,11 +26,18 @@ SCHEDULE_MISFIRE_GRACE = 600
 CRAWL_TIME_LIMIT = 900
 # Leader lease of the scheduler process; a standby takes over this long after the leader dies.
 SCHEDULE_LEASE_SECONDS = 60
+# True: a run puts the source's start URLs on the shared Redis queue (REDIS_URL, below) for
+# `stnews worker` processes instead of crawling in a child process (`stnews schedule --enqueue`).
+SCHEDULE_ENQUEUE = False
+# In that mode, seconds between looks for what the workers stored, to rebuild the feeds from.
+SCHEDULE_FEED_CHECK = 60
 
-# --- Distributed crawling (stnews worker / stnews enqueue; docs/deploy.md) ------------------
+# --- Distributed crawling (stnews worker, stnews enqueue, stnews schedule --enqueue) ---------
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 # Prefix of every Redis key, so deployments (and tests) sharing one Redis stay apart.
 STNEWS_REDIS_PREFIX = os.environ.get("STNEWS_REDIS_PREFIX", "stnews")
+# Seconds between an idle worker's looks at the shared request queue (Scrapy's own: 5).
+STNEWS_WORKER_POLL_INTERVAL = 0.5
 
 # --- Feeds ---------------------------------------------------------------------------------
 # Where the feed files will be served from (self links, OPML). `stnews feed --base-url`.

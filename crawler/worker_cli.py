@@ -15,7 +15,7 @@ def add_command(commands: argparse._SubParsersAction) -> None:
         "worker", help="crawl requests from the shared Redis queue until stopped"
     )
     worker.add_argument("sources", nargs="*", metavar="SOURCE", help="sources (default: all)")
-    _redis_arguments(worker)
+    redis_arguments(worker)
     worker.add_argument(
         "--max-idle",
         type=_seconds,
@@ -40,14 +40,15 @@ def add_command(commands: argparse._SubParsersAction) -> None:
         "enqueue", help="start a crawl of sources by the workers: queue their start URLs"
     )
     enqueue.add_argument("sources", nargs="*", metavar="SOURCE", help="sources (default: all)")
-    _redis_arguments(enqueue)
+    redis_arguments(enqueue)
     enqueue.add_argument(
         "--start-url", metavar="URL", help="queue this URL instead of the source's own"
     )
     enqueue.set_defaults(handler=cmd_enqueue)
 
 
-def _redis_arguments(parser: argparse.ArgumentParser) -> None:
+def redis_arguments(parser: argparse.ArgumentParser) -> None:
+    """`--redis URL` and `--prefix PREFIX`: shared by worker, enqueue and `schedule --enqueue`."""
     parser.add_argument(
         "--redis",
         metavar="URL",
@@ -56,7 +57,7 @@ def _redis_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--prefix",
         help="prefix of every Redis key (default: STNEWS_REDIS_PREFIX / $STNEWS_REDIS_PREFIX "
-        "or stnews); workers and enqueue must agree",
+        "or stnews); workers and whatever enqueues must agree",
     )
 
 
@@ -64,6 +65,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     # Imported here so that building the parser stays cheap for the other commands.
     from crawler.cli import _result_dict, _summary_table, err, out
     from crawler.distributed import (
+        display_url,
         distributed_settings,
         prepare_database,
         resolve_prefix,
@@ -74,7 +76,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     base = project_settings()
     redis_url = args.redis or resolve_redis_url(base)
-    _check_redis(redis_url)
+    check_redis(redis_url)
     overrides: dict[str, Any] = distributed_settings(
         redis_url,
         resolve_prefix(base, args.prefix),
@@ -92,7 +94,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     spider_args = dict(name_value(text) for text in args.spider_args)
     if not args.json:
         err.print(
-            f"worker: {', '.join(args.sources) or 'all sources'} from {redis_url} "
+            f"worker: {', '.join(args.sources) or 'all sources'} from {display_url(redis_url)} "
             f"(prefix {settings['STNEWS_REDIS_PREFIX']})"
         )
     results = run_workers(args.sources or None, settings, spider_args)
@@ -127,7 +129,7 @@ def cmd_enqueue(args: argparse.Namespace) -> int:
     if args.start_url and len(names) != 1:
         raise ValueError("--start-url needs exactly one source")
     redis_url = args.redis or resolve_redis_url(settings)
-    _check_redis(redis_url)
+    check_redis(redis_url)
     for name in names:
         start_urls = [args.start_url] if args.start_url else None
         done = enqueue(name, redis_url, args.prefix, start_urls, settings=settings)
@@ -138,15 +140,19 @@ def cmd_enqueue(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_redis(url: str) -> None:
+def check_redis(url: str) -> None:
+    """Fail at start, with a clear message, when Redis does not answer (ValueError)."""
     import redis
 
-    from crawler.distributed import connect
+    from crawler.distributed import connect, display_url
 
+    client = connect(url)
     try:
-        connect(url).ping()
+        client.ping()
     except redis.RedisError as exc:
-        raise ValueError(f"Redis not reachable at {url}: {exc}") from exc
+        raise ValueError(f"Redis not reachable at {display_url(url)}: {exc}") from exc
+    finally:
+        client.close()
 
 
 def _seconds(text: str) -> float:

@@ -4,10 +4,14 @@ columns."""
 
 from __future__ import annotations
 
-from sqlalchemy import Select, select, true
+from typing import Any
+
+from sqlalchemy import Select, func, select, true
 from sqlalchemy.orm import Session, joinedload
 
-from storage.models import Release, ReleaseTag, Source
+from storage.health import MonitorEvent, SourceHealth
+from storage.models import CrawlRun, Release, ReleaseTag, Source
+from storage.pages import MonitoredPage, PageVersion
 
 
 def feed_query(
@@ -113,3 +117,33 @@ def _has_tag(kind: str, value: str):
         )
         .exists()
     )
+
+
+def data_version_query(*, with_runs: bool = False) -> Select[Any]:
+    """One statement of aggregates that move whenever what the feeds show does: counts catch
+    deletions, max ids inserts, max times updates in place. It differs after a release is
+    stored, changed or deleted, a source or a monitored page appears, a page version or a
+    health event is recorded. ``with_runs`` adds crawl runs and health checks (the feed
+    server's index page shows them); without, a run that stored nothing changes nothing.
+    (Classification labels are not covered: a reclassification keeps ``updated_at``.)"""
+    aggregates = [
+        select(func.count()).select_from(Release),
+        select(func.max(Release.id)),
+        select(func.max(Release.updated_at)),
+        select(func.count()).select_from(Source),
+        select(func.count()).select_from(MonitoredPage),
+        select(func.max(PageVersion.id)),
+        select(func.max(MonitorEvent.id)),
+    ]
+    if with_runs:
+        aggregates += [
+            select(func.max(CrawlRun.id)),
+            select(func.max(CrawlRun.finished_at)),
+            select(func.max(SourceHealth.checked_at)),
+        ]
+    return select(*(query.scalar_subquery() for query in aggregates))
+
+
+def feed_data_version(session: Session) -> tuple[Any, ...]:
+    """The feed files' data version (see ``data_version_query``)."""
+    return tuple(session.execute(data_version_query()).one())

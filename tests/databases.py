@@ -15,6 +15,7 @@ BACKEND = os.environ.get("STNEWS_TEST_DB", "sqlite")
 POSTGRES_URL = os.environ.get(
     "STNEWS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
+REDIS_URL = os.environ.get("STNEWS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 _schemas: list[str] = []
 
 

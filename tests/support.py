@@ -1,5 +1,7 @@
 """Helpers shared by the tests: build Scrapy responses from the saved fixtures."""
 
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from scrapy import Request
@@ -34,3 +36,15 @@ def fixture_response(url: str, root: Path = FIXTURES, **request_kwargs) -> Respo
         body=body,
         request=Request(url, **request_kwargs),
     )
+
+
+def wait_for(
+    condition: Callable[[], bool], what: str, timeout: float = 20, every: float = 0.05
+) -> None:
+    """Poll ``condition`` until it holds; fail naming ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(every)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")

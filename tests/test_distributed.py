@@ -8,7 +8,6 @@ import signal
 import subprocess
 import threading
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -36,37 +35,13 @@ from crawler.release_spider import LIST_PAGE, listing
 from spiders.nstc import NstcSpider
 from storage import CrawlRun, Database, Release, Source
 from tests.crawl_support import STNEWS, run_cli
-from tests.databases import new_database_url
+from tests.databases import REDIS_URL, new_database_url
 from tests.support import ROOT
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
 RELEASES = 60
 # Each page takes this long to serve and a worker takes 2 requests at a time, so that one
-# worker alone cannot drain the queue before the other polls it (idle workers poll every 5 s).
-PAGE_DELAY = 0.25
-
-
-@pytest.fixture(scope="module")
-def redis_client() -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"Redis is required in CI and not reachable at {REDIS_URL}: {exc}")
-        pytest.skip(f"no Redis server at {REDIS_URL}: {exc}")
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def prefix(redis_client: redis.Redis) -> Iterator[str]:
-    """A key prefix of this test's own; its keys are deleted afterwards."""
-    prefix = f"stnews-test-{uuid.uuid4().hex[:12]}"
-    yield prefix
-    keys = list(redis_client.scan_iter(match=f"{prefix}:*"))
-    if keys:
-        redis_client.delete(*keys)
+# worker alone cannot drain the queue before the other polls it (idle workers poll every 0.5 s).
+PAGE_DELAY = 0.05
 
 
 # --- settings and key prefixes ----------------------------------------------------------------
@@ -279,7 +254,7 @@ def test_two_workers_fetch_every_page_once_and_store_every_release_once(
     )
 
     pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
-    workers = [_worker(db, prefix, "--max-idle", "3", **pipes) for _ in range(2)]
+    workers = [_worker(db, prefix, "--max-idle", "1.5", **pipes) for _ in range(2)]
     summaries = []
     try:
         for worker in workers:
@@ -352,7 +327,7 @@ def test_worker_stopped_mid_crawl_leaves_its_work_to_the_others(
     assert 0 < stopped["pages"] < len(counting_site.expected_paths())
 
     # What the stopped worker had taken it finished; what it found is queued for the next.
-    rest = _worker(db, prefix, "--max-idle", "2", stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    rest = _worker(db, prefix, "--max-idle", "1.5", stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     stdout, stderr = rest.communicate(timeout=90)
     assert rest.returncode == 0, stderr
     (finished,) = json.loads(stdout)

@@ -40,6 +40,7 @@ from storage.scheduling import (
     release_crawl_lock,
     release_lease,
 )
+from tests import support
 from tests.support import FIXTURES, ROOT
 
 START = date.today() - timedelta(days=13)  # the 13th release is dated today: not stale
@@ -120,12 +121,7 @@ def schedulers(tmp_path: Path, database_url: str) -> Iterator[Schedulers]:
 def wait_for(
     condition: Callable[[], bool], what: str, timeout: float = SCHEDULE_TIMEOUT, every=0.2
 ) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(every)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+    support.wait_for(condition, what, timeout, every)
 
 
 def runs(database: Database, source: str = "nstc") -> list[CrawlRun]:

@@ -21,34 +21,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import func, select
-
 from storage.db import Database
-from storage.health import MonitorEvent, SourceHealth
-from storage.models import CrawlRun, Release, Source
-from storage.pages import MonitoredPage, PageVersion
+from storage.queries import data_version_query
 
 T = TypeVar("T")
 DataVersion = tuple[Any, ...]
 _LOCK_STRIPES = 64
-
-
-def data_version_query():
-    """Aggregates that move whenever a release, a page version, a source or its health does:
-    counts catch deletions, max ids inserts, max times updates in place."""
-    scalar = [
-        select(func.count()).select_from(Release),
-        select(func.max(Release.id)),
-        select(func.max(Release.updated_at)),
-        select(func.count()).select_from(Source),
-        select(func.count()).select_from(MonitoredPage),
-        select(func.max(PageVersion.id)),
-        select(func.max(CrawlRun.id)),
-        select(func.max(CrawlRun.finished_at)),
-        select(func.max(SourceHealth.checked_at)),
-        select(func.max(MonitorEvent.id)),
-    ]
-    return select(*(query.scalar_subquery() for query in scalar))
 
 
 class VersionProbe:
@@ -70,7 +48,7 @@ class VersionProbe:
                 # Observed before the query runs: a write racing the query is then at worst
                 # seen one probe late, never attributed to an older observation time.
                 with self.database.session(readonly=True) as session:
-                    row = session.execute(data_version_query()).one()
+                    row = session.execute(data_version_query(with_runs=True)).one()
                 self._value = tuple(_plain(value) for value in row)
                 self._at = now
                 self.queries += 1
