@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from crawler.cli_options import add_scrapy_options, name_value
+from crawler.cli_options import add_scrapy_options, name_value, positive_int
 from crawler.feeds.cli import add_command as add_feed_command
 from crawler.normalize import parse_date
 from crawler.reparse_cli import add_command as add_reparse_command
@@ -82,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     releases.add_argument(
         "--cooperation", action="store_true", help="only international cooperation announcements"
     )
-    releases.add_argument("--limit", type=int, default=None)
+    releases.add_argument("--limit", type=positive_int, default=None)
     releases.add_argument("--json", action="store_true", help="print a JSON array")
     releases.set_defaults(handler=cmd_releases)
 

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from crawler.cli_options import positive_seconds, seconds_or_zero
 from crawler.worker_cli import check_redis, redis_arguments
 
 logger = logging.getLogger(__name__)
@@ -41,23 +42,23 @@ def add_command(commands: argparse._SubParsersAction) -> None:
         help="schedule this source (repeatable; default: every source)",
     )
     schedule.add_argument(
-        "--interval", type=_seconds, metavar="SECONDS", help="one interval for every source"
+        "--interval", type=positive_seconds, metavar="SECONDS", help="one interval for every source"
     )
     schedule.add_argument(
         "--jitter",
-        type=_seconds_or_zero,
+        type=seconds_or_zero,
         metavar="SECONDS",
         help="random delay of each run, at most (default: SCHEDULE_JITTER)",
     )
     schedule.add_argument(
         "--time-limit",
-        type=_seconds,
+        type=positive_seconds,
         metavar="SECONDS",
         help="stop a crawl running longer (default: CRAWL_TIME_LIMIT)",
     )
     schedule.add_argument(
         "--lease-seconds",
-        type=_seconds,
+        type=positive_seconds,
         metavar="SECONDS",
         help="leader lease length; a standby takes over this long after the leader dies "
         "(default: SCHEDULE_LEASE_SECONDS)",
@@ -72,7 +73,7 @@ def add_command(commands: argparse._SubParsersAction) -> None:
     redis_arguments(schedule)
     schedule.add_argument(
         "--feed-check",
-        type=_seconds,
+        type=positive_seconds,
         metavar="SECONDS",
         help="with --enqueue: how often to look for what the workers stored and rebuild the "
         "feeds (default: SCHEDULE_FEED_CHECK)",
@@ -209,27 +210,6 @@ def _configure_logging(verbose: bool) -> None:
     )
     if not verbose:  # "Added job", "Running job": our own lines say what matters
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
-
-
-def _seconds(text: str) -> float:
-    value = _number(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be more than 0, got {text}")
-    return value
-
-
-def _seconds_or_zero(text: str) -> float:
-    value = _number(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative, got {text}")
-    return value
-
-
-def _number(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:

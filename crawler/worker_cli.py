@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from crawler.cli_options import add_scrapy_options, name_value
+from crawler.cli_options import add_scrapy_options, name_value, seconds_or_zero
 
 
 def add_command(commands: argparse._SubParsersAction) -> None:
@@ -18,7 +18,7 @@ def add_command(commands: argparse._SubParsersAction) -> None:
     redis_arguments(worker)
     worker.add_argument(
         "--max-idle",
-        type=_seconds,
+        type=seconds_or_zero,
         default=0.0,
         metavar="SECONDS",
         help="exit after this long with nothing to do (default: run until SIGTERM/SIGINT)",
@@ -153,13 +153,3 @@ def check_redis(url: str) -> None:
         raise ValueError(f"Redis not reachable at {display_url(url)}: {exc}") from exc
     finally:
         client.close()
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative, got {value}")
-    return value

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from crawler.cli_options import positive_int
 from crawler.feeds.write import DEFAULT_BASE_URL, DEFAULT_LIMIT, DEFAULT_OUT_DIR, write_feeds
 
 
@@ -16,7 +17,7 @@ def add_command(commands: argparse._SubParsersAction) -> None:
     )
     feed.add_argument(
         "--limit",
-        type=_positive_int,
+        type=positive_int,
         help=f"entries per feed (default: FEED_LIMIT, {DEFAULT_LIMIT})",
     )
     feed.add_argument(
@@ -47,13 +48,3 @@ def cmd_feed(args: argparse.Namespace) -> int:
         sys.stdout.write(f"{file.status:<9}  {file.path}{entries}\n")
     sys.stdout.write(report.summary() + "\n")
     return 0
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
