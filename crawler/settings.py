@@ -93,6 +93,13 @@ DEFAULT_REQUEST_HEADERS = {
     "Accept-Language": "en,zh-TW;q=0.8,ko;q=0.7",
 }
 
+# --- Process safety ------------------------------------------------------------------------
+# Crawls run unattended, often on shared machines: no console that runs code inside the
+# crawl process (Scrapy's telnet console, and the remote-control HTTP server Scrapy 2.19
+# enables by default). Turn one on for a debugging session with `-s NAME=True`.
+TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False
+
 # --- Components ----------------------------------------------------------------------------
 DOWNLOADER_MIDDLEWARES = {
     # Before robots.txt and everything else: http(s) only, allowed domains, no private addresses.

@@ -31,9 +31,10 @@ from crawler.safety import (
     permitted,
 )
 from tests.bad_spider import BadSiteSpider
+from tests.crawl_support import run_cli
 from tests.databases import new_database_url
 from tests.safety_support import Crawl, copy_corpus, crawl, page, serve, stored_releases
-from tests.support import ROOT
+from tests.support import FIXTURES, ROOT
 
 BAD = "https://www.badsite.test"
 
@@ -46,6 +47,18 @@ def test_the_project_settings_enable_the_safety_middlewares() -> None:
     assert parse_permission(settings.get("ALLOW_PRIVATE_ADDRESSES")) is False
     assert settings.getint("DOWNLOAD_MAXSIZE") == 16 * 1024 * 1024
     assert settings.getint("DOWNLOAD_TIMEOUT") == 30
+
+
+def test_a_crawl_opens_no_console_that_runs_code(tmp_path: Path) -> None:
+    """Neither Scrapy's telnet console nor its remote-control HTTP server (on by default)."""
+    result = run_cli(
+        "crawl", "ey", "--replay", str(FIXTURES), "-s", "LOG_LEVEL=INFO",
+        db=new_database_url(tmp_path),
+    )  # fmt: skip
+    enabled = result.stderr.split("Enabled extensions:", 1)[1].split("]", 1)[0]
+    assert "CoreStats" in enabled  # the list is there, and read whole
+    assert "TelnetConsole" not in enabled and "RemoteControl" not in enabled
+    assert "listening" not in result.stderr
 
 
 # --- addresses ---------------------------------------------------------------------------------
