@@ -439,10 +439,11 @@ def why(section: Section) -> str:
         return (
             f"The full pipeline crawls {full:.1f} releases/s against {bare:.1f} without item "
             f"pipelines: the pipelines add about {per_release:.1f} ms per release to the "
-            f"{1000 / bare:.1f} ms that fetching and parsing cost. A crawl is one Python "
-            "process, CPU-bound here, and Scrapy runs the pipelines in its reactor thread, so "
-            "their time adds to the crawl's instead of overlapping downloads. The table above "
-            "gives each pipeline's time per release; the profile shows what inside them."
+            f"{1000 / bare:.1f} ms that fetching and parsing cost. The crawl process is "
+            "CPU-bound here, and Scrapy runs the pipelines in its reactor thread, so their "
+            "time adds to the crawl's instead of overlapping downloads (the database writes "
+            "alone run in a writer child process, on the other core). The table above gives "
+            "each pipeline's time per release; the profile shows what inside them."
         )
     if section.key == "classify":
         inner = section.figure("classify() in process, typical length, per CPU second").median

@@ -144,8 +144,16 @@ class CrawlRun:
 
     @property
     def crawl_cpu_seconds(self) -> float:
-        """CPU seconds from the first log line to exit (the whole process's if unsampled)."""
+        """CPU seconds from the first log line to exit (the whole process's if unsampled).
+
+        Children the crawl waited for are in ``os.wait4``'s figure: its release writer's
+        CPU is included (``writer_cpu_seconds`` says how much)."""
         return self.cpu_seconds - (self.startup_cpu_seconds or 0.0)
+
+    @property
+    def writer_cpu_seconds(self) -> float:
+        """CPU seconds of the crawl's release writer child (its own report; 0 without one)."""
+        return self.stats.get("release_writer/cpu_seconds", 0.0)
 
     @property
     def elapsed(self) -> float:

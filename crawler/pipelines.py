@@ -7,22 +7,30 @@ log line with its URL.
 
 from __future__ import annotations
 
+import dataclasses
+import logging
+import threading
+from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
+from scrapy.utils.defer import maybe_deferred_to_future
 from sqlalchemy.exc import SQLAlchemyError
+from twisted.internet.defer import Deferred
 
 from crawler.classify import classify
 from crawler.database import database_for
 from crawler.items import ReleaseItem
 from crawler.normalize import clean_line, clean_text, fingerprint, first_paragraph, parse_date
 from crawler.urls import canonical_url
-from storage import ReleaseRecord, save_release
+from storage import ReleaseRecord, SaveOutcome, save_release
 from storage.releases import RawPage
+from storage.writer import DEFAULT_BATCH_SIZE, ReleaseWriter, WriterDied, WriterStats
 
 DROPPED = "releases/dropped"
+logger = logging.getLogger(__name__)
 
 
 class ReleasePipeline:
@@ -128,21 +136,157 @@ class DeduplicatePipeline(ReleasePipeline):
 
 
 class StorePipeline(ReleasePipeline):
-    """Write each release in its own transaction: all of it, with its raw page, or nothing."""
+    """Store each release: all of it (row, tags, raw page) or nothing.
+
+    ``STORE_WRITER = "process"`` (the project's setting): releases go to a writer child
+    process (``storage/writer.py``) that stores them in batches on another core, so the
+    database work does not add to the reactor thread's. ``process_item`` then returns an
+    awaitable that yields the item once its transaction has committed: the
+    ``releases/<outcome>`` stats, ``item_scraped`` and so the crawl-run record count only what
+    is stored, and Scrapy does not close the spider before every release is written.
+    ``"inline"``: one transaction per release in the reactor thread, the behaviour before
+    the writer existed (for debugging; and the default of a crawler built without the
+    project's settings, such as a unit test's).
+    """
 
     def open_spider(self) -> None:
-        self.database = database_for(self.crawler.settings["DATABASE_URL"])
+        settings = self.crawler.settings
+        self.database = database_for(settings["DATABASE_URL"])  # migrates before any writer
+        mode = settings.get("STORE_WRITER", "inline")
+        if mode not in ("process", "inline"):
+            raise ValueError(f"STORE_WRITER must be 'process' or 'inline', not {mode!r}")
+        self.writer: ReleaseWriter | None = None
+        self._shared: ReleaseWriter | None = None
+        if mode == "process":
+            batch_size = settings.getint("STORE_BATCH_SIZE", DEFAULT_BATCH_SIZE)
+            self.writer = self._shared = acquire_writer(settings["DATABASE_URL"], batch_size)
+        self._in_flight = 0
+        self._idle_waiters: list[Deferred[None]] = []
+        # Outcomes reported by the writer's reader thread, for the reactor thread to handle;
+        # one reactor wake-up takes everything reported meanwhile.
+        self._reported: list[tuple[Deferred[ReleaseItem], ReleaseItem, Any, Any]] = []
+        self._reported_lock = threading.Lock()
 
-    def process_release(self, item: ReleaseItem) -> ReleaseItem:
+    def process_release(self, item: ReleaseItem) -> ReleaseItem | Awaitable[ReleaseItem]:
         record = to_record(item)
+        if self.writer is not None:
+            try:
+                return self._submit(item, record)
+            except WriterDied as exc:
+                self._writer_died(exc)
+        return self._store_inline(item, record)
+
+    def _store_inline(self, item: ReleaseItem, record: ReleaseRecord) -> ReleaseItem:
         try:
             with self.database.session() as session:
                 outcome = save_release(session, record)
         except SQLAlchemyError as exc:
-            self.stats.inc_value(f"{DROPPED}/storage-error")
-            raise DropItem(f"storage-error: {item['url']}: {exc}", log_level="ERROR") from exc
+            raise self._storage_error(item, exc) from exc
         self.stats.inc_value(f"releases/{outcome.value}")
         return item
+
+    def _submit(self, item: ReleaseItem, record: ReleaseRecord) -> Awaitable[ReleaseItem]:
+        from twisted.internet import reactor
+
+        assert self.writer is not None
+        stored: Deferred[ReleaseItem] = Deferred()
+
+        def on_done(outcome: SaveOutcome | None, error: BaseException | None) -> None:
+            # The writer's reader thread: everything else happens in the reactor thread.
+            with self._reported_lock:
+                self._reported.append((stored, item, outcome, error))
+                first = len(self._reported) == 1
+            if first:
+                reactor.callFromThread(self._take_reports)  # type: ignore[attr-defined]
+
+        self.writer.submit(record, on_done)
+        self._in_flight += 1
+        return maybe_deferred_to_future(stored)
+
+    def _take_reports(self) -> None:
+        with self._reported_lock:
+            reported, self._reported = self._reported, []
+        for report in reported:
+            self._stored(*report)
+
+    def _stored(
+        self,
+        stored: Deferred[ReleaseItem],
+        item: ReleaseItem,
+        outcome: SaveOutcome | None,
+        error: BaseException | None,
+    ) -> None:
+        self._in_flight -= 1
+        if outcome is not None:
+            self.stats.inc_value(f"releases/{outcome.value}")
+            stored.callback(item)
+        else:
+            if isinstance(error, WriterDied):
+                self._writer_died(error)
+            stored.errback(self._storage_error(item, error))
+        if not self._in_flight:
+            waiters, self._idle_waiters = self._idle_waiters, []
+            for waiter in waiters:
+                waiter.callback(None)
+
+    def _storage_error(self, item: ReleaseItem, error: BaseException | None) -> DropItem:
+        self.stats.inc_value(f"{DROPPED}/storage-error")
+        return DropItem(f"storage-error: {item['url']}: {error}", log_level="ERROR")
+
+    def _writer_died(self, error: WriterDied) -> None:
+        # The crawl goes on, storing inline, rather than stopping: a long crawl keeps what it
+        # fetches after the loss, at the reactor thread's cost. What the dead writer held is
+        # dropped as storage-error (counted in the run, each URL logged): it may or may not
+        # have been committed, and an incremental crawl fetches again whatever is not stored.
+        if self.writer is None:
+            return
+        self.writer = None
+        logger.warning("%s; storing the rest of this crawl's releases inline", error)
+
+    async def close_spider(self) -> None:
+        """Wait until every submitted release is written and reported, then let the writer go
+        (closing it, in a thread, if no other crawl of this process uses it)."""
+        if self._in_flight:
+            waiter: Deferred[None] = Deferred()
+            self._idle_waiters.append(waiter)
+            await maybe_deferred_to_future(waiter)
+        shared, self._shared, self.writer = self._shared, None, None
+        if shared is None:
+            return
+        from twisted.internet.threads import deferToThread
+
+        figures = await maybe_deferred_to_future(deferToThread(release_writer, shared))
+        if figures is not None:
+            for name, value in dataclasses.asdict(figures).items():
+                self.stats.set_value(f"release_writer/{name}", value)
+
+
+# One writer per database (and batch size) per process, shared by the crawls it runs side by
+# side (`stnews crawl` runs every source at once): one child process, not one per source.
+_writers: dict[tuple[str, int], tuple[ReleaseWriter, int]] = {}
+_writers_lock = threading.Lock()
+
+
+def acquire_writer(url: str, batch_size: int) -> ReleaseWriter:
+    with _writers_lock:
+        writer, users = _writers.get((url, batch_size), (None, 0))
+        if writer is None or not writer.alive:
+            writer, users = ReleaseWriter(url, batch_size), 0
+        _writers[(url, batch_size)] = (writer, users + 1)
+        return writer
+
+
+def release_writer(writer: ReleaseWriter) -> WriterStats | None:
+    """Give a writer back; the last user closes it (blocking: drains, waits for the child)."""
+    key = (writer.url, writer.batch_size)
+    with _writers_lock:
+        current, users = _writers.get(key, (None, 0))
+        if current is writer and users > 1:
+            _writers[key] = (writer, users - 1)
+            return None
+        if current is writer:
+            del _writers[key]
+    return writer.close()
 
 
 def to_record(item: ReleaseItem) -> ReleaseRecord:

@@ -14,6 +14,14 @@ NEWSPIDER_MODULE = "spiders"
 # Any SQLAlchemy URL; the default is an embedded SQLite file (WAL mode).
 DATABASE_URL = os.environ.get("DATABASE_URL", "sqlite:///var/stnews.db")
 
+# --- Storing releases (crawler/pipelines.py StorePipeline, storage/writer.py) ---------------
+# "process": a writer child process stores releases in batches (one transaction per batch, a
+# savepoint per release), off the crawl's CPU. "inline": one transaction per release in the
+# crawl's reactor thread (slower; for debugging).
+STORE_WRITER = "process"
+# Most releases the writer stores per transaction (it takes whatever is waiting, up to this).
+STORE_BATCH_SIZE = 50
+
 # --- Scheduling (`stnews schedule`) ----------------------------------------------------------
 # Seconds between runs of a source come from its `interval` in sources.toml; this is for a
 # spider the file does not declare.

@@ -1,0 +1,466 @@
+"""The release writer: a child process that stores releases in batches.
+
+A crawl hands each release over (``submit``) and goes on; a child process writes them, so
+the database work (look-ups, inserts, compressing the raw page, commits) is on another core
+instead of adding to the crawl's. What it promises:
+
+- Batches: the child takes every release waiting, up to ``batch_size``, and writes them in
+  one transaction, each release in a SAVEPOINT of its own (``save_releases``). A release that
+  fails is rolled back alone (row, tags and raw page together) and tried once more in a
+  transaction of its own (a deadlock with another writer is not a lasting error); if it
+  fails again its error is reported. If the batch's transaction cannot commit, every
+  release of it is tried alone. So a SIGKILL leaves whole committed releases only.
+- Each release's outcome (``SaveOutcome``) or error comes back once its transaction has
+  committed, to the ``on_done`` callback given to ``submit``, called in a reader thread of
+  the parent.
+- ``close()`` drains: everything submitted is written and reported before it returns.
+- The child ignores SIGINT and SIGTERM: Ctrl-C or a process-group SIGTERM (the scheduler's
+  time limit) lets the parent shut down gracefully, which drains the child; neither may kill
+  it in the middle of a batch. When the parent goes away without closing it (killed, or
+  exiting without ``close()``), the child finishes the batch in hand and exits; releases not
+  yet taken are left unwritten, and nobody is told they were stored.
+- If the child dies, every release submitted and not yet reported fails with
+  ``WriterDied``, and ``submit`` refuses new ones.
+
+The child is started with multiprocessing's "spawn" method (a fresh interpreter; never a
+fork of a process running Twisted and threads). It imports only this package and
+SQLAlchemy, never the parent's ``__main__``. It does not migrate: the schema must be
+current (every ``Database(url)`` of the parent makes it so).
+
+Nothing here imports Scrapy or Twisted.
+"""
+
+from __future__ import annotations
+
+import atexit
+import itertools
+import logging
+import multiprocessing
+import os
+import queue
+import resource
+import signal
+import sys
+import threading
+import time
+import types
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from typing import Any
+
+from storage.releases import ReleaseRecord, SaveOutcome
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_BATCH_SIZE = 50
+#: Seconds the child waits for more releases before writing a batch smaller than the batch
+#: size. A crawl hands over a release every few milliseconds; without the wait most batches
+#: would hold one or two, each paying for its own transaction.
+DEFAULT_LINGER = 0.05
+#: Seconds the parent's sender thread gathers submitted releases before sending them: each
+#: wake-up of a thread costs the crawl's main thread a hand-over of the GIL.
+SEND_INTERVAL = 0.02
+
+#: Called once per submitted record, from the writer's reader thread: (outcome, None) when it
+#: was stored, (None, error) when it was not.
+OnDone = Callable[[SaveOutcome | None, BaseException | None], None]
+
+# How the child answers: ("done", [(seq, outcome value or None, error text or None), ...])
+# after each committed batch, and ("stats", {...}) once, before it exits after a close.
+_DONE, _STATS = "done", "stats"
+
+
+class ReleaseWriteError(Exception):
+    """The writer could not store a release; the message is the database's error."""
+
+
+class WriterDied(ReleaseWriteError):
+    """The writer process exited or was killed before it reported this release."""
+
+
+@dataclass(frozen=True)
+class WriterStats:
+    """What the child did, reported when it was closed."""
+
+    batches: int
+    releases: int
+    largest_batch: int
+    retried: int
+    failed: int
+    #: CPU seconds of the child process (user + system), start-up included.
+    cpu_seconds: float
+
+
+class ReleaseWriter:
+    """Stores ``ReleaseRecord``s through a child process; see the module's description.
+
+    The child starts with the first ``submit``, so a crawl that stores nothing costs nothing.
+    ``submit`` may be called from any thread; callbacks run in the writer's reader thread,
+    one at a time, in the order the child reports (batch by batch).
+    """
+
+    def __init__(
+        self, url: str, batch_size: int = DEFAULT_BATCH_SIZE, linger: float = DEFAULT_LINGER
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, not {batch_size}")
+        self.url = url
+        self.batch_size = batch_size
+        self.linger = linger
+        self.stats: WriterStats | None = None
+        self._lock = threading.Lock()
+        self._sequence = itertools.count(1)
+        self._pending: dict[int, OnDone] = {}
+        self._outbox: queue.SimpleQueue[tuple[int, ReleaseRecord] | None] = queue.SimpleQueue()
+        self._process: multiprocessing.process.BaseProcess | None = None
+        self._lifeline: Connection | None = None
+        self._reader: threading.Thread | None = None
+        self._closing = False
+        self._abandoned = False
+        self._dead = False
+        self._death: str | None = None
+
+    # --- parent side: API ------------------------------------------------------------------
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    @property
+    def alive(self) -> bool:
+        """False once the child died or the writer was closed: ``submit`` would refuse."""
+        return not (self._dead or self._closing)
+
+    @property
+    def pending(self) -> int:
+        """Records submitted whose outcome has not been reported yet."""
+        with self._lock:
+            return len(self._pending)
+
+    @property
+    def death(self) -> str | None:
+        """How the child ended, when it ended without being closed."""
+        return self._death
+
+    def submit(self, record: ReleaseRecord, on_done: OnDone) -> None:
+        """Queue ``record``; ``on_done`` is called once with its outcome or error.
+
+        Raises ``WriterDied`` (without calling ``on_done``) when the child is gone, and
+        ``RuntimeError`` after ``close()``.
+        """
+        with self._lock:
+            if self._closing:
+                raise RuntimeError("the release writer is closed")
+            if self._dead:
+                raise WriterDied(self._death or "the release writer process is gone")
+            if self._process is None:
+                self._start()
+            seq = next(self._sequence)
+            self._pending[seq] = on_done
+        self._outbox.put((seq, record))
+
+    def close(self, timeout: float | None = None) -> WriterStats | None:
+        """Write everything submitted, report it, and wait for the child to exit.
+
+        Returns the child's figures (None if it never started or died). With a ``timeout``
+        that runs out, the child is left to finish on its own and ``TimeoutError`` is raised.
+        """
+        with self._lock:
+            already, self._closing = self._closing, True
+            process, reader = self._process, self._reader
+        if process is None or reader is None:
+            return None
+        if not already:
+            self._outbox.put(None)  # after every record: the child drains, then exits
+        reader.join(timeout)
+        if reader.is_alive():
+            raise TimeoutError(f"the release writer did not finish within {timeout} s")
+        process.join(timeout)
+        self._cut_lifeline()
+        atexit.unregister(self._abandon)
+        return self.stats
+
+    # --- parent side: plumbing -------------------------------------------------------------
+
+    def _start(self) -> None:
+        context = multiprocessing.get_context("spawn")
+        # Three one-way pipes, each (read end, write end): records to the child, results
+        # back, and a lifeline the parent never writes to: its EOF tells the child that the
+        # parent is gone, even with records still queued in the records pipe.
+        child_records, parent_records = context.Pipe(duplex=False)
+        parent_results, child_results = context.Pipe(duplex=False)
+        child_lifeline, self._lifeline = context.Pipe(duplex=False)
+        self._process = context.Process(
+            target=_child_main,
+            args=(
+                self.url,
+                self.batch_size,
+                self.linger,
+                child_records,
+                child_results,
+                child_lifeline,
+            ),
+            name="stnews-release-writer",
+            daemon=False,
+        )
+        with _child_start_conditions():
+            self._process.start()
+        # The child holds its own copies now; ours would hide its exit (no EOF) from us.
+        for end in (child_records, child_results, child_lifeline):
+            end.close()
+        # Exiting without close() (a forced shutdown): let the child stop after its batch,
+        # before multiprocessing's own exit handler waits for it.
+        atexit.register(self._abandon)
+        threading.Thread(
+            target=self._send_loop, args=(parent_records,), name="release-writer-send", daemon=True
+        ).start()
+        self._reader = threading.Thread(
+            target=self._read_loop, args=(parent_results,), name="release-writer-read", daemon=True
+        )
+        self._reader.start()
+        logger.debug("release writer started: pid %s, batch size %d", self.pid, self.batch_size)
+
+    def _cut_lifeline(self) -> None:
+        if self._lifeline is not None:
+            self._lifeline.close()
+            self._lifeline = None
+
+    def _abandon(self) -> None:
+        """At exit without ``close()``: the child stops after the batch in hand."""
+        self._abandoned = True
+        self._cut_lifeline()
+
+    def _send_loop(self, connection: Connection) -> None:
+        """Pickle and send what ``submit`` queued, in lists of everything waiting."""
+        try:
+            while True:
+                item = self._outbox.get()
+                if item is not None:
+                    time.sleep(SEND_INTERVAL)  # gather: one wake-up for several releases
+                chunk: list[tuple[int, ReleaseRecord]] = []
+                while item is not None:
+                    chunk.append(item)
+                    if len(chunk) >= self.batch_size:
+                        connection.send(chunk)
+                        chunk = []
+                    try:
+                        item = self._outbox.get_nowait()
+                    except queue.Empty:
+                        break
+                if chunk:
+                    connection.send(chunk)
+                if item is None:  # close(): tell the child, after everything before it
+                    connection.send(None)
+                    return
+        except (OSError, ValueError):
+            return  # the child is gone: the reader fails what is pending
+        finally:
+            connection.close()
+
+    def _read_loop(self, connection: Connection) -> None:
+        try:
+            while True:
+                kind, payload = connection.recv()
+                if kind == _STATS:
+                    self.stats = WriterStats(**payload)
+                    continue
+                for seq, outcome, error in payload:
+                    with self._lock:
+                        on_done = self._pending.pop(seq)
+                    if error is None:
+                        _call(on_done, SaveOutcome(outcome), None)
+                    else:
+                        _call(on_done, None, ReleaseWriteError(error))
+        except (EOFError, OSError):
+            pass  # the child exited: after a close, or not
+        finally:
+            connection.close()
+        self._finish()
+
+    def _finish(self) -> None:
+        process = self._process
+        assert process is not None
+        process.join(5)
+        code = process.exitcode
+        with self._lock:
+            self._dead = True
+            lost, self._pending = self._pending, {}
+            if self._closing and not lost and code == 0:
+                return
+            if self._abandoned:
+                how = "stopped: this process exited without closing it"
+            elif code is not None and code < 0:
+                how = f"was killed by {signal.Signals(-code).name}"
+            elif code is not None:
+                how = f"exited with status {code}"
+            else:
+                how = "closed its pipe and did not exit"
+            self._death = f"the release writer process (pid {process.pid}) {how}"
+        logger.error("%s; %d release(s) submitted to it were not reported", self._death, len(lost))
+        for on_done in lost.values():
+            _call(on_done, None, WriterDied(f"{self._death} before storing this release"))
+
+
+def _call(on_done: OnDone, outcome: SaveOutcome | None, error: BaseException | None) -> None:
+    try:
+        on_done(outcome, error)
+    except Exception:  # a callback's bug must not stop the reports of the others
+        logger.exception("release writer callback failed")
+
+
+@contextmanager
+def _child_start_conditions() -> Iterator[None]:
+    """What the child must inherit, only while it starts.
+
+    - SIGINT and SIGTERM blocked (the mask survives exec): the child cannot be killed by
+      them while its interpreter starts, before it sets them to ignored.
+    - A bare ``__main__``: spawn would otherwise re-import the parent's main module in the
+      child (``crawler.cli``, and with it Scrapy), for nothing.
+    """
+    stops = {signal.SIGINT, signal.SIGTERM}
+    blocked = threading.current_thread() is threading.main_thread()
+    if blocked:
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, stops)
+    main = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        if main is not None:
+            sys.modules["__main__"] = main
+        if blocked:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+# --- the child -----------------------------------------------------------------------------
+
+
+def _child_main(
+    url: str,
+    batch_size: int,
+    linger: float,
+    records: Connection,
+    results: Connection,
+    lifeline: Connection,
+) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+    from storage.db import Database
+
+    database = Database(url, migrate=False)
+    try:
+        _serve(_BatchWriter(database), batch_size, linger, records, results, lifeline)
+    except (EOFError, OSError):
+        pass  # the parent closed its ends or died
+    finally:
+        database.dispose()
+    # Everything is committed and reported: skip the interpreter's teardown (a tenth of a
+    # second the parent would wait for). An exception above still exits the usual way.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+def _serve(
+    batches: _BatchWriter,
+    batch_size: int,
+    linger: float,
+    records: Connection,
+    results: Connection,
+    lifeline: Connection,
+) -> None:
+    backlog: deque[tuple[int, ReleaseRecord]] = deque()
+    closing = False
+    while True:
+        if lifeline.poll():
+            return  # the parent is gone: what it sent after the batch in hand is dropped
+        if not backlog:
+            if closing:
+                break
+            if lifeline in wait([records, lifeline]):
+                return
+        # Everything waiting, up to a batch; short of a batch, what comes within `linger`.
+        deadline = time.monotonic() + linger
+        while not closing and len(backlog) < batch_size:
+            if not records.poll(max(0.0, deadline - time.monotonic())):
+                break
+            message = records.recv()
+            if message is None:
+                closing = True
+            else:
+                backlog.extend(message)
+        if not backlog:
+            continue
+        batch = [backlog.popleft() for _ in range(min(batch_size, len(backlog)))]
+        results.send((_DONE, batches.write(batch)))
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    results.send((_STATS, {**batches.figures, "cpu_seconds": usage.ru_utime + usage.ru_stime}))
+
+
+class _BatchWriter:
+    def __init__(self, database: Any) -> None:
+        self.database = database
+        #: Source name -> id, of sources known to be committed.
+        self.source_ids: dict[str, int] = {}
+        self.figures = {"batches": 0, "releases": 0, "largest_batch": 0, "retried": 0, "failed": 0}
+
+    def write(
+        self, batch: list[tuple[int, ReleaseRecord]]
+    ) -> list[tuple[int, str | None, str | None]]:
+        from storage.releases import save_releases
+
+        # The same order in every writer: two writers of one source take their locks on
+        # shared releases in the same order (fewer deadlocks on PostgreSQL).
+        batch = sorted(batch, key=lambda entry: _order(entry[1]))
+        records = [record for _, record in batch]
+        outcomes: list[SaveOutcome | Exception]
+        sources = dict(self.source_ids)
+        try:
+            with self.database.session() as session:
+                outcomes = save_releases(session, records, sources)
+        except Exception as exc:  # the batch did not commit: each release goes alone below
+            outcomes = [exc] * len(records)
+        else:
+            self.source_ids = sources
+        for index, outcome in enumerate(outcomes):
+            if isinstance(outcome, Exception):
+                self.figures["retried"] += 1
+                outcomes[index] = self._alone(records[index])
+        self.figures["batches"] += 1
+        self.figures["releases"] += len(batch)
+        self.figures["largest_batch"] = max(self.figures["largest_batch"], len(batch))
+        report: list[tuple[int, str | None, str | None]] = []
+        for (seq, _), outcome in zip(batch, outcomes, strict=True):
+            if isinstance(outcome, Exception):
+                self.figures["failed"] += 1
+                report.append((seq, None, _describe(outcome)))
+            else:
+                report.append((seq, outcome.value, None))
+        return report
+
+    def _alone(self, record: ReleaseRecord) -> SaveOutcome | Exception:
+        from storage.releases import save_releases
+
+        sources = dict(self.source_ids)
+        try:
+            with self.database.session() as session:
+                (outcome,) = save_releases(session, [record], sources)
+                if isinstance(outcome, Exception):
+                    return outcome
+        except Exception as exc:
+            return exc
+        self.source_ids = sources
+        return outcome
+
+
+def _order(record: ReleaseRecord) -> tuple[str, str, str]:
+    return (record.source, record.native_id or "", record.url)
+
+
+def _describe(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0] if text else ''}"[:1000]
