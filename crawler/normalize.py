@@ -5,6 +5,7 @@ import re
 import unicodedata
 from datetime import UTC, datetime
 from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import dateparser
 from wordfreq import zipf_frequency
@@ -114,6 +115,30 @@ KNOWN_FORMATS = [
 ]
 
 
+# The all-numeric formats, tried with strptime before dateparser. dateparser reads them the
+# same way, but builds its settings and language data on every call (~0.45 ms against
+# ~0.01 ms), twice per release in the crawl's reactor thread. Before 1900 zoneinfo and
+# dateparser's pytz disagree on local mean time offsets: those go to dateparser (and are
+# dropped as implausible anyway).
+_NUMERIC_FORMATS = [f for f in KNOWN_FORMATS if "%b" not in f and "%B" not in f]
+
+
+def _parse_numeric(text: str, timezone: str) -> datetime | None:
+    for date_format in _NUMERIC_FORMATS:
+        try:
+            naive = datetime.strptime(text, date_format)
+        except ValueError:
+            continue
+        if naive.year < 1900:
+            return None
+        try:
+            zone = ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            return None  # a zone name only dateparser knows
+        return naive.replace(tzinfo=zone).astimezone(UTC)
+    return None
+
+
 def _roc_to_gregorian(text: str) -> str:
     def cjk(match: re.Match[str]) -> str:
         year, month, day = (int(g) for g in match.groups())
@@ -136,6 +161,12 @@ def parse_date(text: str | None, timezone: str = "UTC", language: str = "en") ->
     if not text:
         return None
     text = _roc_to_gregorian(unicodedata.normalize("NFKC", text).strip())
+    if (numeric := _parse_numeric(text, timezone)) is not None:
+        return numeric
+    return _parse_with_dateparser(text, timezone, language)
+
+
+def _parse_with_dateparser(text: str, timezone: str, language: str) -> datetime | None:
     languages = list(dict.fromkeys([language.split("-")[0], "en"]))
     try:
         parsed = dateparser.parse(

@@ -80,6 +80,24 @@ def test_dates_become_aware_utc(text: str, zone: str, language: str, expected: d
     assert parsed.tzinfo is not None
 
 
+@pytest.mark.parametrize("zone", ["Asia/Taipei", "Asia/Seoul", "UTC", "Europe/Paris"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2024-02-24", "2024-2-4", "2023-11-29 10:30", "2023-11-29 10:30:05", "2024/02/24",
+        "2024/02/24 09:00", "2024.02.24", "2024-03-31 02:30", "1899-12-31", "2024-02-30",
+        "2024-13-01",
+    ],
+)  # fmt: skip
+def test_numeric_dates_read_as_dateparser_reads_them(text: str, zone: str) -> None:
+    """The strptime fast path gives dateparser's answer, or leaves the date to it."""
+    from crawler.normalize import _parse_numeric, _parse_with_dateparser
+
+    fast = _parse_numeric(text, zone)
+    assert fast is None or fast == _parse_with_dateparser(text, zone, "en")
+    assert parse_date(text, zone) == (fast or _parse_with_dateparser(text, zone, "en"))
+
+
 @pytest.mark.parametrize("text", [None, "", "not a date", "Number of Views: 1,101"])
 def test_non_dates_give_none(text: str | None) -> None:
     assert parse_date(text, "Asia/Taipei") is None
