@@ -264,8 +264,9 @@ def throughput_why(section: Section, rows: list[tuple[str, float]], total: float
     )
     if rows and max(rows, key=lambda row: row[1])[0] in ("NormalizePipeline", "EnrichPipeline"):
         text += (
-            " Normalize parses two dates per release with dateparser (`parse_date`) and cleans "
-            "the text; Enrich classifies title and body; StorePipeline now only builds the "
+            " Normalize parses two dates per release (`parse_date`: strptime for numeric dates, "
+            "dateparser for the rest) and cleans the text; Enrich classifies title and body "
+            "(its first call builds the gazetteer, once per crawl); StorePipeline only builds the "
             "record and hands it over. The profile below shows those calls."
         )
     return text
