@@ -27,10 +27,10 @@ from spiders.nstc_pages import NstcPagesSpider
 from storage import Database
 from storage.pages import MonitoredPage, PageVersion, latest_changes, record_snapshot
 from tests.crawl_support import run_cli
-from tests.support import FIXTURES, fixture_response
+from tests.support import FIXTURES, ROOT, fixture_response
 
 # The seed text of the overview page (as a person copied it from the live site).
-SEED = Path("/work/shared/seeds/002_d5d65816815fba42.txt")
+SEED = ROOT.parent / "shared" / "seeds" / "002_d5d65816815fba42.txt"
 needs_seed = pytest.mark.skipif(not SEED.is_file(), reason=f"seed text not found: {SEED}")
 PAGE_URL = NstcPagesSpider.page_urls[0]
 PAGE_FILE = "nstc_pages/pages/international-cooperation.html"
