@@ -281,9 +281,18 @@ def backfill(config: Config, server: SiteServer) -> tuple[Section, Archive]:
     run, seconds = timed_crawl(database, server, timeout=1500)
     if run.summary["new"] != count:
         raise CrawlFailed(f"backfill stored {run.summary['new']} of {count} releases")
+    writer_rss = run.stats.get("release_writer/peak_rss_mb", 0.0)
     section = Section("memory", f"Peak memory of a {count:,}-release backfill crawl")
     section.figures = [
-        Figure("peak RSS of the crawl process", [run.max_rss_mb], "MB", Target("<=", 300), 0),
+        Figure(
+            "peak RSS of the crawl process plus that of its writer child",
+            [run.max_rss_mb + writer_rss],
+            "MB",
+            Target("<=", 300),
+            0,
+        ),
+        Figure("peak RSS of the crawl process", [run.max_rss_mb], "MB", digits=0, note="context"),
+        Figure("peak RSS of the writer child", [writer_rss], "MB", digits=0, note="context"),
         Figure("crawl time", [seconds], "s", digits=1, note="context"),
         Figure("releases per second", [count / seconds], "releases/s", digits=1, note="context"),
         Figure("pages fetched", [run.summary["pages"]], digits=0, note="context"),
@@ -292,7 +301,10 @@ def backfill(config: Config, server: SiteServer) -> tuple[Section, Archive]:
         f"One full-pipeline backfill of a {count:,}-release site ({run.summary['pages']:,} "
         "pages) into an empty SQLite database, run once (a long crawl: its figure is one run). "
         "Peak RSS is the crawl process's own `ru_maxrss` from `os.wait4` (the kernel's "
-        "high-water mark of resident memory: no peak can fall between samples).",
+        "high-water mark of resident memory: no peak can fall between samples). The releases "
+        "are stored by a writer child process (`STORE_WRITER=process`), which reports its own "
+        "`ru_maxrss` (Scrapy stat `release_writer/peak_rss_mb`); the target figure adds the two "
+        "peaks, an upper bound of what the crawl held at once.",
         f"Scrapy's own `memusage/max` (sampled once a minute): "
         f"{run.stats.get('memusage/max', 0) / 1e6:.0f} MB.",
     ]

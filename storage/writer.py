@@ -92,6 +92,8 @@ class WriterStats:
     failed: int
     #: CPU seconds of the child process (user + system), start-up included.
     cpu_seconds: float
+    #: The child's peak resident memory, in MB.
+    peak_rss_mb: float = 0.0
 
 
 class ReleaseWriter:
@@ -398,7 +400,12 @@ def _serve(
         batch = [backlog.popleft() for _ in range(min(batch_size, len(backlog)))]
         results.send((_DONE, batches.write(batch)))
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    results.send((_STATS, {**batches.figures, "cpu_seconds": usage.ru_utime + usage.ru_stime}))
+    figures = {
+        **batches.figures,
+        "cpu_seconds": usage.ru_utime + usage.ru_stime,
+        "peak_rss_mb": _peak_rss_mb(),
+    }
+    results.send((_STATS, figures))
 
 
 class _BatchWriter:
@@ -455,6 +462,20 @@ class _BatchWriter:
             return exc
         self.source_ids = sources
         return outcome
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak resident memory since its exec (``VmHWM``). Not ``ru_maxrss``:
+    Linux carries that over from before the exec, where the spawned child was a fork of the
+    crawl process and counted its pages."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024 / 1e6
+    except OSError:
+        pass
+    return 0.0
 
 
 def _order(record: ReleaseRecord) -> tuple[str, str, str]:
