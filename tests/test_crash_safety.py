@@ -1,6 +1,6 @@
 """Crash safety: SIGKILL a crawl or a feed build anywhere; nothing is half written.
 
-A crawl over a replayed synthetic site of 150 releases is killed when it has stored 0 (its
+A crawl over a replayed synthetic site of 200 releases is killed when it has stored 0 (its
 run just recorded), 30 and 100 releases; the feed writer is killed while writing and made
 to fail at a rename or while writing data. After each kill the database holds whole
 releases only (row, raw page, every required field), the killed run stays "running" until
@@ -37,7 +37,9 @@ from storage import CrawlRun, Database, RawResponse, Release, ReleaseTag, Source
 from tests.databases import new_database_url
 from tests.support import ROOT
 
-RELEASES = 150
+RELEASES = 200
+# Small writer batches: a kill lands between commits of 10 releases, not of 50.
+BATCH = 10
 KILL_AFTER = (0, 30, 100)  # stored releases when the crawl is killed
 CRAWL = [sys.executable, "-m", "crawler.cli"]
 
@@ -108,7 +110,8 @@ def test_killed_crawls_leave_whole_releases_and_a_rerun_completes_the_set(
     site = SyntheticSite(RELEASES)
     replay = site.write_fixtures(tmp_path / "replay")
     url = new_database_url(tmp_path)
-    command = [*CRAWL, "--db", url, "crawl", "nstc", "--replay", str(replay), "--json", "--full"]
+    command = [*CRAWL, "--db", url, "crawl", "nstc", "--replay", str(replay), "--json", "--full",
+               "-s", f"STORE_BATCH_SIZE={BATCH}"]  # fmt: skip
     killed_pids: list[int] = []
     with database(url) as db:
         for threshold in KILL_AFTER:
