@@ -118,6 +118,21 @@ class DetailPage:
         """Why a page is not a release of this source (None: it is one)."""
         return None
 
+    def promised(self) -> tuple[str, ...]:
+        """The fields the source's own selectors are meant to fill: when most releases of a
+        crawl need a fallback for one of them, the selectors have drifted (crawler.health)."""
+        selectors = self.selectors
+        labels = selectors.labels
+        wanted = {
+            "title": selectors.title,
+            "published_raw": selectors.date or labels.get("published"),
+            "body": selectors.body,
+            "contact_org": selectors.contact_org or labels.get("contact_org"),
+        }
+        # Dates of last change, summaries, images and attachments are not on every page: a
+        # fallback filling them says nothing of the selectors.
+        return tuple(name for name, selector in wanted.items() if selector)
+
     # --- Reading ----------------------------------------------------------------------------
 
     def context(self, response: TextResponse) -> PageContext:

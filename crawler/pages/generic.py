@@ -23,6 +23,7 @@ import trafilatura
 from lxml.html import HtmlElement
 
 from crawler.pages.chrome import strip_chrome, without_chrome_lines
+from crawler.pages.dates import visible_dates
 from crawler.pages.titles import clean_title
 
 # htmldate: the date of first publication (not the last edit), looked for in the page's
@@ -70,13 +71,15 @@ def extract_tree(
         include_tables=True,
         with_metadata=False,
     )
-    headings = _headings(document)
+    headings = _headings(content)
     title = clean_title(_clean(metadata.title), names or [], headings)
+    title = _article_heading(document, content, title)
     text = getattr(extracted, "text", None) or ""
+    lines = [" ".join(node.split()) for node in content.itertext() if node.strip()]
     return GenericExtraction(
         title=title,
         body=without_chrome_lines(_body_paragraphs(text, title)),
-        published_raw=metadata.date or None,
+        published_raw=_verified_date(metadata.date, document, lines),
         summary=_summary(metadata.description),
         image_url=_absolute(metadata.image, url),
     )
@@ -93,9 +96,55 @@ def extract_html(html: str, url: str | None = None, names: Iterable[str] = ()) -
 def _headings(document: HtmlElement) -> list[str]:
     return [
         " ".join(node.text_content().split())
-        for node in document.iter("h1", "h2", "h3")
+        for node in document.iter("h1", "h2", "h3", "h4", "h5", "h6")
         if node.text_content().strip()
     ]
+
+
+#: A heading shorter than this (in words, or CJK characters) is a section name, not a title.
+MIN_TITLE_WORDS = 4
+MIN_TITLE_CJK = 8
+
+
+def _article_heading(document: HtmlElement, content: HtmlElement, title: str | None) -> str | None:
+    """The article's own heading when the page title only names its section.
+
+    Sites title every page of a section alike ("Press Releases | Ministry"): a title that is
+    also the text of a link (menu, breadcrumb) names a section. The first heading of the
+    content that no link names, and that is long enough to be a headline, is then the title.
+    """
+    links = {" ".join(a.text_content().split()).casefold() for a in document.iter("a")}
+    if title and title.casefold() not in links:
+        return title
+    for heading in _headings(content):
+        folded = heading.casefold()
+        cjk = sum(1 for char in heading if "\u3000" <= char <= "\u9fff" or char >= "\uac00")
+        long_enough = len(heading.split()) >= MIN_TITLE_WORDS or cjk >= MIN_TITLE_CJK
+        if long_enough and folded not in links:
+            return heading
+    return title
+
+
+#: Metadata that states a publication date (not a site-wide date such as EY's DC.Date).
+_PUBLISHED_META = (
+    '//meta[@property="article:published_time" or @property="og:published_time"'
+    ' or @name="pubdate" or @name="publishdate" or @itemprop="datePublished"'
+    ' or @name="dcterms.created"]/@content',
+    "//time/@datetime",
+)
+
+
+def _verified_date(found: str | None, document: HtmlElement, lines: list[str]) -> str | None:
+    """htmldate's date, if the page really states it: in publication metadata, or written in
+    its text. htmldate also takes site-wide meta dates (EY's DC.Date of 2011) and guesses from
+    partial matches; a wrong date is worse than none (the release then waits for a date from
+    the list or the feed, or is dropped with a reason)."""
+    if not found:
+        return None
+    for query in _PUBLISHED_META:
+        if any(str(value).startswith(found) for value in document.xpath(query)):
+            return found
+    return found if found in visible_dates(lines) else None
 
 
 def _body_paragraphs(text: str, title: str | None) -> list[str]:
