@@ -297,6 +297,7 @@ def release_dict(release) -> dict[str, Any]:
         "attachments": release.attachments or [],
         "contact_org": release.contact_org,
         "extraction": release.extraction,
+        "field_stages": release.field_stages or {},
         "language": release.language,
         "agency": release.agency,
         "agency_country": release.agency_country,
