@@ -93,6 +93,21 @@ def _by_spider(sources: list[SourceConfig]) -> dict[str, SourceConfig]:
     return _by_spider_cache[id(sources)]
 
 
+class _NoStats:
+    """Stats that count nothing, for a spider called outside a crawl."""
+
+    def inc_value(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    set_value = inc_value
+
+    def get_value(self, key: str, default: Any = None) -> Any:
+        return default
+
+
+_NO_STATS = _NoStats()
+
+
 class FromSource:
     """A class attribute read from the class's sources-file entry (``default`` without one).
 
@@ -134,6 +149,12 @@ class SourceSpider(scrapy.Spider):
     allowed_domains: ClassVar[list[str]] = FromSource(
         lambda config: list(config.allowed_domains), []
     )
+
+    @property
+    def stats(self) -> Any:
+        """The crawl's stats; a spider called outside a crawl (a test, reparse) counts nothing."""
+        crawler = getattr(self, "crawler", None)
+        return crawler.stats if crawler is not None else _NO_STATS
 
     def __init__(self, *args: Any, start_url: str | None = None, **kwargs: Any) -> None:
         if not getattr(type(self), "name", None) and kwargs.get("name") is None:

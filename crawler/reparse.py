@@ -51,9 +51,13 @@ from storage.releases import CONTENT_FIELDS, raw_body, save_release
 #: Releases read per read-only transaction.
 BATCH = 100
 #: Fields compared for a "corrected" release (title and body changes are "updated").
+#: ``field_stages`` is not compared: the list page is not stored, so a value the crawl took
+#: from it is kept, but re-reading the page alone may name another stage for it. It is
+#: written with any other change.
 CORRECTABLE_FIELDS = tuple(
-    name for name in CONTENT_FIELDS if name not in ("url", "fingerprint", "listing_hash")
-)
+    name for name in CONTENT_FIELDS
+    if name not in ("url", "fingerprint", "listing_hash", "field_stages")
+)  # fmt: skip
 
 ProgressHook = Callable[[int, int], None]  # (releases done, total)
 

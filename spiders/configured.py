@@ -90,7 +90,8 @@ class ConfiguredSpider(ReleaseSpider):
     def start_request_for(self, url: str) -> Request:
         """The request a round starts with for one of ``start_points`` (also what a
         Redis-fed worker makes of a start message)."""
-        if url not in self.start_urls and self.config.discover is not None:
+        discover = self.config.discover
+        if discover is not None and url == str(discover.page) and url not in self.start_urls:
             self.discovery_tried = True
             return Request(url, callback=self.parse_discovery, dont_filter=True)
         return Request(url, dont_filter=True, meta=LIST_PAGE)
@@ -106,7 +107,7 @@ class ConfiguredSpider(ReleaseSpider):
         return self.start_request_for(str(self.config.discover.page))
 
     def parse_discovery(self, response: Response, **kwargs: Any) -> Iterator[Request]:
-        stats = self.crawler.stats
+        stats = self.stats
         found = (
             find_list_url(response, self.config.discover)
             if isinstance(response, TextResponse) and self.config.discover
@@ -130,7 +131,7 @@ class ConfiguredSpider(ReleaseSpider):
         """A list page: one request per release, then the next list page."""
         if not isinstance(response, TextResponse):
             return
-        stats = self.crawler.stats
+        stats = self.stats
         reading = self.list_page.read(response)
         if reading.stage == "discovery":
             stats.inc_value("list/discovery/pages")
@@ -198,7 +199,7 @@ class ConfiguredPageSpider(SourceSpider):
             return
         snapshot = read_snapshot(response, self.source_config)
         if snapshot.stage != "selectors":
-            self.crawler.stats.inc_value(f"pages/fallback/{snapshot.stage}")
+            self.stats.inc_value(f"pages/fallback/{snapshot.stage}")
         yield PageSnapshotItem(
             source=self.name,
             url=response.url,

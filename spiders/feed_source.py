@@ -317,7 +317,7 @@ class FeedSourceSpider(ReleaseSpider):
         # An unconditional check fetch is still this source's list page for health, which
         # reads the flag after this callback has run.
         response.meta.update(LIST_PAGE)
-        stats = self.crawler.stats
+        stats = self.stats
         content_type = response.headers.get("Content-Type")
         if len(response.body) > self.options.max_bytes:
             # Downloads stop at download_maxsize; this also covers replayed and file responses.
@@ -379,7 +379,7 @@ class FeedSourceSpider(ReleaseSpider):
         if self.feeds_pending or not self.checking:
             return
         if not self.feeds_read:  # every page release would look missing
-            self.crawler.stats.inc_value("feed/check/skipped")
+            self.stats.inc_value("feed/check/skipped")
             self.logger.warning("%s: no feed could be read; page check skipped", self.name)
             return
         yield Request(
@@ -391,7 +391,7 @@ class FeedSourceSpider(ReleaseSpider):
         )
 
     def _problem(self, reason: str, url: str, detail: str) -> None:
-        self.crawler.stats.inc_value(f"feed/problem/{reason}")
+        self.stats.inc_value(f"feed/problem/{reason}")
         self.logger.error("%s: feed %s unusable (%s): %s", self.name, url, reason, detail)
 
     # --- Entries and the check page ---------------------------------------------------------
@@ -430,13 +430,13 @@ class FeedSourceSpider(ReleaseSpider):
     def detail_request(self, entry: ListEntry) -> Request | None:
         request = entry_request(entry, self.parse_detail)
         if request is None:
-            self.crawler.stats.inc_value("feed/bad_link")
+            self.stats.inc_value("feed/bad_link")
             self.logger.warning("%s: unusable release link %r", self.name, entry.url)
         return request
 
     def parse_check_page(self, response: Response) -> Iterator[Request]:
         """The HTML list: every release on it that the feed lacks is fetched."""
-        stats = self.crawler.stats
+        stats = self.stats
         stats.inc_value("feed/check_pages")
         days = [_local_day(d, self.timezone, self.language) for d in self.feed_dates]
         oldest = min((day for day in days if day), default=None)
@@ -466,7 +466,7 @@ class FeedSourceSpider(ReleaseSpider):
                 yield request
 
     def check_failed(self, failure: Failure) -> None:
-        self.crawler.stats.inc_value("feed/check/failed")
+        self.stats.inc_value("feed/check/failed")
         request = failure.request  # type: ignore[attr-defined]
         self.logger.warning(
             "%s: check page %s failed: %s", self.name, request.url, failure.getErrorMessage()
@@ -487,7 +487,7 @@ class FeedSourceSpider(ReleaseSpider):
             return
         context = self.detail_page.context(response)
         if reason := self.detail_page.excluded(context):
-            self.crawler.stats.inc_value("feed/excluded/page")
+            self.stats.inc_value("feed/excluded/page")
             self.logger.info(
                 "%s: %s is %s, not a release; skipped", self.name, response.url, reason
             )

@@ -31,8 +31,8 @@ from crawler.distributed import (
     resolve_prefix,
     resolve_redis_url,
 )
-from crawler.release_spider import LIST_PAGE, listing
-from spiders.nstc import NstcSpider
+from crawler.release_spider import listing
+from crawler.source_registry import spider_classes
 from storage import CrawlRun, Database, Release, Source
 from tests.crawl_support import STNEWS, run_cli
 from tests.databases import REDIS_URL, new_database_url
@@ -42,6 +42,9 @@ RELEASES = 60
 # Each page takes this long to serve and a worker takes 2 requests at a time, so that one
 # worker alone cannot drain the queue before the other polls it (idle workers poll every 0.5 s).
 PAGE_DELAY = 0.05
+
+#: The nstc source's spider class, as the registry builds it from sources.toml.
+NstcSpider = spider_classes()["nstc"]
 
 
 # --- settings and key prefixes ----------------------------------------------------------------
@@ -84,7 +87,9 @@ def test_redis_url_and_prefix_default_to_the_environment(monkeypatch: pytest.Mon
 
 def test_enqueue_pushes_json_start_messages(redis_client: redis.Redis, prefix: str) -> None:
     done = enqueue("nstc", REDIS_URL, prefix)
-    own = NstcSpider().start_urls
+    # NSTC's list is discovered: a round starts at the page whose menu links to it.
+    own = NstcSpider().start_points()
+    assert own == ["https://www.nstc.gov.tw/?l=en"]
     assert done.key == f"{prefix}:nstc:start_urls"
     assert done.urls == tuple(own)
     assert done.new_round
@@ -139,8 +144,10 @@ def test_start_message_makes_the_spiders_own_start_request(prefix: str) -> None:
     for message in (json.dumps({"url": expected.url}).encode(), expected.url.encode()):
         (request,) = spider.make_request_from_data(message)
         assert type(request) is Request
-        assert (request.url, request.method, request.callback) == (expected.url, "GET", None)
-        assert request.meta == expected.meta == LIST_PAGE
+        assert (request.url, request.method) == (expected.url, "GET")
+        assert request.callback == spider.parse_discovery  # the discovery page, as start()
+        assert expected.callback.__name__ == "parse_discovery"
+        assert request.meta == expected.meta
         assert request.dont_filter and expected.dont_filter
     assert spider.make_request_from_data(b'{"no": "url"}') == []
 

@@ -20,14 +20,9 @@ from scrapy.utils.test import get_crawler
 from crawler.items import ReleaseItem
 from crawler.source_registry import spider_classes
 from crawler.sources import sources_path
-from spiders.feed_source import (
-    FeedSourceSpider,
-    IdaFeedSpider,
-    MsitKoreanFeedSpider,
-    own_zone_offset,
-    read_feed,
-    unsafe_dtd,
-)
+from spiders.feed_source import FeedSourceSpider, own_zone_offset, read_feed, unsafe_dtd
+from spiders.ida import IdaFeedSpider
+from spiders.msit import MsitKoreanFeedSpider
 from tests.crawl_support import crawl_json, run_cli, stored_releases
 from tests.databases import new_database_url
 from tests.safety_support import crawl, page, serve
@@ -385,14 +380,19 @@ def test_without_following_links_releases_come_from_the_entries(tmp_path: Path) 
         "https://feeds.example.org/news/1", "臺美合作", "第一段",
     )  # fmt: skip
     assert item["extraction"] == "feed"
+    assert item["extractor_version"].endswith("/feed-entry")
     # Re-extraction from the stored raw response gives the same release.
     stored = HtmlResponse(item["url"], body=item["raw_body"], request=Request(item["url"]))
-    (again,) = list(spider.parse_detail(stored))
+    again = spider.stored_entry_item(stored)
     assert (again["title"], again["body"], again["url"]) == (
         item["title"],
         item["body"],
         item["url"],
     )
+    # ... but only through that path: a fetched page that looks like a stored entry is a
+    # page like any other, never a release's URL, title and text.
+    (page_item,) = list(spider.parse_detail(stored))
+    assert page_item["url"] == stored.url and page_item.get("title") != "臺美合作"
 
 
 def test_a_page_without_selectors_falls_back_to_generic_extraction_then_the_entry(
@@ -402,7 +402,8 @@ def test_a_page_without_selectors_falls_back_to_generic_extraction_then_the_entr
     path.write_text(FEED_TEST_SOURCE.format(follow="true"), encoding="utf-8")
     spider = _spider("feed_test", path)
     entry = {"url": "https://feeds.example.org/news/1", "title": "來自摘要的標題",
-             "date": "Tue, 17 Nov 2026 14:30:00 +0800", "body": "摘要內文。"}  # fmt: skip
+             "date": "Tue, 17 Nov 2026 14:30:00 +0800", "body": "摘要內文。",
+             "origin": "feed"}  # fmt: skip
     article = "".join(f"<p>{'產業發展署推動智慧製造與淨零轉型。' * 4}{n}</p>" for n in range(4))
     page_html = f"<html><body><nav>選單</nav><article>{article}</article></body></html>"
     generic = HtmlResponse(entry["url"], body=page_html.encode(), encoding="utf-8")

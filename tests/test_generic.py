@@ -7,8 +7,7 @@ import socket
 import pytest
 from scrapy.http import HtmlResponse, Request, Response
 
-from crawler.generic import extract_html, fill_from_generic, generic_extract
-from crawler.items import ReleaseItem
+from crawler.pages.generic import EMPTY, extract_html
 from tests.support import fixture_response
 
 # A ministry page in markup no spider knows: header, menu, breadcrumb, a sidebar, a share bar
@@ -67,6 +66,13 @@ def html_response(url: str, html: str | bytes) -> HtmlResponse:
     return HtmlResponse(url=url, body=body, encoding="utf-8", request=Request(url))
 
 
+def generic_extract(response: Response):
+    """Generic extraction of a response, as the chain's last stage runs it."""
+    if not isinstance(response, HtmlResponse):
+        return EMPTY
+    return extract_html(response.text, response.url)
+
+
 @pytest.fixture
 def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     """Any attempt to open a connection or resolve a name fails the test."""
@@ -84,19 +90,19 @@ def test_unknown_markup_yields_title_body_paragraphs_and_date(no_network: None) 
     assert found.title is not None and found.title.startswith(
         "Korea and Chile expand joint research on lithium recycling"
     )
-    paragraphs = found.body.split("\n\n")
+    paragraphs = found.body
     assert len(paragraphs) == 3
     assert paragraphs[0].startswith("The Example Ministry of Science and the Chilean Agency")
     assert paragraphs[2].endswith("recycling targets by 2030.")
     # The headline is not repeated as the first paragraph of the body.
-    assert not found.body.startswith("Korea and Chile")
+    assert not paragraphs[0].startswith("Korea and Chile")
     assert found.published_raw == "2024-03-12"
     # A site slogan in the description is no summary.
     assert found.summary is None
 
 
 def test_generic_body_has_no_navigation_or_footer_text(no_network: None) -> None:
-    body = generic_extract(html_response(URL, UNKNOWN_MARKUP)).body
+    body = "\n".join(generic_extract(html_response(URL, UNKNOWN_MARKUP)).body)
     for chrome in CHROME:
         assert chrome not in body
 
@@ -114,12 +120,12 @@ def test_url_shaped_input_is_never_fetched(no_network: None) -> None:
     # htmldate and trafilatura download a string that looks like a URL; the page is parsed
     # first, so such a body is just (no) text.
     found = generic_extract(html_response(URL, "https://www.example.org/press/1"))
-    assert found.body == ""
+    assert found.body == []
 
 
 def test_non_html_response_gives_nothing() -> None:
     response = Response(url=URL, body=b"%PDF-1.4 ...", request=Request(URL))
-    assert generic_extract(response).body == ""
+    assert generic_extract(response).body == []
 
 
 def test_long_description_is_a_summary_and_relative_image_is_absolute() -> None:
@@ -134,46 +140,7 @@ def test_long_description_is_a_summary_and_relative_image_is_absolute() -> None:
     assert found.image_url == "https://www.example.go.kr/upload/photo-2024-031.jpg"
 
 
-# --- fill_from_generic ---------------------------------------------------------------------
-
-
-def selector_item(response: Response, **fields) -> ReleaseItem:
-    """An item as a spider whose selectors matched nothing would build it."""
-    return ReleaseItem(source="example", url=response.url, attachments=[], **fields)
-
-
-def test_selectors_matching_nothing_fall_back_and_say_so(no_network: None) -> None:
-    response = html_response(URL, UNKNOWN_MARKUP)
-    # Configured selectors for another template: nothing matches.
-    title = response.css("div.view_head h2::text").get()
-    body = "\n\n".join(response.css("div.view_cont p::text").getall())
-    item = selector_item(response, title=title, body=body, published_raw=None)
-
-    assert fill_from_generic(item, response) is True
-    assert item["extraction"] == "generic"
-    assert item["title"].startswith("Korea and Chile expand joint research")
-    assert item["published_raw"] == "2024-03-12"
-    assert item["body"].split("\n\n")[1].startswith("Under the agreement")
-
-
-def test_spider_values_win_and_a_selector_body_is_not_marked_generic(no_network: None) -> None:
-    response = html_response(URL, UNKNOWN_MARKUP)
-    item = selector_item(response, title="Title from the selectors", body="Body from selectors.")
-    assert fill_from_generic(item, response) is False  # only the date was missing
-    assert item["title"] == "Title from the selectors"
-    assert item["body"] == "Body from selectors."
-    assert item["published_raw"] == "2024-03-12"
-    assert "extraction" not in item
-
-
-def test_complete_item_is_left_alone_without_extracting(monkeypatch: pytest.MonkeyPatch) -> None:
-    def fail(response):
-        raise AssertionError("extracted although the selectors found everything")
-
-    monkeypatch.setattr("crawler.generic.generic_extract", fail)
-    response = html_response(URL, UNKNOWN_MARKUP)
-    item = selector_item(response, title="T", body="B", published_raw="2024-03-12")
-    assert fill_from_generic(item, response) is False
+# --- in the fallback chain ---------------------------------------------------------------
 
 
 def nstc_spider():
@@ -189,19 +156,21 @@ def nstc_spider():
 
 
 def test_real_spider_page_after_a_markup_change_falls_back(no_network: None) -> None:
-    """NSTC renames its article container: the spider's selectors find no body any more."""
+    """NSTC renames its article container: the selectors find no body any more, generic
+    extraction finds it, and the release says which stage filled what."""
     spider = nstc_spider()
     url = "https://www.nstc.gov.tw/folksonomy/detail/d82a8144-43dc-412b-9d71-4aa310c72fd6?l=en"
     saved = fixture_response(url)
     original = next(iter(spider.parse_detail(saved)))
-    changed = saved.replace(body=saved.body.replace(b"news_detail", b"article_view"))
+    assert original["field_stages"]["body"] == "selectors"
+    changed = saved.replace(
+        body=saved.body.replace(b'id="articleContent"', b'id="articleBody"')
+        .replace(b"articleTitle", b"pageTitle")
+    )
     item = next(iter(spider.parse_detail(changed)))
-    assert not item.get("body")
-
-    assert fill_from_generic(item, changed) is True
     assert item["extraction"] == "generic"
+    assert item["field_stages"]["body"] == item["field_stages"]["title"] == "generic"
     assert item["title"] == original["title"]
-    assert item["published_raw"] == "2023-11-29"
-    # Every paragraph the selectors used to find is in the generic body.
-    for paragraph in original["body"].split("\n\n"):
-        assert paragraph in item["body"]
+    assert item["published_raw"] == "2023-11-29"  # the Date: label is read wherever it is
+    # Every paragraph the selectors used to find is in the generic body, and nothing else.
+    assert item["body"] == original["body"]

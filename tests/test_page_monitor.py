@@ -23,7 +23,7 @@ from crawler.page_monitor import (
     significant_hash,
     significant_text,
 )
-from spiders.nstc_pages import NstcPagesSpider
+from crawler.source_registry import spider_classes
 from storage import Database
 from storage.pages import MonitoredPage, PageVersion, latest_changes, record_snapshot
 from tests.crawl_support import run_cli
@@ -32,7 +32,9 @@ from tests.support import FIXTURES, ROOT, fixture_response
 # The seed text of the overview page (as a person copied it from the live site).
 SEED = ROOT.parent / "shared" / "seeds" / "002_d5d65816815fba42.txt"
 needs_seed = pytest.mark.skipif(not SEED.is_file(), reason=f"seed text not found: {SEED}")
-PAGE_URL = NstcPagesSpider.page_urls[0]
+#: The nstc_pages source's spider, as the registry builds it from sources.toml.
+NstcPagesSpider = spider_classes()["nstc_pages"]
+PAGE_URL = NstcPagesSpider.start_urls[0]
 PAGE_FILE = "nstc_pages/pages/international-cooperation.html"
 BASE = "https://feeds.example/stnews/"
 EIGHTEEN = "Eighteen Science & Technology (S&T) divisions abroad"
@@ -291,7 +293,7 @@ def test_pipeline_passes_other_items_and_drops_empty_pages(pipeline) -> None:
 
 @needs_seed
 def test_spider_extracts_the_seed_text_without_chrome() -> None:
-    spider = NstcPagesSpider()
+    spider = NstcPagesSpider.from_crawler(_crawler(NstcPagesSpider))
     (item,) = list(spider.parse(fixture_response(PAGE_URL)))
     assert item["title"] == "International Cooperation"
     assert item["source"] == "nstc_pages" and item["url"] == PAGE_URL
@@ -304,15 +306,22 @@ def test_spider_extracts_the_seed_text_without_chrome() -> None:
     expected = [line.split(". ", 1)[1] if line[:2] in {f"{n}." for n in range(1, 7)} else line
                 for line in seed[:-1]]  # fmt: skip
     assert item["text"].split("\n\n") == expected
-    for chrome in ("Go to the content", ":::", "Home", "Print", "Visitors", "Last Modified"):
+    for chrome in ("Go to the content", ":::", "Home", "Print", "Visitors", "Last Modified",
+                   "關於國科會", "隱私權保護政策", "回首頁"):  # fmt: skip
         assert chrome not in item["text"]
 
 
 def test_spider_start_url_argument() -> None:
-    spider = NstcPagesSpider(start_url="https://mirror.example/sci/en/detail/x")
-    assert spider.start_urls == ["https://mirror.example/sci/en/detail/x"]
+    spider = NstcPagesSpider(start_url="https://mirror.example/folksonomy/list/x?l=en")
+    assert spider.start_urls == ["https://mirror.example/folksonomy/list/x?l=en"]
     assert "mirror.example" in spider.allowed_domains
-    assert NstcPagesSpider().start_urls == NstcPagesSpider.page_urls
+    assert NstcPagesSpider().start_urls == [PAGE_URL]
+
+
+def _crawler(spidercls):
+    from scrapy.utils.test import get_crawler
+
+    return get_crawler(spidercls)
 
 
 # --- feed ------------------------------------------------------------------------------------
@@ -384,7 +393,7 @@ def test_crawls_of_the_overview_page(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'stnews.db'}"
     out = tmp_path / "feeds"
     original = (FIXTURES / PAGE_FILE).read_text(encoding="utf-8")
-    assert "Visitors: 1,234,567" in original and "<span>2024/05/01</span>" in original
+    assert "Last Modified : 2024/05/01" in original and original.count("國科會簡介") >= 2
 
     def crawl(html: str, name: str) -> None:
         fixtures = tmp_path / name
@@ -397,10 +406,13 @@ def test_crawls_of_the_overview_page(tmp_path: Path) -> None:
     assert baseline.change_summary is None and baseline.text.startswith("In the knowledge")
     assert page_change_entries(db, out) == []
 
+    # A new stamp, reflowed markup, and an edited menu (its entries renamed, one added):
+    # none of it is the page's text.
     cosmetic = (
-        original.replace("Visitors: 1,234,567", "Visitors: 1,298,004")
-        .replace("<span>2024/05/01</span>", "<span>2024/06/18</span>")
+        original.replace("Last Modified : 2024/05/01", "Last Modified : 2024/06/18")
         .replace("</p>\n", "</p>\n\n   ")
+        .replace("國科會簡介", "本會簡介")
+        .replace('<div class="m_title"></div>', '<div class="m_title"><a href="/x">新</a></div>')
     )
     crawl(cosmetic, "cosmetic")
     assert len(stored_versions(db)) == 1
