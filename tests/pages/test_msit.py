@@ -1,19 +1,19 @@
-"""MSIT: rows read out of the list page's inline jQuery, and the detail-page extraction."""
-
-import json
-from pathlib import Path
+"""MSIT: rows read out of the list pages' inline jQuery (comments left out), the pager, and
+the release pages (attachments behind script download calls)."""
 
 import pytest
 from scrapy import Request
 from scrapy.http import HtmlResponse, Response
+from scrapy.utils.test import get_crawler
 
 from crawler.items import ReleaseItem
-from spiders.msit import MsitSpider, js_unescape, parse_list_script
+from crawler.source_registry import page_objects, spider_classes
+from crawler.sources import sources_by_name
+from spiders.msit import js_unescape, live_script, parse_list_script
 from tests.support import fixture_response
 
-EXPECTED = json.loads(
-    (Path(__file__).resolve().parent.parent / "expected" / "msit.json").read_text(encoding="utf-8")
-)
+MsitSpider = spider_classes()["msit"]
+LIST_PAGE_OBJECT, DETAIL_PAGE_OBJECT = page_objects(sources_by_name()["msit"])
 LIST = "https://www.msit.go.kr/eng/bbs/list.do?sCode=eng&mId=4&mPid=2&pageIndex={}"
 VIEW = "https://www.msit.go.kr/eng/bbs/view.do?sCode=eng&mId=4&mPid=2&bbsSeqNo=42&nttSeqNo={}"
 DOWNLOAD = "https://www.msit.go.kr/ssm/file/fileDown.do?atchFileNo={}&fileOrd={}&fileBtn=A"
@@ -23,8 +23,12 @@ def _html(url: str, body: str) -> HtmlResponse:
     return HtmlResponse(url=url, body=body.encode("utf-8"), encoding="utf-8", request=Request(url))
 
 
-def _detail(url: str, **cb_kwargs: str | None) -> ReleaseItem:
-    items = list(MsitSpider().parse_detail(fixture_response(url), **cb_kwargs))
+def _spider():
+    return MsitSpider.from_crawler(get_crawler(MsitSpider))
+
+
+def _detail(url: str, entry: dict | None = None) -> ReleaseItem:
+    items = list(_spider().parse_detail(fixture_response(url), entry=entry))
     assert len(items) == 1
     return items[0]
 
@@ -58,45 +62,46 @@ def test_js_unescape_lone_surrogate_is_replaced() -> None:
     assert js_unescape("a%uD83Db") == "a\ufffdb"
 
 
+
 # --- list script ------------------------------------------------------------------------------
 def test_rows_of_the_first_list_page() -> None:
-    rows = parse_list_script(fixture_response(LIST.format(1)).text)
+    rows = parse_list_script(live_script(fixture_response(LIST.format(1))))
     assert [row.row for row in rows] == [str(n) for n in range(11)]
     assert [row.ntt_seq_no for row in rows] == [
         "1205", "1296", "1292", "1289", "1286", "1283", "1279", "1275", "1271", "1268", "1264",
     ]  # fmt: skip
     titles = {row.ntt_seq_no: row.title for row in rows}
-    # Literal titles with HTML entities (&rsquo; &amp; &nbsp;), category label left out.
+    # Titles as the English board writes them: entities (&amp;) read, Korean words kept.
     assert titles["1205"] == "MSIT’s Work Plan for 2026"
     assert (
         titles["1275"] == "MSIT Presents 2026 Korea Science & Technology Awards to Six Researchers"
     )
-    assert titles["1283"] == "MSIT Concludes Auction of 3.7 GHz Band Spectrum for 5G"
-    # unescape() titles: %uXXXX pieces (two statements for 1289), UTF-8 %XX, Korean words.
-    assert titles["1289"] == (
-        "Korea’s First Year as Horizon Europe Associated Country: 48 Joint Projects Selected"
-    )
-    assert titles["1286"] == (
-        "Korea–US Joint Statement on Quantum Science and Technology Cooperation Adopted"
-    )
-    assert titles["1279"].startswith("Korea–EU Digital Partnership Council")
     assert titles["1268"] == (
         "MSIT and Ministry of Health and Welfare Sign Cooperation Agreement"
         " on ‘K-바이오’ Data Platform"
     )
-    # The pinned notice has only a posting date; the others their registration date.
-    assert (rows[0].reg_dt, rows[0].pstg_ymd, rows[0].date) == (None, "2026-01-14", "2026-01-14")
-    assert (rows[1].reg_dt, rows[1].date) == ("Jul 21, 2026", "Jul 21, 2026")
+    # The live dates, not the leftovers in comments after them ("Jan 1, 2001").
+    assert (rows[0].reg_dt, rows[0].date) == ("Jan 14, 2026", "Jan 14, 2026")
     assert rows[-1].date == "May 21, 2026"
 
 
+def test_comments_are_not_read_as_statements() -> None:
+    raw = fixture_response(LIST.format(1)).text
+    assert "/*  $('#td_'+'NTT_SJ'+'_0')" in raw and "// $('#td_'+'REG_DT'+'_0')" in raw
+    # Read without stripping comments, the stale statements would win (they come last).
+    stale = parse_list_script(raw)[0]
+    assert (stale.ntt_seq_no, stale.title, stale.date) == ("1", "draft", "Jan 1, 2001")
+    live = parse_list_script(live_script(fixture_response(LIST.format(1))))[0]
+    assert (live.ntt_seq_no, live.title, live.date) == ("1205", "MSIT’s Work Plan for 2026",
+                                                        "Jan 14, 2026")  # fmt: skip
+
+
 def test_rows_of_the_second_list_page() -> None:
-    rows = parse_list_script(fixture_response(LIST.format(2)).text)
+    rows = parse_list_script(live_script(fixture_response(LIST.format(2))))
     assert [(row.ntt_seq_no, row.date) for row in rows] == [
         ("1236", "Mar 12, 2026"), ("1205", "Jan 14, 2026"), ("1071", "Dec 26, 2024"),
         ("1018", "Aug 27, 2024"), ("964", "Feb 13, 2024"), ("212", "Jul 6, 2018"),
     ]  # fmt: skip
-    assert rows[4].title == "MSIT’s Work Plan for 2024"
     assert rows[5].title == (
         "The 7th Korea-France Joint Coordinating Committee on Science and Technology (July 6)"
     )
@@ -141,37 +146,40 @@ def test_detail_id_from_anchor_around_the_cell() -> None:
         var sHtml = replyHrml; sHtml+= unescape('Second'); $('#td_'+'NTT_SJ'+'_1').html(sHtml);
       </script></body></html>"""
     url = "https://www.msit.go.kr/bbs/list.do;jsessionid=AbC123.node1?sCode=user&mId=307&mPid=208"
-    requests = list(MsitSpider().parse(_html(url, page)))
+    requests = list(_spider().parse(_html(url, page)))
     assert [r.url for r in requests] == [
         "https://www.msit.go.kr/bbs/view.do?sCode=user&mId=307&mPid=208&bbsSeqNo=94&nttSeqNo=3184474",
         "https://www.msit.go.kr/bbs/view.do?sCode=user&mId=307&mPid=208&bbsSeqNo=94&nttSeqNo=3184470",
     ]
-    assert requests[0].cb_kwargs == {"list_title": "보도자료", "list_date": "2024-05-12"}
+    assert requests[0].cb_kwargs["entry"]["title"] == "보도자료"
+    assert requests[0].cb_kwargs["entry"]["date"] == "2024-05-12"
 
 
-def test_list_requests_and_next_page() -> None:
-    spider = MsitSpider()
+def test_list_requests_and_the_fn_paging_pager() -> None:
+    spider = _spider()
     first = list(spider.parse(fixture_response(LIST.format(1))))
+    # The pager calls fn_paging(2): the board's pageIndex, one higher.
     assert [r.url for r in first if r.callback == spider.parse] == [LIST.format(2)]
     details = [r for r in first if r.callback == spider.parse_detail]
     assert len(details) == 11
     assert details[1].url == VIEW.format(1296)
-    assert details[1].cb_kwargs == {
-        "list_title": "Korea and UK Sign MoU on AI Safety Research Cooperation",
-        "list_date": "Jul 21, 2026",
-    }
-    # The pinned notice repeats a release that page 2 lists again.
+    assert details[1].cb_kwargs["entry"]["title"] == (
+        "Korea and UK Sign MoU on AI Safety Research Cooperation"
+    )
+    # The pinned notice repeats a release that page 2 lists again; page 2 is the last.
     second = list(spider.parse(fixture_response(LIST.format(2))))
-    assert all(r.callback == spider.parse_detail for r in second)  # last page
+    assert all(r.callback == spider.parse_detail for r in second)
     assert details[0].url in {r.url for r in second}
 
 
 def test_next_page_from_plain_pager_links() -> None:
     page = """<html><body><div class="paging"><strong>3</strong>
       <a href="/eng/bbs/list.do?sCode=eng&amp;mId=4&amp;mPid=2&amp;pageIndex=4">4</a></div>
+      <script>$('#td_'+'NTT_SJ'+'_0').html('<a onclick="fn_detail(&quot;7&quot;)">A</a>');</script>
       </body></html>"""
-    requests = list(MsitSpider().parse(_html(LIST.format(3), page)))
-    assert [r.url for r in requests] == [LIST.format(4)]
+    spider = _spider()
+    requests = list(spider.parse(_html(LIST.format(3), page)))
+    assert [r.url for r in requests if r.callback == spider.parse] == [LIST.format(4)]
 
 
 # --- detail pages -----------------------------------------------------------------------------
@@ -181,7 +189,6 @@ CHROME = (
     "Go to Navigation",
     "Search Area",
     "HOME News & Notice",
-    "News & Notice",
     "담당부서",
     "작성자",
     "연락처",
@@ -189,21 +196,23 @@ CHROME = (
     "Preview",
     "Copyright",
 )
+DETAILS = [1296, 1292, 1289, 1286, 1283, 1279, 1275, 1271, 1268, 1264, 1236, 1205, 1071, 1018,
+           964, 212]  # fmt: skip
 
 
-@pytest.mark.parametrize("url", sorted(EXPECTED["details"]))
-def test_no_chrome_in_bodies(url: str) -> None:
-    expected = EXPECTED["details"][url]
-    item = _detail(url, **expected["cb_kwargs"])
+@pytest.mark.parametrize("number", DETAILS)
+def test_no_chrome_in_bodies(number: int) -> None:
+    item = _detail(VIEW.format(number))
     paragraphs = item["body"].split("\n\n")
     for text in CHROME:
         assert text not in item["body"], text
     assert paragraphs[0] != item["title"]  # the repeated title is gone
     assert "+82-44-" not in item["body"] and item["contact_org"] not in paragraphs
+    assert item["field_stages"]["body"] == item["field_stages"]["title"] == "selectors"
 
 
 def test_seed_release() -> None:
-    item = _detail(VIEW.format(212), list_title=None, list_date="Jul 6, 2018")
+    item = _detail(VIEW.format(212), {"url": VIEW.format(212), "date": "Jul 6, 2018"})
     assert item["native_id"] == "212"
     assert item["published_raw"] == "2018-07-06"  # the page's own date, not the list's
     assert item["contact_org"] == "Bilateral Cooperation Division"
@@ -236,33 +245,38 @@ def test_attachments() -> None:
             "url": DOWNLOAD.format("10271", "1"),
         }
     ]
+    # A page without files: the script's hidden download form is no attachment.
     assert _detail(VIEW.format(1264))["attachments"] == []
 
 
 def test_list_date_when_the_page_has_none() -> None:
     response = fixture_response(VIEW.format(964))
     page = response.text.replace('<span class="date">2024-02-13</span>', "")
-    item = next(MsitSpider().parse_detail(_html(response.url, page), list_date="Feb 13, 2024"))
+    entry = {"url": response.url, "date": "Feb 13, 2024"}
+    item = next(_spider().parse_detail(_html(response.url, page), entry=entry))
     assert item["published_raw"] == "Feb 13, 2024"
+    assert item["field_stages"]["published_raw"] == "list"
 
 
 def test_one_item_even_for_an_empty_page() -> None:
     url = VIEW.format(999)
-    items = list(MsitSpider().parse_detail(_html(url, "<html><body></body></html>")))
+    items = list(_spider().parse_detail(_html(url, "<html><body></body></html>")))
     assert len(items) == 1
     item = items[0]
     assert item["native_id"] == "999"
-    for field in ("title", "published_raw", "body", "contact_org", "image_url"):
+    for field in ("title", "published_raw", "contact_org", "image_url"):
         assert item.get(field) is None, field
-    assert item["attachments"] == []
-    titled = next(MsitSpider().parse_detail(_html(url, "<html></html>"), list_title="From list"))
+    assert item["body"] == "" and item["attachments"] == []  # validation drops it
+    titled = next(_spider().parse_detail(_html(url, "<html></html>"),
+                                         entry={"url": url, "title": "From list"}))  # fmt: skip
     assert titled["title"] == "From list"
 
 
 def test_one_item_for_a_response_that_is_not_a_page() -> None:
     url = VIEW.format(998)
     response = Response(url=url, body=b"%PDF-1.7", request=Request(url))
-    items = list(MsitSpider().parse_detail(response, list_title="From list"))
+    items = list(_spider().parse_detail(response, entry={"url": url, "title": "From list",
+                                                         "native_id": "998"}))  # fmt: skip
     assert len(items) == 1
     assert (items[0]["native_id"], items[0]["title"]) == ("998", "From list")
     assert items[0].get("body") is None
