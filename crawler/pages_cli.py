@@ -241,8 +241,9 @@ def _print_report(report: Any) -> None:
     for proposal in [*report.list_proposals, *report.proposals]:
         table = "list" if proposal in report.list_proposals else "detail"
         extra = "".join(f", {k} = {v!r}" for k, v in proposal.extra.items())
-        out.print(f"  propose [source.{table}] {proposal.field} = {proposal.selector!r}{extra}"
-                  f"\n      check by eye: {proposal.check}", highlight=False)  # fmt: skip
+        line = f"  propose [source.{table}] {proposal.field} = {proposal.selector!r}{extra}"
+        out.print(escape(line) + f"\n      check by eye: {escape(proposal.check)}",
+                  highlight=False)  # fmt: skip
     for note in report.notes:
         out.print(f"  note: {escape(note)}", highlight=False)
     for problem in report.problems:

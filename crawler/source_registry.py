@@ -13,6 +13,7 @@ import importlib
 import logging
 import os
 from pathlib import Path
+from typing import Any
 
 from scrapy import Spider
 
@@ -78,8 +79,45 @@ def _build(sources: list[SourceConfig], path: Path) -> dict[str, type[Spider]]:
         }
         if config.kind in RELEASE_KINDS:
             attributes["health"] = health_expectations(config)
+        attributes.update(_contracts(base, config))
         classes[config.name] = type(class_name(base, config.name), (base,), attributes)
     return classes
+
+
+#: Where `scrapy check` finds pages for a source's contracts (run with REPLAY_DIR=fixtures).
+CONTRACT_FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+
+def _contracts(base: type, config: SourceConfig) -> dict[str, Any]:
+    """Scrapy contracts for `scrapy check`, from the source's own fixture pages: its first
+    list page must lead to releases, its first release page give one complete release.
+    A source without fixtures (an installed package, a new source) has none."""
+    from crawler.pages.fixtures import fixture_pages
+
+    if config.kind not in RELEASE_KINDS or not issubclass(base, ReleaseSpider):
+        return {}
+    pages = {}
+    for page in fixture_pages(CONTRACT_FIXTURES, config):
+        pages.setdefault(page.role, page.url)
+    start = config.start_url_strings[0] if config.kind == "feed" else pages.get("list")
+    methods: dict[str, Any] = {}
+    if start:
+        def parse(self: Any, response: Any, **kwargs: Any) -> Any:
+            return base.parse(self, response, **kwargs)
+
+        parse.__doc__ = (f"{base.parse.__doc__ or ''}\n\n@url {start}\n"
+                         "@returns requests 1\n")  # fmt: skip
+        methods["parse"] = parse
+    if pages.get("detail"):
+        def parse_detail(self: Any, response: Any, **kwargs: Any) -> Any:
+            return base.parse_detail(self, response, **kwargs)
+
+        parse_detail.__doc__ = (
+            f"{base.parse_detail.__doc__ or ''}\n\n@url {pages['detail']}\n"
+            "@returns items 1 1\n@returns requests 0 0\n@scrapes title url published_raw body\n"
+        )
+        methods["parse_detail"] = parse_detail
+    return methods
 
 
 def _base_class(config: SourceConfig, path: Path) -> type[Spider] | None:

@@ -282,6 +282,12 @@ def _save(
     if record.listing_hash:
         existing.listing_hash = record.listing_hash
     if existing.fingerprint == record.fingerprint:
+        # The same content, perhaps read another way (the site's markup or the source's
+        # selectors changed): how it was read now is what health and reparse must see.
+        existing.extraction = record.extraction
+        existing.field_stages = dict(record.field_stages)
+        if record.raw is not None and _read_by_another_extractor(session, existing, record.raw):
+            _store_raw(session, existing, record.raw)
         return SaveOutcome.UNCHANGED
     _copy(record, existing, CONTENT_FIELDS + CLASSIFICATION_FIELDS)
     set_tags(existing)
@@ -354,6 +360,13 @@ def update_classification(release: Release, labels: dict[str, Any]) -> bool:
 def _copy(record: ReleaseRecord, release: Release, names: Sequence[str]) -> None:
     for name in names:
         setattr(release, name, getattr(record, name))
+
+
+def _read_by_another_extractor(session: Session, release: Release, raw: RawPage) -> bool:
+    stored = session.scalar(
+        select(RawResponse.extractor_version).where(RawResponse.release_id == release.id)
+    )
+    return stored != raw.extractor_version
 
 
 def _store_raw(session: Session, release: Release, raw: RawPage | None) -> None:

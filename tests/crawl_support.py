@@ -15,9 +15,9 @@ EXPECTED = ROOT / "tests" / "expected_releases.json"
 
 
 def run_cli(
-    *args: str, db: str, check: bool = True, cwd: Path = ROOT
+    *args: str, db: str, check: bool = True, cwd: Path = ROOT, env: dict | None = None
 ) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "STNEWS_LOG_LEVEL": "WARNING"}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "STNEWS_LOG_LEVEL": "WARNING", **(env or {})}
     env.pop("DATABASE_URL", None)
     result = forked_cli.run(["--db", db, *args], env=env, cwd=cwd, timeout=180)
     if check and result.returncode != 0:

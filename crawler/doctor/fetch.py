@@ -162,7 +162,8 @@ def fetch(configs: list[SourceConfig], settings: Settings, details: int = 3,
             settings.set(name, {**settings.getdict(name), **value}, priority="cmdline")
         else:
             settings.set(name, value, priority="cmdline")
-    process = CrawlerProcess(settings, install_root_handler=False)
+    settings.set("LOG_INSTALL_ROOT_HANDLER", False, priority="cmdline")
+    process = CrawlerProcess(settings)
     spiders = {}
     for config in configs:
         attributes = {**source_metadata(config), "__module__": __name__}

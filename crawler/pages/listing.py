@@ -25,7 +25,8 @@ end costs one request.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from parsel import Selector
@@ -63,8 +64,6 @@ _DATE = re.compile(
     r"|\b[A-Z][a-z]{2,8}\.?\s+\d{1,2},\s*\d{4}\b|\b\d{1,2}\s+[A-Z][a-z]{2,8}\s+\d{4}\b"
     r"|\d{2,4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|\d{4}\s*년\s*\d{1,2}\s*월\s*\d{1,2}\s*일"
 )
-#: An element around a link that still belongs to its list row (not the whole list).
-_ROW_TAGS = ("li", "tr", "article", "dd", "dt")
 
 
 class ListPage:
@@ -142,18 +141,26 @@ def _is_notice(text: str, markers: Iterable[str]) -> bool:
 # --- Discovery --------------------------------------------------------------------------------
 
 
-def _row_date(link: Selector) -> str | None:
+def _row(link: Selector, is_release: Any) -> Selector:
+    """The list row of a link: its highest ancestor (up to a few levels) that holds no other
+    release link, so a date found there is this release's, not a neighbour's."""
+    row = link
+    for ancestor in reversed(link.xpath("ancestor::*[position() <= 4]")):
+        hrefs = {h for h in ancestor.css("a::attr(href)").getall() if is_release(h)}
+        if len(hrefs) > 1 or ancestor.root.tag in ("body", "html"):
+            break
+        row = ancestor
+    return row
+
+
+def _row_date(link: Selector, row: Selector) -> str | None:
     """A date shown in the link's list row, outside the title."""
-    for scope in (link, *link.xpath("ancestor::*[position() <= 3]")):
-        tag = scope.root.tag if isinstance(scope.root.tag, str) else ""
-        dated = scope.css("[class*=date], time, [class*=Date]")
-        if dated:
-            return text_of(dated[0]) or None
-        if scope is not link and tag in _ROW_TAGS:
-            text = text_of(scope).replace(text_of(link), " ")
-            match = _DATE.search(text)
-            return match.group(0) if match else None
-    match = _DATE.search(text_of(link))
+    dated = row.css("[class*=date], [class*=Date], time")
+    if dated:
+        return text_of(dated[0]) or None
+    title = text_of(link.css("h1, h2, h3, h4, h5, h6, strong")) if link is not row else ""
+    text = text_of(row).replace(title, " ") if title else text_of(row)
+    match = _DATE.search(text)
     return match.group(0) if match else None
 
 
@@ -171,15 +178,20 @@ def _link_title(link: Selector) -> str | None:
 def discover_entries(
     response: TextResponse,
     pattern: str,
-    native_id=release_id,  # (url) -> id
+    native_id: Callable[[str], str | None] | None = None,
     notices: Iterable[str] = (),
 ) -> list[ListEntry]:
     """Links to releases in the page's content (chrome left out), in page order."""
     body = response.selector.root.find("body")
     if body is None:
         return []
+    native_id = native_id or (lambda url: release_id(url, None))
     content = Selector(root=strip_chrome(body), type="html")
     compiled = re.compile(pattern)
+
+    def is_release(href: str) -> bool:
+        return bool(usable_link(href)) and bool(compiled.search(response.urljoin(href)))
+
     found: dict[str, ListEntry] = {}
     for link in content.css("a[href]"):
         href = usable_link(link.attrib.get("href"))
@@ -196,7 +208,7 @@ def discover_entries(
             continue
         if title and _is_notice(title, notices):
             continue
-        found[key] = ListEntry(url, native_id(url), title, _row_date(link))
+        found[key] = ListEntry(url, native_id(url), title, _row_date(link, _row(link, is_release)))
     return list(found.values())
 
 
