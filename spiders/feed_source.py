@@ -73,6 +73,7 @@ from w3lib.url import url_query_parameter
 
 from crawler.database import database_for
 from crawler.extract import paragraphs, text_of
+from crawler.feed_health import NEWEST_ENTRY_STAT, newest_entry
 from crawler.items import ReleaseItem
 from crawler.normalize import parse_date
 from crawler.release_spider import LIST_PAGE, ReleaseSpider, listing
@@ -387,6 +388,8 @@ class FeedSourceSpider(ReleaseSpider):
                 yield self.detail_request(entry)
             else:
                 yield self.entry_item(response, entry)
+        if newest := newest_entry(self.feed_dates, self.timezone, self.language):
+            stats.set_value(NEWEST_ENTRY_STAT, newest.isoformat())  # for crawler.feed_health
         yield from self._feed_done(read=reading.problem is None)
 
     def feed_failed(self, failure: Failure) -> Iterable[Request] | Failure:
