@@ -73,7 +73,7 @@ from w3lib.url import url_query_parameter
 
 from crawler.database import database_for
 from crawler.extract import paragraphs, text_of
-from crawler.feed_health import NEWEST_ENTRY_STAT, newest_entry
+from crawler.feed_health import NEWEST_ENTRY_STAT, newest_entry, note_missing
 from crawler.items import ReleaseItem
 from crawler.normalize import parse_date
 from crawler.release_spider import LIST_PAGE, ReleaseSpider, listing
@@ -496,6 +496,7 @@ class FeedSourceSpider(ReleaseSpider):
                 stats.inc_value("feed/check/older_than_feed")
             else:
                 stats.inc_value("feed/missing_from_feed")
+                note_missing(stats, entry.date, self.timezone, self.language)
                 self.logger.warning(
                     "%s: release missing from the feed, listed on %s: %s (%s)",
                     self.name, response.url, entry.url, entry.title or "untitled",
