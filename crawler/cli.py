@@ -18,6 +18,7 @@ from rich.table import Table
 from crawler.cli_options import add_scrapy_options, name_value, positive_int
 from crawler.feeds.cli import add_command as add_feed_command
 from crawler.normalize import parse_date
+from crawler.pages_cli import add_command as add_pages_commands
 from crawler.reparse_cli import add_command as add_reparse_command
 from crawler.runner import CrawlResult, project_settings, run_crawls
 from crawler.schedule_cli import add_command as add_schedule_command
@@ -111,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_feed_command(commands)
     add_sources_command(commands)
+    add_pages_commands(commands)
     add_reparse_command(commands)
     add_serve_command(commands)
     add_schedule_command(commands)
