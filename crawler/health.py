@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from scrapy import Request, signals
@@ -21,6 +21,7 @@ from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
 
 from crawler.database import database_for
+from crawler.feed_health import empty_feed_pages, empty_feed_reason, freshness
 from crawler.items import ReleaseItem
 from crawler.pages.fields import is_fallback
 from storage.health import BROKEN, DEGRADED, HEALTHY, publishing_rhythm, record_health
@@ -40,6 +41,8 @@ class HealthExpectations:
     min_field_coverage: float = 0.9
     #: Share of detail requests that may fail (HTTP errors, timeouts) before it is degraded.
     max_failure_ratio: float = 0.2
+    #: Days the source may go without a new release (its rhythm); None: learned.
+    max_quiet_days: int | None = None
 
 
 @dataclass
@@ -73,8 +76,11 @@ def evaluate(
         detail = f" ({failures})" if failures else ""
         verdict.worsen(BROKEN, f"no list page could be fetched{detail}")
         return verdict
-    empty = stats.get("health/empty_list_pages", 0)
-    if empty:
+    if reason := empty_feed_reason(stats):
+        verdict.worsen(BROKEN, reason)
+    # A feed without entries is explained above, not a selector that matched nothing.
+    empty = stats.get("health/empty_list_pages", 0) - empty_feed_pages(stats)
+    if empty > 0:
         url = stats.get("health/empty_list_page_url", "")
         verdict.worsen(BROKEN, f"list page matched no releases (selector?): {url}".strip())
     first = stats.get("health/first_page_items")
@@ -246,13 +252,27 @@ class HealthMonitor:
         expectations = getattr(spider, "health", None)
         if expectations is None:  # not a release source
             return
+        stats = self.crawler.stats.get_stats()
         detail_page = getattr(spider, "detail_page", None)
         promised = detail_page.promised() if detail_page is not None else ()
-        verdict = evaluate(self.crawler.stats.get_stats(), expectations, promised)
+        verdict = evaluate(stats, expectations, promised)
+        now = datetime.now(UTC)
+        declared = (
+            timedelta(days=expectations.max_quiet_days) if expectations.max_quiet_days else None
+        )
         database = database_for(self.crawler.settings["DATABASE_URL"])
         with database.session() as session:
-            stale = publishing_rhythm(session, spider.name).is_stale(datetime.now(UTC))
-            events = record_health(session, spider.name, verdict.status, verdict.reasons, stale)
+            rhythm = publishing_rhythm(session, spider.name)
+            stale = rhythm.is_stale(now, declared=declared)
+            # A feed source: its newest entry says whether the feed froze or the source is
+            # quiet (crawler/feed_health.py).
+            feed = freshness(stats, rhythm.quiet_limit(declared), now)
+            if feed.stopped:
+                verdict.worsen(DEGRADED, feed.stopped)
+            stale = stale or bool(feed.quiet)
+            events = record_health(
+                session, spider.name, verdict.status, verdict.reasons, stale, feed.quiet
+            )
         self.crawler.stats.set_value("health/status", verdict.status)
         for event in events:
             log = logger.warning if event.kind in (BROKEN, DEGRADED, "stale") else logger.info

@@ -21,6 +21,15 @@ _PARAGRAPH_BREAK = re.compile(r"\s*\n\s*\n\s*")
 # A run of Latin words joined by hyphens: "Tech-nology", "Tai-wan-France".
 _HYPHENATED = re.compile(r"\b[A-Za-z]+(?:-[A-Za-z]+)+\b")
 
+# A line break inside Chinese or Japanese running text, which writes no spaces between words:
+# "科学技術\n協力" is one word wrapped by the page, and joining it with a space would split it
+# (and break matching of cooperation terms). Han, kana and CJK punctuation on both sides;
+# Korean (Hangul) writes spaces between words, so its line breaks stay spaces.
+_CJK_NO_SPACE = (
+    r"[\u3000-\u303f\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff01-\uff60]"
+)
+_CJK_LINE_BREAK = re.compile(rf"(?<={_CJK_NO_SPACE})[ \t]*\n[ \t\u3000]*(?={_CJK_NO_SPACE})")
+
 # A joined word must be at least this common (Zipf scale: 3 = once per million words).
 MIN_JOINED_ZIPF = 3.0
 
@@ -69,6 +78,7 @@ def clean_line(text: str | None) -> str:
     if not text:
         return ""
     text = unicodedata.normalize("NFC", _NOT_TEXT.sub("", text)).translate(_INVISIBLE)
+    text = _CJK_LINE_BREAK.sub("", text)
     text = _INLINE_SPACE.sub(" ", text.replace("\n", " ")).strip()
     return repair_hyphenation(text)
 
@@ -100,6 +110,13 @@ _ROC_CJK = re.compile(r"(?:民國|民国)?\s*(\d{2,3})\s*年\s*(\d{1,2})\s*月\s
 _ROC_NUMERIC = re.compile(r"(?<!\d)(\d{2,3})([-/.])(\d{1,2})\2(\d{1,2})(?!\d)")
 _GREGORIAN_CJK = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
 ROC_OFFSET = 1911
+# Japanese era years, as Japanese ministries write them: 令和8年11月20日, 平成31年4月30日, and
+# 令和元年5月1日 (元年: the era's first year). dateparser knows no Japanese calendar either; the
+# era table comes from japanera (a new era is a library update, not a code change). Only the
+# modern eras, which name a year in running text unambiguously.
+_JAPANESE_ERA = re.compile(r"(明治|大正|昭和|平成|令和)\s*(元|\d{1,2})\s*年")
+# A weekday after a CJK date, "2026年11月20日(金)" / "11月20日（金曜日）": not part of the date.
+_CJK_WEEKDAY = re.compile(r"\(\s*[月火水木金土日](?:曜日?)?\s*\)")
 
 # Formats these sites use, tried before dateparser's free-form parsing for speed and
 # determinism ("2024/05/01" must never be read day-first).
@@ -139,6 +156,28 @@ def _parse_numeric(text: str, timezone: str) -> datetime | None:
     return None
 
 
+@lru_cache(maxsize=1)
+def _era_first_years() -> dict[str, int]:
+    import japanera
+
+    modern = [era for era in japanera.ERA_DATA_GENERAL if era.since.year >= 1868]
+    return {era.kanji: era.since.year for era in modern}
+
+
+def _japanese_era_to_gregorian(text: str) -> str:
+    """令和8年 -> 2026年 (the era's first year is its year 1)."""
+
+    def year(match: re.Match[str]) -> str:
+        era, number = match.groups()
+        first = _era_first_years().get(era)
+        if first is None:
+            return match.group(0)
+        relative = 1 if number == "元" else int(number)
+        return f"{first + relative - 1}年"
+
+    return _JAPANESE_ERA.sub(year, text)
+
+
 def _roc_to_gregorian(text: str) -> str:
     def cjk(match: re.Match[str]) -> str:
         year, month, day = (int(g) for g in match.groups())
@@ -160,7 +199,13 @@ def parse_date(text: str | None, timezone: str = "UTC", language: str = "en") ->
     """
     if not text:
         return None
-    text = _roc_to_gregorian(unicodedata.normalize("NFKC", text).strip())
+    text = _japanese_era_to_gregorian(unicodedata.normalize("NFKC", text).strip())
+    text = _CJK_WEEKDAY.sub("", text)
+    if (language or "").lower().startswith("ja"):
+        # Japanese sites never count years from 1912: "10年" there is no Minguo year.
+        text = _GREGORIAN_CJK.sub(lambda m: "-".join(f"{int(g):02d}" for g in m.groups()), text)
+    else:
+        text = _roc_to_gregorian(text)
     if (numeric := _parse_numeric(text, timezone)) is not None:
         return numeric
     return _parse_with_dateparser(text, timezone, language)

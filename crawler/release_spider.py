@@ -43,6 +43,7 @@ def health_expectations(config: SourceConfig) -> HealthExpectations:
         required_fields=tuple(health.required_fields),
         min_field_coverage=health.min_field_coverage,
         max_failure_ratio=health.max_failure_ratio,
+        max_quiet_days=health.max_quiet_days,
     )
 
 

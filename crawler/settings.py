@@ -114,6 +114,8 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.safety.NetworkSafetyMiddleware": 40,
     # After decompression and recording: refuse oversized, empty and binary pages; fix charsets.
     "crawler.safety.ResponseSanityMiddleware": 575,
+    # Just before it: a valid UTF-8 body declared us-ascii/Latin-1 is UTF-8 (korea.kr's feeds).
+    "crawler.charset.Utf8OverDeclarationMiddleware": 576,
     # Retries that wait (Retry-After or exponential backoff) instead of hammering.
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.BackoffRetryMiddleware": 550,

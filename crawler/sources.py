@@ -44,12 +44,21 @@ def _zone(value: str) -> str:
     return value
 
 
+#: Publishers that are not a country: the European Union's institutions. "EU" is the code
+#: ISO 3166 reserves exceptionally for the Union (pycountry lists only countries).
+ORGANISATION_CODES = {"EU": "European Union"}
+
+
 def _country(value: str) -> str:
     import pycountry
 
-    if pycountry.countries.get(alpha_2=value.upper()) is None:
-        raise ValueError(f"not an ISO 3166-1 alpha-2 country code: {value!r}")
-    return value.upper()
+    code = value.upper()
+    if code not in ORGANISATION_CODES and pycountry.countries.get(alpha_2=code) is None:
+        raise ValueError(
+            f"not an ISO 3166-1 alpha-2 country code or one of {', '.join(ORGANISATION_CODES)}: "
+            f"{value!r}"
+        )
+    return code
 
 
 def _css(value: str) -> str:
@@ -207,6 +216,12 @@ class Health(Strict):
     required_fields: list[str] = Field(default_factory=lambda: ["title", "published", "body"])
     min_field_coverage: float = Field(default=0.9, ge=0, le=1)
     max_failure_ratio: float = Field(default=0.2, ge=0, le=1)
+    # The source's rhythm: days without a new release after which it is stale (EC publishes
+    # daily: 7; MEXT weekly: 21). Unset, the gap is learned from the stored releases (four
+    # usual gaps, at least two weeks). A feed older than this while its check page lists
+    # newer releases has stopped updating (degraded); without that evidence the source is
+    # quiet (stale), not broken.
+    max_quiet_days: int | None = Field(default=None, ge=1)
 
     @field_validator("required_fields")
     @classmethod
@@ -224,6 +239,13 @@ class SourceConfig(Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]{1,40}$")
     agency: str = Field(min_length=2)
     agency_country: Country
+    # The publisher's own side when a release announces cooperation: every other country or
+    # organisation named is a partner, this one never is. Defaults to agency_country. An ISO
+    # code or "EU" (the Commission and CORDIS publish for the Union: a member state named in
+    # passing is not a partner of the EU). The classifier reads it (crawler/classify).
+    home: Country | None = None
+    # What "home" means for this source, in a sentence (shown by `stnews sources --json`).
+    home_note: str | None = None
     language: str = Field(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
     timezone: TimeZone
     kind: Literal["html", "feed", "page"] = "html"
@@ -274,6 +296,11 @@ class SourceConfig(Strict):
     def templates(self) -> tuple[Template, ...]:
         """The known CMS templates this source's detail pages fall back to, in order."""
         return self._templates
+
+    @property
+    def home_code(self) -> str:
+        """The publisher's own side: ``home``, else the agency's country."""
+        return self.home or self.agency_country
 
     @property
     def start_url_strings(self) -> list[str]:

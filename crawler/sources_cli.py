@@ -90,12 +90,31 @@ def _sources_file(args: argparse.Namespace) -> Path:
 # --- stnews sources ------------------------------------------------------------------------
 
 
+def read_as(source: SourceConfig) -> str:
+    """How the source is read, in a few words ("feed → pages, + list check")."""
+    if source.kind == "feed":
+        feed = source.feed
+        how = "feed → pages" if feed is None or feed.follow_links else "feed only"
+        if feed is not None and feed.check_page:
+            how += ", + list check"
+    elif source.kind == "page":
+        how = "watched pages"
+    else:
+        how = "list → pages"
+    if source.spider:
+        how += f" (code: {source.spider.rsplit(':', 1)[-1]})"
+    return how
+
+
 def source_row(source: SourceConfig) -> dict[str, Any]:
     return {
         "name": source.name,
         "kind": source.kind,
         "agency": source.agency,
         "agency_country": source.agency_country,
+        "home": source.home_code,
+        "home_note": source.home_note,
+        "read_as": read_as(source),
         "language": source.language,
         "timezone": source.timezone,
         "interval": source.interval,
@@ -111,19 +130,25 @@ def cmd_sources(args: argparse.Namespace) -> int:
     if args.json:
         sys.stdout.write(json.dumps(rows, indent=1, ensure_ascii=False) + "\n")
         return 0
-    table = Table(title=f"Sources in {path}")
-    for column in ("name", "kind", "agency", "country", "language", "interval", "spider"):
+    publishers = {row["agency_country"] for row in rows}
+    languages = {row["language"].split("-")[0] for row in rows}
+    table = Table(
+        title=f"Sources in {path}",
+        caption=f"{len(rows)} sources, {len(publishers)} publishing countries or "
+        f"organisations, {len(languages)} languages",
+    )
+    for column in ("name", "agency", "country", "home", "language", "read as", "interval"):
         table.add_column(column, overflow="fold")
     table.add_column("enabled")
     for row in rows:
         table.add_row(
             row["name"],
-            row["kind"],
             escape(row["agency"]),
             row["agency_country"],
+            row["home"],
             row["language"],
+            escape(row["read_as"]),
             _duration(row["interval"]),
-            row["spider"] or "[dim]configured[/dim]",
             "yes" if row["enabled"] else "[yellow]no[/yellow]",
         )
     out.print(table)

@@ -74,6 +74,7 @@ from twisted.python.failure import Failure
 
 from crawler.database import database_for
 from crawler.extract import paragraphs
+from crawler.feed_health import NEWEST_ENTRY_STAT, newest_entry, note_missing
 from crawler.items import ENTRY_VERSION, ReleaseItem
 from crawler.normalize import parse_date
 from crawler.pages import ListEntry
@@ -349,6 +350,8 @@ class FeedSourceSpider(ReleaseSpider):
                     yield request
             else:
                 yield self.entry_item(response, entry)
+        if newest := newest_entry(self.feed_dates, self.timezone, self.language):
+            stats.set_value(NEWEST_ENTRY_STAT, newest.isoformat())  # for crawler.feed_health
         yield from self._feed_done(read=reading.problem is None)
 
     def feed_failed(self, failure: Failure) -> Iterable[Request] | Failure:
@@ -458,6 +461,7 @@ class FeedSourceSpider(ReleaseSpider):
                 stats.inc_value("feed/check/older_than_feed")
             else:
                 stats.inc_value("feed/missing_from_feed")
+                note_missing(stats, entry.date, self.timezone, self.language)
                 self.logger.warning(
                     "%s: release missing from the feed, listed on %s: %s (%s)",
                     self.name, response.url, entry.url, entry.title or "untitled",

@@ -43,9 +43,17 @@ class MonitorEvent(Base):
 
 
 def record_health(
-    session: Session, source: str, status: str, reasons: Sequence[str], stale: bool
+    session: Session,
+    source: str,
+    status: str,
+    reasons: Sequence[str],
+    stale: bool,
+    stale_message: str | None = None,
 ) -> list[MonitorEvent]:
-    """Store a source's health; return the events raised by what changed."""
+    """Store a source's health; return the events raised by what changed.
+
+    ``stale_message`` says why a stale source is stale (a quiet feed, say); without it the
+    message is built from the stored releases' rhythm."""
     now = utcnow()
     # Two crawls of one source may finish at once: create the row race-free, then lock it.
     session.execute(
@@ -70,7 +78,7 @@ def record_health(
     elif status == HEALTHY and previous_status != HEALTHY:
         events.append(MonitorEvent(source=source, kind="recovered", message="healthy run"))
     if stale and not previous_stale:
-        message = _stale_message(session, source)
+        message = stale_message or _stale_message(session, source)
         events.append(MonitorEvent(source=source, kind="stale", message=message))
     for event in events:
         event.created_at = now
@@ -83,11 +91,33 @@ class Rhythm:
     newest: datetime | None
     usual_gap: timedelta | None
 
-    def is_stale(self, now: datetime, factor: float = 4.0, floor: timedelta = timedelta(days=14)):
-        """Quiet far beyond the usual gap between releases (and at least two weeks)."""
-        if self.newest is None or self.usual_gap is None:
+    def quiet_limit(
+        self,
+        declared: timedelta | None = None,
+        factor: float = 4.0,
+        floor: timedelta = timedelta(days=14),
+    ) -> timedelta | None:
+        """How long the source may go without a release: its declared rhythm
+        (``[source.health] max_quiet_days``: sources publish daily or weekly), else far
+        beyond its usual gap (and at least two weeks); None while the gap is unknown."""
+        if declared is not None:
+            return declared
+        if self.usual_gap is None:
+            return None
+        return max(self.usual_gap * factor, floor)
+
+    def is_stale(
+        self,
+        now: datetime,
+        factor: float = 4.0,
+        floor: timedelta = timedelta(days=14),
+        declared: timedelta | None = None,
+    ) -> bool:
+        """Quiet beyond ``quiet_limit``."""
+        limit = self.quiet_limit(declared, factor, floor)
+        if self.newest is None or limit is None:
             return False
-        return now - self.newest > max(self.usual_gap * factor, floor)
+        return now - self.newest > limit
 
 
 def publishing_rhythm(session: Session, source: str, history: int = 30) -> Rhythm:

@@ -459,10 +459,13 @@ def test_sources_lists_every_source() -> None:
     assert rows["ey"]["spider"] is None and rows["ey"]["kind"] == "html"
     assert rows["nstc_pages"]["kind"] == "page"
     assert rows["msit"]["agency_country"] == "KR"
+    assert rows["msit"]["home"] == "KR" and rows["ec_rtd"]["home"] == "EU"
+    assert rows["mext"]["read_as"] == "feed → pages"
+    assert rows["msit_ko"]["read_as"] == "feed → pages, + list check (code: MsitKoreanFeedSpider)"
     table = stnews("sources")
     assert (
         table.returncode == 0
-        and "configured" in flat(table.stdout)
+        and "list → pages" in flat(table.stdout)
         and "Executive Yuan" in flat(table.stdout)
     )
 
