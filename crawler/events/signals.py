@@ -1,0 +1,181 @@
+"""What the linker knows of one release: its parties, kind, dates, ordinal, instruments,
+anchors and a MinHash of its opening text.
+
+Computed once per release (the classification may come in precomputed, as stored by the
+crawl's enrich step); the scorer then compares signals only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from itertools import combinations, pairwise
+
+from datasketch import MinHash
+
+from crawler.classify import classify
+from crawler.classify.text import is_cjk, normalize
+
+from . import dates, markers
+
+NUM_PERM = 64
+# Opening text hashed for similarity: the headline and lead say what happened; the rest of a
+# release (background, quotes) differs between publishers.
+SIMILARITY_CHARS = 600
+# Rare names are looked for a little further: a wire story names the people in its second
+# paragraph.
+ANCHOR_CHARS = 700
+_PUNCT = re.compile(r"[\W_]+", re.U)
+_WORD = re.compile(r"[a-z0-9]+")
+_STOP = frozenset(
+    [
+        "the",
+        "a",
+        "an",
+        "of",
+        "and",
+        "to",
+        "in",
+        "on",
+        "for",
+        "with",
+        "by",
+        "at",
+        "from",
+        "as",
+        "is",
+        "was",
+        "were",
+        "be",
+        "its",
+        "that",
+        "this",
+    ]
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    """One release as the linker takes it. ``key`` is its stable identity (a database id, a
+    URL or an input line's id); ``partners`` and ``coop_type`` may be given precomputed."""
+
+    key: str
+    title: str
+    body: str = ""
+    language: str = ""
+    agency: str = ""
+    agency_country: str = ""
+    published: date | None = None
+    published_month: tuple[int, int] | None = None
+    partners: tuple[str, ...] | None = None
+    coop_type: str | None = None
+
+
+@dataclass(slots=True)
+class Signals:
+    key: str
+    language: str
+    agency: str
+    parties: frozenset[str]
+    pairs: frozenset[tuple[str, str]]
+    coop_type: str | None
+    published: date | None
+    when: dates.EventDate
+    mentioned: frozenset[date]
+    ordinal: int | None
+    ordinal_in_title: bool
+    instruments: frozenset[str]
+    anchors: frozenset[frozenset[str]]
+    minhash: MinHash | None = field(repr=False, default=None)
+
+    @property
+    def day(self) -> date | None:
+        return self.when.day
+
+
+def parties_of(home: str, partners: tuple[str, ...]) -> frozenset[str]:
+    """The publishing country and the partners: everyone the event is between."""
+    parties = {p.upper() for p in partners if p}
+    if home:
+        parties.add(home.upper())
+    return frozenset(parties)
+
+
+def pairs_of(parties: frozenset[str]) -> frozenset[tuple[str, str]]:
+    """Every pair of parties: the bilateral relations an event belongs to. A release from a
+    third country (a wire story) still shares the pair of the two it reports on."""
+    return frozenset(combinations(sorted(parties), 2))
+
+
+def extract(release: Release) -> Signals:
+    title = normalize(release.title or "")
+    body = normalize(release.body or "")
+    partners, coop_type = release.partners, release.coop_type
+    if partners is None:
+        verdict = classify(title, body, release.agency_country, release.language)
+        partners = verdict.partners
+        coop_type = verdict.coop_type
+    parties = parties_of(release.agency_country, tuple(partners))
+    lead = body[: dates.LEAD_CHARS]
+    found = dates.mentions(title, body, release.language, release.published)
+    when = dates.event_date(found, release.published)
+    mentioned = frozenset(d for d in (m.as_date() for m in found) if d is not None)
+    text = f"{title}\n{lead}"
+    ordinal, ordinal_in_title = markers.primary_ordinal(title, lead)
+    wider = f"{title}\n{body[:ANCHOR_CHARS]}"
+    return Signals(
+        key=release.key,
+        language=_language(release.language, title or body),
+        agency=(release.agency or "").strip().lower(),
+        parties=parties,
+        pairs=pairs_of(parties) if len(parties) > 1 else frozenset(),
+        coop_type=coop_type,
+        published=release.published,
+        when=when,
+        mentioned=mentioned,
+        ordinal=ordinal,
+        ordinal_in_title=ordinal_in_title,
+        instruments=markers.instruments(text),
+        anchors=markers.anchors(wider),
+        minhash=minhash(f"{title}\n{body[:SIMILARITY_CHARS]}", _language(release.language, title)),
+    )
+
+
+def _language(language: str, sample: str) -> str:
+    """A language family for similarity: MinHash compares like with like only."""
+    lang = (language or "").lower()
+    for prefix in ("zh", "ko", "ja"):
+        if lang.startswith(prefix):
+            return prefix
+    if lang:
+        return lang.split("-")[0]
+    return "cjk" if is_cjk(sample) else "en"
+
+
+def shingles(text: str, language: str) -> set[bytes]:
+    """Character 3-grams for Chinese, Japanese and Korean (no reliable word breaks), word
+    2-grams minus stop words elsewhere."""
+    if language in ("zh", "ko", "ja", "cjk"):
+        compact = _PUNCT.sub("", text.lower())
+        return {compact[i : i + 3].encode() for i in range(max(len(compact) - 2, 0))}
+    words = [w for w in _WORD.findall(text.lower()) if w not in _STOP]
+    return {f"{a} {b}".encode() for a, b in pairwise(words)}
+
+
+def minhash(text: str, language: str) -> MinHash | None:
+    grams = shingles(text, language)
+    if not grams:
+        return None
+    mh = MinHash(num_perm=NUM_PERM, seed=1)
+    mh.update_batch(list(grams))
+    return mh
+
+
+def stable_event_id(founding_key: str) -> str:
+    """An event's id: a hash of its founding release's stable key. See ``linker``."""
+    return "ev-" + hashlib.sha256(founding_key.encode()).hexdigest()[:16]
+
+
+__all__ = ["Release", "Signals", "extract", "pairs_of", "parties_of", "stable_event_id"]
