@@ -21,6 +21,7 @@ from crawler.classify.text import is_cjk, normalize
 from . import dates, markers
 
 NUM_PERM = 64
+SCHEME = "affine32"  # datasketch's permutation scheme, fixed so stored hash values stay valid
 # Opening text hashed for similarity: the headline and lead say what happened; the rest of a
 # release (background, quotes) differs between publishers.
 SIMILARITY_CHARS = 600
@@ -168,7 +169,7 @@ def minhash(text: str, language: str) -> MinHash | None:
     grams = shingles(text, language)
     if not grams:
         return None
-    mh = MinHash(num_perm=NUM_PERM, seed=1)
+    mh = MinHash(num_perm=NUM_PERM, seed=1, scheme=SCHEME)
     mh.update_batch(list(grams))
     return mh
 
@@ -179,3 +180,65 @@ def stable_event_id(founding_key: str) -> str:
 
 
 __all__ = ["Release", "Signals", "extract", "pairs_of", "parties_of", "stable_event_id"]
+
+
+# Bumped whenever extraction changes, so stored signals are recomputed (see storage.events).
+SIGNALS_VERSION = 1
+
+
+def to_dict(s: Signals) -> dict[str, object]:
+    """Plain JSON for storage; ``from_dict`` gives back an equal ``Signals``."""
+    return {
+        "key": s.key,
+        "language": s.language,
+        "agency": s.agency,
+        "parties": sorted(s.parties),
+        "coop_type": s.coop_type,
+        "published": s.published.isoformat() if s.published else None,
+        "day": s.when.day.isoformat() if s.when.day else None,
+        "month_day": list(s.when.month_day) if s.when.month_day else None,
+        "stated": s.when.stated,
+        "mentioned": sorted(d.isoformat() for d in s.mentioned),
+        "ordinal": s.ordinal,
+        "ordinal_in_title": s.ordinal_in_title,
+        "instruments": sorted(s.instruments),
+        "anchors": sorted(sorted(a) for a in s.anchors),
+        "minhash": [int(v) for v in s.minhash.hashvalues] if s.minhash is not None else None,
+    }
+
+
+def from_dict(data: dict[str, object], key: str | None = None) -> Signals:
+    import numpy as np
+
+    def day(value: object) -> date | None:
+        return date.fromisoformat(value) if isinstance(value, str) else None
+
+    parties = frozenset(data["parties"])  # type: ignore[arg-type]
+    month_day = data.get("month_day")
+    hashvalues = data.get("minhash")
+    mh = None
+    if hashvalues:
+        dtype = MinHash(num_perm=1, seed=1, scheme=SCHEME).hashvalues.dtype
+        mh = MinHash(
+            num_perm=NUM_PERM, seed=1, scheme=SCHEME, hashvalues=np.array(hashvalues, dtype=dtype)
+        )
+    return Signals(
+        key=key if key is not None else str(data["key"]),
+        language=str(data["language"]),
+        agency=str(data["agency"]),
+        parties=parties,
+        pairs=pairs_of(parties) if len(parties) > 1 else frozenset(),
+        coop_type=data.get("coop_type"),  # type: ignore[arg-type]
+        published=day(data.get("published")),
+        when=dates.EventDate(
+            day(data.get("day")),
+            tuple(month_day) if month_day else None,  # type: ignore[arg-type]
+            bool(data.get("stated")),
+        ),
+        mentioned=frozenset(d for d in map(day, data.get("mentioned") or ()) if d),  # type: ignore[arg-type]
+        ordinal=data.get("ordinal"),  # type: ignore[arg-type]
+        ordinal_in_title=bool(data.get("ordinal_in_title")),
+        instruments=frozenset(data.get("instruments") or ()),  # type: ignore[arg-type]
+        anchors=frozenset(frozenset(a) for a in data.get("anchors") or ()),  # type: ignore[union-attr]
+        minhash=mh,
+    )
