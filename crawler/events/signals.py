@@ -88,6 +88,7 @@ class Signals:
     ordinal: int | None
     ordinal_in_title: bool
     instruments: frozenset[str]
+    title_instruments: frozenset[str]
     anchors: frozenset[frozenset[str]]
     minhash: MinHash | None = field(repr=False, default=None)
 
@@ -120,8 +121,12 @@ def extract(release: Release) -> Signals:
         coop_type = verdict.coop_type
     parties = parties_of(release.agency_country, tuple(partners))
     lead = body[: dates.LEAD_CHARS]
-    found = dates.mentions(title, body, release.language, release.published)
-    when = dates.event_date(found, release.published)
+    # A month of publication without the day still places yearless mentions ("11月23日").
+    reference = release.published
+    if reference is None and release.published_month:
+        reference = date(*release.published_month, 28)
+    found = dates.mentions(title, body, release.language, reference)
+    when = dates.event_date(found, reference)
     mentioned = frozenset(d for d in (m.as_date() for m in found) if d is not None)
     text = f"{title}\n{lead}"
     ordinal, ordinal_in_title = markers.primary_ordinal(title, lead)
@@ -139,6 +144,7 @@ def extract(release: Release) -> Signals:
         ordinal=ordinal,
         ordinal_in_title=ordinal_in_title,
         instruments=markers.instruments(text),
+        title_instruments=markers.instruments(title),
         anchors=markers.anchors(wider),
         minhash=minhash(f"{title}\n{body[:SIMILARITY_CHARS]}", _language(release.language, title)),
     )
@@ -183,7 +189,7 @@ __all__ = ["Release", "Signals", "extract", "pairs_of", "parties_of", "stable_ev
 
 
 # Bumped whenever extraction changes, so stored signals are recomputed (see storage.events).
-SIGNALS_VERSION = 1
+SIGNALS_VERSION = 2
 
 
 def to_dict(s: Signals) -> dict[str, object]:
@@ -202,6 +208,7 @@ def to_dict(s: Signals) -> dict[str, object]:
         "ordinal": s.ordinal,
         "ordinal_in_title": s.ordinal_in_title,
         "instruments": sorted(s.instruments),
+        "title_instruments": sorted(s.title_instruments),
         "anchors": sorted(sorted(a) for a in s.anchors),
         "minhash": [int(v) for v in s.minhash.hashvalues] if s.minhash is not None else None,
     }
@@ -239,6 +246,7 @@ def from_dict(data: dict[str, object], key: str | None = None) -> Signals:
         ordinal=data.get("ordinal"),  # type: ignore[arg-type]
         ordinal_in_title=bool(data.get("ordinal_in_title")),
         instruments=frozenset(data.get("instruments") or ()),  # type: ignore[arg-type]
+        title_instruments=frozenset(data.get("title_instruments") or ()),  # type: ignore[arg-type]
         anchors=frozenset(frozenset(a) for a in data.get("anchors") or ()),  # type: ignore[union-attr]
         minhash=mh,
     )

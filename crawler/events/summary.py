@@ -14,6 +14,8 @@ from .signals import Signals
 # signing, then each council); agreements, committees, MoUs and calls between the same
 # parties form the general science-and-technology track.
 GENERAL_TRACK = "science-and-technology"
+# Recurring meetings held under a bilateral S&T agreement belong to its general track.
+_GENERAL_INSTRUMENTS = GENERIC_INSTRUMENTS | {"research-conference"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,9 +36,11 @@ def summarize(members: list[Signals]) -> Summary:
     keep = sorted(p for p, n in parties.items() if n * 2 >= len(members))
     types = Counter(m.coop_type for m in members if m.coop_type)
     ordinals = Counter(m.ordinal for m in members if m.ordinal is not None)
-    named = Counter(k for m in members for k in m.instruments if k not in GENERIC_INSTRUMENTS)
-    generic = Counter(k for m in members for k in m.instruments if k in GENERIC_INSTRUMENTS)
-    instrument = _top(named) or _top(generic)
+    # A headline names the instrument of its event; a lead may cite others ("the first
+    # scientific research conference is planned for May").
+    instrument = _instrument([m.title_instruments for m in members]) or _instrument(
+        [m.instruments for m in members]
+    )
     stated = [m.day for m in members if m.day and m.when.stated]
     days = stated or [m.day for m in members if m.day]
     first = min(members, key=lambda m: ((m.published or date.max), m.key))
@@ -50,8 +54,14 @@ def summarize(members: list[Signals]) -> Summary:
     )
 
 
+def _instrument(found: list[frozenset[str]]) -> str | None:
+    named = Counter(k for keys in found for k in keys if k not in GENERIC_INSTRUMENTS)
+    generic = Counter(k for keys in found for k in keys if k in GENERIC_INSTRUMENTS)
+    return _top(named) or _top(generic)  # type: ignore[return-value]
+
+
 def track(instrument: str | None) -> str:
-    if instrument and instrument not in GENERIC_INSTRUMENTS:
+    if instrument and instrument not in _GENERAL_INSTRUMENTS:
         return instrument
     return GENERAL_TRACK
 
