@@ -22,6 +22,7 @@ from scrapy.http import Response
 
 from crawler.database import database_for
 from crawler.items import ReleaseItem
+from crawler.pages.fields import is_fallback
 from storage.health import BROKEN, DEGRADED, HEALTHY, publishing_rhythm, record_health
 
 logger = logging.getLogger(__name__)
@@ -52,8 +53,18 @@ class Verdict:
         self.reasons.append(reason)
 
 
-def evaluate(stats: Mapping[str, Any], expect: HealthExpectations) -> Verdict:
-    """The health of one finished crawl, from its stats."""
+#: A field whose share of releases filled by a fallback stage reaches this has drifted.
+DRIFT_SHARE = 0.5
+#: Fewer releases than this say nothing about drift.
+DRIFT_MIN_RELEASES = 2
+
+
+def evaluate(
+    stats: Mapping[str, Any], expect: HealthExpectations, promised: Iterable[str] = ()
+) -> Verdict:
+    """The health of one finished crawl, from its stats. ``promised`` are the fields the
+    source's own selectors are meant to fill (``DetailPage.promised``): when most releases
+    needed a fallback for one, the selectors have drifted from the site's markup."""
     verdict = Verdict()
     list_pages = stats.get("health/list_pages", 0)
     not_modified = stats.get("incremental/not_modified", 0)
@@ -82,11 +93,49 @@ def evaluate(stats: Mapping[str, Any], expect: HealthExpectations) -> Verdict:
                 f"field {name!r} present in {coverage:.0%} of {seen} releases, expected "
                 f"{expect.min_field_coverage:.0%}",
             )
+    if stats.get("list/discovery/pages"):
+        verdict.worsen(
+            DEGRADED,
+            f"{stats.get('list/discovery/problem') or 'list selectors matched nothing'} "
+            f"({stats.get('list/discovery/pages')} list page(s), "
+            f"{stats.get('list/discovery/links', 0)} release links discovered)",
+        )
+    if stats.get("list/start/configured_empty") and stats.get("list/start/discovered"):
+        verdict.worsen(
+            DEGRADED,
+            "the configured list URL listed nothing; the list was found through the menu "
+            f"at {stats.get('list/start/discovered')}",
+        )
+    for reason in drift(stats, promised):
+        verdict.worsen(DEGRADED, reason)
     requested = stats.get("health/detail_requests", 0)
     failed = _failure_count(stats)
     if requested and failed / requested > expect.max_failure_ratio:
         verdict.worsen(DEGRADED, f"{failed} of {requested} page requests failed ({failures})")
     return verdict
+
+
+def drift(stats: Mapping[str, Any], promised: Iterable[str]) -> list[str]:
+    """Fields that most of the run's releases got from a fallback stage, with the stages."""
+    seen = stats.get("health/releases", 0)
+    if seen < DRIFT_MIN_RELEASES:
+        return []
+    reasons = []
+    for field_name in promised:
+        prefix = f"fields/{field_name}/"
+        fallbacks = {
+            key[len(prefix) :]: count
+            for key, count in stats.items()
+            if key.startswith(prefix) and is_fallback(key[len(prefix) :])
+        }
+        used = sum(fallbacks.values())
+        if used and used / seen >= DRIFT_SHARE:
+            stages = ", ".join(f"{stage} {count}" for stage, count in sorted(fallbacks.items()))
+            reasons.append(
+                f"field {field_name!r} needed a fallback in {used} of {seen} releases "
+                f"({stages}): the source's selectors may have drifted; run stnews doctor"
+            )
+    return reasons
 
 
 def _failure_count(stats: Mapping[str, Any]) -> int:
@@ -168,6 +217,8 @@ class FieldCoveragePipeline:
             for name in expectations.required_fields:
                 if item.get(name):
                     stats.inc_value(f"health/field/{name}")
+            for name, stage in (item.get("field_stages") or {}).items():
+                stats.inc_value(f"fields/{name}/{stage}")
         return item
 
 
@@ -195,7 +246,9 @@ class HealthMonitor:
         expectations = getattr(spider, "health", None)
         if expectations is None:  # not a release source
             return
-        verdict = evaluate(self.crawler.stats.get_stats(), expectations)
+        detail_page = getattr(spider, "detail_page", None)
+        promised = detail_page.promised() if detail_page is not None else ()
+        verdict = evaluate(self.crawler.stats.get_stats(), expectations, promised)
         database = database_for(self.crawler.settings["DATABASE_URL"])
         with database.session() as session:
             stale = publishing_rhythm(session, spider.name).is_stale(datetime.now(UTC))

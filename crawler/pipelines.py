@@ -325,6 +325,7 @@ def to_record(item: ReleaseItem) -> ReleaseRecord:
         fingerprint=item["fingerprint"],
         listing_hash=item.get("listing_hash"),
         extraction=item.get("extraction") or "selectors",
+        field_stages=dict(item.get("field_stages") or {}),
         timezone=item.get("timezone") or "UTC",
         raw=raw,
         **optional,

@@ -92,6 +92,9 @@ class Release(Base):
     contact_org: Mapped[str | None] = mapped_column(Text)
     # "selectors", "generic" (fallback extraction) or "attachment" (text of an attached file).
     extraction: Mapped[str] = mapped_column(String(16), default="selectors")
+    # Field name -> the stage of the page object's fallback chain that filled it (selectors,
+    # template:<name>, list, feed, generic, modified): how much a release owes to fallbacks.
+    field_stages: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
     # Content hash of the normalized title and body: equal hash, equal release.
     fingerprint: Mapped[str] = mapped_column(String(64))

@@ -18,7 +18,7 @@ from storage.models import Base, RawResponse, Release, ReleaseTag, Source, utcno
 CONTENT_FIELDS = (
     "url", "title", "published_at", "modified_at", "body", "summary", "image_url",
     "attachments", "language", "agency", "agency_country", "contact_org", "fingerprint",
-    "listing_hash", "extraction",
+    "listing_hash", "extraction", "field_stages",
 )  # fmt: skip
 CLASSIFICATION_FIELDS = (
     "is_cooperation", "confidence", "evidence", "partners", "topics", "coop_type",
@@ -69,6 +69,7 @@ class ReleaseRecord:
     coop_type: str | None = None
     listing_hash: str | None = None
     extraction: str = "selectors"
+    field_stages: dict[str, str] = field(default_factory=dict)
     raw: RawPage | None = None
 
 
