@@ -1,11 +1,11 @@
 """events and event members (issue 14)
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 Create Date: 2026-12-06 20:30:00
 
-Two new tables only, no change to existing ones: if another 0002 lands first, renumber this
-file (revision and down_revision) to follow it.
+Two new tables only, no change to existing ones: if another migration lands before this
+one, renumber this file (revision and down_revision) to follow it.
 """
 
 from collections.abc import Sequence
@@ -15,8 +15,8 @@ from alembic import op
 
 import storage.models
 
-revision: str = "0002"
-down_revision: str | None = "0001"
+revision: str = "0003"
+down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
