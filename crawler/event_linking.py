@@ -76,15 +76,21 @@ def _membership(s: Signals, fingerprint: str, value: float | None) -> store.Memb
 
 
 def _load(
-    session: Session, stored: list[store.StoredMember], zones: dict[int, str]
+    session: Session,
+    stored: list[store.StoredMember],
+    zones: dict[int, str],
+    refreshed: set[int] | None = None,
 ) -> list[tuple[Signals, str]]:
-    """(signals, event id) of stored members, recomputing stale signals."""
+    """(signals, event id) of stored members, recomputing stale signals (their release ids
+    are added to ``refreshed``)."""
     stale = [
         m.release_id
         for m in stored
         if m.signals_version != SIGNALS_VERSION or m.fingerprint != m.release_fingerprint
     ]
     fresh = {r.id: _signals_of(r, zones) for r in store.releases_by_id(session, stale)}
+    if refreshed is not None:
+        refreshed.update(fresh)
     out = []
     for m in stored:
         s = fresh.get(m.release_id) or from_dict(m.signals, key=str(m.release_id))
@@ -171,7 +177,8 @@ def rebuild_all(database: Database) -> dict[str, int]:
         store.lock_linking(session)
         zones = _zones(session)
         stored = store.all_members(session)
-        loaded = _load(session, stored, zones)
+        refreshed: set[int] = set()
+        loaded = _load(session, stored, zones, refreshed)
         previous = {s.key: event_id for s, event_id in loaded}
         signals = {s.key: s for s, _ in loaded}
         fingerprints = {str(m.release_id): m.release_fingerprint for m in stored}
@@ -187,11 +194,20 @@ def rebuild_all(database: Database) -> dict[str, int]:
         for key, event_id in assignment.items():
             grouped.setdefault(event_id, []).append(signals[key])
         summaries = {event_id: _summary(members) for event_id, members in grouped.items()}
+        # Signals are written only where they are new or were recomputed.
+        unchanged = store.Membership(0, None, {}, SIGNALS_VERSION, "")
         rows = {
-            int(key): (event_id, _membership(signals[key], fingerprints[key], None))
+            int(key): (
+                event_id,
+                _membership(signals[key], fingerprints[key], None)
+                if key not in previous or int(key) in refreshed
+                else unchanged,
+            )
             for key, event_id in assignment.items()
         }
-        counts = store.replace_all(session, rows, summaries)
+        counts = store.replace_all(
+            session, rows, summaries, {int(k): e for k, e in previous.items()}, refreshed
+        )
     counts["releases"] = len(assignment)
     counts["seconds"] = round(time.perf_counter() - started, 2)  # type: ignore[assignment]
     return counts

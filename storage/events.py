@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, delete, func, select, text, update
+from sqlalchemy import Select, delete, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from storage.models import Event, EventMember, Release, Source, utcnow
@@ -47,41 +47,39 @@ class StoredMember:
     event_created: datetime
 
 
+_MEMBER_COLUMNS = (
+    EventMember.release_id,
+    EventMember.event_id,
+    EventMember.signals,
+    EventMember.signals_version,
+    EventMember.fingerprint,
+    Release.fingerprint,
+    Event.created_at,
+)
+
+
+def _member_query() -> Select:
+    # Plain columns, not ORM instances: a rebuild reads every membership, and building an
+    # instance per row cost more than reading it.
+    return (
+        select(*_MEMBER_COLUMNS)
+        .join(Release, Release.id == EventMember.release_id)
+        .join(Event, Event.id == EventMember.event_id)
+        .order_by(Event.created_at, Event.id, EventMember.joined_at, EventMember.release_id)
+    )
+
+
 def members_published_between(
     session: Session, start: datetime, end: datetime
 ) -> list[StoredMember]:
     """Members of live events whose release was published in [start, end], with their events'
     founding times (the linker keeps founding order)."""
-    query = (
-        select(EventMember, Release.fingerprint, Event.created_at)
-        .join(Release, Release.id == EventMember.release_id)
-        .join(Event, Event.id == EventMember.event_id)
-        .where(Release.published_at >= start, Release.published_at <= end)
-        .order_by(Event.created_at, Event.id, EventMember.joined_at, EventMember.release_id)
-    )
-    return [_stored(m, fp, created) for m, fp, created in session.execute(query)]
+    query = _member_query().where(Release.published_at >= start, Release.published_at <= end)
+    return [StoredMember(*row) for row in session.execute(query)]
 
 
 def all_members(session: Session) -> list[StoredMember]:
-    query = (
-        select(EventMember, Release.fingerprint, Event.created_at)
-        .join(Release, Release.id == EventMember.release_id)
-        .join(Event, Event.id == EventMember.event_id)
-        .order_by(Event.created_at, Event.id, EventMember.joined_at, EventMember.release_id)
-    )
-    return [_stored(m, fp, created) for m, fp, created in session.execute(query)]
-
-
-def _stored(member: EventMember, fingerprint: str, created: datetime) -> StoredMember:
-    return StoredMember(
-        member.release_id,
-        member.event_id,
-        member.signals,
-        member.signals_version,
-        member.fingerprint,
-        fingerprint,
-        created,
-    )
+    return [StoredMember(*row) for row in session.execute(_member_query())]
 
 
 def cooperation_release_ids(session: Session) -> list[int]:
@@ -198,23 +196,25 @@ def replace_all(
     session: Session,
     assignments: dict[int, tuple[str, Membership]],
     summaries: dict[str, EventSummary],
+    previous: dict[int, str],
+    refreshed: set[int],
     now: datetime | None = None,
 ) -> dict[str, int]:
-    """Make the stored events exactly ``assignments`` (release id -> (event id, membership)).
-    Events keep ``created_at``; ``updated_at`` moves only where the member set changed; ids no
-    longer used point to the event that took most of their members."""
+    """Make the stored events exactly ``assignments`` (release id -> (event id, membership)),
+    given the stored ``previous`` (release id -> event id). Only differences are written:
+    memberships that moved, appeared, left, or whose signals were recomputed (``refreshed``);
+    events whose member set or summary changed. Events keep ``created_at``; ``updated_at``
+    moves only where the member set changed; ids no longer used point to the event that took
+    most of their members."""
     now = now or utcnow()
     old_members: dict[str, set[int]] = {}
-    for release_id, event_id in session.execute(
-        select(EventMember.release_id, EventMember.event_id)
-    ):
+    for release_id, event_id in previous.items():
         old_members.setdefault(event_id, set()).add(release_id)
     new_members: dict[str, set[int]] = {}
     for release_id, (event_id, _) in assignments.items():
         new_members.setdefault(event_id, set()).add(release_id)
     counts = {"events": len(new_members), "changed": 0, "retired": 0}
 
-    session.execute(delete(EventMember))
     existing = {row.id: row for row in session.scalars(select(Event))}
     for event_id, members in new_members.items():
         row = existing.get(event_id)
@@ -225,32 +225,64 @@ def replace_all(
         elif old_members.get(event_id) != members:
             row.updated_at = now
             counts["changed"] += 1
-        _set_summary(row, summaries[event_id])
+        if row.merged_into is not None or _summary_differs(row, summaries[event_id]):
+            _set_summary(row, summaries[event_id])
     session.flush()
+
+    gone = [r for r in previous if r not in assignments]
+    for start in range(0, len(gone), 500):
+        session.execute(
+            delete(EventMember).where(EventMember.release_id.in_(gone[start : start + 500]))
+        )
+    moved = [
+        {"release_id": r, "event_id": e, "joined_at": now}
+        for r, (e, _) in assignments.items()
+        if r in previous and previous[r] != e
+    ]
+    if moved:
+        session.execute(update(EventMember), moved)
+    fresh = [
+        {"release_id": r, "signals": m.signals, "signals_version": m.signals_version,
+         "fingerprint": m.fingerprint}
+        for r, (_, m) in assignments.items()
+        if r in previous and r in refreshed
+    ]  # fmt: skip
+    if fresh:
+        session.execute(update(EventMember), fresh)
+    added = [
+        {"release_id": r, "event_id": e, "joined_at": now, "score": m.score,
+         "signals": m.signals, "signals_version": m.signals_version, "fingerprint": m.fingerprint}
+        for r, (e, m) in assignments.items()
+        if r not in previous
+    ]  # fmt: skip
+    for start in range(0, len(added), 1000):
+        session.execute(insert(EventMember), added[start : start + 1000])
+
     for event_id, row in existing.items():
         if event_id in new_members:
             continue
         old = old_members.get(event_id, set())
-        heirs = {eid: len(old & mem) for eid, mem in new_members.items() if old & mem}
-        if row.merged_into is None or heirs:
+        heirs = (
+            {eid: len(old & mem) for eid, mem in new_members.items() if old & mem} if old else {}
+        )
+        if old or row.members:
             row.merged_into = max(heirs, key=lambda e: (heirs[e], e)) if heirs else None
             row.members = 0
             row.updated_at = now
             counts["retired"] += 1
-    session.flush()
-    session.add_all(
-        EventMember(
-            release_id=release_id,
-            event_id=event_id,
-            joined_at=now,
-            score=m.score,
-            signals=m.signals,
-            signals_version=m.signals_version,
-            fingerprint=m.fingerprint,
-        )
-        for release_id, (event_id, m) in assignments.items()
-    )
     return counts
+
+
+def _summary_differs(row: Event, summary: EventSummary) -> bool:
+    return (
+        list(row.parties or []) != summary.parties
+        or row.coop_type != summary.coop_type
+        or row.instrument != summary.instrument
+        or row.ordinal != summary.ordinal
+        or row.occurred_on != summary.occurred_on
+        or row.first_release_id != summary.first_release_id
+        or row.members != summary.members
+    )
 
 
 # --- reading -------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from datetime import date
 
 from .dates import days_apart
 from .markers import shared_anchors
-from .signals import Signals
+from .signals import Signals, similarity
 
 THRESHOLD = 3.0
 FAR_DAYS = 14  # stated event dates further apart: different occurrences
@@ -103,9 +103,9 @@ def score(a: Signals, b: Signals) -> float:
     if a.coop_type and a.coop_type == b.coop_type:
         total += W_TYPE
     if a.language == b.language and a.minhash is not None and b.minhash is not None:
-        similarity = a.minhash.jaccard(b.minhash)
+        shared = similarity(a.minhash, b.minhash)
         for floor, weight in SIMILARITY:
-            if similarity >= floor:
+            if shared >= floor:
                 total += weight
                 break
     return total

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from itertools import combinations, pairwise
 
+import numpy as np
 from datasketch import MinHash
 
 from crawler.classify import classify
@@ -22,6 +23,7 @@ from . import dates, markers
 
 NUM_PERM = 64
 SCHEME = "affine32"  # datasketch's permutation scheme, fixed so stored hash values stay valid
+_DTYPE = MinHash(num_perm=1, seed=1, scheme=SCHEME).hashvalues.dtype
 # Opening text hashed for similarity: the headline and lead say what happened; the rest of a
 # release (background, quotes) differs between publishers.
 SIMILARITY_CHARS = 600
@@ -90,7 +92,10 @@ class Signals:
     instruments: frozenset[str]
     title_instruments: frozenset[str]
     anchors: frozenset[frozenset[str]]
-    minhash: MinHash | None = field(repr=False, default=None)
+    # The MinHash's hash values (datasketch computes them; comparing two is counting equal
+    # slots, done in ``similarity`` without rebuilding MinHash objects, whose construction
+    # draws the permutations again and cost a rebuild most of its time).
+    minhash: np.ndarray | None = field(repr=False, default=None)
 
     @property
     def day(self) -> date | None:
@@ -171,13 +176,19 @@ def shingles(text: str, language: str) -> set[bytes]:
     return {f"{a} {b}".encode() for a, b in pairwise(words)}
 
 
-def minhash(text: str, language: str) -> MinHash | None:
+def minhash(text: str, language: str) -> np.ndarray | None:
     grams = shingles(text, language)
     if not grams:
         return None
     mh = MinHash(num_perm=NUM_PERM, seed=1, scheme=SCHEME)
     mh.update_batch(list(grams))
-    return mh
+    return mh.hashvalues.copy()
+
+
+def similarity(a: np.ndarray, b: np.ndarray) -> float:
+    """Estimated Jaccard similarity of two MinHashes: the share of equal slots (as
+    ``datasketch.MinHash.jaccard``)."""
+    return float(np.count_nonzero(a == b)) / len(a)
 
 
 def stable_event_id(founding_key: str) -> str:
@@ -210,25 +221,18 @@ def to_dict(s: Signals) -> dict[str, object]:
         "instruments": sorted(s.instruments),
         "title_instruments": sorted(s.title_instruments),
         "anchors": sorted(sorted(a) for a in s.anchors),
-        "minhash": [int(v) for v in s.minhash.hashvalues] if s.minhash is not None else None,
+        "minhash": [int(v) for v in s.minhash] if s.minhash is not None else None,
     }
 
 
 def from_dict(data: dict[str, object], key: str | None = None) -> Signals:
-    import numpy as np
-
     def day(value: object) -> date | None:
         return date.fromisoformat(value) if isinstance(value, str) else None
 
     parties = frozenset(data["parties"])  # type: ignore[arg-type]
     month_day = data.get("month_day")
     hashvalues = data.get("minhash")
-    mh = None
-    if hashvalues:
-        dtype = MinHash(num_perm=1, seed=1, scheme=SCHEME).hashvalues.dtype
-        mh = MinHash(
-            num_perm=NUM_PERM, seed=1, scheme=SCHEME, hashvalues=np.array(hashvalues, dtype=dtype)
-        )
+    mh = np.array(hashvalues, dtype=_DTYPE) if hashvalues else None
     return Signals(
         key=key if key is not None else str(data["key"]),
         language=str(data["language"]),

@@ -49,9 +49,7 @@ def site_names(*groups: Iterable[str | None]) -> list[str]:
     return found
 
 
-def clean_title(
-    title: str | None, names: list[str], headings: Iterable[str] = ()
-) -> str | None:
+def clean_title(title: str | None, names: list[str], headings: Iterable[str] = ()) -> str | None:
     """The page's own title, without site and section names (see the module docstring).
 
     ``headings`` are the page's visible headings: where a part of the title equals one, that
