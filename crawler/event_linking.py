@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -38,13 +38,15 @@ class LinkReport:
     new_events: int = 0
     joined: int = 0
     merged: int = 0
+    failed: int = 0  # releases whose text broke signal extraction (logged)
     seconds: float = 0.0
 
     def summary(self) -> str:
-        return (
+        text = (
             f"linked {self.linked} releases: {self.new_events} new events, "
             f"{self.joined} joined existing ones, {self.merged} merges"
         )
+        return text + (f", {self.failed} with unreadable text" if self.failed else "")
 
 
 def release_input(row: ReleaseRow, zone: str) -> Release:
@@ -69,6 +71,19 @@ def _zones(session: Session) -> dict[int, str]:
 
 def _signals_of(row: ReleaseRow, zones: dict[int, str]) -> Signals:
     return extract(release_input(row, zones.get(row.source_id, "UTC")))
+
+
+def _safe_signals(row: ReleaseRow, zones: dict[int, str], report: LinkReport) -> Signals:
+    """Signals of a new release; one whose text breaks extraction is logged, counted and
+    linked on its parties and publication date alone, so it cannot stall every later run."""
+    try:
+        return _signals_of(row, zones)
+    except Exception:
+        log.exception("events: signals of release %s (%s) failed; linked on its parties only",
+                      row.id, row.url)  # fmt: skip
+        report.failed += 1
+        bare = release_input(row, zones.get(row.source_id, "UTC"))
+        return extract(replace(bare, title="", body=""))
 
 
 def _membership(s: Signals, fingerprint: str, value: float | None) -> store.Membership:
@@ -123,7 +138,7 @@ def _link_batch(session: Session, rows: list[ReleaseRow], report: LinkReport) ->
     fingerprints: dict[str, str] = {}
     for s, event_id in _load(session, store.members_published_between(session, start, end), zones):
         linker.place(s, event_id)
-    new = sorted((_signals_of(r, zones) for r in rows), key=order_key)
+    new = sorted((_safe_signals(r, zones, report) for r in rows), key=order_key)
     fingerprints.update({str(r.id): r.fingerprint for r in rows})
     touched: set[str] = set()
     scores: dict[str, float | None] = {}

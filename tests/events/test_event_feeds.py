@@ -99,3 +99,50 @@ def test_server_events_per_release_and_ledger(database: Database, database_url: 
         assert escape(_ROWS[STC[2]]["url"]) in ledger.text
         assert "No events" in client.get("/ledger?partner=JP").text
         assert client.get("/ledger?partner=<b>").status_code == 400
+
+
+def test_a_release_whose_text_breaks_extraction_is_counted_not_blocking(
+    database: Database, monkeypatch
+) -> None:
+    import crawler.event_linking as linking
+
+    real = linking._signals_of
+
+    def flaky(row, zones):
+        if row.native_id == STC[1]:
+            raise RuntimeError("unreadable")
+        return real(row, zones)
+
+    monkeypatch.setattr(linking, "_signals_of", flaky)
+    with database.session() as session:
+        for key, source in zip(STC, ("nstc", "cna", "newnet"), strict=True):
+            save_release(session, _record(key, source))
+    report = link_new(database)
+    assert report.linked == 3 and report.failed == 1
+    assert "1 with unreadable text" in report.summary()
+    assert link_new(database).linked == 0  # nothing left to retry
+
+
+def test_rebuild_drops_releases_no_longer_cooperation(database: Database) -> None:
+    from sqlalchemy import select, update
+
+    from crawler.event_linking import rebuild_all
+    from storage.models import Event, EventMember
+    from storage.models import Release as Row
+
+    _store(database, *zip(STC, ("nstc", "cna", "newnet"), strict=True))
+    with database.session() as session:
+        session.execute(
+            update(Row).where(Row.native_id == STC[2]).values(is_cooperation=False)
+        )
+    counts = rebuild_all(database)
+    assert counts["releases"] == 2 and counts["events"] == 1 and counts["changed"] == 1
+    with database.session(readonly=True) as session:
+        assert session.scalar(select(func_count()).select_from(EventMember)) == 2
+        assert [e.members for e in session.scalars(select(Event))] == [2]
+
+
+def func_count():
+    from sqlalchemy import func
+
+    return func.count()
