@@ -19,6 +19,7 @@ from crawler.cli_options import add_scrapy_options, name_value, positive_int
 from crawler.events_cli import add_command as add_events_commands
 from crawler.feeds.cli import add_command as add_feed_command
 from crawler.normalize import parse_date
+from crawler.pages_cli import add_command as add_pages_commands
 from crawler.reparse_cli import add_command as add_reparse_command
 from crawler.runner import CrawlResult, project_settings, run_crawls
 from crawler.schedule_cli import add_command as add_schedule_command
@@ -112,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_feed_command(commands)
     add_sources_command(commands)
+    add_pages_commands(commands)
     add_reparse_command(commands)
     add_serve_command(commands)
     add_schedule_command(commands)
@@ -312,6 +314,7 @@ def release_dict(release) -> dict[str, Any]:
         "attachments": release.attachments or [],
         "contact_org": release.contact_org,
         "extraction": release.extraction,
+        "field_stages": release.field_stages or {},
         "language": release.language,
         "agency": release.agency,
         "agency_country": release.agency_country,

@@ -192,6 +192,8 @@ def _untag(obj: dict[str, Any]) -> Any:
 
 def start_request(spider: Spider, url: str) -> Request:
     """The request the spider's own ``start()`` makes for a start URL."""
+    if hasattr(spider, "start_request_for"):  # a list, a feed, or a discovery page
+        return spider.start_request_for(url)
     if isinstance(spider, ReleaseSpider):
         return Request(url, dont_filter=True, meta=dict(LIST_PAGE))
     return Request(url, dont_filter=True)
@@ -365,7 +367,8 @@ def enqueue(
     settings = settings or project_settings()
     spider_cls = get_spider_loader(settings).load(source)
     spider = spider_cls()
-    urls = list(start_urls) if start_urls else list(spider.start_urls)
+    points = getattr(spider, "start_points", None)
+    urls = list(start_urls) if start_urls else list(points() if points else spider.start_urls)
     if not urls:
         raise ValueError(f"{source} has no start URLs")
     allowed = list(getattr(spider, "allowed_domains", None) or [])

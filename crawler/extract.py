@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterable
 
 from lxml import html as lxml_html
-from parsel import Selector
+from parsel import Selector, SelectorList
 
 # Elements whose boundaries start a new paragraph.
 BLOCK_TAGS = frozenset(
@@ -87,11 +87,21 @@ def paragraphs(element: Selector, drop: Iterable[str] = ()) -> list[str]:
     return [p for p in (_clean(chunk) for chunk in text.split(_BREAK)) if p]
 
 
-def text_of(element: Selector | None) -> str:
-    """All text of one element on one line, whitespace collapsed ("" for None)."""
+#: Text nodes that a browser shows: not inside scripts, styles and other invisible elements.
+_VISIBLE_TEXT = ".//text()[not(ancestor::script or ancestor::style or ancestor::noscript " \
+    "or ancestor::template)]"
+
+
+def text_of(element: Selector | SelectorList | None) -> str:
+    """All visible text of an element (or of a selection's elements) on one line,
+    whitespace collapsed ("" for None)."""
     if element is None:
         return ""
-    return _clean(" ".join(element.css("::text").getall()))
+    if isinstance(element, SelectorList):
+        return _clean(" ".join(text_of(found) for found in element))
+    if isinstance(element.root, str):
+        return _clean(element.root)
+    return _clean(" ".join(element.xpath(_VISIBLE_TEXT).getall()))
 
 
 def _clean(text: str) -> str:

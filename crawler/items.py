@@ -6,6 +6,11 @@ pipeline turns them into clean text and timezone-aware UTC datetimes.
 
 import scrapy
 
+#: The extractor version of a release made from its feed entry alone ends with this: its raw
+#: page is the entry's JSON, which only the crawl writes (spiders/feed_source.py), and only
+#: this version lets re-extraction read it back. A response can never set it.
+ENTRY_VERSION = "feed-entry"
+
 
 class ReleaseItem(scrapy.Item):
     # Identity, set by the spider from its site's own identifiers.

@@ -79,7 +79,9 @@ class NormalizePipeline(ReleasePipeline):
 
 
 class ValidatePipeline(ReleasePipeline):
-    """Drop releases missing what every reader needs: a title, a URL and a plausible date."""
+    """Drop releases missing what every reader needs: a URL, a title, a text and a plausible
+    date. A page none of the page object's stages could read is dropped here, counted by
+    what it lacked: an empty release is never stored."""
 
     #: How far ahead of now a publication date may be (clock skew, time zones).
     FUTURE_TOLERANCE = timedelta(days=2)
@@ -90,6 +92,8 @@ class ValidatePipeline(ReleasePipeline):
             raise self.drop("missing-url", item)
         if not item.get("title"):
             raise self.drop("missing-title", item)
+        if not (item.get("body") or "").strip():
+            raise self.drop("missing-body", item)
         published = item.get("published")
         if published is None:
             reason = "unparseable-date" if item.get("published_raw") else "missing-date"

@@ -29,8 +29,9 @@ import difflib
 import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from scrapy import Request, Spider
 from scrapy.crawler import Crawler
@@ -41,7 +42,7 @@ from scrapy.spiderloader import get_spider_loader
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from crawler.items import ReleaseItem
+from crawler.items import ENTRY_VERSION, ReleaseItem
 from crawler.normalize import first_paragraph
 from crawler.pipelines import EnrichPipeline, NormalizePipeline, ValidatePipeline, to_record
 from storage import Database, RawResponse, Release, ReleaseRecord, SaveOutcome, Source
@@ -195,6 +196,10 @@ class Reparser:
         """The release as the current spider and pipelines make it from the stored page."""
         tools = self.tools(stored.source)
         parse = getattr(tools.spider, "parse_detail", None)
+        if stored.extractor_version.endswith(f"/{ENTRY_VERSION}"):
+            # Stored from its feed entry alone: the raw page is that entry, written by the
+            # crawl (only the crawl sets this version; a response cannot pose as one).
+            parse = getattr(tools.spider, "stored_entry_item", None)
         if parse is None:
             raise ReparseError(f"spider {stored.source!r} has no parse_detail")
         try:
@@ -219,8 +224,9 @@ class Reparser:
         item["listing_hash"] = stored.listing_hash
         item = tools.normalize.process_release(item)
         for name, keep in keep_dates.items():
-            if keep:
-                item[name] = stored.values[f"{name}_at"]
+            stored_at = stored.values[f"{name}_at"]
+            if keep or _same_day_less_precise(item.get(name), stored_at, item.get("timezone")):
+                item[name] = stored_at
         if not item["body"] and stored.body:
             raise ReparseError("no body extracted (stored body kept)")
         try:
@@ -228,6 +234,20 @@ class Reparser:
         except DropItem as exc:
             raise ReparseError(str(exc).split(":", 1)[0]) from exc
         return tools.enrich.process_release(item)
+
+
+def _same_day_less_precise(new: Any, stored: Any, zone: str | None) -> bool:
+    """Whether the page gives only the day of a release stored with its time of day (from
+    its feed entry or list): the stored time is kept, not moved to local midnight."""
+    if new is None or stored is None:
+        return False
+    local = ZoneInfo(zone or "UTC")
+    new_local, stored_local = new.astimezone(local), stored.astimezone(local)
+    return (
+        new_local.date() == stored_local.date()
+        and new_local.time() == time()
+        and stored_local.time() != time()
+    )
 
 
 def _blank(value: Any) -> bool:

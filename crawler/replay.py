@@ -25,6 +25,7 @@ import logging
 import os
 import tempfile
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -221,6 +222,10 @@ class RecordMiddleware:
             if response.headers.get(name_)
         }
         entry: dict[str, Any] = {"url": response.url, "status": response.status}
+        entry["provenance"] = {
+            "kind": "real",
+            "source": f"recorded live by stnews on {datetime.now(UTC):%Y-%m-%d}",
+        }
         if request.method not in ("GET", "HEAD"):
             entry["method"] = request.method
             entry["body"] = request.body.decode("utf-8", "replace")

@@ -16,7 +16,8 @@ from pathlib import Path
 
 from scrapy import Spider
 
-from crawler.release_spider import health_expectations, source_metadata
+from crawler.pages import DetailPage, ListPage
+from crawler.release_spider import ReleaseSpider, health_expectations, source_metadata
 from crawler.sources import SourceConfig, SourcesFileError, cached_sources, sources_path
 
 logger = logging.getLogger(__name__)
@@ -47,6 +48,14 @@ def spider_classes(path: str | os.PathLike[str] | None = None) -> dict[str, type
     if key not in _built:
         _built[key] = _build(sources, path)
     return dict(_built[key])
+
+
+def page_objects(config: SourceConfig) -> tuple[ListPage, DetailPage]:
+    """The list and detail page objects of a release source (its spider class names them)."""
+    spider = spider_classes().get(config.name)
+    if spider is None or not issubclass(spider, ReleaseSpider):
+        return ListPage(config), DetailPage(config)
+    return spider.page_objects(config)
 
 
 def class_name(base: type, source: str) -> str:

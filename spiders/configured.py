@@ -81,21 +81,29 @@ class ConfiguredSpider(ReleaseSpider):
 
     # --- Finding the list ---------------------------------------------------------------------
 
-    async def start(self) -> AsyncIterator[Request]:
+    def start_points(self) -> list[str]:
+        """Where a crawl round starts: the configured lists, else the discovery page."""
         if self.start_urls:
-            for url in self.start_urls:
-                yield Request(url, dont_filter=True, meta=LIST_PAGE)
-        elif (request := self.discovery_request()) is not None:
-            yield request
+            return list(self.start_urls)
+        return [str(self.config.discover.page)] if self.config.discover else []
+
+    def start_request_for(self, url: str) -> Request:
+        """The request a round starts with for one of ``start_points`` (also what a
+        Redis-fed worker makes of a start message)."""
+        if url not in self.start_urls and self.config.discover is not None:
+            self.discovery_tried = True
+            return Request(url, callback=self.parse_discovery, dont_filter=True)
+        return Request(url, dont_filter=True, meta=LIST_PAGE)
+
+    async def start(self) -> AsyncIterator[Request]:
+        for url in self.start_points():
+            yield self.start_request_for(url)
 
     def discovery_request(self) -> Request | None:
         """The request for the page whose menu leads to the list, once per crawl."""
         if self.config.discover is None or self.discovery_tried:
             return None
-        self.discovery_tried = True
-        return Request(
-            str(self.config.discover.page), callback=self.parse_discovery, dont_filter=True
-        )
+        return self.start_request_for(str(self.config.discover.page))
 
     def parse_discovery(self, response: Response, **kwargs: Any) -> Iterator[Request]:
         stats = self.crawler.stats

@@ -74,7 +74,7 @@ from twisted.python.failure import Failure
 
 from crawler.database import database_for
 from crawler.extract import paragraphs
-from crawler.items import ReleaseItem
+from crawler.items import ENTRY_VERSION, ReleaseItem
 from crawler.normalize import parse_date
 from crawler.pages import ListEntry
 from crawler.pages.selectors import release_id
@@ -92,10 +92,9 @@ MAX_ID_CHARS = 128
 #: A feed summary longer than this is the text itself, not a summary of it.
 MAX_SUMMARY_CHARS = 500
 #: The raw page of a release made from a feed entry alone is the entry as this JSON, and its
-#: extractor version ends with ENTRY_VERSION: that version, which no response can set, is
-#: what lets re-extraction read the JSON back (``FeedSourceSpider.stored_entry_item``).
+#: extractor version ends with ENTRY_VERSION (crawler.items): that version, which no
+#: response can set, is what lets re-extraction read the JSON back (``stored_entry_item``).
 ENTRY_RAW_KEY = "stnews_feed_entry"
-ENTRY_VERSION = "feed-entry"
 
 # --- Reading a feed --------------------------------------------------------------------------
 
@@ -267,11 +266,17 @@ class FeedSourceSpider(ReleaseSpider):
 
     # --- Polling -----------------------------------------------------------------------------
 
+    def start_points(self) -> list[str]:
+        return list(self.start_urls)
+
+    def start_request_for(self, url: str) -> Request:
+        return self.feed_request(url)
+
     async def start(self) -> AsyncIterator[Request]:
         self.checking = self._check_due()
         self.feeds_pending = len(self.start_urls)
-        for url in self.start_urls:
-            yield self.feed_request(url)
+        for url in self.start_points():
+            yield self.start_request_for(url)
 
     def _check_due(self) -> bool:
         if not self.options.check_page:

@@ -39,6 +39,10 @@ SAFETY_MIDDLEWARES = {
 }
 
 
+#: The sources the corpus is read with (its NSTC pages are in markup of their own).
+CORPUS_SOURCES = CORPUS / "sources.toml"
+
+
 def copy_corpus(target: Path, *folders: str) -> Path:
     """Folders of fixtures/bad as a replay directory (their `responses.json` as `index.json`:
     under fixtures/ they are kept out of every replay of the real fixtures)."""
@@ -95,6 +99,7 @@ def crawl(
     replay: Path | None = None,
     settings: Mapping[str, str] | None = None,
     spider_modules: str | None = None,
+    sources: Path | None = None,
     timeout: float = 120,
 ) -> Crawl:
     """``stnews crawl --json ARGS`` with the safety middlewares on and stats collected."""
@@ -115,6 +120,8 @@ def crawl(
     command += safety_settings()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "STNEWS_LOG_LEVEL": "WARNING"}
     env.pop("DATABASE_URL", None)
+    if sources is not None:
+        env["STNEWS_SOURCES"] = str(sources)
     result = forked_cli.run(command, env=env, cwd=ROOT, timeout=timeout)
     try:
         rows = json.loads(result.stdout)

@@ -7,12 +7,14 @@ from pathlib import Path
 
 import pytest
 
+from bench.sitegen import LIST_UUID
 from tests.crawl_support import crawl_json, expected_release_ids, run_cli, stored_releases
 from tests.databases import new_database_url
 from tests.support import fixture_store
 
 ORIGIN = "https://www.nstc.gov.tw"
-LIST_PATH = "/folksonomy/list/6bdef02b-46ee-4659-a2c4-09883339f721?l=en"
+# The English news list the fixtures' home page links to (its uuid is a synthetic one).
+LIST_PATH = f"/folksonomy/list/{LIST_UUID}?l=en"
 
 
 class FixtureSiteHandler(BaseHTTPRequestHandler):

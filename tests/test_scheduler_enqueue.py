@@ -241,19 +241,26 @@ def test_a_run_puts_the_start_urls_on_redis_as_messages_workers_accept(
         spider_cls = loader.load(source)
         key = RedisKeys.of(prefix, source).start_urls
         messages = redis_client.lrange(key, 0, -1)
-        assert [json.loads(m) for m in messages] == [{"url": u} for u in spider_cls.start_urls]
+        # NSTC's list is discovered: its round starts at the page whose menu links to it.
+        points = spider_cls().start_points()
+        assert points == (["https://www.nstc.gov.tw/?l=en"] if source == "nstc"
+                          else spider_cls.start_urls)  # fmt: skip
+        assert [json.loads(m) for m in messages] == [{"url": u} for u in points]
 
         # What a worker of this prefix reads, and the request it makes of each message: the
-        # list-page request the spider's own start() makes.
+        # request the spider's own start() makes (a list page, or the discovery page).
         worker_cls = redis_spider_class(spider_cls)
         worker = worker_cls.from_crawler(
             get_crawler(worker_cls, distributed_settings(REDIS_URL, prefix))
         )
         assert worker.redis_key == key
-        for message, url in zip(messages, spider_cls.start_urls, strict=True):
+        for message, url in zip(messages, points, strict=True):
             (request,) = worker.make_request_from_data(message)
-            assert request.url == url
-            assert request.meta == LIST_PAGE and request.dont_filter
+            assert request.url == url and request.dont_filter
+            if source == "nstc":
+                assert request.callback == worker.parse_discovery and not request.meta
+            else:
+                assert request.meta == LIST_PAGE
 
         # Recorded as an enqueue, not as a crawl: no crawl lock, no poll of a feed source.
         (run,) = runs(database, source)

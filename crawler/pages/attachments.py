@@ -89,6 +89,14 @@ def _file_name(url: str) -> str:
     return unquote(urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1]) or url
 
 
+def _download_form(form: Selector) -> bool:
+    """A form that is itself a file's download button (NSTC), not a script's hidden form
+    (MSIT's POST ``fileForm``, submitted by ``fn_download``): a GET with a named button."""
+    if (form.attrib.get("method") or "get").lower() != "get":
+        return False
+    return any(_name(button) for button in form.css("button, input[type=submit]"))
+
+
 def read_attachments(
     scope: Selector | TextResponse,
     response: TextResponse,
@@ -102,6 +110,8 @@ def read_attachments(
     candidates = []
     for element in scope.css("a[href], a[onclick], form[action]"):
         tag = element.root.tag
+        if tag == "form" and not _download_form(element):
+            continue
         target = element.attrib.get("action" if tag == "form" else "href", "")
         scripted = tag == "a" and resolve is not None and bool(element.attrib.get("onclick"))
         if scripted or _DOCUMENT.search(target) or _DOWNLOAD_PATH.search(target):

@@ -183,8 +183,10 @@ class DetailPage:
         if fields.title and fields.stages.get("title") not in ("selectors", "list", "feed"):
             fields.title = clean_title(fields.title, context.names)
         body = without_chrome_lines(fields.body)
-        if self.selectors.drop_lines:
-            never = [re.compile(pattern) for pattern in self.selectors.drop_lines]
+        # The site's label lines and never-body lines, whichever stage read the body.
+        labels = [pattern for found in self.selectors.labels.values() for pattern in found]
+        never = [re.compile(pattern) for pattern in (*self.selectors.drop_lines, *labels)]
+        if never:
             body = [p for p in body if not any(c.search(p) for c in never)]
         # Pages repeat their title atop the text.
         while body and fields.title and body[0].casefold() == fields.title.casefold():

@@ -72,13 +72,18 @@ def extract_tree(
         with_metadata=False,
     )
     headings = _headings(content)
-    title = clean_title(_clean(metadata.title), names or [], headings)
+    links = [" ".join(a.text_content().split()) for a in document.iter("a")]
+    title = clean_title(_clean(metadata.title), names or [], headings, links)
     title = _article_heading(document, content, title)
     text = getattr(extracted, "text", None) or ""
     lines = [" ".join(node.split()) for node in content.itertext() if node.strip()]
+    # A paragraph that is the label of one of the page's links (a section heading repeating
+    # a menu entry, "News Releases") is navigation, not text.
+    labels = {label.casefold() for label in links if label}
+    body = [p for p in _body_paragraphs(text, title) if p.casefold() not in labels]
     return GenericExtraction(
         title=title,
-        body=without_chrome_lines(_body_paragraphs(text, title)),
+        body=without_chrome_lines(body),
         published_raw=_verified_date(metadata.date, document, lines),
         summary=_summary(metadata.description),
         image_url=_absolute(metadata.image, url),
@@ -122,7 +127,8 @@ def _article_heading(document: HtmlElement, content: HtmlElement, title: str | N
         long_enough = len(heading.split()) >= MIN_TITLE_WORDS or cjk >= MIN_TITLE_CJK
         if long_enough and folded not in links:
             return heading
-    return title
+    # Only a section's name: the page's own title is unknown (better none than a wrong one).
+    return None
 
 
 #: Metadata that states a publication date (not a site-wide date such as EY's DC.Date).

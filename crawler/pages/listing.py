@@ -157,6 +157,17 @@ def _row_date(link: Selector) -> str | None:
     return match.group(0) if match else None
 
 
+def _link_title(link: Selector) -> str | None:
+    """A discovered link's title: a heading inside it, its title attribute, or its text
+    without the date a list row often writes beside the title."""
+    heading = link.css("h1, h2, h3, h4, h5, h6, strong")
+    if heading and (text := text_of(heading[0])):
+        return text
+    if text := " ".join(link.attrib.get("title", "").split()):
+        return text
+    return " ".join(_DATE.sub(" ", text_of(link)).split()) or None
+
+
 def discover_entries(
     response: TextResponse,
     pattern: str,
@@ -178,7 +189,7 @@ def discover_entries(
         if not compiled.search(url):
             continue
         key = canonical_url(url)
-        title = text_of(link) or " ".join(link.attrib.get("title", "").split()) or None
+        title = _link_title(link)
         if key in found:
             if title and not found[key].title:
                 found[key] = ListEntry(url, found[key].native_id, title, found[key].date)

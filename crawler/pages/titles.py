@@ -29,9 +29,11 @@ def _fold(text: str) -> str:
     return _SPACES.sub(" ", text).strip().casefold()
 
 
-def _is_name(part: str, names: list[str]) -> bool:
+def _is_name(part: str, names: list[str], sections: frozenset[str] = frozenset()) -> bool:
     folded = _fold(part)
-    return bool(folded) and any(name in folded or folded == name for name in names)
+    if not folded:
+        return False
+    return folded in sections or any(name in folded or folded == name for name in names)
 
 
 def site_names(*groups: Iterable[str | None]) -> list[str]:
@@ -49,12 +51,20 @@ def site_names(*groups: Iterable[str | None]) -> list[str]:
     return found
 
 
-def clean_title(title: str | None, names: list[str], headings: Iterable[str] = ()) -> str | None:
+def clean_title(
+    title: str | None,
+    names: list[str],
+    headings: Iterable[str] = (),
+    sections: Iterable[str] = (),
+) -> str | None:
     """The page's own title, without site and section names (see the module docstring).
 
     ``headings`` are the page's visible headings: where a part of the title equals one, that
     part is the page's title, hyphens and all (``Agency-News-Taiwan-France STC``).
+    ``sections`` are names of the site's sections (its menu and breadcrumb links): a title
+    part equal to one is a section name.
     """
+    section_names = frozenset(_fold(s) for s in sections if s and s.strip())
     if not title:
         return title
     text = _SPACES.sub(" ", title).strip()
@@ -73,10 +83,10 @@ def clean_title(title: str | None, names: list[str], headings: Iterable[str] = (
         text = text[: match.start()].strip()
     parts = [p for p in _SPACED.split(text) if p.strip()]
     if len(parts) > 1:
-        if _is_name(parts[-1], names):
+        if _is_name(parts[-1], names, section_names):
             # Page - [Section -] Agency: the page is the first part.
             return parts[0].strip()
-        if _is_name(parts[0], names):
+        if _is_name(parts[0], names, section_names):
             return parts[-1].strip()
     separators = list(_BARE.finditer(text))
     if not separators:
