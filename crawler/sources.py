@@ -293,10 +293,8 @@ class SourcesFile(Strict):
         known = {t.name for t in self.template}
         for source in self.source:
             detail = source.detail
-            named = [
-                *(detail.templates if detail else []),
-                *([detail.extends] if detail and detail.extends else []),
-            ]
+            named = [*(detail.templates if detail else []), *([detail.extends] if detail and
+                                                               detail.extends else [])]
             missing = [t for t in named if t not in known]
             if missing:
                 raise ValueError(
