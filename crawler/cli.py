@@ -16,6 +16,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from crawler.cli_options import add_scrapy_options, name_value, positive_int
+from crawler.events_cli import add_command as add_events_commands
 from crawler.feeds.cli import add_command as add_feed_command
 from crawler.normalize import parse_date
 from crawler.pages_cli import add_command as add_pages_commands
@@ -117,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_serve_command(commands)
     add_schedule_command(commands)
     add_worker_commands(commands)
+    add_events_commands(commands)
     return parser
 
 
@@ -148,6 +150,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     from storage.releases import count_by_source
 
     database = Database(settings["DATABASE_URL"])
+    linking = _link_events(database)
     with database.session() as session:
         stored = count_by_source(session)
     rows = [_result_dict(result, stored) for result in results]
@@ -160,8 +163,22 @@ def cmd_crawl(args: argparse.Namespace) -> int:
             "is unchanged (use --full to re-fetch everything)",
             style="dim",
         )
+        if linking:
+            out.print(f"Events: {linking}", style="dim")
         out.print(f"Database: {settings['DATABASE_URL']}")
     return 0 if all(r.ok for r in results) else 1
+
+
+def _link_events(database) -> str | None:
+    """The post-crawl step: new cooperation releases join their events. A failure is logged
+    and reported; it never fails the crawl (the next crawl or `stnews events link` retries)."""
+    from crawler.event_linking import link_new
+
+    try:
+        return link_new(database).summary()
+    except Exception as exc:  # linking must never undo a finished crawl
+        err.print(f"[yellow]warning:[/yellow] event linking failed: {exc}")
+        return None
 
 
 def cmd_record(args: argparse.Namespace) -> int:

@@ -63,7 +63,7 @@ def redis_arguments(parser: argparse.ArgumentParser) -> None:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     # Imported here so that building the parser stays cheap for the other commands.
-    from crawler.cli import _result_dict, _summary_table, err, out
+    from crawler.cli import _link_events, _result_dict, _summary_table, err, out
     from crawler.distributed import (
         display_url,
         distributed_settings,
@@ -104,6 +104,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     database = Database(settings["DATABASE_URL"])
     try:
+        _link_events(database)  # as after `stnews crawl`: new releases join their events
         with database.session(readonly=True) as session:
             stored = count_by_source(session)
     finally:

@@ -1,10 +1,11 @@
 """SQLAlchemy 2.0 typed models: sources, releases (with their raw responses) and crawl runs."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -194,3 +195,54 @@ class CrawlRun(Base):
     page_versions: Mapped[int] = mapped_column(default=0)
     dropped: Mapped[dict[str, Any]] = mapped_column(default=dict)  # reason -> count
     errors: Mapped[int] = mapped_column(default=0)
+
+
+class Event(Base):
+    """One occurrence (a signing, a meeting, a launch, a call, a visit) announced by one or
+    more releases. The id is fixed when the event is founded (crawler.events.linker);
+    ``updated_at`` moves whenever a member joins, so a feed entry shows an update."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        Index("ix_event_updated", "updated_at"),
+        Index("ix_event_occurred", "occurred_on"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    # The earliest member: the link of the event's feed entry.
+    first_release_id: Mapped[int | None] = mapped_column(
+        ForeignKey("releases.id", ondelete="SET NULL")
+    )
+    parties: Mapped[list[Any]] = mapped_column(default=list)  # sorted ISO / organisation codes
+    coop_type: Mapped[str | None] = mapped_column(String(32))
+    # The named instrument the ledger chains the event by ("st-agreement", "joint-committee").
+    instrument: Mapped[str | None] = mapped_column(String(64))
+    ordinal: Mapped[int | None]
+    occurred_on: Mapped[date | None] = mapped_column(Date)
+    members: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set when a later release showed this event to be one with another: readers of the old
+    # id are sent to the surviving one.
+    merged_into: Mapped[str | None] = mapped_column(
+        String(40), ForeignKey("events.id", ondelete="SET NULL")
+    )
+
+
+class EventMember(Base):
+    """A release's place in an event, with the linking signals computed for it (so that
+    linking and rebuilding need not read and parse every text again)."""
+
+    __tablename__ = "event_members"
+    __table_args__ = (Index("ix_event_member_event", "event_id", "release_id"),)
+
+    release_id: Mapped[int] = mapped_column(
+        ForeignKey("releases.id", ondelete="CASCADE"), primary_key=True
+    )
+    event_id: Mapped[str] = mapped_column(String(40), ForeignKey("events.id", ondelete="CASCADE"))
+    joined_at: Mapped[datetime] = mapped_column(default=utcnow)
+    score: Mapped[float | None]
+    # crawler.events.signals.to_dict(): valid while the fingerprint and version match.
+    signals: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    signals_version: Mapped[int] = mapped_column(default=0)
+    fingerprint: Mapped[str] = mapped_column(String(64), default="")

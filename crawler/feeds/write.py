@@ -36,10 +36,11 @@ from crawler.feeds.build import (
     item_from_page_version,
     item_from_release,
 )
+from crawler.feeds.events import collapse
 from crawler.feeds.labels import humanize, partner_label
 from storage.db import Database
 from storage.health import recent_events
-from storage.models import Source
+from storage.models import Release, Source
 from storage.pages import has_monitored_pages, latest_changes
 from storage.queries import feed_releases, present_values
 
@@ -52,6 +53,8 @@ OPML_NAME = "feeds.opml"
 SITE_TITLE = "stnews"
 PAGE_CHANGES = "page-changes"
 MONITOR = "monitor"
+# The cooperation feed has one entry per event; this file set keeps one entry per release.
+PER_RELEASE = "cooperation-releases"
 
 # Only names this module produces are ever deleted as stale.
 _FEED_FILE = re.compile(r"^[a-z0-9][a-z0-9-]*\.(atom|rss|json)$")
@@ -114,6 +117,8 @@ class FeedSpec:
     coop_type: str | None = None
     language: str | None = None
     formats: tuple[str, ...] = FORMATS
+    # Cooperation feeds have one entry per event (crawler.feeds.events) unless this is False.
+    per_event: bool = True
 
     def filters(self) -> dict[str, Any]:
         return {
@@ -135,7 +140,14 @@ def feed_specs(values: Mapping[str, Sequence[str]], agencies: Mapping[str, str])
     names = _Names()
     coop = "international S&T cooperation announcements"
     specs = [
-        FeedSpec("cooperation", "cooperation", f"{SITE_TITLE}: cooperation", f"Newest {coop}.")
+        FeedSpec("cooperation", "cooperation", f"{SITE_TITLE}: cooperation", f"Newest {coop}."),
+        FeedSpec(
+            PER_RELEASE,
+            PER_RELEASE,
+            f"{SITE_TITLE}: cooperation, one entry per release",
+            f"Newest {coop}, each release on its own (the cooperation feed has one per event).",
+            per_event=False,
+        ),
     ]
     for code in values.get("partners", ()):
         label = partner_label(code)
@@ -266,12 +278,18 @@ def render_feeds(database: Database, base_url: str, limit: int) -> list[FeedDocu
     with database.session(readonly=True) as session:
         values = present_values(session)
         agencies = dict(session.execute(select(Source.name, Source.agency)).tuples().all())
+
+        def item_of(release: Release) -> FeedItem:
+            if release.id not in items_by_id:
+                items_by_id[release.id] = item_from_release(release)
+            return items_by_id[release.id]
+
         for spec in feed_specs(values, agencies):
-            items = []
-            for release in feed_releases(session, limit=limit, **spec.filters()):
-                if release.id not in items_by_id:
-                    items_by_id[release.id] = item_from_release(release)
-                items.append(items_by_id[release.id])
+            releases = feed_releases(session, limit=limit, **spec.filters())
+            if spec.cooperation_only and spec.per_event:
+                items = collapse(session, releases, item_of)  # crawler.feeds.events
+            else:
+                items = [item_of(release) for release in releases]
             meta = feed_meta(
                 id=f"{TAG_PREFIX}feed/{spec.key}",
                 title=spec.title,
@@ -402,7 +420,7 @@ class _Names:
     """File stems: "partner-fr"; unique even when two values slugify alike."""
 
     def __init__(self) -> None:
-        self.used: set[str] = {"cooperation", "all", PAGE_CHANGES}
+        self.used: set[str] = {"cooperation", "all", PAGE_CHANGES, PER_RELEASE}
 
     def take(self, prefix: str, value: str) -> str:
         slug = re.sub(r"[^a-z0-9]+", "-", value.casefold()).strip("-")

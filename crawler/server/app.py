@@ -5,7 +5,9 @@ with its gzip form, strong ETag and Last-Modified, and answered from memory unti
 changes; see `crawler.server.cache` for when an entry is trusted. Routes:
 
     GET /                               HTML: subscribe links, latest cooperation, source health
-    GET /feeds/{name}.{rss|atom|json}   a feed; filters: partner source topic type language limit
+    GET /feeds/{name}.{rss|atom|json}   a feed; filters: partner source topic type language limit;
+                                        per=release: one entry per release, not per event
+    GET /ledger?partner=FR              HTML: events chained in time (crawler.events.ledger)
     GET /feeds.opml                     every feed file, as `stnews feed` lists them
     GET /healthz                        "ok" when the database answers, else 503
 """
@@ -37,6 +39,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from crawler.events import ledger
 from crawler.feeds.build import (
     EMPTY_FEED_UPDATED,
     MONITOR_TITLES,
@@ -48,6 +51,7 @@ from crawler.feeds.build import (
     item_from_page_version,
     item_from_release,
 )
+from crawler.feeds.events import collapse, event_groups
 from crawler.feeds.labels import humanize, partner_name
 from crawler.feeds.sanitize import normalize_space, web_url, xml_safe
 from crawler.feeds.write import (
@@ -55,6 +59,7 @@ from crawler.feeds.write import (
     MONITOR,
     OPML_NAME,
     PAGE_CHANGES,
+    PER_RELEASE,
     SITE_TITLE,
     render_feeds,
     render_opml,
@@ -62,6 +67,7 @@ from crawler.feeds.write import (
 from crawler.server.cache import DocumentCache, VersionProbe
 from crawler.server.filters import BadRequest, Catalog, FeedRequest, describe, parse_feed_request
 from storage.db import Database
+from storage.events import list_events
 from storage.health import SourceHealth, recent_events
 from storage.models import CrawlRun, Release, Source
 from storage.pages import has_monitored_pages, latest_changes
@@ -80,7 +86,7 @@ MEDIA_TYPES = {
 GZIP_MIN_SIZE = 500
 LATEST_ON_PAGE = 20
 EVENTS_ON_PAGE = 20
-MAIN_FEEDS = ("cooperation", "all", PAGE_CHANGES, MONITOR)
+MAIN_FEEDS = ("cooperation", PER_RELEASE, "all", PAGE_CHANGES, MONITOR)
 # The feeds that are not of releases, titled as the writer titles them (render_feeds).
 SPECIAL_TITLES = {
     PAGE_CHANGES: (
@@ -173,9 +179,17 @@ class FeedService:
     async def catalog(self) -> Catalog:
         return await self.cached(("catalog",), lambda: (self._read_catalog(), 0))
 
-    async def feed(self, request: FeedRequest, catalog: Catalog, base: str) -> Document:
+    async def feed(
+        self, request: FeedRequest, catalog: Catalog, base: str, per_release: bool = False
+    ) -> Document:
         return await self.cached(
-            (*request.key, base), lambda: self._built(self._feed, request, catalog, base)
+            (*request.key, base, per_release),
+            lambda: self._built(self._feed, request, catalog, base, per_release),
+        )
+
+    async def ledger(self, partner: str | None, base: str) -> Document:
+        return await self.cached(
+            ("ledger", partner, base), lambda: self._built(self._ledger, partner, base)
         )
 
     async def opml(self, base: str) -> Document:
@@ -211,10 +225,17 @@ class FeedService:
                 has_pages=has_monitored_pages(session),
             )
 
-    def _feed(self, request: FeedRequest, catalog: Catalog, base: str) -> Document:
+    def _feed(
+        self, request: FeedRequest, catalog: Catalog, base: str, per_release: bool = False
+    ) -> Document:
         feeds_base = urljoin(base, "feeds/")
         self_url = urljoin(feeds_base, f"{request.name}.{request.fmt}")
-        query = request.query_string()
+        spec = request.spec
+        # Cooperation feeds have one entry per event (crawler.feeds.events); ?per=release
+        # gives the releases one by one, as another feed (its own id).
+        per_event = spec is not None and spec.cooperation_only and spec.per_event
+        per_release = per_release and per_event
+        query = "&".join(q for q in (request.query_string(), per_release * "per=release") if q)
         if query:
             self_url += f"?{query}"
         items: list[FeedItem]
@@ -231,7 +252,10 @@ class FeedService:
                 ]
             else:
                 releases = feed_releases(session, limit=request.limit, **request.filters())
-                items = [item_from_release(release) for release in releases]
+                if per_event and not per_release:
+                    items = collapse(session, releases, item_from_release)
+                else:
+                    items = [item_from_release(release) for release in releases]
         if request.spec is None:
             key = request.name
             title, description = SPECIAL_TITLES[request.name]
@@ -246,6 +270,9 @@ class FeedService:
             key = f"{key}?{request.filter_query()}"
             title = f"{title} ({words})"
             description = f"{description} Only: {words}."
+        if per_release:
+            key = f"{key}{'&' if '?' in key else '?'}per=release"
+            title = f"{title} (one entry per release)"
         meta = feed_meta(
             id=f"{TAG_PREFIX}feed/{key}",
             title=title,
@@ -257,6 +284,18 @@ class FeedService:
         body = RENDERERS[request.fmt](meta, items, self_url)
         updated = meta.updated if items else None
         return Document.make(body, MEDIA_TYPES[request.fmt], updated)
+
+    def _ledger(self, partner: str | None, base: str) -> Document:
+        with self.database.session(readonly=True) as session:
+            events = list_events(session, partner=partner, order="occurred")
+        chains = ledger.build(events, partner=partner)
+        html = self.templates.get_template("ledger.html").render(
+            partner=partner,
+            partner_name=partner_name(partner) if partner else None,
+            home_url=base,
+            chains=[_chain_row(chain) for chain in chains],
+        )
+        return Document.make(html.encode("utf-8"), MEDIA_TYPES["html"], None)
 
     def _opml(self, base: str) -> Document:
         # The writer's own rendering, so the list is exactly the one `stnews feed` writes.
@@ -284,9 +323,11 @@ class FeedService:
                 filtered.append({"title": spec.title, "links": links(name)})
 
         with self.database.session(readonly=True) as session:
+            releases = feed_releases(session, cooperation_only=True, limit=LATEST_ON_PAGE)
+            groups = event_groups(session, releases)
             releases = [
-                _release_row(release)
-                for release in feed_releases(session, cooperation_only=True, limit=LATEST_ON_PAGE)
+                {**_release_row(group[0]), "also": [_release_row(r) for r in group[1:]]}
+                for group in groups
             ]
             # crawler.cli.status_rows reads the same, but in a write transaction, which on
             # SQLite would queue the page behind a crawl's writes.
@@ -314,6 +355,29 @@ class FeedService:
             events=events,
         )
         return Document.make(html.encode("utf-8"), MEDIA_TYPES["html"], None)
+
+
+def _chain_row(chain: ledger.Chain) -> dict[str, Any]:
+    return {
+        "title": " – ".join(partner_name(code) for code in chain.parties),
+        "track": humanize(chain.track),
+        "steps": [
+            {
+                "date": step.date.isoformat() if step.date else "?",
+                "what": humanize(step.instrument or step.kind or "cooperation"),
+                "ordinal": step.ordinal,
+                "links": [
+                    {
+                        "title": normalize_space(xml_safe(link["title"])) or "(untitled)",
+                        "url": web_url(link["url"]),
+                        "agency": link["agency"],
+                    }
+                    for link in step.links
+                ],
+            }
+            for step in chain.steps
+        ],
+    }
 
 
 def _release_row(release: Release) -> dict[str, Any]:
@@ -430,12 +494,16 @@ async def feed_endpoint(request: Request) -> Response:
     if match is None:
         return _no_such_feed(request)
     catalog = await service.catalog()
+    query = request.query_params.multi_items()
+    per = [value for param, value in query if param == "per"]
+    if per not in ([], ["release"], ["event"]):
+        return error(400, "Bad Request: per takes one value, release or event")
     try:
         feed_request = parse_feed_request(
             catalog,
             match["name"],
             match["fmt"],
-            request.query_params.multi_items(),
+            [(param, value) for param, value in query if param != "per"],
             default_limit=service.default_limit,
             max_limit=service.max_limit,
         )
@@ -443,7 +511,21 @@ async def feed_endpoint(request: Request) -> Response:
         return error(400, f"Bad Request: {exc}")
     if feed_request is None:
         return _no_such_feed(request)
-    document = await service.feed(feed_request, catalog, service.base(request))
+    document = await service.feed(
+        feed_request, catalog, service.base(request), per_release=per == ["release"]
+    )
+    return document_response(request, document, service.cache_ttl)
+
+
+async def ledger_endpoint(request: Request) -> Response:
+    service = _service(request)
+    partner = request.query_params.get("partner") or None
+    unknown = set(request.query_params) - {"partner"}
+    if unknown:
+        return error(400, f"Bad Request: unknown query parameter {sorted(unknown)[0]!r}")
+    if partner is not None and not re.fullmatch(r"[A-Za-z]{2,8}", partner):
+        return error(400, "Bad Request: partner is a country or organisation code, e.g. FR")
+    document = await service.ledger(partner.upper() if partner else None, service.base(request))
     return document_response(request, document, service.cache_ttl)
 
 
@@ -536,6 +618,7 @@ def create_app(
             # front page holds those anchors.
             Route("/feeds/", front_page_redirect, methods=["GET"]),
             Route("/healthz", healthz_endpoint, methods=["GET"]),
+            Route("/ledger", ledger_endpoint, methods=["GET"]),
         ],
         middleware=[Middleware(GZipMiddleware, minimum_size=GZIP_MIN_SIZE, compresslevel=6)],
         exception_handlers={404: not_found, HTTPException: http_error},

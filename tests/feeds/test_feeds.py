@@ -360,7 +360,8 @@ def test_feed_of_a_vanished_partner_is_removed(seeded: Database, out: Path) -> N
 
 def test_empty_database_gives_valid_empty_feeds(database: Database, out: Path) -> None:
     report = write_feeds(database, out, BASE)
-    expected = {f"{name}.{ext}" for name in ("cooperation", "all", "monitor") for ext in FORMATS}
+    names = ("cooperation", "cooperation-releases", "all", "monitor")
+    expected = {f"{name}.{ext}" for name in names for ext in FORMATS}
     assert {f.path.name for f in report.files} == {*expected, "feeds.opml"}
     for path in feed_files(out):
         if path.suffix == ".json":
