@@ -14,3 +14,7 @@ def main() -> int:
     from crawler.cli import main as cli_main
 
     return cli_main(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
