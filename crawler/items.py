@@ -26,6 +26,9 @@ class ReleaseItem(scrapy.Item):
     # htmldate fallback when selectors matched nothing), "attachment" (text of an attached
     # PDF/HWPX because the page body is only a stub).
     extraction = scrapy.Field()
+    # Field name -> the stage of the page object's fallback chain that filled it
+    # ("selectors", "template:<name>", "list", "feed", "generic", "modified"); see crawler/pages.
+    field_stages = scrapy.Field()
 
     # Source metadata (what the spider declares about its agency).
     language = scrapy.Field()  # BCP 47, e.g. "en"

@@ -21,6 +21,7 @@ from scrapy.http import Response
 
 from crawler.health import HealthExpectations
 from crawler.items import ReleaseItem
+from crawler.pages import DetailPage, ListPage, ReleaseFields
 from crawler.sources import SourceConfig, cached_sources
 
 #: Request meta marking a list page (paged, conditionally re-requested).
@@ -150,12 +151,28 @@ class SourceSpider(scrapy.Spider):
 
 
 class ReleaseSpider(SourceSpider):
-    """A spider turning a site's news pages into ReleaseItems."""
+    """A spider turning a site's news pages into ReleaseItems.
+
+    It knows navigation only: what its pages say is read by its page objects
+    (``crawler.pages``), the same ones ``stnews reparse``, ``extract``, ``check`` and
+    ``doctor`` use. A site with code names its own page-object classes here.
+    """
 
     #: What a healthy crawl of this source looks like (see crawler/health.py).
     health: ClassVar[HealthExpectations] = FromSource(health_expectations, HealthExpectations())
     #: Bump when the spider's extraction changes, so stored releases can be re-extracted.
     extractor_version: ClassVar[str] = "1"
+    #: The page objects of this source's list and detail pages.
+    list_page_class: ClassVar[type[ListPage]] = ListPage
+    detail_page_class: ClassVar[type[DetailPage]] = DetailPage
+
+    @classmethod
+    def page_objects(cls, config: SourceConfig | None = None) -> tuple[ListPage, DetailPage]:
+        """The source's list and detail page objects (pure: no crawler needed)."""
+        config = config or cls.source_config
+        if config is None:
+            raise ValueError(f"{cls.__name__} has no source: use the registry's class")
+        return cls.list_page_class(config), cls.detail_page_class(config)
 
     async def start(self) -> AsyncIterator[Request]:
         for url in self.start_urls:
@@ -182,3 +199,27 @@ class ReleaseSpider(SourceSpider):
             if value is not None:
                 item[key] = value
         return item
+
+    def fields_item(self, response: Response, fields: ReleaseFields, **extra: Any) -> ReleaseItem:
+        """The ReleaseItem of what a detail page object read."""
+        return self.release_item(
+            response,
+            native_id=fields.native_id,
+            title=fields.title,
+            published_raw=fields.published_raw,
+            modified_raw=fields.modified_raw,
+            body="\n\n".join(fields.body),
+            summary=fields.summary,
+            image_url=fields.image_url,
+            attachments=[attachment.to_dict() for attachment in fields.attachments],
+            contact_org=fields.contact_org,
+            extraction=extraction_of(fields),
+            field_stages=dict(fields.stages),
+            **extra,
+        )
+
+
+def extraction_of(fields: ReleaseFields) -> str:
+    """The release's ``extraction`` (how its body was obtained), from the body's stage."""
+    stage = fields.stages.get("body", "selectors")
+    return "template" if stage.startswith("template:") else stage

@@ -22,6 +22,7 @@ from pydantic import (
     ConfigDict,
     Field,
     HttpUrl,
+    PrivateAttr,
     ValidationError,
     field_validator,
     model_validator,
@@ -106,9 +107,14 @@ class ListSelectors(Strict):
     skip_titles: list[str] = Field(default_factory=list)
 
 
+#: Release fields a ``labels`` table may fill from "Label: value" lines.
+LABEL_FIELDS = ("published", "modified", "contact_org")
+
+
 class DetailSelectors(Strict):
-    """How to read a detail page. Missing or non-matching body/date selectors fall back to
-    generic extraction (trafilatura/htmldate), and the release says so."""
+    """How to read a detail page. Fields its selectors miss are filled, in order, by the
+    templates it names, by the list page or feed entry, then by generic extraction
+    (trafilatura/htmldate), and the release records which stage filled each field."""
 
     title: Css | None = None
     date: Css | None = None
@@ -121,11 +127,63 @@ class DetailSelectors(Strict):
     remove: list[Css] = Field(default_factory=list)  # inside the body: not content
     summary: Css | None = None
     image: Css | None = None
-    attachments: Css | None = None  # links to attached files
+    attachments: Css | None = None  # links (or download forms) of attached files
     contact_org: Css | None = None
+    # "Label: value" lines: field -> regular expression(s) with one group, matched against
+    # whole lines of the page's text (its chrome left out). Matching lines are not body.
+    labels: dict[str, list[Regex]] = Field(default_factory=dict)
+    # Where label lines are read: the elements this selects (default: the page without its
+    # chrome, and the body).
+    labels_in: Css | None = None
+    # Lines that are never body wherever they stand (contact blocks, view counters): regular
+    # expressions searched in each paragraph, in every stage, generic extraction included.
+    drop_lines: list[Regex] = Field(default_factory=list)
+    # A [[template]] these selectors build on: what this table leaves unset is the template's
+    # (read as the source's own selectors).
+    extends: str | None = None
+    # Known templates of the same site's CMS ([[template]] names), tried in order when these
+    # selectors leave the title, date or body empty.
+    templates: list[str] = Field(default_factory=list)
     # Off: a body or date the selectors miss stays missing (health and `stnews check` see it)
     # instead of being filled by generic extraction.
     generic_fallback: bool = True
+
+    @field_validator("labels", mode="before")
+    @classmethod
+    def _label_lists(cls, value: object) -> object:
+        if isinstance(value, dict):
+            return {key: [v] if isinstance(v, str) else v for key, v in value.items()}
+        return value
+
+    @field_validator("labels")
+    @classmethod
+    def _label_fields(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        unknown = sorted(set(value) - set(LABEL_FIELDS))
+        if unknown:
+            raise ValueError(
+                f"unknown label field(s) {', '.join(map(repr, unknown))}; "
+                f"known: {', '.join(LABEL_FIELDS)}"
+            )
+        return value
+
+
+class Template(DetailSelectors):
+    """A known template of a site's CMS: detail selectors shared by its sources."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_-]{1,40}$")
+    templates: list[str] = Field(default_factory=list, max_length=0)
+    extends: None = None
+
+
+class DiscoverOptions(Strict):
+    """Where the list is found when its URL is not known (or stops working): a page whose
+    menu links to it, and how to recognise the link."""
+
+    page: HttpUrl
+    # Regular expressions (case-insensitive) for the link's text, most specific first.
+    link_text: list[Regex] = Field(min_length=1)
+    # Regular expression (searched) the list URL must match.
+    link_pattern: Regex | None = None
 
 
 class FeedOptions(Strict):
@@ -171,17 +229,22 @@ class SourceConfig(Strict):
     kind: Literal["html", "feed", "page"] = "html"
     # "package.module:ClassName" of a spider with code of its own (sites that need it).
     spider: str | None = Field(default=None, pattern=r"^[\w.]+:\w+$")
-    start_urls: list[HttpUrl] = Field(min_length=1)
+    # Empty when the list URL is discovered ([source.discover]) rather than configured.
+    start_urls: list[HttpUrl] = Field(default_factory=list)
     allowed_domains: list[str] = Field(default_factory=list)
     # strptime formats tried first for this source's dates; dateparser handles the rest.
     date_formats: list[str] = Field(default_factory=list)
     # Seconds between scheduled crawls.
     interval: int = Field(default=1800, ge=60)
     enabled: bool = True
+    # Other names the site gives itself in page titles (its agency name is known already):
+    # "Agency-Section-Page" and "Page - Agency" titles lose them.
+    site_names: list[str] = Field(default_factory=list)
     # `[source.list]` in the file (`list` would shadow the builtin in this class).
     listing: ListSelectors | None = Field(default=None, alias="list")
     detail: DetailSelectors | None = None
     feed: FeedOptions | None = None
+    discover: DiscoverOptions | None = None
     health: Health = Field(default_factory=Health)
 
     @field_validator("allowed_domains")
@@ -194,6 +257,8 @@ class SourceConfig(Strict):
 
     @model_validator(mode="after")
     def _kind_needs(self) -> SourceConfig:
+        if not self.start_urls and self.discover is None:
+            raise ValueError("start_urls is empty and there is no [source.discover] table")
         if self.spider:
             return self  # the spider class knows its pages
         if self.kind == "html" and self.listing is None:
@@ -202,12 +267,21 @@ class SourceConfig(Strict):
             raise ValueError("a page source needs a [source.detail] table (or a spider class)")
         return self
 
+    # The [[template]] tables ``detail.templates`` names, in order (set when the file loads).
+    _templates: tuple[Template, ...] = PrivateAttr(default=())
+
+    @property
+    def templates(self) -> tuple[Template, ...]:
+        """The known CMS templates this source's detail pages fall back to, in order."""
+        return self._templates
+
     @property
     def start_url_strings(self) -> list[str]:
         return [str(url) for url in self.start_urls]
 
 
 class SourcesFile(Strict):
+    template: list[Template] = Field(default_factory=list)
     source: list[SourceConfig] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -216,6 +290,17 @@ class SourcesFile(Strict):
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise ValueError(f"duplicate source names: {', '.join(duplicates)}")
+        known = {t.name for t in self.template}
+        for source in self.source:
+            detail = source.detail
+            named = [*(detail.templates if detail else []), *([detail.extends] if detail and
+                                                               detail.extends else [])]
+            missing = [t for t in named if t not in known]
+            if missing:
+                raise ValueError(
+                    f"source {source.name!r}, field 'detail.templates': no [[template]] named "
+                    f"{', '.join(map(repr, missing))}"
+                )
         return self
 
 
@@ -241,9 +326,29 @@ def parse_sources(text: str, path: str | os.PathLike[str] = "sources.toml") -> l
     except tomllib.TOMLDecodeError as exc:
         raise SourcesFileError(f"{path}: not valid TOML: {exc}") from exc
     try:
-        return SourcesFile.model_validate(data).source
+        parsed = SourcesFile.model_validate(data)
     except ValidationError as exc:
         raise SourcesFileError(_describe(path, data, exc)) from exc
+    templates = {template.name: template for template in parsed.template}
+    # Each source carries the templates it names, so a page object needs nothing else.
+    return [_with_templates(source, templates) for source in parsed.source]
+
+
+def _with_templates(source: SourceConfig, templates: dict[str, Template]) -> SourceConfig:
+    detail = source.detail
+    if detail is None:
+        return source
+    if detail.extends:
+        # The template's selectors, then the source's own on top of them.
+        base = templates[detail.extends].model_dump(exclude={"name", "templates", "extends"})
+        own = detail.model_dump(exclude_unset=True)
+        merged = {**base, **own}
+        merged["labels"] = {**base["labels"], **own.get("labels", {})}
+        merged["drop_lines"] = [*base["drop_lines"], *own.get("drop_lines", [])]
+        merged["remove"] = [*base["remove"], *own.get("remove", [])]
+        source = source.model_copy(update={"detail": DetailSelectors.model_validate(merged)})
+    source._templates = tuple(templates[name] for name in detail.templates)
+    return source
 
 
 def _describe(path: Path, data: dict, exc: ValidationError) -> str:

@@ -1,25 +1,40 @@
-"""Korea's Ministry of Science and ICT (MSIT): English press releases.
+"""Korea's Ministry of Science and ICT (MSIT): its page objects and spiders.
 
-The list page ships its rows as empty placeholder cells (``td_NTT_SJ_0``, ``td_REG_DT_0``…)
-that inline jQuery fills in, so the rows exist only as script text and are read with
-regular expressions. Detail pages are plain HTML.
+One CMS (eGovFrame) serves the English press releases (board 42) and the Korean ones (board
+94, read from its RSS feed with this list as the check page). Its list pages ship their rows
+as empty placeholder cells (``td_NTT_SJ_0``, ``td_REG_DT_0``…) that inline jQuery fills in,
+so the rows exist only as script text, read here with regular expressions. What is known of
+the real markup (``../shared/realpages/msit``, the site notes' ERRATA):
+
+- English rows write the title anchor with ``fn_detail("1290")`` (raw quotes) and
+  ``data-value="1290"``, and the date inside ``if('REG_DT' == 'REG_DT'){…}`` as
+  ``Jan 22, 2026``;
+- Korean rows write the title from ``unescape('…')`` pieces (``%uXXXX``, ``%XX`` UTF-8, or raw
+  Korean) and put ``fn_detail(N)`` on a static wrapper anchor around the cells; dates read
+  ``2026. 10. 1``;
+- both keep older versions of the statements as ``//`` lines and ``/* */`` blocks, which the
+  browser never runs: comments are stripped (rjsmin) before anything is read;
+- the pager calls ``fn_paging(N)``, which submits ``pageIndex`` (``crawler.pages.listing``);
+- detail bodies sit in ``#cont-wrap.view_cont``, attachments in ``div.view_file`` as
+  ``fn_download('<atchFileNo>','<fileOrd>','<ext>')`` calls, downloaded by a POST to
+  ``/ssm/file/fileDown.do`` whose GET form with the same fields identifies them.
 """
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import urlencode
 
-from parsel import Selector, SelectorList
-from scrapy import Request
-from scrapy.http import Response, TextResponse
+import rjsmin
+from parsel import Selector
+from scrapy.http import TextResponse
 from w3lib.html import remove_tags, replace_entities
-from w3lib.url import add_or_replace_parameter, url_query_parameter
+from w3lib.url import url_query_parameter
 
-from crawler.extract import paragraphs, text_of
-from crawler.items import ReleaseItem
-from crawler.release_spider import LIST_PAGE, ReleaseSpider, listing
+from crawler.extract import text_of
+from crawler.pages import DetailPage, ListEntry, ListPage
+from crawler.pages.page import PageContext
+from spiders.configured import ConfiguredSpider
+from spiders.feed_source import FeedSourceSpider
 
 # --- Inline list script ----------------------------------------------------------------------
 # A single-quoted JS string literal, and the terms a jQuery `.html(...)` argument is built from.
@@ -51,19 +66,16 @@ _JS_BACKSLASH_CHARS = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "v
 _PERCENT_RUN = re.compile(r"(?:%u[0-9a-fA-F]{4})+|(?:%[0-9a-fA-F]{2})+")
 # fn_detail(1234), fn_detail('1234') or, inside an HTML attribute, fn_detail(&quot;1234&quot;)
 _DETAIL_CALL = re.compile(r"fn_detail\(\s*(?:&quot;|&#39;|[\"'])?(\d+)")
-# The pager calls fn_egov_link_page(2) (or a fn_link_page variant); plain links carry pageIndex=2.
-_PAGE_CALL = re.compile(r"fn_\w*link_page\(\s*'?(\d+)")
-_PAGE_PARAM = re.compile(r"[?&;]pageIndex=(\d+)")
 
 # --- Detail page -----------------------------------------------------------------------------
 # fn_download('<atchFileNo>','<fileOrd>','<ext>'); old pages call fn_download2 without the ext.
 _DOWNLOAD_CALL = re.compile(r"fn_download2?\(\s*'([^']+)'\s*,\s*'([^']+)'")
 # The English pages keep the Korean labels of their contact block: 담당부서 (department),
-# 작성자 (writer), 연락처 (phone). That block sits inside the content container.
+# 작성자 (writer), 연락처 (phone).
 DEPARTMENT_LABEL = "담당부서"
-BODY_DROP = (".dept_info",)
 
-DEFAULT_BOARD = {"sCode": "eng", "mId": "4", "mPid": "2", "bbsSeqNo": "42"}
+ENGLISH_BOARD = {"sCode": "eng", "mId": "4", "mPid": "2", "bbsSeqNo": "42"}
+KOREAN_BOARD = {"sCode": "user", "mId": "307", "mPid": "208", "bbsSeqNo": "94"}
 
 
 @dataclass
@@ -134,8 +146,16 @@ def _html_text(fragment: str) -> str | None:
     return text or None
 
 
+def live_script(response: TextResponse) -> str:
+    """The page's inline scripts as the browser runs them: comments stripped (rjsmin: a
+    ``//`` inside a string literal is not a comment, which a regular expression cannot
+    tell), one script after another."""
+    return "\n".join(rjsmin.jsmin(script) for script in response.css("script::text").getall())
+
+
 def parse_list_script(text: str) -> list[ListRow]:
-    """Rows written by the list page's inline script, in the order their titles are written."""
+    """Rows written by the list page's inline script (comments already stripped: see
+    ``live_script``), in the order their titles are written."""
     rows: dict[str, ListRow] = {}
     title_order: list[str] = []
     title_html = ""
@@ -164,117 +184,107 @@ def parse_list_script(text: str) -> list[ListRow]:
     return [rows[key] for key in title_order]
 
 
-def _first(selection: SelectorList) -> Selector | None:
-    return selection[0] if selection else None
 
 
-class MsitSpider(ReleaseSpider):
-    """Source metadata (agency, list URL, domains) comes from the `msit` entry of sources.toml."""
+def detail_id_of_row(response: TextResponse, row: str) -> str | None:
+    """The nttSeqNo of a row whose id sits on a wrapper anchor around its cells (Korean boards:
+    ``<a onclick="fn_detail(3186887);">`` around ``#td_NTT_SJ_0``), or a ``data-value``."""
+    calls = response.xpath(
+        "//*[@id=$cell]/ancestor-or-self::*[self::a or self::tr or self::li][1]"
+        "/descendant-or-self::a/@onclick",
+        cell=f"td_NTT_SJ_{row}",
+    ).getall()
+    found = (_DETAIL_CALL.search(call) for call in calls)
+    return next((match.group(1) for match in found if match), None)
 
-    def parse(self, response: Response, **kwargs: Any) -> Iterator[Request]:
-        """Press-release list: one request per row, then the next list page.
 
-        @url https://www.msit.go.kr/eng/bbs/list.do?sCode=eng&mId=4&mPid=2&pageIndex=1
-        @returns items 0 0
-        @returns requests 12 12
-        """
-        board = {name: self._board_value(response, name) for name in DEFAULT_BOARD}
-        for row in parse_list_script(response.text):
-            ntt_seq_no = row.ntt_seq_no or self._ntt_from_anchor(response, row.row)
+class MsitListPage(ListPage):
+    """A board list of the MSIT CMS: rows from the inline script, ids from the title anchor
+    or the row's wrapper anchor, view URLs on the same board."""
+
+    #: The board's parameters when the page's hidden form does not give them.
+    board = ENGLISH_BOARD
+    #: Path of the view page, relative to the list.
+    view = "view.do"
+
+    def native_id(self, url: str) -> str | None:
+        value = (url_query_parameter(url, "nttSeqNo") or "").strip()
+        return value if value.isdigit() else None
+
+    def link_pattern(self) -> str | None:
+        return r"[?&]nttSeqNo=\d+"
+
+    def entries(self, response: TextResponse) -> tuple[list[ListEntry], int, int]:
+        board = {name: self._board_value(response, name, default)
+                 for name, default in self.board.items()}  # fmt: skip
+        rows = parse_list_script(live_script(response))
+        found: list[ListEntry] = []
+        for row in rows:
+            ntt_seq_no = row.ntt_seq_no or detail_id_of_row(response, row.row)
             if not ntt_seq_no:
-                self.logger.warning("msit: no nttSeqNo in list row %s of %s", row.row, response.url)
                 continue
             # A relative URL keeps the host (and drops any ;jsessionid from the list path).
-            query = urlencode({**board, "nttSeqNo": ntt_seq_no})
-            yield Request(
-                response.urljoin(f"view.do?{query}"),
-                callback=self.parse_detail,
-                cb_kwargs={"list_title": row.title, "list_date": row.date},
-                meta=listing(ntt_seq_no, row.title, row.date),
-            )
-        next_page = self._next_page_url(response)
-        if next_page:
-            yield Request(next_page, callback=self.parse, meta=LIST_PAGE)
-
-    def parse_detail(
-        self, response: Response, list_title: str | None = None, list_date: str | None = None
-    ) -> Iterator[ReleaseItem]:
-        """Press-release page: always exactly one item; validation drops incomplete ones.
-
-        @url https://www.msit.go.kr/eng/bbs/view.do?sCode=eng&mId=4&mPid=2&bbsSeqNo=42&nttSeqNo=212
-        @returns items 1 1
-        @returns requests 0 0
-        @scrapes title url published_raw body
-        """
-        native_id = url_query_parameter(response.url, "nttSeqNo")
-        if not isinstance(response, TextResponse):  # not a page at all: let validation count it
-            yield self.release_item(response, native_id=native_id, title=list_title)
-            return
-        title = text_of(_first(response.css("div.view_head h2"))) or list_title
-        published_raw = text_of(_first(response.css("div.view_head .date"))) or list_date
-        content = _first(response.css("#cont-wrap, div.view_cont"))
-        body = paragraphs(content, drop=BODY_DROP) if content is not None else []
-        while body and body[0] == title:  # the title is repeated at the top of the content
-            body.pop(0)
-        department = response.xpath(
-            "//*[normalize-space(text())=$label]/following-sibling::*[1]", label=DEPARTMENT_LABEL
-        )
-        image = _first(content.css("img[src]")) if content is not None else None
-        yield self.release_item(
-            response,
-            native_id=native_id,
-            title=title or None,
-            published_raw=published_raw or None,
-            body="\n\n".join(body) or None,
-            image_url=response.urljoin(image.attrib["src"]) if image is not None else None,
-            attachments=self._attachments(response),
-            contact_org=text_of(_first(department)) or None,
-        )
-
-    def _attachments(self, response: Response) -> list[dict[str, str]]:
-        """Files of the `view_file` block. The site downloads them with a POST of these fields;
-        a GET URL with the same query is their stable identifier."""
-        files: dict[str, dict[str, str]] = {}
-        for link in response.css("div.view_file a[onclick*='fn_download']"):
-            call = _DOWNLOAD_CALL.search(link.attrib["onclick"])
-            name = text_of(link) or link.attrib.get("title", "")
-            if not call or not name:  # preview buttons and icons carry no file name
-                continue
-            number, order = call.groups()
-            query = urlencode({"atchFileNo": number, "fileOrd": order, "fileBtn": "A"})
-            url = response.urljoin(f"/ssm/file/fileDown.do?{query}")
-            files.setdefault(url, {"name": name, "url": url})
-        return list(files.values())
+            url = response.urljoin(f"{self.view}?{urlencode({**board, 'nttSeqNo': ntt_seq_no})}")
+            found.append(ListEntry(url, ntt_seq_no, row.title, row.date))
+        return found, len(rows), 0
 
     @staticmethod
-    def _board_value(response: Response, name: str) -> str:
-        """A board parameter from the list page's hidden form, its URL, or the known default."""
+    def _board_value(response: TextResponse, name: str, default: str) -> str:
+        """A board parameter from the list page's hidden form, its URL, or the default."""
         return (
             response.css(f"input#{name}::attr(value)").get("").strip()
             or url_query_parameter(response.url, name)
-            or DEFAULT_BOARD[name]
+            or default
         )
 
-    @staticmethod
-    def _ntt_from_anchor(response: Response, row: str) -> str | None:
-        """Some boards put `onclick="fn_detail(N)"` on a plain anchor around the title cell."""
-        calls = response.xpath(
-            "//*[@id=$cell]/ancestor-or-self::*[self::a or self::tr or self::li][1]"
-            "/descendant-or-self::a/@onclick",
-            cell=f"td_NTT_SJ_{row}",
-        ).getall()
-        found = (_DETAIL_CALL.search(call) for call in calls)
-        return next((match.group(1) for match in found if match), None)
 
-    @staticmethod
-    def _next_page_url(response: Response) -> str | None:
-        shown = url_query_parameter(response.url, "pageIndex") or ""
-        shown = shown or response.css("input#pageIndex::attr(value)").get("")
-        current = int(shown) if shown.strip().isdigit() else 1
-        linked = {int(n) for call in response.css("a::attr(onclick)").getall()
-                  for n in _PAGE_CALL.findall(call)}  # fmt: skip
-        linked |= {int(n) for href in response.css("a::attr(href)").getall()
-                   for n in _PAGE_PARAM.findall(href)}  # fmt: skip
-        if current + 1 not in linked:
-            return None
-        return add_or_replace_parameter(response.url, "pageIndex", str(current + 1))
+class MsitKoreanListPage(MsitListPage):
+    board = KOREAN_BOARD
+    view = "/bbs/view.do"
+
+
+def download_url(element: Selector, response: TextResponse) -> str | None:
+    """Where a ``fn_download('<atchFileNo>','<fileOrd>','<ext>')`` link downloads from."""
+    call = _DOWNLOAD_CALL.search(element.attrib.get("onclick", ""))
+    if not call or not text_of(element):  # preview buttons and icons carry no file name
+        return None
+    number, order = call.groups()
+    query = urlencode({"atchFileNo": number, "fileOrd": order, "fileBtn": "A"})
+    return response.urljoin(f"/ssm/file/fileDown.do?{query}")
+
+
+class MsitDetailPage(DetailPage):
+    """A release page of the MSIT CMS: the source's selectors, the department from the
+    Korean label 담당부서 (kept on English pages too), and script download links."""
+
+    resolve_attachment = staticmethod(download_url)
+
+    def native_id(self, url: str) -> str | None:
+        value = (url_query_parameter(url, "nttSeqNo") or "").strip()
+        return value if value.isdigit() else super().native_id(url)
+
+    def own_fields(self, context: PageContext) -> dict:
+        values = super().own_fields(context)
+        if not values.get("contact_org"):
+            department = context.response.xpath(
+                "//*[normalize-space(text())=$label]/following-sibling::*[1]",
+                label=DEPARTMENT_LABEL,
+            )
+            values["contact_org"] = text_of(department[0]) if department else ""
+        return values
+
+
+class MsitSpider(ConfiguredSpider):
+    """English press releases (board 42); metadata and selectors from the `msit` entry of
+    sources.toml."""
+
+    list_page_class = MsitListPage
+    detail_page_class = MsitDetailPage
+
+
+class MsitKoreanFeedSpider(FeedSourceSpider):
+    """보도자료 (press releases, board 94): its RSS feed, with the board's list as the check
+    page."""
+
+    list_page_class = MsitKoreanListPage
+    detail_page_class = MsitDetailPage

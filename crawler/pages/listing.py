@@ -1,0 +1,294 @@
+"""List pages: the releases a page lists and the next page, with discovery as the fallback.
+
+The source's ``[source.list]`` selectors (or its site code) come first. When they match
+nothing (the site changed its markup) the page is searched for links matching the source's
+detail-URL pattern (``link_pattern``, else ``id_pattern``) in its content, chrome left out:
+menus and footers link pages of the same shape (NSTC's footer links three ``/folksonomy/
+detail/`` policy pages). Such a reading says so (``stage = "discovery"``, with the reason), and
+the crawl reports the source degraded.
+
+The next page is found whatever the pager looks like (``next_page_url``):
+
+- the source's ``next_page`` selector;
+- a link to the same list with the page parameter one higher (``?page=``, ``pageNum=``,
+  ``pageIndex=``, ``pageNo=``, ``currentPage=``);
+- a script pager calling ``fn_paging(N)``, ``fn_egov_link_page(N)``, ``pageLink(N)`` and the
+  like: the page's own hidden page field (``#pageIndex``) names the parameter to send;
+- a pager form (NSTC's ``#change_page`` with ``pageNum`` and ``pageSize``), submitted as a GET
+  with the page number one higher, unless the page says it is the last ("第 1/1 頁",
+  "Page 3 of 3").
+
+A spider stops paging when a page lists nothing new, so a pager that keeps answering past the
+end costs one request.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from parsel import Selector
+from scrapy.http import TextResponse
+from w3lib.url import add_or_replace_parameter
+
+from crawler.extract import text_of
+from crawler.pages.chrome import strip_chrome
+from crawler.pages.fields import ListEntry, ListReading
+from crawler.pages.selectors import (
+    release_id,
+    selected_link,
+    selected_text,
+    usable_link,
+)
+from crawler.sources import DiscoverOptions, ListSelectors, SourceConfig
+from crawler.urls import canonical_url
+
+#: Query parameters that number list pages (compared case-insensitively).
+PAGE_PARAMS = ("page", "pagenum", "pageindex", "pageno", "currentpage", "cpage")
+_JS_PAGER = re.compile(
+    r"\b(?:fn_paging|fn_egov_link_page|fn_link_page|fn_linkPage|linkPage|pageLink|goPage"
+    r"|fn_goPage|movePage|goToPage|fnGoPage|fn_search_page)\s*\(\s*['\"]?(\d+)",
+    re.IGNORECASE,
+)
+_LAST_PAGE = re.compile(
+    r"第\s*(\d+)\s*/\s*(\d+)\s*頁|page\s+(\d+)\s*(?:of|/)\s*(\d+)"
+    r"|(\d+)\s*/\s*(\d+)\s*(?:pages?|페이지|頁)",
+    re.IGNORECASE,
+)
+# Dates as lists write them: 2026-01-07, 2026.01.07, 2026. 1. 7, 2026/01/07, 115-04-29 (ROC),
+# Jan 22, 2026, 22 January 2026, 2026年1月7日, 2026년 1월 7일.
+_DATE = re.compile(
+    r"\b\d{4}\s*[-/.]\s*\d{1,2}\s*[-/.]\s*\d{1,2}\b|\b\d{2,3}[-/.]\d{1,2}[-/.]\d{1,2}\b"
+    r"|\b[A-Z][a-z]{2,8}\.?\s+\d{1,2},\s*\d{4}\b|\b\d{1,2}\s+[A-Z][a-z]{2,8}\s+\d{4}\b"
+    r"|\d{2,4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|\d{4}\s*년\s*\d{1,2}\s*월\s*\d{1,2}\s*일"
+)
+#: An element around a link that still belongs to its list row (not the whole list).
+_ROW_TAGS = ("li", "tr", "article", "dd", "dt")
+
+
+class ListPage:
+    """The list pages of one source, read with ``[source.list]`` (sites with code override
+    ``entries``)."""
+
+    def __init__(self, config: SourceConfig) -> None:
+        self.config = config
+        self.selectors: ListSelectors | None = config.listing
+
+    # --- Hooks ------------------------------------------------------------------------------
+
+    def native_id(self, url: str) -> str | None:
+        pattern = self.selectors.id_pattern if self.selectors else None
+        if pattern and re.search(pattern, url):
+            return release_id(url, pattern)
+        return release_id(url, None)
+
+    def link_pattern(self) -> str | None:
+        """What a detail URL looks like, for discovery."""
+        if self.selectors is None:
+            return None
+        return self.selectors.link_pattern or self.selectors.id_pattern
+
+    def entries(self, response: TextResponse) -> tuple[list[ListEntry], int, int]:
+        """(entries, items matched, fixed notices skipped) as the list selectors read them."""
+        selectors = self.selectors
+        if selectors is None:
+            return [], 0, 0
+        found: list[ListEntry] = []
+        items = response.css(selectors.item)
+        skipped = 0
+        for item in items:
+            href = selected_link(item, selectors.link)
+            if not href:
+                continue
+            url = response.urljoin(href)
+            if selectors.link_pattern and not re.search(selectors.link_pattern, url):
+                continue
+            title = selected_text(item, selectors.title) or None
+            if _is_notice(title or text_of(item), selectors.skip_titles):
+                skipped += 1
+                continue
+            date = selected_text(item, selectors.date) or None
+            found.append(ListEntry(url, self.native_id(url), title, date))
+        return found, len(items), skipped
+
+    # --- Reading ----------------------------------------------------------------------------
+
+    def read(self, response: TextResponse) -> ListReading:
+        entries, matched, skipped = self.entries(response)
+        reading = ListReading(entries=entries, matched=matched, skipped_notices=skipped)
+        pattern = self.link_pattern()
+        if not entries and pattern and not skipped:
+            notices = self.selectors.skip_titles if self.selectors else []
+            discovered = discover_entries(response, pattern, self.native_id, notices)
+            if discovered:
+                reading.entries = discovered
+                reading.stage = "discovery"
+                reading.problem = (
+                    f"list selectors matched no release on {response.url}; "
+                    f"{len(discovered)} found by the detail-URL pattern"
+                )
+        if reading.entries:
+            configured = self.selectors.next_page if self.selectors else None
+            next_url = next_page_url(response, configured)
+            reading.next_pages = [next_url] if next_url else []
+        return reading
+
+
+def _is_notice(text: str, markers: Iterable[str]) -> bool:
+    return any(marker in text for marker in markers)
+
+
+# --- Discovery --------------------------------------------------------------------------------
+
+
+def _row_date(link: Selector) -> str | None:
+    """A date shown in the link's list row, outside the title."""
+    for scope in (link, *link.xpath("ancestor::*[position() <= 3]")):
+        tag = scope.root.tag if isinstance(scope.root.tag, str) else ""
+        dated = scope.css("[class*=date], time, [class*=Date]")
+        if dated:
+            return text_of(dated[0]) or None
+        if scope is not link and tag in _ROW_TAGS:
+            text = text_of(scope).replace(text_of(link), " ")
+            match = _DATE.search(text)
+            return match.group(0) if match else None
+    match = _DATE.search(text_of(link))
+    return match.group(0) if match else None
+
+
+def discover_entries(
+    response: TextResponse,
+    pattern: str,
+    native_id=release_id,  # (url) -> id
+    notices: Iterable[str] = (),
+) -> list[ListEntry]:
+    """Links to releases in the page's content (chrome left out), in page order."""
+    body = response.selector.root.find("body")
+    if body is None:
+        return []
+    content = Selector(root=strip_chrome(body), type="html")
+    compiled = re.compile(pattern)
+    found: dict[str, ListEntry] = {}
+    for link in content.css("a[href]"):
+        href = usable_link(link.attrib.get("href"))
+        if not href:
+            continue
+        url = response.urljoin(href)
+        if not compiled.search(url):
+            continue
+        key = canonical_url(url)
+        title = text_of(link) or " ".join(link.attrib.get("title", "").split()) or None
+        if key in found:
+            if title and not found[key].title:
+                found[key] = ListEntry(url, found[key].native_id, title, found[key].date)
+            continue
+        if title and _is_notice(title, notices):
+            continue
+        found[key] = ListEntry(url, native_id(url), title, _row_date(link))
+    return list(found.values())
+
+
+def find_list_url(response: TextResponse, options: DiscoverOptions) -> str | None:
+    """The list a page's menu links to: the first link whose text matches ``link_text``
+    (tried in order) and whose URL matches ``link_pattern``. Menus are chrome, so the whole
+    page is searched."""
+    links = []
+    for link in response.css("a[href]"):
+        href = usable_link(link.attrib.get("href"))
+        if href:
+            label = text_of(link) or " ".join(link.attrib.get("title", "").split())
+            links.append((label, response.urljoin(href)))
+    for text_pattern in options.link_text:
+        wanted = re.compile(text_pattern, re.IGNORECASE)
+        for label, url in links:
+            if not wanted.search(label):
+                continue
+            if options.link_pattern and not re.search(options.link_pattern, url):
+                continue
+            return url
+    return None
+
+
+# --- Pagers -----------------------------------------------------------------------------------
+
+
+def _page_param(url: str) -> tuple[str, int] | None:
+    for name, value in parse_qsl(urlsplit(url).query, keep_blank_values=True):
+        if name.lower() in PAGE_PARAMS and value.strip().isdigit():
+            return name, int(value)
+    return None
+
+
+def current_page(response: TextResponse) -> int:
+    found = _page_param(response.url)
+    if found:
+        return found[1]
+    for field in response.css("input[name]"):
+        if field.attrib["name"].lower() in PAGE_PARAMS:
+            value = (field.attrib.get("value") or "").strip()
+            if value.isdigit():
+                return int(value)
+    return 1
+
+
+def _says_last_page(response: TextResponse) -> bool:
+    for text in response.css("body *::text").getall():
+        match = _LAST_PAGE.search(text)
+        if match:
+            numbers = [int(n) for n in match.groups() if n]
+            return numbers[0] >= numbers[1]
+    return False
+
+
+def next_page_url(response: TextResponse, configured: str | None = None) -> str | None:
+    """The URL of the list page after this one (see the module docstring), or None."""
+    if configured and (link := selected_link(response, configured)):
+        return response.urljoin(link)
+    wanted = current_page(response) + 1
+    path = urlsplit(response.url).path
+    for href in response.css("a::attr(href)").getall():
+        if not usable_link(href):
+            continue
+        url = response.urljoin(href)
+        found = _page_param(url)
+        if found and found[1] == wanted and urlsplit(url).path == path:
+            return url
+    calls = [*response.css("a::attr(onclick)").getall(), *response.css("a::attr(href)").getall()]
+    if any(int(n) == wanted for call in calls for n in _JS_PAGER.findall(call)):
+        return add_or_replace_parameter(response.url, _param_name(response), str(wanted))
+    if _says_last_page(response):
+        return None
+    for form in response.css("form"):
+        fields = form.css("input[name], select[name]")
+        names = [f.attrib["name"] for f in fields]
+        page_name = next((n for n in names if n.lower() in PAGE_PARAMS), None)
+        if page_name is None:
+            continue
+        action = response.urljoin(form.attrib.get("action") or response.url)
+        if urlsplit(action).path != path:
+            continue
+        return _form_url(action, form, page_name, wanted)
+    return None
+
+
+def _param_name(response: TextResponse) -> str:
+    """The page parameter a script pager sends: the page's hidden page field, else the one in
+    the URL, else eGovFrame's ``pageIndex``."""
+    for field in response.css("input[name]"):
+        if field.attrib["name"].lower() in PAGE_PARAMS:
+            return field.attrib["name"]
+    found = _page_param(response.url)
+    return found[0] if found else "pageIndex"
+
+
+def _form_url(action: str, form: Selector, page_name: str, page: int) -> str:
+    parts = urlsplit(action)
+    query = dict(parse_qsl(parts.query, keep_blank_values=True))
+    for field in form.css("input[name]"):
+        kind = (field.attrib.get("type") or "text").lower()
+        if kind in ("submit", "button", "image", "reset", "file"):
+            continue
+        query[field.attrib["name"]] = field.attrib.get("value", "")
+    query[page_name] = str(page)
+    return urlunsplit(parts._replace(query=urlencode(query)))
