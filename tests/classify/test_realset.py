@@ -69,8 +69,9 @@ def table(figures: dict) -> str:
     head = "| language | split | n | coop | precision | recall | partners | kind |"
     rows = [head, "|---|---|---|---|---|---|---|---|"]
     for (lang, split), f in sorted(figures.items()):
-        cells = [f[k] if f[k] is not None else "-" for k in BARS]
-        rows.append(f"| {lang} | {split} | {f['n']} | {f['cooperation']} | " + " | ".join(map(str, cells)) + " |")  # fmt: skip
+        cells = [str(f[k]) if f[k] is not None else "-" for k in BARS]
+        head_cells = f"| {lang} | {split} | {f['n']} | {f['cooperation']} | "
+        rows.append(head_cells + " | ".join(cells) + " |")
     return "\n".join(rows)
 
 
