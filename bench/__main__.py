@@ -128,6 +128,7 @@ def classify_section(config: Config) -> Section:
     long_wall, long_cpu = bench_classify.measure_cli(config.pick(2_000, 500), runs, typical)
     inner = bench_classify.measure(config.pick(3_000, 500), runs)
     inner_long = bench_classify.measure(config.pick(1_000, 200), runs, typical)
+    cold, warm = bench_classify.measure_startup(config.pick(5, 2))
     target = Target(">=", 1_000)
     section = Section("classify", "`stnews classify` releases per second, one core")
     dev = f"dev-set releases ({inner.size / 1024:.1f} KB)"
@@ -144,9 +145,12 @@ def classify_section(config: Config) -> Section:
             "releases/s",
             digits=0,
         ),
+        Figure("stnews classify, one line, table cache cold", cold, "s", digits=2),
+        Figure("stnews classify, one line, table cache warm", warm, "s", digits=2),
     ]
     section.notes = [
-        "`stnews classify` (`python -m crawler.cli classify`) in a child process reading JSON "
+        "`stnews classify` (`python -m crawler.entry classify`, the console script's module) in "
+        "a child process reading JSON "
         "lines (title, body, agency_country, language) from a file on stdin; a single-threaded "
         "process, so one core. Timed from its first output line to its last, which leaves out "
         f"interpreter start-up and the first call's pattern compilation ({inner.setup:.2f} s "

@@ -100,7 +100,7 @@ def measure_cli(
             feed.write(data)
             feed.seek(0)
             child = subprocess.Popen(
-                [sys.executable, "-m", "crawler.cli", "classify"],
+                [sys.executable, "-m", "crawler.entry", "classify"],
                 stdin=feed,
                 stdout=subprocess.PIPE,
                 cwd=ROOT,
@@ -127,6 +127,25 @@ def measure_cli(
         if first_cpu is not None and last_cpu is not None and last_cpu > first_cpu:
             cpu_rates.append((cpu_lines - 1) / (last_cpu - first_cpu))
     return wall_rates, cpu_rates
+
+
+def measure_startup(runs: int = 5) -> tuple[list[float], list[float]]:
+    """Seconds for `stnews classify` to answer one line: with the table cache cold (a fresh
+    cache directory) and warm. Interpreter start-up, imports and table building included."""
+    line = json.dumps({"title": "Taiwan and France Sign MOU", "body": "", "agency_country": "TW"})
+    cold, warm = [], []
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory() as cache:
+            env = {**os.environ, "PYTHONPATH": str(ROOT), "STNEWS_CACHE_DIR": cache}
+            for bucket in (cold, warm):
+                start = time.perf_counter()
+                subprocess.run(
+                    [sys.executable, "-m", "crawler.entry", "classify"],
+                    input=line + "\n", capture_output=True, text=True, env=env, check=True,
+                    cwd=ROOT,
+                )  # fmt: skip
+                bucket.append(time.perf_counter() - start)
+    return cold, warm
 
 
 def main() -> None:

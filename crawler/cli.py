@@ -88,10 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
     releases.add_argument("--json", action="store_true", help="print a JSON array")
     releases.set_defaults(handler=cmd_releases)
 
-    classify = commands.add_parser(
-        "classify", help="classify JSON lines from stdin (title, body, agency_country, language)"
-    )
-    classify.set_defaults(handler=cmd_classify)
+    from crawler.classify.cli import HELP as classify_help
+    from crawler.classify.cli import add_arguments as add_classify_arguments
+
+    add_classify_arguments(commands.add_parser("classify", help=classify_help))
 
     reclassify = commands.add_parser(
         "reclassify", help="re-run classification over stored releases after rules change"
@@ -356,16 +356,6 @@ def cmd_releases(args: argparse.Namespace) -> int:
 
 
 # --- classification ------------------------------------------------------------------------
-
-
-def cmd_classify(args: argparse.Namespace) -> int:
-    from crawler.classify.jsonl import classify_lines
-
-    # One output line per input line, flushed as it goes so a pipe sees results at once.
-    for line in classify_lines(sys.stdin):
-        sys.stdout.write(line + "\n")
-        sys.stdout.flush()
-    return 0
 
 
 def cmd_reclassify(args: argparse.Namespace) -> int:

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from itertools import pairwise
 
+from . import tables
 from .gazetteer import REGION_PREFIX, Compound, Mention, gazetteer
 from .lexicon import Term, lexicon
 from .text import dispatch_regex, is_cjk, lower_same_length, normalize, sentence_starts
@@ -69,6 +70,21 @@ _TYPE_PRIORITY = (
     "visit-or-delegation",
 )
 _NEGATIVE = ("neg.award", "neg.budget", "neg.trade", "neg.stats", "neg.result", "neg.domestic")
+# Negative cues that hold even when the title names a kind of event ("tourism council
+# expands exchange with China", "association to Horizon Europe: state of play").
+_HARD_NEGATIVE = ("neg.promo", "neg.overview")
+_ANNIVERSARY_YEARS = re.compile(r"\b\d+ (?:ans|jahre|years)\b")
+# A joint statement issued at a committee meeting reports the meeting: these agreement terms
+# yield to a committee named in the lead.
+_STATEMENT_TERMS = frozenset({
+    "joint statement", "statement", "共同声明", "ステートメント",
+    "聯合聲明", "共同聲明", "공동성명",
+})
+# Reception verbs: a title that opens with one reports a visit, whatever the visitors attend.
+_RECEPTION_TERMS = frozenset({
+    "接見", "會見", "拜會", "접견", "면담", "表敬", "会見",
+    "receives", "welcomes", "reçoit", "empfängt",
+})
 
 # Scores (see module docstring); the threshold is THRESHOLD.
 TITLE_LINK = 2.0  # foreign partner and cooperation language in the title
@@ -80,6 +96,7 @@ LEAD_STRONG = 1.5  # lead sentence: partner + kind of cooperation or bilateral c
 LEAD_WEAK = 1.0  # lead sentence: partner + generic cooperation language
 BODY_SENTENCE = 0.3  # each later sentence linking a partner to cooperation (at most 3)
 BODY_BILATERAL = 0.5  # bilateral compounds outside the title
+TITLE_ONLY = 1.0  # no body at all, and the title names a partner and a kind of cooperation
 NEGATIVE_TITLE = -2.5  # award/budget/trade/statistics/research-result title without a kind
 NEGATIVE_TITLE_COOP = -1.5  # the same, softened when the title also speaks of cooperation
 THRESHOLD = 2.5
@@ -132,6 +149,10 @@ class _Unit:
     hub_noun: Term | None = None
     hub_verb: Term | None = None
     negative: list[Term] = field(default_factory=list)
+    courtesy: list[Term] = field(default_factory=list)  # courtesy calls, envoys, parliamentarians
+    hard_negative: list[Term] = field(default_factory=list)  # promotion, overviews
+    anniversary: list[Term] = field(default_factory=list)
+    renewal: list[Term] = field(default_factory=list)
     bilateral: list[str] = field(default_factory=list)  # "Taiwan-France" and the like
     bilateral_codes: set[str] = field(default_factory=set)  # their foreign members
 
@@ -153,15 +174,55 @@ class _Unit:
         return bool(self.bilateral or self.kinds(strict))
 
 
+_KANA = re.compile(r"[\u3040-\u30ff]")
+_HANGUL = re.compile(r"[\uac00-\ud7a3]")
+
+
+def script_language(language: str, text: str) -> str:
+    """"ja", "ko", "zh" or "latin": the declared language when it is one of these, else the
+    script of the text. Japanese is told from Chinese by its kana, so that Japanese kanji
+    compounds (日中, 日米) are read with the Japanese abbreviations and Chinese ones (臺中)
+    with the Chinese."""
+    lang = (language or "").lower()
+    for key in ("ja", "ko", "zh"):
+        if lang.startswith(key):
+            return key
+    sample = text[:400]
+    if _KANA.search(sample):
+        return "ja"
+    if _HANGUL.search(sample):
+        return "ko"
+    return "zh" if is_cjk(sample) else "latin"
+
+
 @cache
 def _cjk_regex() -> re.Pattern[str]:
     # Chinese and Korean names and terms share one scan: for these scripts the cost of a
     # regex lies in visiting candidate positions, not in the number of words.
-    return re.compile(dispatch_regex(sorted(gazetteer().cjk_words | lexicon().cjk_words)))
+    words = sorted(gazetteer().cjk_words | lexicon().cjk_words)
+    return tables.compile(tables.pattern(dispatch_regex, words))
 
 
-def classify(title: str, body: str, agency_country: str, language: str = "en") -> Classification:
-    """Classify one press release; see the module docstring for the rules."""
+def warm_up() -> None:
+    """Build (or load) every table now and save the table cache; ``classify`` does it lazily."""
+    gazetteer()
+    lexicon()
+    _cjk_regex()
+    for home in ("TW", "KR", "JP"):
+        gazetteer().compound_regex(home, "ja" if home == "JP" else "zh")
+    tables.save()
+
+
+def classify(
+    title: str,
+    body: str,
+    agency_country: str,
+    language: str = "en",
+    trace: dict[str, object] | None = None,
+) -> Classification:
+    """Classify one press release; see the module docstring for the rules. ``trace``, when
+    given, receives the score, the threshold, the script language and why the kind was
+    chosen (for ``stnews classify --explain``)."""
     home = (agency_country or "").strip().upper()
     title = normalize(title or "")
     if title.isupper() and title.isascii():
@@ -174,8 +235,10 @@ def classify(title: str, body: str, agency_country: str, language: str = "en") -
     cjk_hits: list[tuple[int, int, str]] = []
     if not text.isascii():
         cjk_hits = [(m.start(), m.end(), m.group()) for m in _cjk_regex().finditer(text)]
-    cjk = is_cjk(title or body) or (language or "").lower().startswith(("zh", "ko", "ja"))
-    mentions, compounds, name_spans = gazetteer().find(text, cjk_hits, home)
+    lang = script_language(language, text)
+    cjk = is_cjk(title or body) or lang != "latin"
+    mentions, compounds, name_spans = gazetteer().find(text, cjk_hits, home, lang)
+    mentions = _outside_quotes(text, mentions)
     terms = _outside(lexicon().find(lowered, cjk_hits, cjk), name_spans)
 
     starts = sentence_starts(text)
@@ -185,9 +248,26 @@ def classify(title: str, body: str, agency_country: str, language: str = "en") -
     units, topic_set = _units(text, title_end, starts, last_lead, mentions, terms, compounds, home)
 
     t = units.get(-1) or _Unit()
+    if not title:
+        # Pages without a headline (or with a rubric instead): the first lead sentence that
+        # ties a foreign name to cooperation stands in for the title.
+        for i in sorted(units):
+            u = units[i]
+            if 0 <= i <= last_lead and u.foreign and u.linked():
+                t = u
+                break
     t_kinds = t.kinds()
-    if title and _ORDINAL_MEETING.search(lowered, 0, title_end):
+    t_start, t_end = (0, title_end) if title else _span(t, units, starts, text)
+    if t_end and _ORDINAL_MEETING.search(lowered, t_start, t_end):
         t_kinds.setdefault("joint-committee", t.types.get("joint-committee") or _NO_TERM)
+    anniversary = bool(t.anniversary) or bool(_ANNIVERSARY_YEARS.search(lowered, t_start, t_end))
+    if anniversary and not t.renewal and "agreement" in t_kinds:
+        # "50th anniversary of the S&T agreement": the signing is history; what is new is
+        # the event held for it, if any.
+        del t_kinds["agreement"]
+        evidence_anniversary = True
+    else:
+        evidence_anniversary = False
     evidence: list[str] = []
     score = 0.0
     if t.foreign and (t.coop or t_kinds or t.bilateral):
@@ -202,6 +282,21 @@ def classify(title: str, body: str, agency_country: str, language: str = "en") -
     if t.bilateral:
         score += TITLE_BILATERAL
         evidence.append("title bilateral: " + ", ".join(dict.fromkeys(t.bilateral)))
+    if t.courtesy and not (set(t_kinds) - {"visit-or-delegation"}) and not t.bilateral:
+        # A courtesy call, or a meeting with an envoy or parliamentarians who "hope to deepen
+        # cooperation", announces no mechanism: diplomacy, not a cooperation announcement.
+        score += NEGATIVE_TITLE
+        cues = ", ".join(dict.fromkeys(x.text for x in t.courtesy))
+        evidence.append("title courtesy call / envoy: " + cues)
+    if evidence_anniversary:
+        evidence.append("title anniversary: the agreement named is not new")
+        if not t_kinds:
+            score += NEGATIVE_TITLE
+    if t.hard_negative:
+        soft = bool(t.coop or t_kinds or t.bilateral)
+        score += NEGATIVE_TITLE_COOP if soft else NEGATIVE_TITLE
+        cues = ", ".join(dict.fromkeys(x.text for x in t.hard_negative))
+        evidence.append("title negative cue (promotion/overview): " + cues)
     domestic = any("neg.domestic" in x.categories for x in t.negative)
     if t.negative and (domestic or not t_kinds):
         # Research results stay results whatever their wording; a trade or budget title that
@@ -232,6 +327,11 @@ def classify(title: str, body: str, agency_country: str, language: str = "en") -
         end = starts[best + 1] if best + 1 < len(starts) else len(text)
         evidence.append("lead: " + _snippet(text[starts[best] : end]))
     score += BODY_SENTENCE * min(later, 3)
+    if not body.strip() and t.foreign and t_kinds:
+        # A feed item or list entry without a body: nothing can confirm or contradict a
+        # title that names a partner and a kind of cooperation.
+        score += TITLE_ONLY
+        evidence.append("no body: the title stands alone")
     body_bilateral = [lab for i, u in units.items() if i >= 0 for lab in u.bilateral]
     if body_bilateral:
         score += BODY_BILATERAL
@@ -254,8 +354,50 @@ def classify(title: str, body: str, agency_country: str, language: str = "en") -
     confidence = round(min(max(confidence, 0.5), 0.99), 3)
 
     coop_type = None
+    kind_reason = ""
     if is_coop:
         coop_type = _pick_type(t_kinds) or _lead_type(lead_units) or "other-cooperation"
+        if _pick_type(t_kinds):
+            term = t_kinds[coop_type].text
+            kind_reason = (
+                f"the {'title' if title else 'first linking sentence'} names"
+                f" {term!r}" if term else "the title numbers a recurring meeting"
+            ) + f"; among the kinds it names, {coop_type} is the most specific"
+        elif coop_type != "other-cooperation":
+            kind_reason = (
+                f"the title names no kind; the lead's first linking sentences say {coop_type}"
+            )
+        else:
+            kind_reason = (
+                "cooperation without a named mechanism"
+                " (no agreement, committee, call, hub, visit or event)"
+            )
+        lead_kinds = {k for _, u in lead_units[:2] for k in u.kinds()}
+        first = min(t_kinds.values(), key=lambda term: term.start, default=None)
+        if (
+            coop_type == "agreement"
+            and t_kinds.get("agreement", _NO_TERM).text in _STATEMENT_TERMS
+            and ("joint-committee" in lead_kinds or "joint-committee" in t_kinds)
+        ):
+            coop_type = "joint-committee"  # a statement issued at a committee meeting
+            kind_reason = "a joint statement issued at a committee meeting reports the meeting"
+        elif (
+            first is not None
+            and first.text in _RECEPTION_TERMS
+            and "agreement" not in t_kinds
+            and "visit-or-delegation" in t_kinds
+        ):
+            coop_type = "visit-or-delegation"  # "Premier receives the delegation to ..."
+            kind_reason = f"the title opens with a reception ({first.text!r}): a visit"
+    if trace is not None:
+        trace.update(
+            score=round(score, 2),
+            threshold=THRESHOLD,
+            script=lang,
+            title_signal=titled,
+            partners_found=list(partners),
+            kind_reason=kind_reason,
+        )
     return Classification(
         is_cooperation=is_coop,
         confidence=confidence,
@@ -317,6 +459,14 @@ def _units(
                 u.hub_verb = u.hub_verb or term
             elif cat in _NEGATIVE:
                 u.negative.append(term)
+            elif cat == "courtesy":
+                u.courtesy.append(term)
+            elif cat in _HARD_NEGATIVE:
+                u.hard_negative.append(term)
+            elif cat == "anniversary":
+                u.anniversary.append(term)
+            elif cat == "renewal":
+                u.renewal.append(term)
     for pos, label, codes in _bilateral(text, mentions, compounds, home):
         i = index(pos)
         u = units.get(i)
@@ -334,6 +484,29 @@ def _units(
                 if not m.code.startswith(REGION_PREFIX) or m.code in u.bilateral_codes
             ]
     return units, topics
+
+
+_QUOTED = re.compile(r"[‘“'\"「『《〈「｢]([^’”'\"」』》〉」｣\n]{1,60})[’”'\"」』》〉」｣]")
+
+
+def _outside_quotes(text: str, mentions: list[Mention]) -> list[Mention]:
+    """Drop organisations named inside quotation marks ('2026 UN Climate Week', 「OECD 포럼」):
+    they name an event or a programme, not a party. Countries and compounds stay (the
+    quoted 「한·중 벤처스타트업 서밋」 is still Korea-China)."""
+    if not mentions or not any(ch in text for ch in "‘“'\"「『《〈｢"):
+        return mentions
+    spans = [m.span(1) for m in _QUOTED.finditer(text)]
+    if not spans:
+        return mentions
+    g = gazetteer()
+    out = []
+    for m in mentions:
+        alias = g.aliases.get(m.text)
+        quoted = any(s <= m.start and m.end <= e for s, e in spans)
+        if quoted and alias is not None and alias.kind == "org":
+            continue
+        out.append(m)
+    return out
 
 
 def _outside(terms: list[Term], spans: list[tuple[int, int]]) -> list[Term]:
@@ -395,6 +568,14 @@ def _partners(
         return ()
     top = max(scores.values())
     return tuple(sorted(c for c, s in scores.items() if s >= 1.5 and s >= 0.5 * top))
+
+
+def _span(t: _Unit, units: dict[int, _Unit], starts: list[int], text: str) -> tuple[int, int]:
+    """Offsets of the sentence that stands in for a missing title (0, 0 when none)."""
+    for i, u in units.items():
+        if u is t and i >= 0:
+            return starts[i], starts[i + 1] if i + 1 < len(starts) else len(text)
+    return 0, 0
 
 
 def _pick_type(kinds: dict[str, Term]) -> str | None:

@@ -1,15 +1,18 @@
-"""Country and organisation names in English, Traditional Chinese and Korean.
+"""Country and organisation names in English, Traditional Chinese, Korean, Japanese, French
+and German.
 
-Names come from pycountry (English names, official names, common names) and from pycountry's
-gettext catalogues (zh_TW, ko); ``data/country_aliases.toml`` adds adjectives, short forms and
-abbreviations, ``data/entities.toml`` organisations, sub-national units, agencies, ambiguous
-names and blockers. Everything is compiled once, on first use, into two regexes: one for names
-and one for abbreviation compounds such as 台法, 臺美日, 한미, 한·영, 한-EU.
+Names come from pycountry (English names, official names, common names), from pycountry's
+gettext catalogues (zh_TW, ko) and from CLDR through babel (ja, fr, de, zh_Hant, ko);
+``data/country_aliases.toml`` adds adjectives, short forms and abbreviations,
+``data/entities.toml`` organisations, sub-national units, agencies, ambiguous names and
+blockers. Everything is compiled once, on first use, into regexes: one for names and, per
+language, one for abbreviation compounds such as 台法, 臺美日, 한미, 한·영, 한-EU, 日米, 日・カナダ.
+French and German bilateral adjectives ("franco-tunisien", "deutsch-französischen") are names
+that carry both codes.
 """
 
 from __future__ import annotations
 
-import gettext
 import re
 import tomllib
 import unicodedata
@@ -18,8 +21,7 @@ from functools import cache
 from importlib import resources
 from typing import NamedTuple
 
-import pycountry
-
+from . import tables
 from .text import dispatch_regex, normalize, trie_regex
 
 # Alias kinds.
@@ -29,6 +31,8 @@ HOME = "home"  # "我國", "우리나라": the publishing agency's own country
 REGION = "region"  # "Latin America", 中東歐: international, but no partner code
 BLOCK = "block"  # swallows a name that is not a partner ("Indian Ocean", "US$")
 WEAK = "weak"  # ambiguous name resolved by context ("Georgia")
+
+BILAT = "bilat"  # "franco-tunisien": a compound adjective naming the home side and a partner
 
 HOME_CODE = "@HOME"
 REGION_PREFIX = "@"  # region mentions carry codes such as "@Latin America"
@@ -96,6 +100,21 @@ def _english_forms(name: str) -> list[str]:
     return out
 
 
+# CLDR names that are also common words or first names in running text.
+_CLDR_SKIP = frozenset(
+    {"Maurice", "Man", "Jersey", "Guernesey", "Guernsey", "Georgia", "Tschad", "Chad"}
+)
+_DE_ENDINGS = ("", "e", "en", "er", "es", "em")
+# Compound prefixes of French and German bilateral adjectives: "franco-", "deutsch-".
+_BILAT_PREFIXES = {"FR": ("franco-",), "DE": ("deutsch-", "Deutsch-")}
+
+
+def _de_forms(adjective: str) -> list[str]:
+    """Declined forms of a German adjective, lower case and capitalised."""
+    forms = [adjective + ending for ending in _DE_ENDINGS]
+    return forms + [f[:1].upper() + f[1:] for f in forms]
+
+
 def _cjk_forms(name: str, korean: bool) -> list[str]:
     name = _PAREN.sub(" ", name).strip()
     if "," in name or "、" in name:
@@ -107,18 +126,41 @@ def _cjk_forms(name: str, korean: bool) -> list[str]:
 class Gazetteer:
     """All aliases, compiled into regexes; build once with :func:`gazetteer`."""
 
+    _STATE = (
+        "aliases", "abbrs", "ja_abbrs", "bilat", "weak", "zh_home_not_after",
+        "zh_abbr_not_before", "ko_followers", "ja_home_not_after", "ja_abbr_not_before",
+    )
+
+    @classmethod
+    def cached(cls) -> Gazetteer:
+        """The gazetteer from the table cache when it is there, else built (and cached)."""
+        state = tables.get("gazetteer")
+        gaz = cls.__new__(cls)
+        if state is None:
+            gaz.__init__()
+            tables.put("gazetteer", {k: getattr(gaz, k) for k in cls._STATE})
+        else:
+            for k, v in state.items():
+                setattr(gaz, k, v)
+            gaz._compile()
+        return gaz
+
     def __init__(self) -> None:
         self.aliases: dict[str, Alias] = {}
         self.abbrs: dict[str, str] = {}  # compound-only abbreviations -> code
+        # Japanese abbreviations live apart: 中 is China in 日中 but part of 臺中 in Chinese.
+        self.ja_abbrs: dict[str, str] = {}
+        self.bilat: dict[str, tuple[str, str]] = {}  # "franco-tunisien" -> ("FR", "TN")
         self.weak: dict[str, dict[str, list[str]]] = {}  # weak alias -> {code: confirmers}
         self._build()
         self._compile()
 
     # -- building -----------------------------------------------------------------------
-    def _add(self, alias: str, code: str, kind: str) -> None:
+    def _add(self, alias: str, code: str, kind: str, lower_ok: bool = False) -> None:
         alias = normalize(alias).removeprefix("the ")
-        # Latin names are proper nouns: a lower-case alias could only match ordinary words.
-        if not alias or alias[0].islower():
+        # Latin names are proper nouns: a lower-case alias could only match ordinary words
+        # (French and German adjectives are the declared exception).
+        if not alias or (alias[0].islower() and not lower_ok):
             return
         self.aliases.setdefault(alias, Alias(code, kind))
         if alias.isascii() and " " in alias:  # "Pacific Island countries" in a Title Case title
@@ -128,6 +170,10 @@ class Gazetteer:
             self.aliases.setdefault(title, Alias(code, kind))
 
     def _build(self) -> None:
+        import gettext  # only when the tables are built, not when they come from the cache
+
+        import pycountry
+
         entities = _load_toml("entities.toml")
         extras = _load_toml("country_aliases.toml")["countries"]
 
@@ -149,14 +195,36 @@ class Gazetteer:
                 if value:  # verbatim, inverted forms included ("Korea, Republic of")
                     self._add(value, country.alpha_2, COUNTRY)
         for code, spec in extras.items():
-            for alias in spec.get("en", []) + spec.get("zh", []) + spec.get("ko", []):
+            names = spec.get("en", []) + spec.get("zh", []) + spec.get("ko", [])
+            for alias in names + spec.get("ja", []):
                 self._add(alias, code, COUNTRY)
             for abbr in spec.get("zh_abbr", []) + spec.get("ko_abbr", []):
                 self.abbrs.setdefault(normalize(abbr), code)
+            for abbr in spec.get("ja_abbr", []):
+                self.ja_abbrs.setdefault(normalize(abbr), code)
+            adjectives = spec.get("fr_adj", []) + [
+                form for adj in spec.get("de_adj", []) for form in _de_forms(adj)
+            ]
+            for adj in adjectives:
+                self._add(adj, code, COUNTRY, lower_ok=True)
+                for prefix_code, prefixes in _BILAT_PREFIXES.items():
+                    for prefix in prefixes:
+                        if prefix_code != code:
+                            self._add_bilat(prefix + adj, prefix_code, code)
 
-        # Derived forms: English variants and the gettext translations. A derived form
-        # claimed by two countries ("Korea" from both Koreas) is dropped as ambiguous.
+        # Derived forms: English variants, the gettext translations and CLDR names. A derived
+        # form claimed by two countries ("Korea" from both Koreas) is dropped as ambiguous.
         derived: dict[str, set[str]] = {}
+        known = {country.alpha_2 for country in countries}
+        for locale, names in _cldr_names().items():
+            for code, name in names.items():
+                if code in known and name not in _CLDR_SKIP:
+                    if locale in ("fr", "de"):
+                        forms = [name, _strip_accents(name)]
+                    else:
+                        forms = _cjk_forms(name, locale == "ko")
+                    for form in forms:
+                        derived.setdefault(normalize(form), set()).add(code)
         zh = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=["zh_TW"])
         ko = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=["ko"])
         for country in countries:
@@ -177,13 +245,15 @@ class Gazetteer:
                 self._add(form, code, COUNTRY)
 
         for code, spec in entities["organisations"].items():
-            for alias in spec.get("en", []) + spec.get("zh", []) + spec.get("ko", []):
-                self._add(alias, code, ORG)
+            for lang in ("en", "zh", "ko", "ja", "fr", "de"):
+                for alias in spec.get(lang, []):
+                    self._add(alias, code, ORG)
             for abbr in spec.get("zh_abbr", []) + spec.get("ko_abbr", []):
                 self.abbrs.setdefault(normalize(abbr), code)
         for code, spec in entities["subnational"].items():
-            for alias in spec.get("en", []) + spec.get("zh", []) + spec.get("ko", []):
-                self._add(alias, code, COUNTRY)
+            for lang in ("en", "zh", "ko", "ja"):
+                for alias in spec.get(lang, []):
+                    self._add(alias, code, COUNTRY)
         for code, names in entities["institutions"].items():
             for alias in names:
                 self._add(alias, code, COUNTRY)
@@ -200,31 +270,57 @@ class Gazetteer:
             k: frozenset(v) for k, v in compounds["zh_abbr_not_before"].items()
         }
         self.ko_followers = tuple(compounds["ko_compound_followers"])
+        self.ja_home_not_after = frozenset(compounds["ja_home_not_after"])
+        self.ja_abbr_not_before = {
+            k: frozenset(v) for k, v in compounds["ja_abbr_not_before"].items()
+        }
+
+    def _add_bilat(self, alias: str, prefix_code: str, code: str) -> None:
+        alias = normalize(alias)
+        if alias and alias not in self.aliases:
+            self.aliases[alias] = Alias(code, BILAT)
+            self.bilat[alias] = (prefix_code, code)
 
     def _compile(self) -> None:
         latin = [a for a in self.aliases if a[0].isascii()]
         # Latin names are whole words, case-sensitive; combining forms ("Sino-") end in "-".
         # The left word boundary is checked in Python: a look-behind in front of the pattern
         # would stop ``re`` from skipping positions that cannot start a name.
-        self.latin_regex = re.compile(trie_regex(latin) + r"(?:(?<=-)|(?![A-Za-z0-9]))")
+        self.latin_regex = tables.compile(
+            tables.pattern(trie_regex, sorted(latin)) + r"(?:(?<=-)|(?![A-Za-z0-9]))"
+        )
         self.cjk_words = frozenset(a for a in self.aliases if not a[0].isascii())
         # Compound items: abbreviations plus the CJK names (and Latin acronyms such as "EU"
         # that Korean writes in compounds like 한-EU).
-        items = set(self.abbrs)
-        items.update(a for a in self.cjk_words if self.aliases[a].kind != BLOCK)
-        self.compound_items = "(?:" + dispatch_regex(sorted(items)) + ")"
-        self.compound_item = re.compile(self.compound_items)
-        self._compound_regexes: dict[str, re.Pattern[str] | None] = {}
+        names = {a for a in self.cjk_words if self.aliases[a].kind not in (BLOCK, BILAT)}
+        self.compound_items: dict[str, str] = {}
+        self.compound_item: dict[str, re.Pattern[str]] = {}
+        for lang, abbrs in (("zh", self.abbrs), ("ja", self.ja_abbrs)):
+            items = sorted(set(abbrs) | names)
+            self.compound_items[lang] = "(?:" + tables.pattern(dispatch_regex, items) + ")"
+            self.compound_item[lang] = tables.compile(self.compound_items[lang])
+        self._compound_regexes: dict[tuple[str, str], re.Pattern[str] | None] = {}
 
-    def compound_regex(self, home: str) -> re.Pattern[str] | None:
-        """Compounds that open with the home country's abbreviation (台法, 한-EU, 韓美)."""
-        if home not in self._compound_regexes:
-            heads = sorted(a for a, code in self.abbrs.items() if code == home and not a.isascii())
+    def abbreviations(self, lang: str) -> dict[str, str]:
+        return self.ja_abbrs if lang == "ja" else self.abbrs
+
+    def compound_regex(self, home: str, lang: str = "zh") -> re.Pattern[str] | None:
+        """Compounds that open with the home country's abbreviation (台法, 한-EU, 韓美, 日米).
+        ``lang`` is "ja" for Japanese text (its own abbreviations), else "zh" (Chinese and
+        Korean share one table)."""
+        lang = "ja" if lang == "ja" else "zh"
+        key = (home, lang)
+        if key not in self._compound_regexes:
+            abbrs = self.abbreviations(lang)
+            heads = sorted(a for a, code in abbrs.items() if code == home and not a.isascii())
             sep = r"(?: ?[-/·ㆍ・‧] ?)?"
-            self._compound_regexes[home] = (
-                re.compile(f"{trie_regex(heads)}(?:{sep}{self.compound_items})+") if heads else None
+            items = self.compound_items[lang]
+            self._compound_regexes[key] = (
+                tables.compile(f"{tables.pattern(trie_regex, heads)}(?:{sep}{items})+")
+                if heads
+                else None
             )
-        return self._compound_regexes[home]
+        return self._compound_regexes[key]
 
     # -- lookup -------------------------------------------------------------------------
     def code_of(self, alias: str) -> str | None:
@@ -232,18 +328,19 @@ class Gazetteer:
         name = normalize(alias).removeprefix("the ")
         found = self.aliases.get(name)
         if found is None or found.kind in (BLOCK, HOME):
-            return self.abbrs.get(name)
+            return self.abbrs.get(name) or self.ja_abbrs.get(name)
         if found.kind == WEAK:  # out of context, the first reading (the country)
             return next(iter(self.weak[name]))
         return found.code
 
     def find(
-        self, text: str, cjk_hits: list[tuple[int, int, str]], home: str
+        self, text: str, cjk_hits: list[tuple[int, int, str]], home: str, lang: str = "zh"
     ) -> tuple[list[Mention], list[Compound], list[tuple[int, int]]]:
         """Mentions of countries/organisations in ``text`` (normalised), the compounds led by
         ``home``'s abbreviation, and the spans of every matched name (blockers included).
-        ``cjk_hits`` are the Chinese/Korean words already found in ``text`` by the engine's
-        shared scan (the names among them are kept here)."""
+        ``cjk_hits`` are the CJK words already found in ``text`` by the engine's shared scan
+        (the names among them are kept here); ``lang`` ("ja" or other) picks the
+        abbreviation table for compounds."""
         aliases = self.aliases
         hits: list[tuple[int, int, str]] = []
         for m in self.latin_regex.finditer(text):
@@ -257,11 +354,17 @@ class Gazetteer:
         mentions: list[Mention] = []
         spans: list[tuple[int, int]] = []
         weak_hits = []
+        compounds: list[Compound] = []
         for start, end, word in hits:
             alias = aliases[word]
             spans.append((start, end))
             kind = alias.kind
             if kind == BLOCK:
+                continue
+            if kind == BILAT:
+                prefix_code, code = self.bilat[word]
+                mentions.append(Mention(start, end, code, word))
+                compounds.append(Compound(start, end, (prefix_code, code)))
                 continue
             if kind == WEAK:
                 weak_hits.append((start, end, word))
@@ -271,10 +374,9 @@ class Gazetteer:
             code = self._resolve_weak(word, text)
             if code:
                 mentions.append(Mention(start, end, code, word))
-        compounds: list[Compound] = []
-        regex = None if text.isascii() else self.compound_regex(home)
+        regex = None if text.isascii() else self.compound_regex(home, lang)
         if regex is not None:
-            compounds = self._compounds(regex, text, spans, mentions)
+            compounds += self._compounds(regex, text, spans, mentions, lang)
         if weak_hits or compounds:
             mentions.sort()
         return mentions, compounds, spans
@@ -291,22 +393,26 @@ class Gazetteer:
         text: str,
         spans: list[tuple[int, int]],
         mentions: list[Mention],
+        lang: str = "zh",
     ) -> list[Compound]:
         found: list[Compound] = []
+        ja = lang == "ja"
+        abbrs = self.abbreviations(lang)
+        compound_item = self.compound_item["ja" if ja else "zh"]
         for m in regex.finditer(text):
             members: list[tuple[int, int, str, bool]] = []
             chain_start, chain_end = m.span()
             has_sep = False
-            for item in self.compound_item.finditer(text, chain_start, chain_end):
+            for item in compound_item.finditer(text, chain_start, chain_end):
                 s, e = item.span()
                 if members and s > members[-1][1]:
                     has_sep = True
                 word = item.group()
                 alias = self.aliases.get(word)
-                if alias is not None and alias.kind not in (BLOCK, WEAK):
+                if alias is not None and alias.kind not in (BLOCK, WEAK, BILAT):
                     members.append((s, e, alias.code, False))
-                elif word in self.abbrs and self._abbr_ok(text, s, e, word):
-                    members.append((s, e, self.abbrs[word], True))
+                elif word in abbrs and self._abbr_ok(text, s, e, word, ja):
+                    members.append((s, e, abbrs[word], True))
             if (
                 len(members) < 2
                 or members[0][0] != chain_start  # the home abbreviation itself was rejected
@@ -314,7 +420,11 @@ class Gazetteer:
             ):
                 continue
             first_start, first_end, _, first_abbr = members[0]
-            if (
+            if ja:
+                # 日 after a number or a calendar word is "day" (16日米国で...), not Japan.
+                if first_start and text[first_start - 1] in self.ja_home_not_after:
+                    continue
+            elif (
                 first_abbr
                 and not has_sep
                 and text[first_start:first_end] not in "台臺"
@@ -338,10 +448,12 @@ class Gazetteer:
             found.append(Compound(members[0][0], members[-1][1], tuple(x[2] for x in members)))
         return found
 
-    def _abbr_ok(self, text: str, start: int, end: int, word: str) -> bool:
+    def _abbr_ok(self, text: str, start: int, end: int, word: str, ja: bool = False) -> bool:
         if len(word) != 1:
             return True
         nxt = text[end] if end < len(text) else ""
+        if ja:
+            return not (nxt and nxt in self.ja_abbr_not_before.get(word, ()))
         if nxt and nxt in self.zh_abbr_not_before.get(word, ()):
             return False
         if word in "台臺" and start and text[start - 1] in self.zh_home_not_after:
@@ -374,7 +486,17 @@ def _overlaps_blocker(
     return False
 
 
+def _cldr_names() -> dict[str, dict[str, str]]:
+    """Territory names from CLDR (babel), by locale: code -> name."""
+    from babel import Locale
+
+    return {
+        locale: dict(Locale.parse(locale).territories)
+        for locale in ("ja", "fr", "de", "zh_Hant", "ko")
+    }
+
+
 @cache
 def gazetteer() -> Gazetteer:
-    """The shared, lazily built gazetteer."""
-    return Gazetteer()
+    """The shared, lazily built gazetteer (from the table cache when possible)."""
+    return Gazetteer.cached()

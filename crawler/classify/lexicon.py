@@ -6,12 +6,12 @@ Korean terms are matched by the engine's shared CJK scan (together with the name
 
 from __future__ import annotations
 
-import re
 import tomllib
 from functools import cache
 from importlib import resources
 from typing import NamedTuple
 
+from . import tables
 from .text import normalize, trie_regex
 
 IGNORE = "ignore"
@@ -29,8 +29,11 @@ class Lexicon:
     """Every term of every category in one trie-shaped regex over lower-cased text."""
 
     def __init__(self) -> None:
-        with resources.files(__package__).joinpath("data", "lexicon.toml").open("rb") as fh:
-            data = tomllib.load(fh)
+        data = tables.get("lexicon.toml")
+        if data is None:
+            with resources.files(__package__).joinpath("data", "lexicon.toml").open("rb") as fh:
+                data = tomllib.load(fh)
+            tables.put("lexicon.toml", data)
         self.exact: dict[str, tuple[str, ...]] = {}
         self.stems: dict[str, tuple[str, ...]] = {}  # "cooperat*" -> its categories
         for category, terms in _flatten(data):
@@ -46,10 +49,11 @@ class Lexicon:
         self.categories_defined = tuple(c for c, _ in _flatten(data))
         # English terms need a non-alphanumeric character in front; matching it (rather than
         # looking behind) lets ``re`` skip whole words at C speed. ``find`` prefixes a space.
-        self.latin_regex = re.compile(r"[^a-z0-9](" + trie_regex(latin) + r")(?![a-z0-9])")
+        latin_trie = tables.pattern(trie_regex, sorted(latin))
+        self.latin_regex = tables.compile(r"[^a-z0-9](" + latin_trie + r")(?![a-z0-9])")
         # In Chinese or Korean text nearly every character is "non-alphanumeric", so there
         # the pattern opens with the term itself and the left boundary is checked in Python.
-        self.sparse_regex = re.compile("(" + trie_regex(latin) + r")(?![a-z0-9])")
+        self.sparse_regex = tables.compile("(" + latin_trie + r")(?![a-z0-9])")
         self.cjk_words = frozenset(cjk)  # scanned together with the CJK names, see engine
 
     def categories(self, word: str) -> tuple[str, ...]:
