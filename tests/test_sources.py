@@ -499,10 +499,10 @@ def test_check_passes_for_every_source() -> None:
     assert {"nstc", "moeaidb", "msit", "nstc_pages", "ey"} <= set(checks)
     ey = checks["ey"]
     assert ey["ok"] and ey["failures"] == []
-    assert ey["seen"] == ey["releases"] == len(expected_release_ids("ey")) == 12
+    assert ey["seen"] == ey["releases"] == len(expected_release_ids("ey")) == 11
     assert set(ey["fields"]) == set(RELEASE_FIELDS)
-    assert ey["fields"]["title"] == ey["fields"]["body"] == ey["fields"]["published"] == 12
-    assert ey["fields"]["contact_org"] == 12 and ey["fields"]["image_url"] == 3
+    assert ey["fields"]["title"] == ey["fields"]["body"] == ey["fields"]["published"] == 11
+    assert ey["fields"]["contact_org"] == 11 and ey["fields"]["image_url"] == 3
     assert checks["nstc_pages"]["fields"]["text"] == 1
     table = stnews("check", "ey")
     assert table.returncode == 0 and "ok" in flat(table.stdout)
@@ -534,12 +534,12 @@ def test_check_fails_naming_the_field_a_broken_selector_empties(tmp_path) -> Non
     result = stnews("check", "ey_broken", "--file", str(path), "--fixtures", str(fixtures))
     assert result.returncode == 1, result.stdout + result.stderr
     assert "FAIL" in flat(result.stdout)
-    assert "field 'body' filled in 0 of 12 (0%), expected at least 90%" in flat(result.stdout)
+    assert "field 'body' filled in 0 of 11 (0%), expected at least 90%" in flat(result.stdout)
     data = stnews("check", "ey_broken", "--file", str(path), "--fixtures", str(fixtures), "--json")
     (check,) = json.loads(data.stdout)
-    # Without a text, no release is stored: all twelve are dropped, counted by their reason.
+    # Without a text, no release is stored: all eleven are dropped, counted by their reason.
     assert not check["ok"] and check["fields"]["body"] == 0
-    assert check["dropped"] == {"missing-body": 12}
+    assert check["dropped"] == {"missing-body": 11}
 
 
 @pytest.mark.slow
@@ -551,9 +551,9 @@ def test_check_counts_bodies_the_generic_fallback_recovers(tmp_path) -> None:
         "check", "ey_broken", "--file", str(path), "--fixtures", str(fixtures), "--json"
     )
     (check,) = json.loads(result.stdout)
-    assert check["generic"] == check["fields"]["body"] == 12, check
+    assert check["generic"] == check["fields"]["body"] == 11, check
     # The source's health says the selectors drifted, naming the field and the stage.
-    assert any("field 'body' needed a fallback in 12 of 12 releases (generic 12)" in reason
+    assert any("field 'body' needed a fallback in 11 of 11 releases (generic 11)" in reason
                for reason in check["health"]["reasons"]), check["health"]  # fmt: skip
 
 

@@ -98,10 +98,6 @@ def test_nstc_topic_list_attachments_are_forms() -> None:
         ("bb664055-d90d-49f5-8480-9372821a4550", "Premier Su urges public to conserve water",
          "2021-03-18", "Premier Su Tseng-chang on Thursday received a Ministry of Economic",
          "He called on all citizens to come together to save water."),
-        ("d57a1a70-c0b0-4481-9845-a6265437a8ff",
-         "Cabinet approves draft guidelines for use of generative AI by Executive Yuan and its "
-         "subordinate agencies", "2023-08-31", "At Thursday's weekly Cabinet meeting, Premier "
-         "Chen Chien-jen received a briefing", "public confidence in government."),
     ],
 )  # fmt: skip
 def test_executive_yuan_detail_pages(uuid, title, day, first, last) -> None:
