@@ -10,6 +10,9 @@ changes; see `crawler.server.cache` for when an entry is trusted. Routes:
     GET /ledger?partner=FR              HTML: events chained in time (crawler.events.ledger)
     GET /feeds.opml                     every feed file, as `stnews feed` lists them
     GET /healthz                        "ok" when the database answers, else 503
+
+Size: over 600 lines because every route shares the one document cache, catalog and
+version probe set up in `create_app`; the markup is in the templates.
 """
 
 from __future__ import annotations
@@ -329,8 +332,8 @@ class FeedService:
                 {**_release_row(group[0]), "also": [_release_row(r) for r in group[1:]]}
                 for group in groups
             ]
-            # crawler.cli.status_rows reads the same, but in a write transaction, which on
-            # SQLite would queue the page behind a crawl's writes.
+            # In this page's one read-only transaction (crawler.service.status adds the
+            # scheduler's next runs, which the page does not show).
             health = [
                 _status_row(status)
                 for status in source_statuses(session, list(catalog.status_names))

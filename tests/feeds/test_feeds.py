@@ -14,6 +14,7 @@ import feedparser
 import pytest
 from sqlalchemy import select
 
+from crawler.cli.feeds import register
 from crawler.feeds import FileStatus, release_entry_id, write_feeds
 from crawler.feeds.build import (
     JSON_FEED_VERSION,
@@ -23,7 +24,6 @@ from crawler.feeds.build import (
     render_json,
     render_rss,
 )
-from crawler.feeds.cli import add_command
 from crawler.feeds.write import FORMATS
 from storage import Database, Release, SaveOutcome, Source, save_release
 from storage.queries import feed_releases, present_values
@@ -396,7 +396,7 @@ def test_feed_handler_writes_and_reports(
 ) -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--db")
-    add_command(parser.add_subparsers())
+    register(parser.add_subparsers())
     args = parser.parse_args(["--db", database_url, "feed", "--out", str(out), "--limit", "2"])
     assert args.handler(args) == 0
     lines = capsys.readouterr().out.splitlines()

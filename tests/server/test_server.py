@@ -18,9 +18,9 @@ import feedparser
 import pytest
 from sqlalchemy import create_engine
 
+from crawler.cli.serve import register
 from crawler.feeds import release_entry_id, write_feeds
 from crawler.server import ServerHandle, create_app, run_server, start_server
-from crawler.server.cli import add_command
 from storage import Database, ReleaseRecord, list_releases, save_release
 from storage.pages import record_snapshot
 from tests.feeds.conftest import EVIL_TITLE, day, record, seed_records
@@ -519,7 +519,7 @@ def test_start_server_reports_a_port_in_use(seeded: Database, database_url: str)
 
 def test_serve_command_arguments() -> None:
     parser = argparse.ArgumentParser()
-    add_command(parser.add_subparsers())
+    register(parser.add_subparsers())
     args = parser.parse_args(["serve"])
     assert (args.host, args.port, args.base_url) == ("127.0.0.1", 8080, None)
     args = parser.parse_args(["serve", "--host", "0.0.0.0", "--port", "9000", "--base-url", BASE])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,20 +9,8 @@ from typing import Any
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.settings import Settings
-from scrapy.utils.project import get_project_settings
 
 from crawler.extensions import FORCED_SHUTDOWN, RUN_STATUS, crawl_counts, record_forced_shutdown
-
-SETTINGS_MODULE = "crawler.settings"
-
-
-def project_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
-    """The project's Scrapy settings, whatever the working directory, with overrides."""
-    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", SETTINGS_MODULE)
-    settings = get_project_settings()
-    for name, value in (overrides or {}).items():
-        settings.set(name, value, priority="cmdline")
-    return settings
 
 
 @dataclass
