@@ -11,7 +11,10 @@ Only what the text states is taken, at the precision it states it:
 
 A date is "coming" when it lies after the release's publication day (a month: after its
 month), and it must stand in a sentence that names an occasion (a meeting, a deadline, a
-visit ...), so that "the 2030 target" or "since May 2023" never become calendar entries.
+visit ...), so that "the 2030 target" or "since May 2023" never become calendar entries. When
+a sentence names several dates, each date takes the occasion named between it and its
+neighbours ("The application deadline is May 15, 2026, and results are expected in December
+2026": the deadline is May 15; December names no occasion and is left out).
 
 English dates are found by dateparser's search (``search_dates``) and their precision read
 by its ``DateDataParser`` (``period``: day, month or year). Chinese, Japanese and Korean dates
@@ -95,11 +98,18 @@ def coming_dates(text: str, published: date, language: str) -> list[ComingDate]:
     found: list[ComingDate] = []
     seen: set[tuple[date, str, str]] = set()
     for sentence in _sentences(text[:MAX_CHARS]):
-        occasion = _occasion(sentence)
-        if occasion is None:
+        whole = _occasion(sentence)
+        if whole is None:
             continue
-        for start, period, phrase in _dates(sentence, published, language):
+        hits = sorted(_dates(sentence, published, language))
+        for index, (position, end, start, period, phrase) in enumerate(hits):
             if not _after(start, period, published):
+                continue
+            before = hits[index - 1][1] if index else 0
+            after = hits[index + 1][0] if index + 1 < len(hits) else len(sentence)
+            window = sentence[before:position] + " " + sentence[end:after]
+            occasion = _occasion(window) or (whole if len(hits) == 1 else None)
+            if occasion is None:
                 continue
             key = (start, period, occasion)
             if key not in seen:
@@ -132,15 +142,19 @@ def _after(start: date, period: str, published: date) -> bool:
     return start > published
 
 
-def _dates(sentence: str, published: date, language: str) -> list[tuple[date, str, str]]:
+#: A date found: (start, end) in the sentence, first day, "day" or "month", the words.
+Hit = tuple[int, int, date, str, str]
+
+
+def _dates(sentence: str, published: date, language: str) -> list[Hit]:
     out = _cjk_dates(sentence, published)
     if _MONTH_WORD.search(sentence) or re.search(r"\d{4}-\d{2}-\d{2}", sentence):
         out += _english_dates(sentence, published)
     return out
 
 
-def _cjk_dates(sentence: str, published: date) -> list[tuple[date, str, str]]:
-    out: list[tuple[date, str, str]] = []
+def _cjk_dates(sentence: str, published: date) -> list[Hit]:
+    out: list[Hit] = []
     taken: list[tuple[int, int]] = []
     for match in _CJK_YMD.finditer(sentence):
         year, month = int(match[1]), int(match[2])
@@ -150,7 +164,7 @@ def _cjk_dates(sentence: str, published: date) -> list[tuple[date, str, str]]:
         day = int(match[3]) if match[3] and not vague else None
         built = _make(year, month, day)
         if built is not None:
-            out.append((*built, match.group(0)))
+            out.append((*match.span(), *built, match.group(0)))
             taken.append(match.span())
     for match in _CJK_MD.finditer(sentence):
         if any(s <= match.start() < e for s, e in taken):
@@ -158,16 +172,17 @@ def _cjk_dates(sentence: str, published: date) -> list[tuple[date, str, str]]:
         # No year: the publication's year, the only one the text can mean by a coming day.
         built = _make(published.year, int(match[1]), int(match[2]))
         if built is not None:
-            out.append((*built, match.group(0)))
+            out.append((*match.span(), *built, match.group(0)))
     return out
 
 
-def _english_dates(sentence: str, published: date) -> list[tuple[date, str, str]]:
-    out = []
+def _english_dates(sentence: str, published: date) -> list[Hit]:
+    out: list[Hit] = []
     # dateparser's search skips "mid-June 2025" whole; "mid June 2025" it finds.
     sentence = _HYPHENATED_PART.sub(r"\1 ", sentence)
-    for phrase, _ in _search(sentence, published):
-        phrase = phrase.strip(" ,;:()")
+    for found, _ in _search(sentence, published):
+        phrase = found.strip(" ,;:()")
+        position = max(sentence.find(phrase), 0)
         if not (_MONTH_WORD.search(phrase) or re.search(r"\d{4}-\d{2}-\d{2}", phrase)):
             continue  # "three years", "a year of": relative phrases are not dates
         has_year = re.search(r"\b(?:19|20)\d\d\b", phrase) is not None
@@ -176,7 +191,7 @@ def _english_dates(sentence: str, published: date) -> list[tuple[date, str, str]
         if parsed is None:
             continue
         value, period = parsed
-        before = sentence[: sentence.find(phrase)] if phrase in sentence else ""
+        before = sentence[:position]
         if period == "day" and _VAGUE_EN.search(before):
             period = "month"  # "early May 3" does not occur; "mid-May 2024" parses as a day
         if period not in ("day", "month"):
@@ -190,7 +205,7 @@ def _english_dates(sentence: str, published: date) -> list[tuple[date, str, str]
             if vague:
                 text = (before[vague.start() :] + phrase).strip()
                 text = text[: len(text) - len(phrase)] + core
-            out.append((*built, text))
+            out.append((position, position + len(phrase), *built, text))
     return out
 
 

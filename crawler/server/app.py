@@ -67,6 +67,7 @@ from crawler.feeds.labels import humanize, partner_name
 from crawler.feeds.sanitize import normalize_space, web_url, xml_safe
 from crawler.feeds.write import render_feeds, render_opml
 from crawler.server.cache import DocumentCache, VersionProbe
+from crawler.server.data import data_routes
 from crawler.server.filters import BadRequest, Catalog, FeedRequest, describe, parse_feed_request
 from storage.db import Database
 from storage.events import list_events
@@ -618,6 +619,8 @@ def create_app(
             Route("/feeds/", front_page_redirect, methods=["GET"]),
             Route("/healthz", healthz_endpoint, methods=["GET"]),
             Route("/ledger", ledger_endpoint, methods=["GET"]),
+            # The calendar, the JSON API and CSV (crawler.server.data).
+            *data_routes(respond=document_response, make=Document.make, error=error),
         ],
         middleware=[Middleware(GZipMiddleware, minimum_size=GZIP_MIN_SIZE, compresslevel=6)],
         exception_handlers={404: not_found, HTTPException: http_error},
