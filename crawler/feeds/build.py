@@ -322,6 +322,7 @@ def render_rss(
 ) -> bytes:
     fg = _generator(meta, self_url, media_type)
     fg.register_extension("stnews", _RssFeedExtension, _RssEntryExtension, atom=False, rss=True)
+    fg.stnews.hub = meta.hub_url
     for item in items:
         entry = fg.add_entry(order="append")
         _common_entry(entry, item)
@@ -391,8 +392,18 @@ class _AtomEntryExtension(BaseEntryExtension):
 
 
 class _RssFeedExtension(BaseExtension):
+    def __init__(self) -> None:
+        self.hub: str | None = None
+
     def extend_ns(self) -> dict[str, str]:
         return {"dc": _DC_NS, "media": _MEDIA_NS}
+
+    def extend_rss(self, feed: Any) -> Any:
+        # feedgen writes only the self atom:link into RSS; WebSub wants the hub's too.
+        if self.hub:
+            channel = feed[0]
+            xml_elem(f"{{{_ATOM_NS}}}link", channel, href=self.hub, rel="hub")
+        return feed
 
 
 class _RssEntryExtension(BaseEntryExtension):
