@@ -207,6 +207,7 @@ class Runtime:
     replay_dir: Path | None = None
     base_url: str = DEFAULT_BASE_URL
     feed_limit: int = DEFAULT_LIMIT
+    hub_url: str | None = None  # WebSub hub pinged after a rebuild that changed feeds
     time_limit: float = DEFAULT_TIME_LIMIT
     kill_grace: float = KILL_GRACE
     trigger: str = TRIGGER
@@ -554,7 +555,11 @@ def rebuild_feeds(runtime: Runtime, version: tuple[Any, ...] | None = None) -> s
     try:
         with runtime._feed_lock:  # runs of two sources may finish together
             report = write_feeds(
-                runtime.database, runtime.feeds_dir, runtime.base_url, runtime.feed_limit
+                runtime.database,
+                runtime.feeds_dir,
+                runtime.base_url,
+                runtime.feed_limit,
+                hub_url=runtime.hub_url,
             )
             if version is not None:
                 runtime.feeds_version = version
