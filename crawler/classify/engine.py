@@ -69,6 +69,7 @@ _TYPE_PRIORITY = (
     "forum-or-workshop",
     "visit-or-delegation",
 )
+_MECHANISMS = frozenset({"agreement", "joint-committee", "joint-call", "hub-or-center"})
 _NEGATIVE = ("neg.award", "neg.budget", "neg.trade", "neg.stats", "neg.result", "neg.domestic")
 # Negative cues that hold even when the title names a kind of event ("tourism council
 # expands exchange with China", "association to Horizon Europe: state of play").
@@ -91,6 +92,7 @@ TITLE_LINK = 2.0  # foreign partner and cooperation language in the title
 TITLE_FOREIGN = 1.0  # foreign partner in the title, no cooperation language
 TITLE_TYPE = 1.0  # a kind of cooperation in the title, no partner
 TITLE_COOP = 0.5  # generic cooperation language in the title, no partner
+TITLE_MECHANISM = 0.5  # ... and that kind is a mechanism (agreement, committee, call, hub)
 TITLE_BILATERAL = 1.0  # "Taiwan-France", "Taiwan and France", 台法, 한-프랑스 in the title
 LEAD_STRONG = 1.5  # lead sentence: partner + kind of cooperation or bilateral compound
 LEAD_WEAK = 1.0  # lead sentence: partner + generic cooperation language
@@ -100,6 +102,12 @@ TITLE_ONLY = 1.0  # no body at all, and the title names a partner and a kind of 
 NEGATIVE_TITLE = -2.5  # award/budget/trade/statistics/research-result title without a kind
 NEGATIVE_TITLE_COOP = -1.5  # the same, softened when the title also speaks of cooperation
 THRESHOLD = 2.5
+
+# Publishers that are unions of countries: their members count as the publisher's own side.
+_EU_MEMBERS = frozenset(
+    "AT BE BG CY CZ DE DK EE ES FI FR GR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK".split()
+)
+_UNION_HOMES = {"EU": _EU_MEMBERS}
 
 _LEAD_CHARS_LATIN = 600
 _LEAD_CHARS_CJK = 250
@@ -238,6 +246,15 @@ def classify(
     lang = script_language(language, text)
     cjk = is_cjk(title or body) or lang != "latin"
     mentions, compounds, name_spans = gazetteer().find(text, cjk_hits, home, lang)
+    if home in _UNION_HOMES:
+        # An EU institution publishes for the Union: its member states are its own side (a
+        # Council presidency signing, member-state counsellors attending), not partners.
+        members = _UNION_HOMES[home]
+        mentions = [m._replace(code=home) if m.code in members else m for m in mentions]
+        compounds = [
+            c._replace(codes=tuple(home if x in members else x for x in c.codes))
+            for c in compounds
+        ]
     mentions = _outside_quotes(text, mentions)
     terms = _outside(lexicon().find(lowered, cjk_hits, cjk), name_spans)
 
@@ -273,6 +290,10 @@ def classify(
     if t.foreign and (t.coop or t_kinds or t.bilateral):
         score += TITLE_LINK
         evidence.append("title: " + _names(t.foreign) + " + " + _terms(t, t_kinds))
+        if set(t_kinds) & _MECHANISMS:
+            # A partner and a mechanism (agreement, committee, call, hub) in the headline:
+            # the lead often names only the institutions, not the country again.
+            score += TITLE_MECHANISM
     elif t.foreign:
         score += TITLE_FOREIGN
         evidence.append("title partner: " + _names(t.foreign))
@@ -390,6 +411,28 @@ def classify(
             coop_type = "visit-or-delegation"  # "Premier receives the delegation to ..."
             kind_reason = f"the title opens with a reception ({first.text!r}): a visit"
     if trace is not None:
+        foreign_codes = {m.code for u in units.values() for m in u.foreign}
+        neg_cats = {c for x in t.negative for c in x.categories}
+        trace["features"] = {
+            "score": score,
+            "t_foreign": len({m.code for m in t.foreign}),
+            "t_coop": bool(t.coop),
+            "t_bilateral": bool(t.bilateral),
+            "t_courtesy": bool(t.courtesy),
+            "t_hardneg": bool(t.hard_negative),
+            "t_anniv": anniversary,
+            **{"t_kind_" + k: True for k in t_kinds},
+            **{"t_" + c: True for c in neg_cats},
+            "lead_units": len(lead_units),
+            "lead_strong": any(u.strong(strict) for _, u in lead_units),
+            "later": later,
+            "body_bilateral": bool(body_bilateral),
+            "n_foreign": len(foreign_codes),
+            "n_partners": len(partners),
+            "titled": titled,
+            "has_title": bool(title),
+            "body_len": len(body),
+        }
         trace.update(
             score=round(score, 2),
             threshold=THRESHOLD,
