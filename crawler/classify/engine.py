@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from itertools import pairwise
 
+from . import model as learned
 from . import tables
 from .gazetteer import REGION_PREFIX, Compound, Mention, gazetteer
 from .lexicon import Term, lexicon
@@ -104,11 +105,14 @@ NEGATIVE_TITLE_COOP = -1.5  # the same, softened when the title also speaks of c
 THRESHOLD = 2.5
 
 # Publishers that are unions of countries: their members count as the publisher's own side.
-_EU_MEMBERS = frozenset(
-    "AT BE BG CY CZ DE DK EE ES FI FR GR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK".split()
-)
+_EU_MEMBERS = frozenset({
+    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU",
+    "IE", "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK",
+})
 _UNION_HOMES = {"EU": _EU_MEMBERS}
 
+_BODY_CHARS = 2500  # characters of the body read (about 400 words) ...
+_BODY_CHARS_CJK = 1200  # ... or of a Chinese, Japanese or Korean body (a page or so)
 _LEAD_CHARS_LATIN = 600
 _LEAD_CHARS_CJK = 250
 
@@ -227,6 +231,8 @@ def classify(
     agency_country: str,
     language: str = "en",
     trace: dict[str, object] | None = None,
+    *,
+    model: bool = True,
 ) -> Classification:
     """Classify one press release; see the module docstring for the rules. ``trace``, when
     given, receives the score, the threshold, the script language and why the kind was
@@ -235,6 +241,12 @@ def classify(
     title = normalize(title or "")
     if title.isupper() and title.isascii():
         title = title.title()  # "TAIWAN AND FRANCE SIGN ..." -> proper-noun case
+    limit = _BODY_CHARS_CJK if (language or "")[:2].lower() in ("zh", "ja", "ko") else _BODY_CHARS
+    if body and len(body) > limit:
+        # What a release announces is in its title and first paragraphs; the rest (speeches,
+        # background, boilerplate) cannot change the verdict and costs time to scan.
+        cut = body.rfind("\n", 0, limit)
+        body = body[: cut if cut > limit // 2 else limit]
     body = normalize(body or "")
     text = f"{title}\n{body}" if title else body
     title_end = len(title)
@@ -364,11 +376,49 @@ def classify(
     titled = bool(t.foreign or t.coop or t_kinds or t.bilateral) or (not title and bool(lead_units))
     # A region in the title ("Korea-Africa Forum") may stand for partners left unnamed.
     regional = any(m.code.startswith(REGION_PREFIX) for m in t.foreign)
-    is_coop = score >= THRESHOLD and titled and bool(partners or regional)
-    p = 1.0 / (1.0 + math.exp(-1.5 * (score - THRESHOLD)))
+    foreign_codes = {m.code for u in units.values() for m in u.foreign}
+    neg_cats = {c for x in t.negative for c in x.categories}
+    features: dict[str, float] = {
+        "score": score,
+        "score_hi": float(score >= THRESHOLD),
+        "t_foreign": float(len({m.code for m in t.foreign})),
+        "t_coop": float(bool(t.coop)),
+        "t_bilateral": float(bool(t.bilateral)),
+        "t_courtesy": float(bool(t.courtesy)),
+        "t_hardneg": float(bool(t.hard_negative)),
+        "t_anniv": float(anniversary),
+        "lead_units": float(len(lead_units)),
+        "lead_strong": float(any(u.strong(strict) for _, u in lead_units)),
+        "later": float(later),
+        "body_bilateral": float(bool(body_bilateral)),
+        "n_foreign": float(len(foreign_codes)),
+        "n_partners": float(len(partners)),
+        "titled": float(titled),
+        "has_title": float(bool(title)),
+        "short_body": float(len(body) < 200),
+    }
+    for k in t_kinds:
+        features["t_kind_" + k] = 1.0
+    for c in neg_cats:
+        features["t_" + c] = 1.0
+    rules_say = score >= THRESHOLD and titled
+    weights = learned.load() if model else None
+    if weights is not None:
+        p = learned.probability(weights, learned.inputs(features, title, body, language))
+        # The rules' yes stands unless the model finds it unlikely; the model alone says yes
+        # when it is confident (thresholds chosen by cross-validation, see train.py).
+        said = (rules_say and p >= weights["veto"]) or p >= weights["rescue"]
+        is_coop = said and bool(partners or regional)
+        evidence.append(
+            f"model: p={p:.2f} (rules {'yes' if rules_say else 'no'}; "
+            f"veto below {weights['veto']:.2f}, alone from {weights['rescue']:.2f})"
+        )
+    else:
+        p = 1.0 / (1.0 + math.exp(-1.5 * (score - THRESHOLD)))
+        is_coop = rules_say and bool(partners or regional)
     if is_coop:
         confidence = p
-    elif score >= THRESHOLD:  # enough signal, but no partner or no title support
+    elif p >= 0.5:  # enough signal, but no partner
         confidence = 0.6
     else:
         confidence = 1.0 - p
@@ -411,28 +461,7 @@ def classify(
             coop_type = "visit-or-delegation"  # "Premier receives the delegation to ..."
             kind_reason = f"the title opens with a reception ({first.text!r}): a visit"
     if trace is not None:
-        foreign_codes = {m.code for u in units.values() for m in u.foreign}
-        neg_cats = {c for x in t.negative for c in x.categories}
-        trace["features"] = {
-            "score": score,
-            "t_foreign": len({m.code for m in t.foreign}),
-            "t_coop": bool(t.coop),
-            "t_bilateral": bool(t.bilateral),
-            "t_courtesy": bool(t.courtesy),
-            "t_hardneg": bool(t.hard_negative),
-            "t_anniv": anniversary,
-            **{"t_kind_" + k: True for k in t_kinds},
-            **{"t_" + c: True for c in neg_cats},
-            "lead_units": len(lead_units),
-            "lead_strong": any(u.strong(strict) for _, u in lead_units),
-            "later": later,
-            "body_bilateral": bool(body_bilateral),
-            "n_foreign": len(foreign_codes),
-            "n_partners": len(partners),
-            "titled": titled,
-            "has_title": bool(title),
-            "body_len": len(body),
-        }
+        trace["features"] = features
         trace.update(
             score=round(score, 2),
             threshold=THRESHOLD,
@@ -447,7 +476,7 @@ def classify(
         partners=partners if is_coop else (),
         topics=tuple(x for x in TOPICS if "topic." + x in topic_set),
         coop_type=coop_type,
-        evidence=tuple(evidence[:6]),
+        evidence=tuple(evidence[:5] + evidence[-1:] if len(evidence) > 6 else evidence),
     )
 
 

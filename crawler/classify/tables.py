@@ -35,7 +35,14 @@ _state: dict[str, Any] = {"codes": {}, "objects": {}, "dirty": False, "loaded": 
 
 
 def _key() -> str:
+    # The compiled form belongs to one interpreter build: its version, implementation and
+    # the regex engine's own version number (``_sre.MAGIC``) are all part of the key.
     digest = hashlib.sha256(sys.version.encode())
+    digest.update(f"{sys.implementation.cache_tag}:{sys.hexversion}".encode())
+    with contextlib.suppress(ImportError, AttributeError):
+        import _sre
+
+        digest.update(f"{_sre.MAGIC}:{_sre.CODESIZE}".encode())
     package = resources.files(__package__)
     for name in sorted(p.name for p in package.iterdir() if p.name.endswith(".py")):
         digest.update(package.joinpath(name).read_bytes())
