@@ -149,7 +149,7 @@ def classify_section(config: Config) -> Section:
         Figure("stnews classify, one line, table cache warm", warm, "s", digits=2),
     ]
     section.notes = [
-        "`stnews classify` (`python -m crawler.entry classify`, the console script's module) in "
+        "`stnews classify` (`python -m crawler.cli classify`, the console script's module) in "
         "a child process reading JSON "
         "lines (title, body, agency_country, language) from a file on stdin; a single-threaded "
         "process, so one core. Timed from its first output line to its last, which leaves out "

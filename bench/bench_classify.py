@@ -100,7 +100,7 @@ def measure_cli(
             feed.write(data)
             feed.seek(0)
             child = subprocess.Popen(
-                [sys.executable, "-m", "crawler.entry", "classify"],
+                [sys.executable, "-m", "crawler.cli", "classify"],
                 stdin=feed,
                 stdout=subprocess.PIPE,
                 cwd=ROOT,
@@ -140,7 +140,7 @@ def measure_startup(runs: int = 5) -> tuple[list[float], list[float]]:
             for bucket in (cold, warm):
                 start = time.perf_counter()
                 subprocess.run(
-                    [sys.executable, "-m", "crawler.entry", "classify"],
+                    [sys.executable, "-m", "crawler.cli", "classify"],
                     input=line + "\n", capture_output=True, text=True, env=env, check=True,
                     cwd=ROOT,
                 )  # fmt: skip

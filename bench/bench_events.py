@@ -221,7 +221,7 @@ def database_rebuild(n: int, templates: list[Signals], folder: Path) -> dict[str
 
     from sqlalchemy import insert
 
-    import crawler.event_linking as linking
+    import crawler.service.linking as linking
     from crawler.events.signals import SIGNALS_VERSION, to_dict
     from crawler.events.summary import summarize
     from storage import Database

@@ -202,7 +202,7 @@ def explain_throughput(config: Config, server: SiteServer, section: Section) -> 
     from scrapy.spiderloader import SpiderLoader
     from scrapy.utils.misc import load_object
 
-    from crawler.runner import project_settings
+    from crawler.project import project_settings
 
     settings = project_settings()
     spent = cumulative_seconds(profile)

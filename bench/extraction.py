@@ -235,7 +235,7 @@ def project_extractor() -> Callable[[Page], str]:
 
     from crawler.items import ReleaseItem
     from crawler.normalize import clean_text
-    from crawler.runner import project_settings
+    from crawler.project import project_settings
 
     # Scrapy's own spider loader: whatever module or registry defines the spiders.
     loader = SpiderLoader.from_settings(project_settings())

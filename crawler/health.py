@@ -106,6 +106,13 @@ def evaluate(
             f"({stats.get('list/discovery/pages')} list page(s), "
             f"{stats.get('list/discovery/links', 0)} release links discovered)",
         )
+    if stats.get("list/other_publishers"):
+        verdict.worsen(
+            DEGRADED,
+            f"{stats.get('list/other_publishers')} of {stats.get('list/items', 0)} items on "
+            "the list pages were other publishers' (dropped): the list URL's agency filter "
+            "looks ignored",
+        )
     if stats.get("list/start/configured_empty") and stats.get("list/start/discovered"):
         verdict.worsen(
             DEGRADED,
@@ -115,7 +122,7 @@ def evaluate(
     for reason in drift(stats, promised):
         verdict.worsen(DEGRADED, reason)
     requested = stats.get("health/detail_requests", 0)
-    failed = _failure_count(stats)
+    failed = failure_count(stats)
     if requested and failed / requested > expect.max_failure_ratio:
         verdict.worsen(DEGRADED, f"{failed} of {requested} page requests failed ({failures})")
     return verdict
@@ -144,7 +151,7 @@ def drift(stats: Mapping[str, Any], promised: Iterable[str]) -> list[str]:
     return reasons
 
 
-def _failure_count(stats: Mapping[str, Any]) -> int:
+def failure_count(stats: Mapping[str, Any]) -> int:
     http = sum(
         count
         for key, count in stats.items()

@@ -6,22 +6,45 @@ from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
 DEFAULT_URL = "sqlite:///var/stnews.db"
+#: The one directory created on demand: the default database's. Any other SQLite path must be
+#: in an existing directory, so a mistyped path is an error instead of a new empty database.
+DEFAULT_SQLITE_DIR = Path("var")
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
+class DatabaseUnusable(Exception):
+    """The database URL cannot be used: malformed, no driver, missing directory, unreachable
+    server or a schema this version cannot read. The message is one line for the user."""
+
+
 def make_engine(url: str = DEFAULT_URL) -> Engine:
-    parsed = make_url(url)
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise DatabaseUnusable(f"not a database URL: {url!r}") from None
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            directory = Path(parsed.database).parent
+            if directory == DEFAULT_SQLITE_DIR:
+                directory.mkdir(exist_ok=True)
+            elif not directory.is_dir():
+                raise DatabaseUnusable(f"no such directory for the SQLite database: {directory}")
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    try:
+        return create_engine(url, pool_pre_ping=True)
+    except (NoSuchModuleError, ModuleNotFoundError) as exc:
+        hint = ""
+        if parsed.get_backend_name() == "postgresql":
+            hint = "; install stnews[postgres] and use postgresql+psycopg://"
+        message = f"no database driver for {parsed.drivername!r} ({exc}){hint}"
+        raise DatabaseUnusable(message) from None
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -76,3 +99,18 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def open_checked(url: str, migrate: bool = True) -> Database:
+    """A Database whose URL, driver and server have been tried: any failure is one
+    DatabaseUnusable line (with the password hidden), never a driver traceback."""
+    from storage.migrate import SchemaError
+
+    try:
+        return Database(url, migrate=migrate)
+    except DBAPIError as exc:
+        shown = make_url(url).render_as_string(hide_password=True)
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        raise DatabaseUnusable(f"cannot open the database {shown}: {reason}") from None
+    except SchemaError as exc:
+        raise DatabaseUnusable(str(exc)) from None

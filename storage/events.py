@@ -1,6 +1,6 @@
 """Events and their members in the database: what the linker reads and writes, and what the
 ledger, the feeds and the server list. Plain records in and out; the linking itself lives in
-``crawler.events`` (pure) and ``crawler.event_linking`` (which joins the two)."""
+``crawler.events`` (pure) and ``crawler.service.linking`` (which joins the two)."""
 
 from __future__ import annotations
 

@@ -19,14 +19,16 @@ import socket
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Column, String, delete, inspect, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.db import Database
 from storage.models import Base, CrawlRun, utcnow
+
+if TYPE_CHECKING:  # storage.db imports this module (through the migrations); no cycle at run time
+    from storage.db import Database
 
 LEADER = "scheduler"  # the name of the one lease row
 

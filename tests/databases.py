@@ -63,6 +63,7 @@ def new_database_url(folder: Path, name: str = "stnews.db") -> str:
     """A new, empty database for one test, on the backend under test."""
     if BACKEND == "postgresql":
         return new_postgres_url()
+    folder.mkdir(parents=True, exist_ok=True)  # stnews refuses a SQLite path in no directory
     return f"sqlite:///{folder / name}"
 
 

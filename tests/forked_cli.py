@@ -29,7 +29,8 @@ from pathlib import Path
 PRELOAD = [
     "tests.forked_cli",
     "crawler.cli",
-    "crawler.runner",
+    "crawler.cli.crawl",
+    "crawler.service.runner",
     "crawler.extensions",
     "crawler.replay",
     "storage.migrate",

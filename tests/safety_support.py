@@ -25,8 +25,8 @@ from scrapy.statscollectors import MemoryStatsCollector
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from crawler.project import project_settings
 from crawler.replay import INDEX_NAME
-from crawler.runner import project_settings
 from storage import Database
 from storage.models import Release
 from tests import forked_cli

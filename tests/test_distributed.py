@@ -25,13 +25,13 @@ from crawler.distributed import (
     JsonRequestSerializer,
     RedisKeys,
     distributed_settings,
-    enqueue,
     parse_message,
     redis_spider_class,
     resolve_prefix,
     resolve_redis_url,
 )
 from crawler.release_spider import listing
+from crawler.service.workers import enqueue
 from crawler.source_registry import spider_classes
 from storage import CrawlRun, Database, Release, Source
 from tests.crawl_support import STNEWS, run_cli

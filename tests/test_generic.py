@@ -148,7 +148,7 @@ def nstc_spider():
     from scrapy.crawler import Crawler
     from scrapy.spiderloader import get_spider_loader
 
-    from crawler.runner import project_settings
+    from crawler.project import project_settings
 
     settings = project_settings()
     spidercls = get_spider_loader(settings).load("nstc")

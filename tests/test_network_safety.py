@@ -21,7 +21,7 @@ from scrapy.crawler import Crawler
 from scrapy.utils.test import get_crawler
 from twisted.internet.error import DNSLookupError
 
-from crawler.runner import project_settings
+from crawler.project import project_settings
 from crawler.safety import (
     NetworkSafetyMiddleware,
     Refusal,

@@ -18,8 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from crawler.normalize import fingerprint
-from crawler.reparse import reparse
-from crawler.runner import project_settings
+from crawler.project import project_settings
+from crawler.service.reparse import reparse
 from storage import Database, RawResponse, Release
 from tests import forked_cli
 from tests.crawl_support import crawl_json, expected_release_ids
@@ -251,15 +251,8 @@ def test_selector_change_updates_stored_releases_in_process(
 
 def test_stnews_offers_reparse() -> None:
     from crawler.cli import build_parser
-    from crawler.reparse_cli import cmd_reparse
+    from crawler.cli.reparse import cmd_reparse
 
-    try:
-        args = build_parser().parse_args(["reparse", "nstc", "--dry-run"])
-    except SystemExit:
-        pytest.fail(
-            "`stnews reparse` is not registered: crawler/cli.py needs "
-            "`from crawler.reparse_cli import add_command as add_reparse_command` and "
-            "`add_reparse_command(commands)` in build_parser()"
-        )
+    args = build_parser().parse_args(["reparse", "nstc", "--dry-run"])
     assert args.handler is cmd_reparse
     assert (args.sources, args.dry_run) == (["nstc"], True)

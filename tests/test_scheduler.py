@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import itertools
 import os
@@ -21,14 +20,13 @@ import pytest
 from sqlalchemy import select, text
 
 from bench.sitegen import SyntheticSite
-from crawler.scheduler import (
+from crawler.service.daemon import next_runs, sync_jobs
+from crawler.service.scheduled_run import (
     JOBSTORE_TABLE,
     Runtime,
     ScheduleConfig,
-    next_runs,
     run_source,
     schedule_config,
-    sync_jobs,
 )
 from storage import CrawlRun, Database
 from storage.scheduling import (
@@ -47,18 +45,7 @@ START = date.today() - timedelta(days=13)  # the 13th release is dated today: no
 SCHEDULE_TIMEOUT = 45
 
 
-def _stnews_has_schedule() -> bool:
-    from crawler.cli import build_parser
-
-    return any(
-        "schedule" in action.choices
-        for action in build_parser()._actions
-        if isinstance(action, argparse._SubParsersAction)
-    )
-
-
-# Once `schedule` is registered in `stnews`, the tests drive `stnews schedule` itself.
-STNEWS = [sys.executable, "-m", "crawler.cli" if _stnews_has_schedule() else "crawler.schedule_cli"]
+STNEWS = [sys.executable, "-m", "crawler.cli"]
 
 
 # --- helpers -------------------------------------------------------------------------------

@@ -32,14 +32,13 @@ from crawler.cli import main as stnews
 from crawler.distributed import RedisKeys, distributed_settings, redis_spider_class
 from crawler.feeds.write import OPML_NAME
 from crawler.normalize import fingerprint
+from crawler.project import project_settings
 from crawler.release_spider import LIST_PAGE
-from crawler.runner import project_settings
-from crawler.scheduler import (
+from crawler.service.daemon import ScheduleService, next_runs
+from crawler.service.scheduled_run import (
     EnqueueTarget,
     Runtime,
     ScheduleConfig,
-    ScheduleService,
-    next_runs,
     refresh_feeds,
     run_source,
 )
@@ -286,7 +285,7 @@ def test_a_source_whose_last_round_is_still_queued_is_skipped(
     assert run_source("nstc", runtime).status == "enqueued"
 
     # No worker took the start message yet: nothing more is pushed.
-    with caplog.at_level(logging.INFO, logger="crawler.scheduler"):
+    with caplog.at_level(logging.INFO, logger="crawler.service.scheduled_run"):
         outcome = run_source("nstc", runtime)
     assert outcome.status == "skipped"
     queued = "its last round is still queued on Redis"
@@ -437,7 +436,7 @@ def test_a_redis_outage_is_a_recorded_failure_and_the_scheduler_keeps_running(
     runtime = enqueue_runtime(database_url, tmp_path, settings, prefix, proxy.url)
     key = RedisKeys.of(prefix, "nstc").start_urls
     try:
-        with caplog.at_level(logging.WARNING, logger="crawler.scheduler"):
+        with caplog.at_level(logging.WARNING, logger="crawler.service.scheduled_run"):
             outcome = run_source("nstc", runtime)
         assert outcome.status == "failed"
         assert "Connection refused" in (outcome.reason or "")

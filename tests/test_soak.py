@@ -185,11 +185,7 @@ class Records(logging.Handler):
 
 
 def scheduler_command(url: str, tmp: Path) -> list[str] | None:
-    """`stnews schedule` for the fixture sources, if the scheduler is there."""
-    try:
-        import crawler.scheduler  # noqa: F401
-    except ImportError:
-        return None
+    """`stnews schedule` for the fixture sources."""
     sources = [arg for name in SCHEDULED for arg in ("--source", name)]
     return [
         sys.executable, "-m", "crawler.cli", "--db", url, "schedule", *sources,

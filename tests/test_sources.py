@@ -63,8 +63,6 @@ def write(tmp_path: Path, text: str, name: str = "sources.toml") -> Path:
     return path
 
 
-# Runs the real `stnews` main; adds the `sources`/`check` commands should crawler/cli.py not
-# register them (yet): then this is the same parser they get once registered.
 def flat(text: str) -> str:
     """Console output with rich's line wrapping undone."""
     return " ".join(text.split())

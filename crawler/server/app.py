@@ -10,6 +10,9 @@ changes; see `crawler.server.cache` for when an entry is trusted. Routes:
     GET /ledger?partner=FR              HTML: events chained in time (crawler.events.ledger)
     GET /feeds.opml                     every feed file, as `stnews feed` lists them
     GET /healthz                        "ok" when the database answers, else 503
+
+Size: over 600 lines because every route shares the one document cache, catalog and
+version probe set up in `create_app`; the markup is in the templates.
 """
 
 from __future__ import annotations
@@ -43,7 +46,6 @@ from crawler.events import ledger
 from crawler.feeds.build import (
     EMPTY_FEED_UPDATED,
     MONITOR_TITLES,
-    RENDERERS,
     TAG_PREFIX,
     FeedItem,
     feed_meta,
@@ -51,20 +53,21 @@ from crawler.feeds.build import (
     item_from_page_version,
     item_from_release,
 )
-from crawler.feeds.events import collapse, event_groups
-from crawler.feeds.labels import humanize, partner_name
-from crawler.feeds.sanitize import normalize_space, web_url, xml_safe
-from crawler.feeds.write import (
-    FORMAT_NAMES,
+from crawler.feeds.catalog import (
+    FORMATS,
     MONITOR,
     OPML_NAME,
     PAGE_CHANGES,
     PER_RELEASE,
-    SITE_TITLE,
-    render_feeds,
-    render_opml,
+    SPECIAL_SPECS,
+    content_type,
 )
+from crawler.feeds.events import collapse, event_groups
+from crawler.feeds.labels import humanize, partner_name
+from crawler.feeds.sanitize import normalize_space, web_url, xml_safe
+from crawler.feeds.write import render_feeds, render_opml
 from crawler.server.cache import DocumentCache, VersionProbe
+from crawler.server.data import data_routes
 from crawler.server.filters import BadRequest, Catalog, FeedRequest, describe, parse_feed_request
 from storage.db import Database
 from storage.events import list_events
@@ -76,28 +79,14 @@ from storage.status import SourceStatus, source_statuses
 
 T = TypeVar("T")
 
-MEDIA_TYPES = {
-    "rss": "application/rss+xml; charset=utf-8",
-    "atom": "application/atom+xml; charset=utf-8",
-    "json": "application/feed+json; charset=utf-8",
-    "opml": "text/x-opml; charset=utf-8",
-    "html": "text/html; charset=utf-8",
-}
+# Content types of every feed format and document: crawler.feeds.catalog.
+MEDIA_TYPES = {name: content_type(name) for name in (*FORMATS, "opml", "html")}
 GZIP_MIN_SIZE = 500
 LATEST_ON_PAGE = 20
 EVENTS_ON_PAGE = 20
 MAIN_FEEDS = ("cooperation", PER_RELEASE, "all", PAGE_CHANGES, MONITOR)
 # The feeds that are not of releases, titled as the writer titles them (render_feeds).
-SPECIAL_TITLES = {
-    PAGE_CHANGES: (
-        f"{SITE_TITLE}: updated pages",
-        "Changes to the main text of monitored pages, newest first.",
-    ),
-    MONITOR: (
-        f"{SITE_TITLE}: source health",
-        "Sources that broke, degraded, went quiet or recovered, newest first.",
-    ),
-}
+SPECIAL_TITLES = {name: (spec.title, spec.description) for name, spec in SPECIAL_SPECS.items()}
 # Scraped text is escaped; this forbids scripts anyway, should escaping ever be missed.
 PAGE_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; "
@@ -149,6 +138,7 @@ class FeedService:
         default_limit: int,
         max_limit: int,
         cache_ttl: float,
+        hub_url: str | None = None,
     ) -> None:
         if not 1 <= default_limit <= max_limit:
             raise ValueError(f"need 1 <= default_limit <= max_limit, got {default_limit}")
@@ -157,6 +147,7 @@ class FeedService:
         self.default_limit = default_limit
         self.max_limit = max_limit
         self.cache_ttl = cache_ttl
+        self.hub_url = hub_url  # WebSub hub the feeds declare (crawler.feeds.websub)
         probe = VersionProbe(database, interval=min(1.0, cache_ttl / 2))
         self.cache = DocumentCache(probe, cache_ttl)
         self.renders = 0  # documents rendered: what the cache exists to keep low
@@ -214,7 +205,10 @@ class FeedService:
     def _read_catalog(self) -> Catalog:
         with self.database.session(readonly=True) as session:
             values = present_values(session)
-            agencies = dict(session.execute(select(Source.name, Source.agency)).tuples().all())
+            rows = session.execute(select(Source.name, Source.agency, Source.language)).tuples()
+            agencies, languages = {}, {}
+            for name, agency, language in rows:
+                agencies[name], languages[name] = agency, language
             reported = set(session.scalars(select(SourceHealth.source)))
             reported |= set(session.scalars(select(CrawlRun.source).distinct()))
             return Catalog(
@@ -223,6 +217,7 @@ class FeedService:
                 sources=tuple(sorted(agencies)),
                 status_names=tuple(sorted(reported | set(agencies))),
                 has_pages=has_monitored_pages(session),
+                source_languages=languages,
             )
 
     def _feed(
@@ -280,8 +275,9 @@ class FeedService:
             home_url=feeds_base,
             items=items,
             language=language,
+            hub_url=self.hub_url,
         )
-        body = RENDERERS[request.fmt](meta, items, self_url)
+        body = FORMATS[request.fmt].render(meta, items, self_url)
         updated = meta.updated if items else None
         return Document.make(body, MEDIA_TYPES[request.fmt], updated)
 
@@ -300,7 +296,9 @@ class FeedService:
     def _opml(self, base: str) -> Document:
         # The writer's own rendering, so the list is exactly the one `stnews feed` writes.
         feeds_base = urljoin(base, "feeds/")
-        documents = render_feeds(self.database, feeds_base, self.default_limit)
+        documents = render_feeds(
+            self.database, feeds_base, self.default_limit, hub_url=self.hub_url
+        )
         updated = max((doc.meta.updated for doc in documents), default=EMPTY_FEED_UPDATED)
         body = render_opml(documents, feeds_base)
         return Document.make(body, MEDIA_TYPES["opml"], updated)
@@ -309,7 +307,7 @@ class FeedService:
         feeds_base = urljoin(base, "feeds/")
 
         def links(name: str) -> dict[str, str]:
-            return {FORMAT_NAMES[fmt]: urljoin(feeds_base, f"{name}.{fmt}") for fmt in RENDERERS}
+            return {f.title: urljoin(feeds_base, f.file_name(name)) for f in FORMATS.values()}
 
         main, filtered = [], []
         for name in MAIN_FEEDS:
@@ -329,8 +327,8 @@ class FeedService:
                 {**_release_row(group[0]), "also": [_release_row(r) for r in group[1:]]}
                 for group in groups
             ]
-            # crawler.cli.status_rows reads the same, but in a write transaction, which on
-            # SQLite would queue the page behind a crawl's writes.
+            # In this page's one read-only transaction (crawler.service.status adds the
+            # scheduler's next runs, which the page does not show).
             health = [
                 _status_row(status)
                 for status in source_statuses(session, list(catalog.status_names))
@@ -585,6 +583,7 @@ def create_app(
     default_limit: int = 50,
     max_limit: int = 500,
     cache_ttl: float = 30.0,
+    hub_url: str | None = None,
 ) -> Starlette:
     """The feed server as an ASGI application.
 
@@ -600,6 +599,7 @@ def create_app(
         default_limit=default_limit,
         max_limit=max_limit,
         cache_ttl=cache_ttl,
+        hub_url=hub_url,
     )
 
     @asynccontextmanager
@@ -619,6 +619,8 @@ def create_app(
             Route("/feeds/", front_page_redirect, methods=["GET"]),
             Route("/healthz", healthz_endpoint, methods=["GET"]),
             Route("/ledger", ledger_endpoint, methods=["GET"]),
+            # The calendar, the JSON API and CSV (crawler.server.data).
+            *data_routes(respond=document_response, make=Document.make, error=error),
         ],
         middleware=[Middleware(GZipMiddleware, minimum_size=GZIP_MIN_SIZE, compresslevel=6)],
         exception_handlers={404: not_found, HTTPException: http_error},

@@ -10,10 +10,10 @@ from pathlib import Path
 import feedparser
 from starlette.testclient import TestClient
 
-from crawler.event_linking import link_new
 from crawler.feeds import write_feeds
 from crawler.feeds.events import event_entry_id
 from crawler.server import create_app
+from crawler.service.linking import link_new
 from storage import Database, save_release
 from storage.releases import ReleaseRecord
 from tests.events.support import rows
@@ -104,7 +104,7 @@ def test_server_events_per_release_and_ledger(database: Database, database_url: 
 def test_a_release_whose_text_breaks_extraction_is_counted_not_blocking(
     database: Database, monkeypatch
 ) -> None:
-    import crawler.event_linking as linking
+    import crawler.service.linking as linking
 
     real = linking._signals_of
 
@@ -126,7 +126,7 @@ def test_a_release_whose_text_breaks_extraction_is_counted_not_blocking(
 def test_rebuild_drops_releases_no_longer_cooperation(database: Database) -> None:
     from sqlalchemy import select, update
 
-    from crawler.event_linking import rebuild_all
+    from crawler.service.linking import rebuild_all
     from storage.models import Event, EventMember
     from storage.models import Release as Row
 

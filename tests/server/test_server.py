@@ -18,9 +18,9 @@ import feedparser
 import pytest
 from sqlalchemy import create_engine
 
+from crawler.cli.serve import register
 from crawler.feeds import release_entry_id, write_feeds
 from crawler.server import ServerHandle, create_app, run_server, start_server
-from crawler.server.cli import add_command
 from storage import Database, ReleaseRecord, list_releases, save_release
 from storage.pages import record_snapshot
 from tests.feeds.conftest import EVIL_TITLE, day, record, seed_records
@@ -205,7 +205,9 @@ def test_filtered_feed_names_itself(client: TestClient) -> None:
         ("limit=501", "limit must be from 1 to 500"),
         ("limit=abc", "limit must be a whole number"),
         ("source=nope", "unknown source 'nope'"),
-        ("language=english", "invalid language 'english'"),
+        ("language=english", "unknown language 'english'"),
+        ("language=xx", "unknown language 'xx'"),
+        ("language=zh-", "unknown language 'zh-'"),
         ("colour=red", "unknown query parameter 'colour'"),
         ("partner=FR&partner=DE", "'partner' given more than once"),
         ("partner=", "'partner' is empty"),
@@ -519,7 +521,7 @@ def test_start_server_reports_a_port_in_use(seeded: Database, database_url: str)
 
 def test_serve_command_arguments() -> None:
     parser = argparse.ArgumentParser()
-    add_command(parser.add_subparsers())
+    register(parser.add_subparsers())
     args = parser.parse_args(["serve"])
     assert (args.host, args.port, args.base_url) == ("127.0.0.1", 8080, None)
     args = parser.parse_args(["serve", "--host", "0.0.0.0", "--port", "9000", "--base-url", BASE])

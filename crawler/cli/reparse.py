@@ -1,28 +1,21 @@
-"""`stnews reparse`: re-extract stored releases from their raw responses and report changes.
-
-Registered in `crawler/cli.py` with ``add_command``; also runnable on its own as
-``python -m crawler.reparse_cli [--db URL] reparse [SOURCE...]``.
-"""
+"""`stnews reparse`: re-extract stored releases from their raw responses and report changes."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
-from collections.abc import Sequence
 
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress
+
+from crawler.cli.common import err, open_database, out, project_settings
 
 #: Change lines printed before "… and N more" (``--json`` lists them all).
 SHOWN_CHANGES = 100
 
-err = Console(stderr=True)
-out = Console(width=None if sys.stdout.isatty() else 160)
 
-
-def add_command(commands: argparse._SubParsersAction) -> None:
+def register(commands: argparse._SubParsersAction) -> None:
     reparse = commands.add_parser(
         "reparse",
         help="re-extract stored releases from their stored pages (no fetching)",
@@ -40,12 +33,10 @@ def add_command(commands: argparse._SubParsersAction) -> None:
 
 def cmd_reparse(args: argparse.Namespace) -> int:
     # Imported here so that building the parser stays cheap for the other commands.
-    from crawler.reparse import reparse
-    from crawler.runner import project_settings
-    from storage import Database
+    from crawler.service.reparse import reparse
 
     settings = project_settings()
-    database = Database(args.db or settings["DATABASE_URL"])
+    database = open_database(args)
     try:
         with Progress(console=err, disable=args.json or not err.is_terminal) as progress:
             task = progress.add_task("reparsing", total=None)
@@ -84,26 +75,3 @@ def cmd_reparse(args: argparse.Namespace) -> int:
         + (". Dry run: nothing written." if report.dry_run else ".")
     )
     return 1 if report.failures else 0
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m crawler.reparse_cli")
-    parser.add_argument("--db", help="SQLAlchemy database URL (default: $DATABASE_URL)")
-    add_command(parser.add_subparsers(title="commands", metavar="COMMAND"))
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    if not getattr(args, "handler", None):
-        build_parser().print_help()
-        return 2
-    try:
-        return args.handler(args)
-    except KeyError as exc:  # an unknown source
-        err.print(f"[red]error:[/red] {exc.args[0] if exc.args else exc}")
-        return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())

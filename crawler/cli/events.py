@@ -13,14 +13,12 @@ import csv
 import json
 import sys
 
-from rich.console import Console
 from rich.table import Table
 
-err = Console(stderr=True)
-out = Console(width=None if sys.stdout.isatty() else 160)
+from crawler.cli.common import open_database, out
 
 
-def add_command(commands: argparse._SubParsersAction) -> None:
+def register(commands: argparse._SubParsersAction) -> None:
     cluster = commands.add_parser(
         "cluster",
         help="link JSON lines from stdin into events (id, title, body, language, agency, "
@@ -55,17 +53,10 @@ def cmd_cluster(args: argparse.Namespace) -> int:
     return 0
 
 
-def _database(args: argparse.Namespace):
-    from crawler.runner import project_settings
-    from storage import Database
-
-    return Database(args.db or project_settings()["DATABASE_URL"])
-
-
 def cmd_events_rebuild(args: argparse.Namespace) -> int:
-    from crawler.event_linking import rebuild_all
+    from crawler.service.linking import rebuild_all
 
-    database = _database(args)
+    database = open_database(args)
     try:
         counts = rebuild_all(database)
     finally:
@@ -82,9 +73,9 @@ def cmd_events_rebuild(args: argparse.Namespace) -> int:
 
 
 def cmd_events_link(args: argparse.Namespace) -> int:
-    from crawler.event_linking import link_new
+    from crawler.service.linking import link_new
 
-    database = _database(args)
+    database = open_database(args)
     try:
         report = link_new(database)
     finally:
@@ -97,7 +88,7 @@ def cmd_ledger(args: argparse.Namespace) -> int:
     from crawler.events import ledger
     from storage.events import list_events
 
-    database = _database(args)
+    database = open_database(args)
     try:
         with database.session(readonly=True) as session:
             events = list_events(session, partner=args.partner, order="occurred")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,20 +9,13 @@ from typing import Any
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.settings import Settings
-from scrapy.utils.project import get_project_settings
 
-from crawler.extensions import FORCED_SHUTDOWN, RUN_STATUS, crawl_counts, record_forced_shutdown
-
-SETTINGS_MODULE = "crawler.settings"
-
-
-def project_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
-    """The project's Scrapy settings, whatever the working directory, with overrides."""
-    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", SETTINGS_MODULE)
-    settings = get_project_settings()
-    for name, value in (overrides or {}).items():
-        settings.set(name, value, priority="cmdline")
-    return settings
+from crawler.extensions import (
+    FORCED_SHUTDOWN,
+    crawl_counts,
+    record_forced_shutdown,
+    run_outcome,
+)
 
 
 @dataclass
@@ -87,9 +79,9 @@ def _watch(crawler: Crawler, result: CrawlResult, hook: ProgressHook | None) -> 
             hook(result.source, event, value)
 
     def closed(spider: Spider, reason: str) -> None:
-        result.finish_reason = reason
-        result.status = RUN_STATUS.get(reason, "failed")
-        result.counts, result.dropped = crawl_counts(crawler.stats.get_stats())
+        stats = crawler.stats.get_stats()
+        result.status, result.finish_reason = run_outcome(reason, stats)
+        result.counts, result.dropped = crawl_counts(stats)
         emit("closed", result)
 
     crawler.signals.connect(lambda **_: emit("page"), signal=signals.response_received, weak=False)

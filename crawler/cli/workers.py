@@ -1,4 +1,5 @@
-"""`stnews worker` and `stnews enqueue`: distributed crawling through Redis (see distributed.py)."""
+"""`stnews worker` and `stnews enqueue`: distributed crawling through Redis
+(crawler/distributed.py, crawler/service/workers.py)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,20 @@ import json
 import sys
 from typing import Any
 
-from crawler.cli_options import add_scrapy_options, name_value, seconds_or_zero
+from crawler.cli.common import (
+    UserError,
+    add_scrapy_options,
+    err,
+    known_sources,
+    name_value,
+    open_database,
+    out,
+    project_settings,
+    seconds_or_zero,
+)
 
 
-def add_command(commands: argparse._SubParsersAction) -> None:
+def register(commands: argparse._SubParsersAction) -> None:
     worker = commands.add_parser(
         "worker", help="crawl requests from the shared Redis queue until stopped"
     )
@@ -63,16 +74,9 @@ def redis_arguments(parser: argparse.ArgumentParser) -> None:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     # Imported here so that building the parser stays cheap for the other commands.
-    from crawler.cli import _link_events, _result_dict, _summary_table, err, out
-    from crawler.distributed import (
-        display_url,
-        distributed_settings,
-        prepare_database,
-        resolve_prefix,
-        resolve_redis_url,
-        run_workers,
-    )
-    from crawler.runner import project_settings
+    from crawler.cli.crawl import link_events, result_dict, summary_table
+    from crawler.distributed import distributed_settings, resolve_prefix, resolve_redis_url
+    from crawler.service.workers import display_url, run_workers
 
     base = project_settings()
     redis_url = args.redis or resolve_redis_url(base)
@@ -90,7 +94,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
     if not args.verbose:
         overrides.setdefault("LOG_LEVEL", "WARNING")
     settings = project_settings(overrides)
-    prepare_database(settings["DATABASE_URL"])
+    # Opened (and migrated) before any spider starts: an unusable database is one error line.
+    database = open_database(settings["DATABASE_URL"])
     spider_args = dict(name_value(text) for text in args.spider_args)
     if not args.json:
         err.print(
@@ -99,36 +104,31 @@ def cmd_worker(args: argparse.Namespace) -> int:
         )
     results = run_workers(args.sources or None, settings, spider_args)
 
-    from storage import Database
     from storage.releases import count_by_source
 
-    database = Database(settings["DATABASE_URL"])
     try:
-        _link_events(database)  # as after `stnews crawl`: new releases join their events
+        link_events(database)  # as after `stnews crawl`: new releases join their events
         with database.session(readonly=True) as session:
             stored = count_by_source(session)
     finally:
         database.dispose()
-    rows = [_result_dict(result, stored) for result in results]
+    rows = [result_dict(result, stored) for result in results]
     if args.json:
         sys.stdout.write(json.dumps(rows, indent=1) + "\n")
     else:
-        out.print(_summary_table(rows))
+        out.print(summary_table(rows))
     # Stopped by a signal is a clean stop for a worker; anything else is a failure.
     return 0 if all(r.finish_reason in ("finished", "shutdown") for r in results) else 1
 
 
 def cmd_enqueue(args: argparse.Namespace) -> int:
-    from scrapy.spiderloader import get_spider_loader
-
-    from crawler.cli import out
-    from crawler.distributed import enqueue, resolve_redis_url
-    from crawler.runner import project_settings
+    from crawler.distributed import resolve_redis_url
+    from crawler.service.workers import enqueue
 
     settings = project_settings()
-    names = args.sources or sorted(get_spider_loader(settings).list())
+    names = known_sources(args.sources)
     if args.start_url and len(names) != 1:
-        raise ValueError("--start-url needs exactly one source")
+        raise UserError("--start-url needs exactly one source")
     redis_url = args.redis or resolve_redis_url(settings)
     check_redis(redis_url)
     for name in names:
@@ -142,15 +142,15 @@ def cmd_enqueue(args: argparse.Namespace) -> int:
 
 
 def check_redis(url: str) -> None:
-    """Fail at start, with a clear message, when Redis does not answer (ValueError)."""
+    """Fail at start, with a clear message, when Redis does not answer (UserError)."""
     import redis
 
-    from crawler.distributed import connect, display_url
+    from crawler.service.workers import connect, display_url
 
     client = connect(url)
     try:
         client.ping()
     except redis.RedisError as exc:
-        raise ValueError(f"Redis not reachable at {display_url(url)}: {exc}") from exc
+        raise UserError(f"Redis not reachable at {display_url(url)}: {exc}") from None
     finally:
         client.close()

@@ -18,17 +18,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from crawler.cli_options import positive_int
-
-err = Console(stderr=True)
-out = Console(width=None if sys.stdout.isatty() else 160)
+from crawler.cli.common import err, out, positive_int
 
 
-def add_command(commands: argparse._SubParsersAction) -> None:
+def register(commands: argparse._SubParsersAction) -> None:
     extract = commands.add_parser(
         "extract",
         help="print what a source's page object reads from a saved page",
@@ -174,10 +170,10 @@ def cmd_expected(args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
+    from crawler.cli.common import project_settings
     from crawler.doctor.diagnose import diagnose
     from crawler.doctor.fetch import fetch
     from crawler.doctor.write import apply, write_atomically
-    from crawler.runner import project_settings
     from crawler.source_registry import page_objects
     from crawler.sources import load_sources, sources_path
 

@@ -9,17 +9,22 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from crawler.cli_options import positive_seconds, seconds_or_zero
-from crawler.worker_cli import check_redis, redis_arguments
+from crawler.cli.common import (
+    known_sources,
+    open_database,
+    positive_seconds,
+    project_settings,
+    seconds_or_zero,
+)
+from crawler.cli.workers import check_redis, redis_arguments
 
 logger = logging.getLogger(__name__)
 
 
-def add_command(commands: argparse._SubParsersAction) -> None:
+def register(commands: argparse._SubParsersAction) -> None:
     schedule = commands.add_parser(
         "schedule",
         help="crawl every source on its interval and rebuild the feeds after news",
@@ -98,15 +103,12 @@ def add_command(commands: argparse._SubParsersAction) -> None:
 
 def cmd_schedule(args: argparse.Namespace) -> int:
     # Imported here so that building the parser stays cheap for the other commands.
-    from scrapy.spiderloader import SpiderLoader
-
     from crawler.feeds.write import DEFAULT_BASE_URL, DEFAULT_LIMIT, DEFAULT_OUT_DIR
-    from crawler.runner import project_settings
-    from crawler.scheduler import (
+    from crawler.service.daemon import ScheduleService
+    from crawler.service.scheduled_run import (
         DEFAULT_TIME_LIMIT,
         EnqueueTarget,
         Runtime,
-        ScheduleService,
         schedule_config,
     )
 
@@ -116,13 +118,7 @@ def cmd_schedule(args: argparse.Namespace) -> int:
     enqueue = args.enqueue if args.enqueue is not None else settings.getbool("SCHEDULE_ENQUEUE")
     _check_mode(args, enqueue)
     _configure_logging(args.verbose)
-    available = SpiderLoader.from_settings(settings).list()
-    sources = list(dict.fromkeys(args.source)) or sorted(available)
-    unknown = [name for name in sources if name not in available]
-    if unknown:
-        raise KeyError(
-            f"unknown source(s): {', '.join(unknown)}; available: {', '.join(sorted(available))}"
-        )
+    sources = known_sources(list(dict.fromkeys(args.source)))
     replay = None
     if args.replay:
         replay = Path(args.replay).resolve()
@@ -133,17 +129,19 @@ def cmd_schedule(args: argparse.Namespace) -> int:
     if enqueue:
         from crawler.distributed import resolve_prefix, resolve_redis_url
 
+
         redis_url = args.redis or resolve_redis_url(settings)
         check_redis(redis_url)  # a clear error at start, as `stnews worker` gives
         target = EnqueueTarget(redis_url, resolve_prefix(settings, args.prefix), settings)
 
-    database_url = args.db or settings["DATABASE_URL"]
+    database_url = open_database(args).url  # a clear error now, not in every run
     runtime = Runtime(
         database_url,
         feeds_dir=Path(args.feeds_dir) if args.feeds_dir else DEFAULT_OUT_DIR,
         replay_dir=replay,
         base_url=settings.get("FEED_BASE_URL") or DEFAULT_BASE_URL,
         feed_limit=settings.getint("FEED_LIMIT", DEFAULT_LIMIT),
+        hub_url=settings.get("STNEWS_WEBSUB_HUB") or None,
         time_limit=args.time_limit or settings.getfloat("CRAWL_TIME_LIMIT", DEFAULT_TIME_LIMIT),
         enqueue=target,
     )
@@ -210,21 +208,3 @@ def _configure_logging(verbose: bool) -> None:
     )
     if not verbose:  # "Added job", "Running job": our own lines say what matters
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """`stnews schedule` on its own, for before it is registered in `stnews`."""
-    parser = argparse.ArgumentParser(prog="stnews")
-    parser.add_argument("--db", help="SQLAlchemy database URL (default: $DATABASE_URL)")
-    add_command(parser.add_subparsers(title="commands", metavar="COMMAND", required=True))
-    args = parser.parse_args(argv)
-    try:
-        return args.handler(args)
-    except (KeyError, FileNotFoundError, ValueError) as exc:
-        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        sys.stderr.write(f"error: {message}\n")
-        return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())

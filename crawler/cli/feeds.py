@@ -6,11 +6,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from crawler.cli_options import positive_int
+from crawler.cli.common import open_database, positive_int, project_settings
 from crawler.feeds.write import DEFAULT_BASE_URL, DEFAULT_LIMIT, DEFAULT_OUT_DIR, write_feeds
 
 
-def add_command(commands: argparse._SubParsersAction) -> None:
+def register(commands: argparse._SubParsersAction) -> None:
     feed = commands.add_parser("feed", help="write RSS, Atom and JSON feeds and an OPML list")
     feed.add_argument(
         "--out", metavar="DIR", default=str(DEFAULT_OUT_DIR), help="default: %(default)s"
@@ -25,20 +25,28 @@ def add_command(commands: argparse._SubParsersAction) -> None:
         metavar="URL",
         help="where the files are served (default: FEED_BASE_URL / $STNEWS_FEED_BASE_URL)",
     )
+    feed.add_argument(
+        "--hub",
+        metavar="URL",
+        help="WebSub hub the feeds declare and that changed feeds are announced to "
+        "(default: STNEWS_WEBSUB_HUB / $STNEWS_WEBSUB_HUB; none)",
+    )
     feed.set_defaults(handler=cmd_feed)
 
 
 def cmd_feed(args: argparse.Namespace) -> int:
-    # Imported here so that building the parser stays cheap for the other commands.
-    from crawler.runner import project_settings
-    from storage import Database
-
     settings = project_settings()
     base_url = args.base_url or settings.get("FEED_BASE_URL") or DEFAULT_BASE_URL
     limit = args.limit or settings.getint("FEED_LIMIT", DEFAULT_LIMIT)
-    database = Database(args.db or settings["DATABASE_URL"])
+    database = open_database(args)
     try:
-        report = write_feeds(database, Path(args.out), base_url=base_url, limit=limit)
+        report = write_feeds(
+            database,
+            Path(args.out),
+            base_url=base_url,
+            limit=limit,
+            hub_url=args.hub or settings.get("STNEWS_WEBSUB_HUB") or None,
+        )
     finally:
         database.dispose()
     for file in report.files:

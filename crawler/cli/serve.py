@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 
+from crawler.cli.common import open_database
+
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
 
 
-def add_command(commands: argparse._SubParsersAction) -> None:
+def register(commands: argparse._SubParsersAction) -> None:
     serve = commands.add_parser("serve", help="serve the feeds and a status page over HTTP")
     serve.add_argument("--host", default=DEFAULT_HOST, help="default: %(default)s")
     serve.add_argument("--port", type=_port, default=DEFAULT_PORT, help="default: %(default)s")
@@ -24,10 +26,10 @@ def add_command(commands: argparse._SubParsersAction) -> None:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     # Imported here so that building the parser stays cheap for the other commands.
-    from crawler.runner import project_settings
+    from crawler.cli.common import project_settings
     from crawler.server.run import ServerHandle, run_server
 
-    settings = project_settings()
+    url = open_database(args).url  # checked (and migrated) before the server starts
 
     def started(url: str) -> None:
         sys.stdout.write(f"Serving stnews on {url} (Ctrl+C to stop)\n")
@@ -35,11 +37,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     try:
         run_server(
-            args.db or settings["DATABASE_URL"],
+            url,
             args.host,
             args.port,
             base_url=args.base_url,
             handle=ServerHandle(on_started=started),
+            hub_url=project_settings().get("STNEWS_WEBSUB_HUB") or None,
         )
     except KeyboardInterrupt:
         # uvicorn has already shut down cleanly; it re-raises Ctrl+C for the caller to see.

@@ -20,10 +20,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from crawler.cli.common import out
 from crawler.sources import (
     RELEASE_FIELDS,
     ROOT,
@@ -33,16 +33,13 @@ from crawler.sources import (
     sources_path,
 )
 
-err = Console(stderr=True)
-out = Console(width=None if sys.stdout.isatty() else 160)
-
 #: A child crawl of every checked source must finish within this many seconds.
 CHECK_TIMEOUT = 900
 _SOURCE_HEADER = re.compile(r"^\s*\[\[\s*source\s*\]\]\s*(#.*)?$")
 _NAME_LINE = re.compile(r"""^(?P<key>\s*name\s*=\s*)(?P<quote>["'])(?P<name>.*?)(?P=quote)""")
 
 
-def add_command(commands: argparse._SubParsersAction) -> None:
+def register(commands: argparse._SubParsersAction) -> None:
     sources = commands.add_parser(
         "sources",
         help="list the configured sources; `sources add NAME --from SOURCE` copies one",

@@ -1,0 +1,118 @@
+"""`stnews classify` (a filter in pipelines: it imports only the classifier, not Scrapy or
+SQLAlchemy, which cost over a second) and `stnews reclassify` (stored releases)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterable
+
+from crawler.cli.common import err, known_sources, open_database, out
+
+HELP = "classify JSON lines from stdin (title, body, agency_country, language)"
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("classify", help=HELP)
+    parser.add_argument(
+        "--explain",
+        action="store_true",
+        help="explain one release (the first JSON line on stdin, or --title/--body): "
+        "which signals fired and why the kind was chosen",
+    )
+    parser.add_argument("--json", action="store_true", help="with --explain: print JSON")
+    parser.add_argument("--title", help="with --explain: the release title")
+    parser.add_argument("--body", default="", help="with --explain: the release body")
+    parser.add_argument("--country", default="", help="with --explain: the publisher's country")
+    parser.add_argument("--language", default="", help="with --explain: the release language")
+    parser.set_defaults(handler=cmd_classify)
+
+    reclassify = commands.add_parser(
+        "reclassify", help="re-run classification over stored releases after rules change"
+    )
+    reclassify.add_argument("--source", action="append", default=[], help="repeatable")
+    reclassify.set_defaults(handler=cmd_reclassify)
+
+
+def cmd_classify(args: argparse.Namespace) -> int:
+    if args.explain:
+        from crawler.classify.explain import explain_command
+
+        return explain_command(args, sys.stdin, sys.stdout)
+    from crawler.classify.jsonl import classify_lines
+    from crawler.classify.tables import save
+
+    lines, array = _records(sys.stdin)
+    if array:
+        # What `stnews releases --json` prints: an array in, the classified array out.
+        import json
+
+        results = [json.loads(line) for line in classify_lines(lines)]
+        sys.stdout.write(json.dumps(results, ensure_ascii=False, indent=2) + "\n")
+        save()
+        return 0
+    # One output line per input line, flushed as it goes so a pipe sees results at once.
+    for number, line in enumerate(classify_lines(lines)):
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+        if number == 0:
+            save()  # the tables are built now: cache them for the next run
+    save()
+    return 0
+
+
+def _records(stream) -> tuple[Iterable[str], bool]:
+    """JSON lines as they come, or, when the input is one JSON array (its first character
+    "["), one line per element. A malformed array is one error line, as a bad line is."""
+    import json
+    from itertools import chain
+
+    first = ""
+    while True:
+        char = stream.read(1)
+        if not char or not char.isspace():
+            first = char
+            break
+    if first != "[":
+        return chain([first + stream.readline()] if first else [], stream), False
+    text = first + stream.read()
+    try:
+        items = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return [text.replace("\n", " ")[: exc.pos + 1] or "["], True
+    return [json.dumps(item, ensure_ascii=False) for item in items], True
+
+
+def cmd_reclassify(args: argparse.Namespace) -> int:
+    from rich.progress import Progress
+    from sqlalchemy import select
+
+    from crawler.classify import classify
+    from storage import Release, Source
+    from storage.releases import update_classification
+
+    known_sources(args.source)
+    database = open_database(args)
+    query = select(Release.id).join(Source).order_by(Release.id)
+    if args.source:
+        query = query.where(Source.name.in_(args.source))
+    with database.session(readonly=True) as session:
+        ids = list(session.scalars(query))
+    changed = 0
+    batch = 500  # short transactions: a crawl or the server may be using the database
+    with Progress(console=err, disable=not err.is_terminal, transient=True) as progress:
+        task = progress.add_task("reclassifying", total=len(ids))
+        for start in range(0, len(ids), batch):
+            with database.session() as session:
+                for release in session.scalars(
+                    select(Release).where(Release.id.in_(ids[start : start + batch]))
+                ):
+                    verdict = classify(
+                        release.title, release.body, release.agency_country, release.language
+                    )
+                    changed += update_classification(release, verdict.to_dict())
+            progress.advance(task, min(batch, len(ids) - start))
+    out.print(f"Reclassified {len(ids)} releases: {changed} changed labels.")
+    return 0
+
+
