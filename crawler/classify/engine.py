@@ -15,6 +15,12 @@ lead) carries a signal, and at least one partner is found. Partners are the fore
 the title, or else those the lead and body tie to cooperation most strongly. The kind comes
 from the title, else from the first two lead sentences that tie a partner to cooperation.
 
+The verdict itself is weighed by a small logistic model (``model.py``, trained on development
+data by ``train.py``) over the rules' findings and the title's and lead's character n-grams:
+the rules' yes stands unless the model finds it unlikely, the model alone says yes only when
+it is confident, and without a partner found by the rules nothing is cooperation. Partners,
+kind, topics and evidence always come from the rules; the evidence ends with the model's line.
+
 Size: over 600 lines because the scoring reads as one decision, top to bottom; the vocabulary
 is in ``data/*.toml`` and the pattern building in ``tables.py``.
 """
@@ -465,7 +471,10 @@ def classify(
             kind_reason = f"the title opens with a reception ({first.text!r}): a visit"
     if trace is not None:
         trace["features"] = features
+        if weights is not None:
+            trace.update(model_p=round(p, 3), veto=weights["veto"], rescue=weights["rescue"])
         trace.update(
+            rules_say=rules_say,
             score=round(score, 2),
             threshold=THRESHOLD,
             script=lang,
