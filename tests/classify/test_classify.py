@@ -590,3 +590,31 @@ def test_the_learned_model_weighs_the_rules_findings() -> None:
     from tests.classify.test_realset import held_out
 
     assert all(train.held_out(f"x-{i}") == held_out(f"x-{i}") for i in range(200))
+
+
+def test_eu_member_states_are_the_eus_own_side() -> None:
+    title = "European Community signs a Science and Technology Cooperation Agreement with Japan"
+    body = (
+        "The agreement was signed in Brussels by the Commissioner, the Swedish Ambassador to "
+        "the EU on behalf of the Council presidency, and the Japanese Ambassador to the EU. "
+        "A Joint Committee will plan coordinated calls with Germany and France taking part."
+    )
+    assert _partners(title, body, "EU") == {"JP"}
+    result = classify(title, body, "EU", "en")
+    assert result.is_cooperation and result.partners == ("JP",)
+    # Two member states between themselves are no EU cooperation; the EU never partners itself.
+    title = "France and Germany sign a space framework agreement"
+    body = "The French and German ministers signed the agreement in Toulouse."
+    assert not classify(title, body, "EU", "en", model=False).is_cooperation
+    assert "EU" not in _partners("EU and Korea hold Joint Committee", "The EU and Korea met.", "EU")
+
+
+def test_cities_name_their_country() -> None:
+    title = "Minister leads delegation to San Francisco to sign semiconductor MOU"
+    body = "The delegation signed an MOU with Stanford University in San Francisco."
+    assert _partners(title, body) == {"US"}
+    assert _partners("國科會與京都大學在東京簽署合作備忘錄", "雙方在東京簽署備忘錄。", "TW", "zh-Hant") == {
+        "JP"
+    }
+    # A home city is home: a Taipei event is no partner for Taiwan.
+    assert _partners("NSTC and ITRI sign MOU in Taipei", "The two signed an MOU in Taipei.") == set()
