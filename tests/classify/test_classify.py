@@ -613,8 +613,8 @@ def test_cities_name_their_country() -> None:
     title = "Minister leads delegation to San Francisco to sign semiconductor MOU"
     body = "The delegation signed an MOU with Stanford University in San Francisco."
     assert _partners(title, body) == {"US"}
-    assert _partners("國科會與京都大學在東京簽署合作備忘錄", "雙方在東京簽署備忘錄。", "TW", "zh-Hant") == {
-        "JP"
-    }
+    zh_title, zh_body = "國科會與京都大學在東京簽署合作備忘錄", "雙方在東京簽署備忘錄。"
+    assert _partners(zh_title, zh_body, "TW", "zh-Hant") == {"JP"}
     # A home city is home: a Taipei event is no partner for Taiwan.
-    assert _partners("NSTC and ITRI sign MOU in Taipei", "The two signed an MOU in Taipei.") == set()
+    title, body = "NSTC and ITRI sign MOU in Taipei", "The two signed an MOU in Taipei."
+    assert _partners(title, body) == set()
