@@ -109,12 +109,12 @@ def test_split_is_fixed_and_covers_every_language() -> None:
 # the report of branch classify2): a known miss fails no build, anything else does.
 KNOWN_MISSES = {
     ("en", "precision"),  # 0.773
-    ("zh-Hant", "precision"),  # 0.895
+    ("zh-Hant", "precision"),  # 0.85
     ("zh-Hant", "recall"),  # 0.81
     ("zh-Hant", "partners"),  # 0.882
     ("ko", "precision"),  # 0.933
     ("ko", "kind"),  # 0.714
-    ("fr", "precision"),  # 0.667 (5 cooperation items held out)
+    ("fr", "precision"),  # 0.571 (5 cooperation items held out)
     ("fr", "recall"),  # 0.8
     ("de", "recall"),  # 0.7 (10 held out)
 }
