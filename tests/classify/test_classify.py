@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import tomllib
 from importlib import resources
@@ -618,3 +619,35 @@ def test_cities_name_their_country() -> None:
     # A home city is home: a Taipei event is no partner for Taiwan.
     title, body = "NSTC and ITRI sign MOU in Taipei", "The two signed an MOU in Taipei."
     assert _partners(title, body) == set()
+
+
+def test_table_cache_gives_the_same_verdicts(tmp_path: Path) -> None:
+    """The table cache (built tables pickled as plain data, plus the regex engine's compiled
+    form keyed on the exact interpreter) is an accelerator only: a cold process (building and
+    writing it), a warm one (reading it) and this one classify alike."""
+    import subprocess
+    import sys
+
+    script = (
+        "import json,sys\n"
+        "from crawler.classify import classify, engine\n"
+        "engine.warm_up()\n"
+        "rows=[('Taiwan and France sign MOU','NSTC and the French ministry signed.','TW','en'),"
+        "('臺法簽署科技合作協定','臺灣與法國簽署科技合作協定。','TW','zh-Hant'),"
+        "('한-독 과학기술공동위원회 개최','양국은 협력을 논의했다.','KR','ko'),"
+        "('日仏科学技術協力合同委員会を開催','パリで合同委員会を開いた。','JP','ja')]\n"
+        "print(json.dumps([classify(*r).to_dict() for r in rows], ensure_ascii=False))\n"
+    )
+    outputs = []
+    for cache in (str(tmp_path), str(tmp_path)):
+        env = {**os.environ, "STNEWS_CACHE_DIR": cache}
+        run = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True,
+            cwd=Path(__file__).resolve().parents[2],
+        )  # fmt: skip
+        outputs.append(run.stdout)
+    assert any(tmp_path.iterdir())  # the first run wrote the cache, the second read it
+    assert outputs[0] == outputs[1]
+    here = json.loads(outputs[0])
+    assert here[0]["partners"] == ["FR"] and here[3]["partners"] == ["FR"]
+    assert here[1]["partners"] == ["FR"] and here[2]["partners"] == ["DE"]
