@@ -15,6 +15,12 @@ lead) carries a signal, and at least one partner is found. Partners are the fore
 the title, or else those the lead and body tie to cooperation most strongly. The kind comes
 from the title, else from the first two lead sentences that tie a partner to cooperation.
 
+The verdict itself is weighed by a small logistic model (``model.py``, trained on development
+data by ``train.py``) over the rules' findings and the title's and lead's character n-grams:
+the rules' yes stands unless the model finds it unlikely, the model alone says yes only when
+it is confident, and without a partner found by the rules nothing is cooperation. Partners,
+kind, topics and evidence always come from the rules; the evidence ends with the model's line.
+
 Size: over 600 lines because the scoring reads as one decision, top to bottom; the vocabulary
 is in ``data/*.toml`` and the pattern building in ``tables.py``.
 """
@@ -28,6 +34,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from itertools import pairwise
 
+from . import model as learned
 from . import tables
 from .gazetteer import REGION_PREFIX, Compound, Mention, gazetteer
 from .lexicon import Term, lexicon
@@ -72,6 +79,7 @@ _TYPE_PRIORITY = (
     "forum-or-workshop",
     "visit-or-delegation",
 )
+_MECHANISMS = frozenset({"agreement", "joint-committee", "joint-call", "hub-or-center"})
 _NEGATIVE = ("neg.award", "neg.budget", "neg.trade", "neg.stats", "neg.result", "neg.domestic")
 # Negative cues that hold even when the title names a kind of event ("tourism council
 # expands exchange with China", "association to Horizon Europe: state of play").
@@ -94,6 +102,7 @@ TITLE_LINK = 2.0  # foreign partner and cooperation language in the title
 TITLE_FOREIGN = 1.0  # foreign partner in the title, no cooperation language
 TITLE_TYPE = 1.0  # a kind of cooperation in the title, no partner
 TITLE_COOP = 0.5  # generic cooperation language in the title, no partner
+TITLE_MECHANISM = 0.5  # ... and that kind is a mechanism (agreement, committee, call, hub)
 TITLE_BILATERAL = 1.0  # "Taiwan-France", "Taiwan and France", 台法, 한-프랑스 in the title
 LEAD_STRONG = 1.5  # lead sentence: partner + kind of cooperation or bilateral compound
 LEAD_WEAK = 1.0  # lead sentence: partner + generic cooperation language
@@ -104,6 +113,15 @@ NEGATIVE_TITLE = -2.5  # award/budget/trade/statistics/research-result title wit
 NEGATIVE_TITLE_COOP = -1.5  # the same, softened when the title also speaks of cooperation
 THRESHOLD = 2.5
 
+# Publishers that are unions of countries: their members count as the publisher's own side.
+_EU_MEMBERS = frozenset({
+    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU",
+    "IE", "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK",
+})
+_UNION_HOMES = {"EU": _EU_MEMBERS}
+
+_BODY_CHARS = 2500  # characters of the body read (about 400 words) ...
+_BODY_CHARS_CJK = 1200  # ... or of a Chinese, Japanese or Korean body (a page or so)
 _LEAD_CHARS_LATIN = 600
 _LEAD_CHARS_CJK = 250
 
@@ -222,6 +240,8 @@ def classify(
     agency_country: str,
     language: str = "en",
     trace: dict[str, object] | None = None,
+    *,
+    model: bool = True,
 ) -> Classification:
     """Classify one press release; see the module docstring for the rules. ``trace``, when
     given, receives the score, the threshold, the script language and why the kind was
@@ -230,6 +250,12 @@ def classify(
     title = normalize(title or "")
     if title.isupper() and title.isascii():
         title = title.title()  # "TAIWAN AND FRANCE SIGN ..." -> proper-noun case
+    limit = _BODY_CHARS_CJK if (language or "")[:2].lower() in ("zh", "ja", "ko") else _BODY_CHARS
+    if body and len(body) > limit:
+        # What a release announces is in its title and first paragraphs; the rest (speeches,
+        # background, boilerplate) cannot change the verdict and costs time to scan.
+        cut = body.rfind("\n", 0, limit)
+        body = body[: cut if cut > limit // 2 else limit]
     body = normalize(body or "")
     text = f"{title}\n{body}" if title else body
     title_end = len(title)
@@ -241,6 +267,15 @@ def classify(
     lang = script_language(language, text)
     cjk = is_cjk(title or body) or lang != "latin"
     mentions, compounds, name_spans = gazetteer().find(text, cjk_hits, home, lang)
+    if home in _UNION_HOMES:
+        # An EU institution publishes for the Union: its member states are its own side (a
+        # Council presidency signing, member-state counsellors attending), not partners.
+        members = _UNION_HOMES[home]
+        mentions = [m._replace(code=home) if m.code in members else m for m in mentions]
+        compounds = [
+            c._replace(codes=tuple(home if x in members else x for x in c.codes))
+            for c in compounds
+        ]
     mentions = _outside_quotes(text, mentions)
     terms = _outside(lexicon().find(lowered, cjk_hits, cjk), name_spans)
 
@@ -276,6 +311,10 @@ def classify(
     if t.foreign and (t.coop or t_kinds or t.bilateral):
         score += TITLE_LINK
         evidence.append("title: " + _names(t.foreign) + " + " + _terms(t, t_kinds))
+        if set(t_kinds) & _MECHANISMS:
+            # A partner and a mechanism (agreement, committee, call, hub) in the headline:
+            # the lead often names only the institutions, not the country again.
+            score += TITLE_MECHANISM
     elif t.foreign:
         score += TITLE_FOREIGN
         evidence.append("title partner: " + _names(t.foreign))
@@ -346,11 +385,49 @@ def classify(
     titled = bool(t.foreign or t.coop or t_kinds or t.bilateral) or (not title and bool(lead_units))
     # A region in the title ("Korea-Africa Forum") may stand for partners left unnamed.
     regional = any(m.code.startswith(REGION_PREFIX) for m in t.foreign)
-    is_coop = score >= THRESHOLD and titled and bool(partners or regional)
-    p = 1.0 / (1.0 + math.exp(-1.5 * (score - THRESHOLD)))
+    foreign_codes = {m.code for u in units.values() for m in u.foreign}
+    neg_cats = {c for x in t.negative for c in x.categories}
+    features: dict[str, float] = {
+        "score": score,
+        "score_hi": float(score >= THRESHOLD),
+        "t_foreign": float(len({m.code for m in t.foreign})),
+        "t_coop": float(bool(t.coop)),
+        "t_bilateral": float(bool(t.bilateral)),
+        "t_courtesy": float(bool(t.courtesy)),
+        "t_hardneg": float(bool(t.hard_negative)),
+        "t_anniv": float(anniversary),
+        "lead_units": float(len(lead_units)),
+        "lead_strong": float(any(u.strong(strict) for _, u in lead_units)),
+        "later": float(later),
+        "body_bilateral": float(bool(body_bilateral)),
+        "n_foreign": float(len(foreign_codes)),
+        "n_partners": float(len(partners)),
+        "titled": float(titled),
+        "has_title": float(bool(title)),
+        "short_body": float(len(body) < 200),
+    }
+    for k in t_kinds:
+        features["t_kind_" + k] = 1.0
+    for c in neg_cats:
+        features["t_" + c] = 1.0
+    rules_say = score >= THRESHOLD and titled
+    weights = learned.load() if model else None
+    if weights is not None:
+        p = learned.probability(weights, learned.inputs(features, title, body, language))
+        # The rules' yes stands unless the model finds it unlikely; the model alone says yes
+        # when it is confident (thresholds chosen by cross-validation, see train.py).
+        said = (rules_say and p >= weights["veto"]) or p >= weights["rescue"]
+        is_coop = said and bool(partners or regional)
+        evidence.append(
+            f"model: p={p:.2f} (rules {'yes' if rules_say else 'no'}; "
+            f"veto below {weights['veto']:.2f}, alone from {weights['rescue']:.2f})"
+        )
+    else:
+        p = 1.0 / (1.0 + math.exp(-1.5 * (score - THRESHOLD)))
+        is_coop = rules_say and bool(partners or regional)
     if is_coop:
         confidence = p
-    elif score >= THRESHOLD:  # enough signal, but no partner or no title support
+    elif p >= 0.5:  # enough signal, but no partner
         confidence = 0.6
     else:
         confidence = 1.0 - p
@@ -393,7 +470,11 @@ def classify(
             coop_type = "visit-or-delegation"  # "Premier receives the delegation to ..."
             kind_reason = f"the title opens with a reception ({first.text!r}): a visit"
     if trace is not None:
+        trace["features"] = features
+        if weights is not None:
+            trace.update(model_p=round(p, 3), veto=weights["veto"], rescue=weights["rescue"])
         trace.update(
+            rules_say=rules_say,
             score=round(score, 2),
             threshold=THRESHOLD,
             script=lang,
@@ -407,7 +488,7 @@ def classify(
         partners=partners if is_coop else (),
         topics=tuple(x for x in TOPICS if "topic." + x in topic_set),
         coop_type=coop_type,
-        evidence=tuple(evidence[:6]),
+        evidence=tuple(evidence[:5] + evidence[-1:] if len(evidence) > 6 else evidence),
     )
 
 

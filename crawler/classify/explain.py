@@ -29,6 +29,11 @@ def render(report: dict[str, object]) -> str:
         f"Score:   {trace['score']} against a threshold of {trace['threshold']}"
         f" (script read as {trace['script']})",
     ]
+    if "model_p" in trace:
+        lines.append(
+            f"Model:   p={trace['model_p']} (the rules' yes stands from {trace['veto']},"
+            f" the model alone says yes from {trace['rescue']})"
+        )
     if report["is_cooperation"]:
         lines.append("Partners: " + (", ".join(report["partners"]) or "(a region, no code)"))  # type: ignore[arg-type]
         lines.append(f"Kind:    {report['coop_type']}: {trace['kind_reason']}")
@@ -36,6 +41,8 @@ def render(report: dict[str, object]) -> str:
         reasons = []
         if float(trace["score"]) < float(trace["threshold"]):
             reasons.append("the evidence does not reach the threshold")
+        elif "model_p" in trace and float(trace["model_p"]) < float(trace["veto"]):
+            reasons.append("the model finds an announcement unlikely for this wording")
         if not trace["title_signal"]:
             reasons.append("the title carries no cooperation signal")
         if not trace["partners_found"]:

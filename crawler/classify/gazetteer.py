@@ -254,9 +254,10 @@ class Gazetteer:
             for lang in ("en", "zh", "ko", "ja"):
                 for alias in spec.get(lang, []):
                     self._add(alias, code, COUNTRY)
-        for code, names in entities["institutions"].items():
-            for alias in names:
-                self._add(alias, code, COUNTRY)
+        for table in ("institutions", "cities"):
+            for code, names in entities.get(table, {}).items():
+                for alias in names:
+                    self._add(alias, code, COUNTRY)
         for words in entities["home_words"].values():
             for alias in words:
                 self._add(alias, HOME_CODE, HOME)

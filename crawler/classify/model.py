@@ -1,0 +1,71 @@
+"""The learned part of the verdict: a logistic regression over what the rules found.
+
+The rules (``engine.py``) find the partners, the kind and the evidence, and score the
+release; that score does not weigh every cue equally well in every language and register.
+A small logistic model, trained on the development part of the real set by
+``python -m crawler.classify.train``, takes the rules' findings (their score, which kinds,
+cues and names the title holds, how many sentences of the lead link a partner to
+cooperation...) and the character bigrams and trigrams of the title and of the start of the
+body, and gives the probability that the release announces cooperation. The verdict is that
+probability against the model's threshold; without partners found by the rules a release is
+never cooperation. The model is a versioned JSON file (``data/model.json``): a few thousand
+weights, read once; scoring is a handful of dictionary look-ups per release.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from functools import cache
+from importlib import resources
+from typing import Any
+
+LEAD_CHARS = 120  # characters of the body whose n-grams count, besides the title's
+NGRAMS = (2, 3)
+LEAD_WEIGHT = 0.5  # an n-gram of the lead counts half as much as one of the title
+
+
+@cache
+def load() -> dict[str, Any] | None:
+    """The model, or ``None`` when the package ships none (the rules' score decides)."""
+    try:
+        raw = resources.files(__package__).joinpath("data", "model.json").read_text("utf-8")
+    except (FileNotFoundError, OSError):
+        return None
+    model = json.loads(raw)
+    model["weights"] = dict(model["weights"])
+    return model
+
+
+def grams(text: str) -> set[str]:
+    """Character bigrams and trigrams of ``text`` (lower-cased), blanks excluded."""
+    t = text.lower()
+    out: set[str] = set()
+    for n in NGRAMS:
+        for i in range(len(t) - n + 1):
+            g = t[i : i + n]
+            if " " not in g and "\n" not in g:
+                out.add(g)
+    return out
+
+
+def inputs(features: dict[str, float], title: str, body: str, language: str) -> dict[str, float]:
+    """The model's inputs: the rules' features, the language, the n-grams."""
+    x = dict(features)
+    x["lang:" + (language or "")[:2].lower()] = 1.0
+    for g in grams(title or body[:80]):
+        x["t:" + g] = 1.0
+    for g in grams(body[:LEAD_CHARS]):
+        x.setdefault("b:" + g, LEAD_WEIGHT)
+    return x
+
+
+def probability(model: dict[str, Any], x: dict[str, float]) -> float:
+    weights = model["weights"]
+    scale = model.get("scale", {})
+    z = model["bias"]
+    for key, value in x.items():
+        w = weights.get(key)
+        if w is not None:
+            z += w * (value / scale.get(key, 1.0))
+    return 1.0 / (1.0 + math.exp(-max(min(z, 30.0), -30.0)))
