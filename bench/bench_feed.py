@@ -30,7 +30,8 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import insert  # noqa: E402
 from sqlalchemy.dialects import sqlite  # noqa: E402
 
-from crawler.feeds.build import feed_meta, item_from_release, render_atom  # noqa: E402
+from crawler.feeds.build import feed_meta, item_from_release  # noqa: E402
+from crawler.feeds.render import render_atom  # noqa: E402
 from storage import Database  # noqa: E402
 from storage.models import Release, ReleaseTag, Source  # noqa: E402
 from storage.queries import feed_query, feed_releases  # noqa: E402

@@ -251,11 +251,14 @@ def classify(
     if title.isupper() and title.isascii():
         title = title.title()  # "TAIWAN AND FRANCE SIGN ..." -> proper-noun case
     limit = _BODY_CHARS_CJK if (language or "")[:2].lower() in ("zh", "ja", "ko") else _BODY_CHARS
+    rest = ""
     if body and len(body) > limit:
         # What a release announces is in its title and first paragraphs; the rest (speeches,
-        # background, boilerplate) cannot change the verdict and costs time to scan.
+        # background, boilerplate) cannot change the verdict and costs time to scan for names.
+        # It is still read for topics (a programme's fields are often listed at the end).
         cut = body.rfind("\n", 0, limit)
-        body = body[: cut if cut > limit // 2 else limit]
+        cut = cut if cut > limit // 2 else limit
+        body, rest = body[:cut], body[cut:]
     body = normalize(body or "")
     text = f"{title}\n{body}" if title else body
     title_end = len(title)
@@ -284,6 +287,8 @@ def classify(
     lead_end = body_start + (_LEAD_CHARS_CJK if cjk else _LEAD_CHARS_LATIN)
     last_lead = bisect_right(starts, lead_end - 1) - 1  # last sentence starting in the lead
     units, topic_set = _units(text, title_end, starts, last_lead, mentions, terms, compounds, home)
+    if rest:
+        topic_set |= _topics_in(normalize(rest), cjk)
 
     t = units.get(-1) or _Unit()
     if not title:
@@ -568,6 +573,19 @@ def _units(
                 if not m.code.startswith(REGION_PREFIX) or m.code in u.bilateral_codes
             ]
     return units, topics
+
+
+def _topics_in(text: str, cjk: bool) -> set[str]:
+    """Topic categories named in ``text`` (the part of a long body the verdict does not read)."""
+    hits = []
+    if not text.isascii():
+        hits = [(m.start(), m.end(), m.group()) for m in _cjk_regex().finditer(text)]
+    return {
+        category
+        for term in lexicon().find(lower_same_length(text), hits, cjk)
+        for category in term.categories
+        if category.startswith("topic.")
+    }
 
 
 _QUOTED = re.compile(r"[‘“'\"「『《〈「｢]([^’”'\"」』》〉」｣\n]{1,60})[’”'\"」』》〉」｣]")

@@ -26,8 +26,9 @@ from hashlib import sha1
 from typing import Any
 from urllib.parse import quote
 
-from crawler.feeds.build import FeedItem, FeedMeta, render_atom, render_json, render_rss
+from crawler.feeds.build import FeedItem, FeedMeta
 from crawler.feeds.labels import humanize, language_label, partner_label
+from crawler.feeds.render import render_atom, render_json, render_rss
 
 SITE_TITLE = "stnews"
 

@@ -16,15 +16,9 @@ from sqlalchemy import select
 
 from crawler.cli.feeds import register
 from crawler.feeds import FileStatus, release_entry_id, write_feeds
-from crawler.feeds.build import (
-    JSON_FEED_VERSION,
-    feed_meta,
-    item_from_release,
-    render_atom,
-    render_json,
-    render_rss,
-)
+from crawler.feeds.build import feed_meta, item_from_release
 from crawler.feeds.catalog import FORMATS
+from crawler.feeds.render import JSON_FEED_VERSION, render_atom, render_json, render_rss
 from storage import Database, Release, SaveOutcome, Source, save_release
 from storage.queries import feed_releases, present_values
 from tests import forked_cli
