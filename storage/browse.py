@@ -117,6 +117,19 @@ def release_by_id(session: Session, release_id: int) -> Release | None:
     )
 
 
+def releases_by_ids(session: Session, ids: Sequence[int]) -> list[Release]:
+    """The releases with these ids (sources loaded), newest first."""
+    if not ids:
+        return []
+    query = (
+        select(Release)
+        .options(joinedload(Release.source, innerjoin=True))
+        .where(Release.id.in_(list(ids)))
+        .order_by(Release.published_at.desc(), Release.id.desc())
+    )
+    return list(session.scalars(query).unique())
+
+
 def event_id_of(session: Session, release_id: int) -> str | None:
     return session.scalar(select(EventMember.event_id).where(EventMember.release_id == release_id))
 

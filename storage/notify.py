@@ -39,7 +39,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from storage.browse import language_clause
+from storage.browse import language_clause, releases_by_ids
 from storage.health import MonitorEvent
 from storage.models import Base, Release, ReleaseTag, Source, utcnow
 from storage.releases import upsert_insert
@@ -285,17 +285,7 @@ def digest_releases(
 
 
 def releases_for(session: Session, ids: Sequence[int]) -> list[Release]:
-    from sqlalchemy.orm import joinedload
-
-    if not ids:
-        return []
-    query = (
-        select(Release)
-        .options(joinedload(Release.source, innerjoin=True))
-        .where(Release.id.in_(list(ids)))
-        .order_by(Release.published_at.desc(), Release.id.desc())
-    )
-    return list(session.scalars(query).unique())
+    return releases_by_ids(session, ids)
 
 
 # --- claiming and recording ------------------------------------------------------------------
