@@ -48,6 +48,7 @@ from crawler.feeds.write import (
     OPML_NAME,
     write_feeds,
 )
+from crawler.service.notifying import run_notify
 from storage.db import Database
 from storage.models import utcnow
 from storage.queries import feed_data_version
@@ -484,6 +485,8 @@ def _run_locked(source: str, runtime: Runtime) -> RunOutcome:
     # Also build them when they were never written (a new deployment, a new feeds dir).
     if changed or not (runtime.feeds_dir / OPML_NAME).exists():
         outcome.feeds = rebuild_feeds(runtime)
+    if changed:
+        run_notify(runtime.database)  # alerts of what this crawl stored
     return outcome
 
 
@@ -580,6 +583,7 @@ def refresh_feeds(runtime: Runtime) -> str | None:
     # never missed.
     summary = rebuild_feeds(runtime, version)
     logger.info("feeds: %s", summary)
+    run_notify(runtime.database)  # alerts of what the workers stored
     return summary
 
 
