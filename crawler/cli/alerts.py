@@ -121,7 +121,8 @@ def cmd_subscribe(args: argparse.Namespace) -> int:
 
     problem = check_url(args.url)
     if problem:
-        raise UserError(f"cannot use {args.url!r}: {problem}")
+        # The URL is not echoed: it may hold a password.
+        raise UserError(f"cannot use the URL given: {problem}")
     try:
         ZoneInfo(args.timezone)
     except (ZoneInfoNotFoundError, ValueError):

@@ -135,13 +135,10 @@ def _deliver(
         else:
             ids = [row.release_id for row in rows if row.release_id is not None]
             releases = releases_for(session, ids)
-            events = dict(
-                session.execute(
-                    select(EventMember.release_id, EventMember.event_id).where(
-                        EventMember.release_id.in_(ids)
-                    )
-                ).tuples()
+            query = select(EventMember.release_id, EventMember.event_id).where(
+                EventMember.release_id.in_(ids)
             )
+            events = {release_id: event_id for release_id, event_id in session.execute(query)}
             message = compose.alert(releases, events, label) if releases else None
     if message is None:  # an empty digest, or releases deleted since: nothing to send
         with database.session() as session:
