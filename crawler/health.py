@@ -106,6 +106,13 @@ def evaluate(
             f"({stats.get('list/discovery/pages')} list page(s), "
             f"{stats.get('list/discovery/links', 0)} release links discovered)",
         )
+    if stats.get("list/other_publishers"):
+        verdict.worsen(
+            DEGRADED,
+            f"{stats.get('list/other_publishers')} of {stats.get('list/items', 0)} items on "
+            "the list pages were other publishers' (dropped): the list URL's agency filter "
+            "looks ignored",
+        )
     if stats.get("list/start/configured_empty") and stats.get("list/start/discovered"):
         verdict.worsen(
             DEGRADED,

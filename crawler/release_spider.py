@@ -21,7 +21,7 @@ from scrapy.http import Response
 
 from crawler.health import HealthExpectations
 from crawler.items import ReleaseItem
-from crawler.pages import DetailPage, ListPage, ReleaseFields
+from crawler.pages import DetailPage, ListPage, ListReading, ReleaseFields
 from crawler.sources import SourceConfig, cached_sources
 
 #: Request meta marking a list page (paged, conditionally re-requested).
@@ -199,6 +199,23 @@ class ReleaseSpider(SourceSpider):
     async def start(self) -> AsyncIterator[Request]:
         for url in self.start_urls:
             yield Request(url, dont_filter=True, meta=LIST_PAGE)
+
+    def note_list_reading(self, reading: ListReading, url: str) -> None:
+        """Counts what health judges of a list page: read by discovery (the selectors missed),
+        and items of other publishers dropped (a portal's agency filter ignored)."""
+        stats = self.stats
+        if reading.stage == "discovery":
+            stats.inc_value("list/discovery/pages")
+            stats.inc_value("list/discovery/links", len(reading.entries))
+            stats.set_value("list/discovery/problem", reading.problem)
+            self.logger.warning("%s: %s", self.name, reading.problem)
+        if reading.other_publishers:
+            stats.inc_value("list/other_publishers", reading.other_publishers)
+            stats.inc_value("list/items", reading.matched)
+            self.logger.info(
+                "%s: %d of %d items on %s are other publishers' (dropped)",
+                self.name, reading.other_publishers, reading.matched, url,
+            )  # fmt: skip
 
     def release_item(self, response: Response, **fields: Any) -> ReleaseItem:
         """A ReleaseItem for a detail page, with source metadata and provenance filled in."""

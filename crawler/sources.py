@@ -114,6 +114,11 @@ class ListSelectors(Strict):
     id_pattern: Regex | None = None
     # Items whose title contains one of these are fixed notices, not news.
     skip_titles: list[str] = Field(default_factory=list)
+    # Portals that list many agencies (korea.kr): the item's publisher (relative to the item),
+    # and the publishers this source keeps. Items of other publishers are dropped and counted;
+    # health reports them, since the list URL was meant to show this agency's items only.
+    publisher: Css | None = None
+    publishers: list[str] = Field(default_factory=list)
 
 
 #: Release fields a ``labels`` table may fill from "Label: value" lines.

@@ -133,11 +133,7 @@ class ConfiguredSpider(ReleaseSpider):
             return
         stats = self.stats
         reading = self.list_page.read(response)
-        if reading.stage == "discovery":
-            stats.inc_value("list/discovery/pages")
-            stats.inc_value("list/discovery/links", len(reading.entries))
-            stats.set_value("list/discovery/problem", reading.problem)
-            self.logger.warning("%s: %s", self.name, reading.problem)
+        self.note_list_reading(reading, response.url)
         new = 0
         for entry in reading.entries:
             request = entry_request(entry, self.parse_detail)
@@ -151,7 +147,8 @@ class ConfiguredSpider(ReleaseSpider):
             yield request
         # The configured list shows nothing: perhaps it moved; its menu link tells.
         first_page = response.meta.get("depth", 0) == 0
-        if not reading.entries and first_page and (request := self.discovery_request()):
+        listed_nothing = not reading.entries and not reading.other_publishers
+        if listed_nothing and first_page and (request := self.discovery_request()):
             stats.inc_value("list/start/configured_empty")
             yield request
         # Pagers that answer past the end repeat the last page: stop when nothing is new.

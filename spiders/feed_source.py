@@ -444,13 +444,10 @@ class FeedSourceSpider(ReleaseSpider):
         days = [_local_day(d, self.timezone, self.language) for d in self.feed_dates]
         oldest = min((day for day in days if day), default=None)
         reading = self.list_page.read(response) if isinstance(response, TextResponse) else None
-        if reading is not None and reading.stage == "discovery":
-            stats.inc_value("list/discovery/pages")
-            stats.inc_value("list/discovery/links", len(reading.entries))
-            stats.set_value("list/discovery/problem", reading.problem)
-            self.logger.warning("%s: %s", self.name, reading.problem)
+        if reading is not None:
+            self.note_list_reading(reading, response.url)
         listed = reading.entries if reading else []
-        if not listed:
+        if not listed and not (reading and reading.other_publishers):
             stats.inc_value("feed/check/empty")
             self.logger.warning("%s: check page %s lists no releases", self.name, response.url)
         for entry in (self._identified(found, response.url) for found in listed):

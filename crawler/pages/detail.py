@@ -155,7 +155,8 @@ class DetailPage:
             _take(fields, found, f"template:{template.name}")
         if listed is not None:
             _take(fields, {"title": listed.title, "published_raw": listed.date,
-                           "modified_raw": listed.modified}, listed.origin)  # fmt: skip
+                           "modified_raw": listed.modified, "contact_org": listed.publisher},
+                  listed.origin)  # fmt: skip
         if _missing(fields) and self.selectors.generic_fallback:
             generic = context.generic
             _take(fields, {"title": generic.title, "published_raw": generic.published_raw,

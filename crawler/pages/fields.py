@@ -83,6 +83,7 @@ class ListEntry:
     body: str | None = None  # plain text, paragraphs joined by a blank line (feeds)
     guid: str | None = None
     origin: str = "list"  # "list" or "feed"
+    publisher: str | None = None  # the agency a portal's list names (korea.kr)
 
 
 @dataclass
@@ -98,6 +99,8 @@ class ListReading:
     #: Items the selectors matched before links and notices were filtered out.
     matched: int = 0
     skipped_notices: int = 0
+    #: Items dropped because the list names another publisher (``[source.list] publishers``).
+    other_publishers: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -108,14 +108,23 @@ class ListPage:
                 skipped += 1
                 continue
             date = selected_text(item, selectors.date) or None
-            found.append(ListEntry(url, self.native_id(url), title, date))
+            publisher = selected_text(item, selectors.publisher) or None
+            found.append(ListEntry(url, self.native_id(url), title, date, publisher=publisher))
         return found, len(items), skipped
 
     # --- Reading ----------------------------------------------------------------------------
 
     def read(self, response: TextResponse) -> ListReading:
         entries, matched, skipped = self.entries(response)
-        reading = ListReading(entries=entries, matched=matched, skipped_notices=skipped)
+        kept = self.selectors.publishers if self.selectors else []
+        if kept:
+            own = [entry for entry in entries if entry.publisher in kept]
+            others = len(entries) - len(own)
+        else:
+            own, others = entries, 0
+        reading = ListReading(
+            entries=own, matched=matched, skipped_notices=skipped, other_publishers=others
+        )
         pattern = self.link_pattern()
         if not entries and pattern and not skipped:
             notices = self.selectors.skip_titles if self.selectors else []
@@ -127,7 +136,7 @@ class ListPage:
                     f"list selectors matched no release on {response.url}; "
                     f"{len(discovered)} found by the detail-URL pattern"
                 )
-        if reading.entries:
+        if reading.entries or reading.other_publishers:
             configured = self.selectors.next_page if self.selectors else None
             next_url = next_page_url(response, configured)
             reading.next_pages = [next_url] if next_url else []
