@@ -128,7 +128,8 @@ def add_notify_job(scheduler: Any, key: str, every: float = DEFAULT_NOTIFY_CHECK
     from apscheduler.triggers.interval import IntervalTrigger
 
     scheduler.add_job(
-            IntervalTrigger(seconds=every, timezone=UTC),
+        notify_job,
+        IntervalTrigger(seconds=every, timezone=UTC),
         id=NOTIFY_JOB,
         name="send due digests and retries",
         args=[key],
