@@ -424,6 +424,10 @@ class AttachmentBodyMiddleware:
             return None
         filename = disposition_filename(download.headers.get("Content-Disposition"))
         content_type = (download.headers.get("Content-Type") or b"").decode("latin-1")
+        # Measured here, so feeds can give the file's enclosure a true length and type.
+        attachment["length"] = len(download.body)
+        if content_type.strip():
+            attachment["type"] = content_type.split(";", 1)[0].strip().lower()[:100]
         text = attachment_text(download.body, content_type, filename or attachment.get("name"))
         if not text:
             self._inc("attachments/unreadable")

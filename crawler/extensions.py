@@ -16,6 +16,21 @@ logger = logging.getLogger(__name__)
 
 # Scrapy close reasons and how the run is recorded.
 RUN_STATUS = {"finished": "finished", "shutdown": "interrupted", "cancelled": "interrupted"}
+#: A crawl that ran to its end but could not store everything it read.
+INCOMPLETE = "incomplete"
+#: Stats of releases and pages read but lost by the store.
+STORAGE_LOSSES = (f"{DROPPED}/storage-error", "pages/dropped/storage-error")
+
+
+def run_outcome(reason: str, stats: dict) -> tuple[str, str]:
+    """(status, finish reason) of a crawl that closed for ``reason``: "finished" only when it
+    also stored everything it read; else "incomplete", so that the next crawl does not trust
+    its shortcuts (see crawler/incremental.py) and the command exits 1."""
+    status = RUN_STATUS.get(reason, "failed")
+    lost = sum(int(stats.get(name, 0)) for name in STORAGE_LOSSES)
+    if status == "finished" and lost:
+        return INCOMPLETE, f"{lost} release(s) or page(s) read but not stored"
+    return status, reason
 
 
 def crawl_counts(stats: dict) -> tuple[dict[str, int], dict[str, int]]:
@@ -65,7 +80,7 @@ class CrawlRunRecorder:
             logger.warning("recorded %d earlier run(s) as interrupted", interrupted)
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
-        self.finish(RUN_STATUS.get(reason, "failed"), reason)
+        self.finish(*run_outcome(reason, self.crawler.stats.get_stats()))
 
     def finish(self, status: str, reason: str) -> None:
         """Close the run's row once, with the counts the crawl reached."""

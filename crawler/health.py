@@ -122,7 +122,7 @@ def evaluate(
     for reason in drift(stats, promised):
         verdict.worsen(DEGRADED, reason)
     requested = stats.get("health/detail_requests", 0)
-    failed = _failure_count(stats)
+    failed = failure_count(stats)
     if requested and failed / requested > expect.max_failure_ratio:
         verdict.worsen(DEGRADED, f"{failed} of {requested} page requests failed ({failures})")
     return verdict
@@ -151,7 +151,7 @@ def drift(stats: Mapping[str, Any], promised: Iterable[str]) -> list[str]:
     return reasons
 
 
-def _failure_count(stats: Mapping[str, Any]) -> int:
+def failure_count(stats: Mapping[str, Any]) -> int:
     http = sum(
         count
         for key, count in stats.items()

@@ -10,13 +10,22 @@ title, date) and mark list-page requests (``meta["list_page"]``). Two components
   so they do not stop the walk.
 - ``ConditionalListMiddleware`` (downloader middleware) sends list-page requests with the
   ETag / Last-Modified of their last full fetch; a 304 means nothing on the page changed.
-  Validators are saved only when the crawl finishes, so a crash can never leave a 304
-  hiding releases that were not stored.
+  Validators are saved only when the crawl finished having stored everything it listed (no
+  release dropped, no page request failed), so a 304 can never hide a release that is not
+  stored.
+
+Both shortcuts trust the crawl before: stopping at a known release assumes the earlier
+crawls walked everything after it. When the previous run of the source did not finish
+completely (killed, interrupted, failed, or "incomplete": read releases it could not store),
+this crawl walks every list page and sends no validators (stat ``incremental/untrusted``);
+known releases are still not fetched again.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
+import weakref
 from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -28,10 +37,52 @@ from scrapy.http import Response
 from w3lib.url import canonicalize_url
 
 from crawler.database import database_for
+from crawler.extensions import run_outcome
+from crawler.health import failure_count
 from crawler.items import ReleaseItem
 from crawler.normalize import clean_line
+from crawler.pipelines import DROPPED
 from storage.releases import known_releases
+from storage.runs import previous_run
 from storage.validators import get_validators, save_validators
+
+logger = logging.getLogger(__name__)
+
+# Per crawl: may it trust the runs before it (decided once, at its first list page)?
+_trusted: weakref.WeakKeyDictionary[Crawler, bool] = weakref.WeakKeyDictionary()
+
+
+def shortcuts_trusted(crawler: Crawler) -> bool:
+    """Whether the previous run of this crawl's source finished completely."""
+    if crawler.settings.get("STNEWS_TRIGGER") == "worker":
+        # Workers share a round through Redis: a worker's run row stays "running" while the
+        # others work, and requests a killed worker held stay queued for them.
+        return True
+    if crawler not in _trusted:
+        database = database_for(crawler.settings["DATABASE_URL"])
+        with database.session(readonly=True) as session:
+            run = previous_run(session, crawler.spider.name)
+            status = run.status if run is not None else None
+        trusted = status in (None, "finished")
+        if not trusted:
+            crawler.stats.set_value("incremental/untrusted", f"previous run {status}")
+            logger.warning(
+                "%s: the previous run was %s: walking every list page, without validators",
+                crawler.spider.name, status,
+            )  # fmt: skip
+        _trusted[crawler] = trusted
+    return _trusted[crawler]
+
+
+def complete(crawler: Crawler, reason: str) -> bool:
+    """Whether this crawl stored everything it listed: it finished, dropped no release and no
+    page request failed (a release dropped today, e.g. a login page served for it, must be
+    fetched again tomorrow, not hidden behind a 304)."""
+    stats = crawler.stats.get_stats()
+    dropped = sum(v for k, v in stats.items() if k.startswith(f"{DROPPED}/"))
+    return run_outcome(reason, stats)[0] == "finished" and not dropped and not failure_count(
+        stats
+    )
 
 
 def listing_hash(listing: dict[str, Any]) -> str:
@@ -77,7 +128,7 @@ class IncrementalListMiddleware:
         stats = self.crawler.stats
         keep = [output for output in outputs if id(output) not in skip]
         stats.inc_value("incremental/detail_skipped", len(skip))
-        if id(details[-1]) in skip:
+        if id(details[-1]) in skip and shortcuts_trusted(self.crawler):
             paging = {id(o) for o in keep if isinstance(o, Request) and o.meta.get("list_page")}
             if paging:
                 stats.inc_value("incremental/paging_stopped")
@@ -118,7 +169,7 @@ class ConditionalListMiddleware:
         return middleware
 
     def process_request(self, request: Request) -> None:
-        if not request.meta.get("list_page"):
+        if not request.meta.get("list_page") or not shortcuts_trusted(self.crawler):
             return
         with self.database.session() as session:
             found = get_validators(session, canonicalize_url(request.url))
@@ -144,7 +195,7 @@ class ConditionalListMiddleware:
         return response
 
     def spider_closed(self, reason: str) -> None:
-        if reason != "finished" or not self.pending:
+        if not self.pending or not complete(self.crawler, reason):
             return
         with self.database.session() as session:
             save_validators(session, self.pending)

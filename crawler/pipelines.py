@@ -67,7 +67,12 @@ class NormalizePipeline(ReleasePipeline):
         item["summary"] = clean_line(item.get("summary")) or first_paragraph(item["body"])
         item["contact_org"] = clean_line(item.get("contact_org")) or None
         item["attachments"] = [
-            {"name": clean_line(a.get("name")) or a["url"], "url": a["url"]}
+            {
+                "name": clean_line(a.get("name")) or a["url"],
+                "url": a["url"],
+                # Size and type, where the attachment middleware downloaded the file.
+                **{k: a[k] for k in ("length", "type") if a.get(k)},
+            }
             for a in item.get("attachments") or []
             if a.get("url")
         ]

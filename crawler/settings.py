@@ -52,6 +52,9 @@ STNEWS_WORKER_POLL_INTERVAL = 0.5
 FEED_BASE_URL = os.environ.get("STNEWS_FEED_BASE_URL", "http://127.0.0.1:8080/feeds/")
 # Entries per feed.
 FEED_LIMIT = 50
+# WebSub hub the feeds declare (<link rel="hub">) and each rebuild that changed a feed pings
+# (crawler/feeds/websub.py). None: no hub. `stnews feed --hub URL` for one build.
+STNEWS_WEBSUB_HUB = os.environ.get("STNEWS_WEBSUB_HUB") or None
 
 # --- Replay and record ---------------------------------------------------------------------
 # Answer every request from saved files under this directory (see crawler/replay.py).

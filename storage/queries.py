@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, func, select, true
+from sqlalchemy import ColumnElement, Select, func, or_, select, true
 from sqlalchemy.orm import Session, joinedload
 
 from storage.health import MonitorEvent, SourceHealth
@@ -23,27 +23,63 @@ def feed_query(
     coop_type: str | None = None,
     language: str | None = None,
     limit: int = 50,
+    offset: int = 0,
 ) -> Select[tuple[Release]]:
     """Newest published first (ties by id, so the order is total and repeatable)."""
     if limit < 1:
         raise ValueError(f"feed limit must be positive, got {limit}")
     # Many-to-one: joined in the same statement rather than a second round trip.
     query = select(Release).options(joinedload(Release.source, innerjoin=True))
+    query = query.where(
+        *release_filters(
+            cooperation_only=cooperation_only,
+            partner=partner,
+            source=source,
+            topic=topic,
+            coop_type=coop_type,
+            language=language,
+        )
+    )
+    query = query.order_by(Release.published_at.desc(), Release.id.desc()).limit(limit)
+    return query.offset(offset) if offset else query
+
+
+def release_filters(
+    *,
+    cooperation_only: bool,
+    partner: str | None = None,
+    source: str | None = None,
+    topic: str | None = None,
+    coop_type: str | None = None,
+    language: str | None = None,
+) -> list[ColumnElement[bool]]:
+    """WHERE conditions of a feed's filter. A language matches its own tag and every longer
+    tag under it: "zh" selects "zh-Hant" too, "zh-Hant" only itself and "zh-Hant-TW"."""
+    query: list[ColumnElement[bool]] = []
     if cooperation_only:
-        query = query.where(_cooperation())
+        query.append(_cooperation())
     if partner is not None:
-        query = query.where(_has_tag("partner", partner))
+        query.append(_has_tag("partner", partner))
     if topic is not None:
-        query = query.where(_has_tag("topic", topic))
+        query.append(_has_tag("topic", topic))
     if source is not None:
         # A scalar subquery (unique name -> one id) keeps the source filter a plain equality.
         source_id = select(Source.id).where(Source.name == source).scalar_subquery()
-        query = query.where(Release.source_id == source_id)
+        query.append(Release.source_id == source_id)
     if coop_type is not None:
-        query = query.where(Release.coop_type == coop_type)
+        query.append(Release.coop_type == coop_type)
     if language is not None:
-        query = query.where(Release.language == language)
-    return query.order_by(Release.published_at.desc(), Release.id.desc()).limit(limit)
+        # LIKE wildcards in a tag would widen the match: such a value matches itself only.
+        wild = "%" in language or "_" in language
+        longer = Release.language.like(f"{language}-%") if not wild else None
+        query.append(or_(Release.language == language, *([longer] if longer is not None else [])))
+    return query
+
+
+def count_releases(session: Session, **filters: Any) -> int:
+    """How many releases a filter selects (``release_filters`` keywords)."""
+    query = select(func.count()).select_from(Release).where(*release_filters(**filters))
+    return int(session.scalar(query) or 0)
 
 
 def feed_releases(
@@ -56,6 +92,7 @@ def feed_releases(
     coop_type: str | None = None,
     language: str | None = None,
     limit: int = 50,
+    offset: int = 0,
 ) -> list[Release]:
     """The releases of one feed, with `Release.source` loaded."""
     query = feed_query(
@@ -66,6 +103,7 @@ def feed_releases(
         coop_type=coop_type,
         language=language,
         limit=limit,
+        offset=offset,
     )
     return list(session.scalars(query).unique())
 

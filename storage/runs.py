@@ -5,7 +5,7 @@ import socket
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import CrawlRun, utcnow
@@ -47,6 +47,24 @@ def finish_run(
     for name in RUN_COUNTERS:
         setattr(run, name, int(counts.get(name, 0)))
     run.dropped = dict(dropped)
+
+
+def previous_run(session: Session, source: str) -> CrawlRun | None:
+    """The latest run of ``source`` other than this process's own running one (a crawl asks
+    about the run before it)."""
+    not_mine = or_(
+        CrawlRun.status != "running",
+        CrawlRun.host.is_(None),
+        CrawlRun.host != socket.gethostname(),
+        CrawlRun.pid.is_(None),
+        CrawlRun.pid != os.getpid(),
+    )
+    return session.scalars(
+        select(CrawlRun)
+        .where(CrawlRun.source == source, not_mine)
+        .order_by(CrawlRun.started_at.desc(), CrawlRun.id.desc())
+        .limit(1)
+    ).first()
 
 
 def mark_interrupted(session: Session) -> int:

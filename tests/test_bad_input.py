@@ -238,6 +238,17 @@ def test_scripts_and_handlers_are_not_text(replayed: Outcome) -> None:
     assert release["image_url"] is None  # a javascript: "image" is no link to keep
 
 
+def assert_inert_html(fragment: str) -> None:
+    """No element or attribute in an HTML fragment that runs anything."""
+    import lxml.html
+
+    for element in lxml.html.fragments_fromstring(f"<div>{fragment}</div>")[0].iter():
+        assert element.tag not in ("script", "iframe", "style", "object", "embed"), element.tag
+        for attribute, value in element.attrib.items():
+            assert not attribute.lower().startswith("on"), attribute
+            assert not value.strip().lower().startswith("javascript:"), value
+
+
 def test_feeds_and_front_page_escape_scraped_markup(replayed: Outcome, tmp_path: Path) -> None:
     from crawler.server.app import create_app
 
@@ -255,12 +266,17 @@ def test_feeds_and_front_page_escape_scraped_markup(replayed: Outcome, tmp_path:
         parsed = feedparser.parse(raw)
         assert not parsed.bozo, parsed.get("bozo_exception")
         (entry,) = [e for e in parsed.entries if case_id("script-injection") in e.link]
+        # The full text is HTML: what the page showed as text ("<img src=x onerror=...>"
+        # written out) stays text there, and nothing in it may be an element or handler.
+        for content in entry.pop("content", []):
+            assert_inert_html(content.value)
         shown = json.dumps(entry).lower()
         for forbidden in ("<script", "alert(", "onload", "onclick", "javascript:", "<iframe"):
             assert forbidden not in shown, (name, forbidden)
         assert b"<script" not in raw.lower()
     feed = json.loads((tmp_path / "all.json").read_bytes())
     (item,) = [i for i in feed["items"] if case_id("script-injection") in i["url"]]
+    assert_inert_html(item.pop("content_html"))
     assert not re.search(r"<script|alert\(|javascript:|onload|onclick", json.dumps(item), re.I)
 
     with TestClient(create_app(replayed.db, cache_ttl=0)) as client:

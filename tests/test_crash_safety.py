@@ -27,11 +27,13 @@ from pathlib import Path
 
 import feedparser
 import pytest
+from icalendar import Calendar
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 import crawler.feeds.write as feed_write
 from bench.sitegen import SyntheticSite
+from crawler.feeds.ical import render_calendar
 from crawler.feeds.write import render_feeds, write_feeds
 from storage import CrawlRun, Database, RawResponse, Release, ReleaseTag, Source
 from tests.databases import new_database_url
@@ -180,6 +182,7 @@ def versions(url: str) -> dict[str, dict[str, bytes]]:
             documents = render_feeds(db, base, feed_write.DEFAULT_LIMIT)
             found[base] = {doc.name: doc.data for doc in documents}
             found[base][feed_write.OPML_NAME] = feed_write.render_opml(documents, base)
+            found[base][feed_write.CALENDAR_NAME] = render_calendar(db, base_url=base)
     return found
 
 
@@ -192,6 +195,8 @@ def assert_whole(out: Path, expected: dict[str, dict[str, bytes]]) -> None:
         assert data in {found[path.name] for found in expected.values()}, path.name
         if path.suffix == ".opml":
             ET.fromstring(data)
+        elif path.suffix == ".ics":
+            Calendar.from_ical(data)
         elif path.suffix != ".json":
             assert not feedparser.parse(data).bozo
 

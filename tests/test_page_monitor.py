@@ -334,7 +334,7 @@ def test_page_changes_feed(database: Database, tmp_path: Path) -> None:
     out = tmp_path / "feeds"
     write_feeds(database, out, BASE)
     assert feedparser.parse((out / "page-changes.atom").read_bytes()).entries == []
-    assert f"{BASE}page-changes.rss" in (out / "feeds.opml").read_text()
+    assert f"{BASE}page-changes.atom" in (out / "feeds.opml").read_text()
 
     with database.session() as session:
         version = _record(session, BASE_TEXT.replace("Eighteen", "Nineteen"), day + timedelta(1))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterable
 
 from crawler.cli.common import err, known_sources, open_database, out
 
@@ -41,14 +42,45 @@ def cmd_classify(args: argparse.Namespace) -> int:
     from crawler.classify.jsonl import classify_lines
     from crawler.classify.tables import save
 
+    lines, array = _records(sys.stdin)
+    if array:
+        # What `stnews releases --json` prints: an array in, the classified array out.
+        import json
+
+        results = [json.loads(line) for line in classify_lines(lines)]
+        sys.stdout.write(json.dumps(results, ensure_ascii=False, indent=2) + "\n")
+        save()
+        return 0
     # One output line per input line, flushed as it goes so a pipe sees results at once.
-    for number, line in enumerate(classify_lines(sys.stdin)):
+    for number, line in enumerate(classify_lines(lines)):
         sys.stdout.write(line + "\n")
         sys.stdout.flush()
         if number == 0:
             save()  # the tables are built now: cache them for the next run
     save()
     return 0
+
+
+def _records(stream) -> tuple[Iterable[str], bool]:
+    """JSON lines as they come, or, when the input is one JSON array (its first character
+    "["), one line per element. A malformed array is one error line, as a bad line is."""
+    import json
+    from itertools import chain
+
+    first = ""
+    while True:
+        char = stream.read(1)
+        if not char or not char.isspace():
+            first = char
+            break
+    if first != "[":
+        return chain([first + stream.readline()] if first else [], stream), False
+    text = first + stream.read()
+    try:
+        items = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return [text.replace("\n", " ")[: exc.pos + 1] or "["], True
+    return [json.dumps(item, ensure_ascii=False) for item in items], True
 
 
 def cmd_reclassify(args: argparse.Namespace) -> int:

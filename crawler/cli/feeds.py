@@ -25,6 +25,12 @@ def register(commands: argparse._SubParsersAction) -> None:
         metavar="URL",
         help="where the files are served (default: FEED_BASE_URL / $STNEWS_FEED_BASE_URL)",
     )
+    feed.add_argument(
+        "--hub",
+        metavar="URL",
+        help="WebSub hub the feeds declare and that changed feeds are announced to "
+        "(default: STNEWS_WEBSUB_HUB / $STNEWS_WEBSUB_HUB; none)",
+    )
     feed.set_defaults(handler=cmd_feed)
 
 
@@ -34,7 +40,13 @@ def cmd_feed(args: argparse.Namespace) -> int:
     limit = args.limit or settings.getint("FEED_LIMIT", DEFAULT_LIMIT)
     database = open_database(args)
     try:
-        report = write_feeds(database, Path(args.out), base_url=base_url, limit=limit)
+        report = write_feeds(
+            database,
+            Path(args.out),
+            base_url=base_url,
+            limit=limit,
+            hub_url=args.hub or settings.get("STNEWS_WEBSUB_HUB") or None,
+        )
     finally:
         database.dispose()
     for file in report.files:

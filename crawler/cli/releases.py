@@ -32,6 +32,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     releases.add_argument("--limit", type=positive_int, default=None)
     add_json_option(releases, "a JSON array")
+    releases.add_argument(
+        "--csv", action="store_true", help="print CSV (a header row, one release a row)"
+    )
     releases.set_defaults(handler=cmd_releases)
 
     status = commands.add_parser("status", help="per source: last run, totals, health")
@@ -96,6 +99,14 @@ def cmd_releases(args: argparse.Namespace) -> int:
             cooperation_only=args.cooperation,
             limit=args.limit,
         )
+        if args.csv:
+            # The columns of the server's /api/releases.csv (crawler.feeds.export).
+            import sys
+
+            from crawler.feeds.export import release_record, to_csv
+
+            sys.stdout.write(to_csv(release_record(row) for row in rows))
+            return 0
         data = [release_dict(row) for row in rows]
     if args.json:
         write_json(data)

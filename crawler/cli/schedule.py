@@ -141,6 +141,7 @@ def cmd_schedule(args: argparse.Namespace) -> int:
         replay_dir=replay,
         base_url=settings.get("FEED_BASE_URL") or DEFAULT_BASE_URL,
         feed_limit=settings.getint("FEED_LIMIT", DEFAULT_LIMIT),
+        hub_url=settings.get("STNEWS_WEBSUB_HUB") or None,
         time_limit=args.time_limit or settings.getfloat("CRAWL_TIME_LIMIT", DEFAULT_TIME_LIMIT),
         enqueue=target,
     )

@@ -26,6 +26,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     # Imported here so that building the parser stays cheap for the other commands.
+    from crawler.cli.common import project_settings
     from crawler.server.run import ServerHandle, run_server
 
     url = open_database(args).url  # checked (and migrated) before the server starts
@@ -41,6 +42,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             args.port,
             base_url=args.base_url,
             handle=ServerHandle(on_started=started),
+            hub_url=project_settings().get("STNEWS_WEBSUB_HUB") or None,
         )
     except KeyboardInterrupt:
         # uvicorn has already shut down cleanly; it re-raises Ctrl+C for the caller to see.

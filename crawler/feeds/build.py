@@ -3,12 +3,21 @@
 Nothing here queries the database. A release (or a changed version of a monitored page) is
 turned once into a `FeedItem` (plain, sanitized data); the renderers take items and a
 `FeedMeta` and return the file's bytes. The same input always gives the same bytes: no clock
-is read anywhere.
+is read anywhere. Which renderer writes which format, and under which media type, is the
+table of ``crawler.feeds.catalog``.
+
+What a reader gets in every format: the title as plain text (never markup, see
+``sanitize.plain_text``), the full text as sanitized HTML paragraphs (Atom ``content``, RSS
+``content:encoded``, JSON Feed ``content_html``) after a short summary, attachments as
+enclosures with their media type and, when the crawl measured it, their length, readable
+category labels, and the entry's language (Atom ``xml:lang``, RSS ``dc:language``, JSON Feed
+``language``).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import mimetypes
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,12 +36,15 @@ from crawler.feeds.sanitize import (
     looks_like_html,
     plain_text,
     sanitize_html,
+    text_to_html,
     web_url,
     xml_safe,
 )
 from storage.health import MonitorEvent
 from storage.models import Release
 from storage.pages import PageVersion
+
+logger = logging.getLogger(__name__)
 
 GENERATOR = "stnews"
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
@@ -49,15 +61,21 @@ SCHEMES = {
 # The `updated` time of a feed with no entries: any fixed instant keeps the file stable.
 EMPTY_FEED_UPDATED = datetime(1970, 1, 1, tzinfo=UTC)
 SUMMARY_FALLBACK_CHARS = 500
-
-MEDIA_TYPES = {
-    "atom": "application/atom+xml",
-    "rss": "application/rss+xml",
-    "json": "application/feed+json",
-}
+#: The full text in a feed entry is cut (with a note and the link) past this many characters:
+#: a feed of 50 entries stays a few hundred KB even when a page's text ran wild.
+CONTENT_MAX_CHARS = 30_000
+#: The language of an entry whose release names none (feeds must give every entry one).
+DEFAULT_LANGUAGE = "und"
 
 _DC_NS = "http://purl.org/dc/elements/1.1/"
 _ATOM_NS = "http://www.w3.org/2005/Atom"
+_MEDIA_NS = "http://search.yahoo.com/mrss/"
+_XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+
+# Attachment types Python's table does not know. HWPX declares application/hwp+zip in its
+# own `mimetype` entry (it is a zip container like ODF); HWP 5 files are commonly served as
+# application/x-hwp.
+_EXTRA_TYPES = {".hwpx": "application/hwp+zip", ".hwp": "application/x-hwp"}
 
 
 def release_entry_id(source: str, native_id: str | None, url: str) -> str:
@@ -92,6 +110,16 @@ class Category:
 
 
 @dataclass(frozen=True, slots=True)
+class Enclosure:
+    """An attached file: a PDF, an HWPX, an ODT ... offered with the release."""
+
+    url: str
+    media_type: str
+    length: int | None  # bytes, when a crawl downloaded the file; never a made-up 0
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
 class FeedItem:
     """One release as it appears in every feed format; all text already safe for XML."""
 
@@ -111,6 +139,9 @@ class FeedItem:
     partners: tuple[str, ...]
     topics: tuple[str, ...]
     coop_type: str | None
+    # The full text as sanitized HTML paragraphs (None: the entry has only its summary).
+    content_html: str | None = None
+    enclosures: tuple[Enclosure, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +152,7 @@ class FeedMeta:
     home_url: str
     language: str | None
     updated: datetime
+    hub_url: str | None = None  # WebSub hub announced by the feed (crawler.feeds.websub)
 
 
 def item_from_release(release: Release) -> FeedItem:
@@ -135,8 +167,9 @@ def item_from_release(release: Release) -> FeedItem:
         summary_text = plain_text(raw_summary, keep_paragraphs=True)
     else:
         summary_text = _first_paragraph(release.body)
-    title = plain_text(release.title) or summary_text[:80] or "(untitled)"
+    title = plain_text(release.title) or plain_text(summary_text[:80]) or "(untitled)"
     image_url = web_url(release.image_url)
+    enclosures = _enclosures(release.attachments)
     return FeedItem(
         id=release_entry_id(source.name, release.native_id, release.url),
         url=xml_safe(release.url).strip(),
@@ -146,7 +179,7 @@ def item_from_release(release: Release) -> FeedItem:
         summary_text=summary_text,
         summary_html=summary_html,
         author=plain_text(release.agency) or plain_text(source.agency) or source.name,
-        language=plain_text(release.language),
+        language=_language(release.language or source.language),
         source=source.name,
         categories=_categories(release),
         image_url=image_url,
@@ -154,6 +187,8 @@ def item_from_release(release: Release) -> FeedItem:
         partners=tuple(plain_text(p) for p in release.partners or [] if plain_text(p)),
         topics=tuple(plain_text(t) for t in release.topics or [] if plain_text(t)),
         coop_type=plain_text(release.coop_type) or None,
+        content_html=_content_html(release.body, image_url, enclosures, release.url),
+        enclosures=enclosures,
     )
 
 
@@ -181,7 +216,7 @@ def item_from_page_version(version: PageVersion, agency: str | None = None) -> F
         summary_text=plain_text(version.change_summary),
         summary_html=None,
         author=plain_text(page.agency) or plain_text(agency) or page.source,
-        language=plain_text(page.language),
+        language=_language(page.language),
         source=page.source,
         categories=(),
         image_url=None,
@@ -239,12 +274,13 @@ def feed_meta(
     home_url: str,
     items: Sequence[FeedItem],
     language: str | None = None,
+    hub_url: str | None = None,
 ) -> FeedMeta:
     """Feed-level data. `updated` is the newest entry's update time, never "now", so a feed
     whose entries did not change is byte-identical to the last one written."""
     updated = max((item.updated for item in items), default=EMPTY_FEED_UPDATED)
     if language is None:
-        languages = {item.language for item in items if item.language}
+        languages = {i.language for i in items if i.language and i.language != DEFAULT_LANGUAGE}
         # "mul" (BCP 47: multiple languages) rather than guessing one for a mixed feed.
         language = languages.pop() if len(languages) == 1 else ("mul" if languages else None)
     return FeedMeta(
@@ -254,56 +290,66 @@ def feed_meta(
         home_url=home_url,
         language=language,
         updated=updated,
+        hub_url=web_url(hub_url),
     )
 
 
 # --- Atom and RSS ---------------------------------------------------------------------------
 
 
-def render_atom(meta: FeedMeta, items: Sequence[FeedItem], self_url: str) -> bytes:
-    fg = _generator(meta, self_url, "atom")
+def render_atom(
+    meta: FeedMeta, items: Sequence[FeedItem], self_url: str, media_type: str
+) -> bytes:
+    fg = _generator(meta, self_url, media_type)
     fg.register_extension("stnews", BaseExtension, _AtomEntryExtension, atom=True, rss=False)
     for item in items:
         entry = fg.add_entry(order="append")
         _common_entry(entry, item)
         # feedgen 1.0 drops rel/type/length from entry links (it reads them from the new
-        # element instead of the link data), so the enclosure link is written here.
-        entry.stnews.enclosure = item
+        # element instead of the link data), so enclosure links and xml:lang are written here.
+        entry.stnews.item = item
         if item.summary_html:
             entry.summary(item.summary_html, type="html")
         elif item.summary_text:
             entry.summary(item.summary_text, type="text")
+        if item.content_html:
+            entry.content(item.content_html, type="html")
         entry.author(name=item.author)
     return fg.atom_str(pretty=True)
 
 
-def render_rss(meta: FeedMeta, items: Sequence[FeedItem], self_url: str) -> bytes:
-    fg = _generator(meta, self_url, "rss")
+def render_rss(
+    meta: FeedMeta, items: Sequence[FeedItem], self_url: str, media_type: str
+) -> bytes:
+    fg = _generator(meta, self_url, media_type)
     fg.register_extension("stnews", _RssFeedExtension, _RssEntryExtension, atom=False, rss=True)
+    fg.stnews.hub = meta.hub_url
     for item in items:
         entry = fg.add_entry(order="append")
         _common_entry(entry, item)
-        if item.image_url:
-            # The size is unknown without fetching the image; 0 is the accepted "unknown".
-            entry.enclosure(item.image_url, 0, item.image_type)
         # An RSS description is read as HTML by every reader, so plain text goes in escaped.
         description = item.summary_html or _text_as_html(item.summary_text)
+        if item.content_html:
+            # feedgen writes content:encoded when both a description and content are set.
+            entry.content(item.content_html)
         if description:
             entry.description(description)
         # RSS <author> must be an e-mail address; an agency is a dc:creator. RSS items have no
-        # update time of their own, so atom:updated carries it.
-        entry.stnews.creator = item.author
-        entry.stnews.updated = item.updated
+        # update time or language of their own: atom:updated and dc:language carry them.
+        # RSS's <enclosure> needs a length, so files of unknown size go only into Media RSS.
+        entry.stnews.item = item
     return fg.rss_str(pretty=True)
 
 
-def _generator(meta: FeedMeta, self_url: str, kind: str) -> FeedGenerator:
+def _generator(meta: FeedMeta, self_url: str, media_type: str) -> FeedGenerator:
     fg = FeedGenerator()
     fg.id(meta.id)
     fg.title(meta.title)
     fg.description(meta.description)
     # feedgen takes the RSS <link> from the last link given: self first, alternate last.
-    fg.link(href=self_url, rel="self", type=MEDIA_TYPES[kind])
+    fg.link(href=self_url, rel="self", type=media_type)
+    if meta.hub_url:
+        fg.link(href=meta.hub_url, rel="hub")  # WebSub: subscribers may wait for pushes
     fg.link(href=meta.home_url, rel="alternate")
     if meta.language:
         fg.language(meta.language)
@@ -327,45 +373,81 @@ def _common_entry(entry: Any, item: FeedItem) -> None:
 
 class _AtomEntryExtension(BaseEntryExtension):
     def __init__(self) -> None:
-        self.enclosure: FeedItem | None = None
+        self.item: FeedItem | None = None
 
     def extend_atom(self, entry: Any) -> Any:
-        item = self.enclosure
-        if item is not None and item.image_url:
+        item = self.item
+        if item is None:
+            return entry
+        entry.set(_XML_LANG, item.language)
+        for enclosure in item.enclosures:
             # Unqualified like feedgen's own elements: the Atom namespace is the default one.
-            xml_elem(
-                "link",
-                entry,
-                rel="enclosure",
-                href=item.image_url,
-                type=item.image_type,
-                length="0",
-            )
+            # RFC 4287 makes length optional: it is left out rather than guessed.
+            attributes = {"rel": "enclosure", "href": enclosure.url, "type": enclosure.media_type}
+            if enclosure.length is not None:
+                attributes["length"] = str(enclosure.length)
+            if enclosure.title:
+                attributes["title"] = enclosure.title
+            xml_elem("link", entry, **attributes)
         return entry
 
 
 class _RssFeedExtension(BaseExtension):
+    def __init__(self) -> None:
+        self.hub: str | None = None
+
     def extend_ns(self) -> dict[str, str]:
-        return {"dc": _DC_NS}
+        return {"dc": _DC_NS, "media": _MEDIA_NS}
+
+    def extend_rss(self, feed: Any) -> Any:
+        # feedgen writes only the self atom:link into RSS; WebSub wants the hub's too.
+        if self.hub:
+            channel = feed[0]
+            xml_elem(f"{{{_ATOM_NS}}}link", channel, href=self.hub, rel="hub")
+        return feed
 
 
 class _RssEntryExtension(BaseEntryExtension):
     def __init__(self) -> None:
-        self.creator: str | None = None
-        self.updated: datetime | None = None
+        self.item: FeedItem | None = None
 
-    def extend_rss(self, item: Any) -> Any:
-        if self.creator:
-            xml_elem(f"{{{_DC_NS}}}creator", item).text = self.creator
-        if self.updated:
-            xml_elem(f"{{{_ATOM_NS}}}updated", item).text = self.updated.isoformat()
-        return item
+    def extend_rss(self, element: Any) -> Any:
+        item = self.item
+        if item is None:
+            return element
+        xml_elem(f"{{{_DC_NS}}}creator", element).text = item.author
+        xml_elem(f"{{{_DC_NS}}}language", element).text = item.language
+        xml_elem(f"{{{_ATOM_NS}}}updated", element).text = item.updated.isoformat()
+        # One <enclosure> (readers take the first; the RSS board advises one per item), and
+        # only with a measured length, which RSS requires; every file is a media:content.
+        sized = next((e for e in item.enclosures if e.length is not None), None)
+        if sized is not None:
+            xml_elem(
+                "enclosure",
+                element,
+                url=sized.url,
+                length=str(sized.length),
+                type=sized.media_type,
+            )
+        for enclosure in item.enclosures:
+            media = xml_elem(
+                f"{{{_MEDIA_NS}}}content", element, url=enclosure.url, type=enclosure.media_type
+            )
+            if enclosure.length is not None:
+                media.set("fileSize", str(enclosure.length))
+            if enclosure.title:
+                xml_elem(f"{{{_MEDIA_NS}}}title", media, type="plain").text = enclosure.title
+        if item.image_url:
+            xml_elem(f"{{{_MEDIA_NS}}}thumbnail", element, url=item.image_url)
+        return element
 
 
 # --- JSON Feed -------------------------------------------------------------------------------
 
 
-def render_json(meta: FeedMeta, items: Sequence[FeedItem], self_url: str) -> bytes:
+def render_json(
+    meta: FeedMeta, items: Sequence[FeedItem], self_url: str, media_type: str = ""
+) -> bytes:
     """JSON Feed 1.1 (https://www.jsonfeed.org/version/1.1/)."""
     feed: dict[str, Any] = {
         "version": JSON_FEED_VERSION,
@@ -376,6 +458,8 @@ def render_json(meta: FeedMeta, items: Sequence[FeedItem], self_url: str) -> byt
     }
     if meta.language:
         feed["language"] = meta.language
+    if meta.hub_url:
+        feed["hubs"] = [{"type": "WebSub", "url": meta.hub_url}]
     # JSON Feed has no feed-level update time; keep it for parity with Atom and RSS.
     feed["_stnews"] = {"id": meta.id, "updated": _iso(meta.updated), "generator": GENERATOR}
     feed["items"] = [_json_item(item) for item in items]
@@ -384,8 +468,8 @@ def render_json(meta: FeedMeta, items: Sequence[FeedItem], self_url: str) -> byt
 
 def _json_item(item: FeedItem) -> dict[str, Any]:
     data: dict[str, Any] = {"id": item.id, "url": item.url, "title": item.title}
-    if item.summary_html:
-        data["content_html"] = item.summary_html
+    if item.content_html or item.summary_html:
+        data["content_html"] = item.content_html or item.summary_html
     else:
         data["content_text"] = item.summary_text or item.title
     if item.summary_text:
@@ -397,8 +481,9 @@ def _json_item(item: FeedItem) -> dict[str, Any]:
     data["authors"] = [{"name": item.author}]
     if item.categories:
         data["tags"] = [c.label for c in item.categories]
-    if item.language:
-        data["language"] = item.language
+    data["language"] = item.language
+    if item.enclosures:
+        data["attachments"] = [_json_attachment(e) for e in item.enclosures]
     data["_stnews"] = {
         "source": item.source,
         "partners": list(item.partners),
@@ -408,7 +493,13 @@ def _json_item(item: FeedItem) -> dict[str, Any]:
     return data
 
 
-RENDERERS = {"atom": render_atom, "rss": render_rss, "json": render_json}
+def _json_attachment(enclosure: Enclosure) -> dict[str, Any]:
+    data: dict[str, Any] = {"url": enclosure.url, "mime_type": enclosure.media_type}
+    if enclosure.title:
+        data["title"] = enclosure.title
+    if enclosure.length is not None:
+        data["size_in_bytes"] = enclosure.length
+    return data
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -448,6 +539,77 @@ def _first_paragraph(body: str | None) -> str:
 
 def _text_as_html(text: str) -> str:
     return "".join(f"<p>{escape(p, quote=False)}</p>" for p in text.split("\n\n") if p)
+
+
+def _language(tag: str | None) -> str:
+    """An entry's language tag: the stored one when it is a plausible BCP 47 tag."""
+    tag = plain_text(tag).replace("_", "-")
+    if tag and all(part.isascii() and part.isalnum() and len(part) <= 8 for part in tag.split("-")):
+        return tag
+    return DEFAULT_LANGUAGE
+
+
+def media_type_of(name: str | None, url: str) -> str:
+    """An attachment's media type from its file name, else its URL; octet-stream when
+    neither says (a reader then offers a download, which is what such a file is)."""
+    for candidate in (name or "", urlsplit(url).path):
+        suffix = "." + candidate.rsplit(".", 1)[-1].lower() if "." in candidate else ""
+        if suffix in _EXTRA_TYPES:
+            return _EXTRA_TYPES[suffix]
+        guessed, _ = mimetypes.guess_type("file" + suffix) if suffix else (None, None)
+        if guessed:
+            return guessed
+    return "application/octet-stream"
+
+
+def _enclosures(attachments: Sequence[Any] | None) -> tuple[Enclosure, ...]:
+    """The release's attachments that are web files, each once."""
+    found: dict[str, Enclosure] = {}
+    for attachment in attachments or []:
+        if not isinstance(attachment, dict):
+            continue
+        url = web_url(attachment.get("url"))
+        if url is None or url in found:
+            continue
+        name = plain_text(attachment.get("name"))
+        stored_type = plain_text(attachment.get("type")).split(";")[0].strip().lower()
+        media_type = (
+            stored_type
+            if "/" in stored_type and stored_type not in ("application/octet-stream", "text/html")
+            else media_type_of(name, url)
+        )
+        length = attachment.get("length")
+        valid_length = length if isinstance(length, int) and length > 0 else None
+        found[url] = Enclosure(url, media_type, valid_length, name if name != url else "")
+    return tuple(found.values())
+
+
+def _content_html(
+    body: str | None, image_url: str | None, enclosures: Sequence[Enclosure], url: str
+) -> str | None:
+    """The release's full text as HTML paragraphs, its picture first and its files last."""
+    text = xml_safe(body).strip()
+    if not text and not enclosures:
+        return None
+    cut = len(text) > CONTENT_MAX_CHARS
+    if cut:
+        logger.info("feed content of %s cut at %d characters", url, CONTENT_MAX_CHARS)
+        text = text[:CONTENT_MAX_CHARS].rsplit(" ", 1)[0] + " …"
+    parts = []
+    if image_url:
+        parts.append(f'<p><img src="{escape(image_url)}" alt=""></p>')
+    parts.append(text_to_html(text))
+    if cut:
+        link = web_url(xml_safe(url).strip())
+        if link:
+            parts.append(f'<p><a href="{escape(link)}">Read the whole release</a></p>')
+    if enclosures:
+        items = "".join(
+            f'<li><a href="{escape(e.url)}">{escape(e.title or e.url, quote=False)}</a></li>'
+            for e in enclosures
+        )
+        parts.append(f"<p>Attachments:</p><ul>{items}</ul>")
+    return sanitize_html("".join(parts)) or None
 
 
 def _iso(value: datetime) -> str:

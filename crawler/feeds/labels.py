@@ -1,10 +1,13 @@
-"""Human-readable names for the codes the classifier stores (partners, topics, coop types)."""
+"""Human-readable names for the codes the classifier stores (partners, topics, coop types,
+languages)."""
 
 from __future__ import annotations
 
+import re
 from functools import cache
 
 import pycountry
+from babel import Locale, UnknownLocaleError
 
 from crawler.classify import organisation_names
 
@@ -35,6 +38,33 @@ def partner_label(code: str) -> str:
     return code if name == code else f"{name} ({code})"
 
 
+# Words of the classifier's values that are written in capitals (or otherwise) in prose; every
+# other word is lower case, and a label starts with a capital: "net-zero" -> "Net zero".
+WORDS = {
+    "ai": "AI", "ict": "ICT", "5g": "5G", "6g": "6G", "st": "S&T", "r&d": "R&D", "eu": "EU",
+    "mou": "MOU", "moc": "MOC", "stem": "STEM",
+}  # fmt: skip
+_WORD_SPLIT = re.compile(r"[\s_-]+")
+
+
 def humanize(value: str) -> str:
-    """A topic or coop-type value shown to a reader: "joint_research" -> "joint research"."""
-    return " ".join(value.replace("_", " ").replace("-", " ").split()) or value
+    """A topic, coop-type or instrument value shown to a reader: "ai" -> "AI",
+    "joint-committee" -> "Joint committee", "net-zero" -> "Net zero"."""
+    words = [w for w in _WORD_SPLIT.split(value.strip()) if w]
+    if not words:
+        return value
+    shown = [WORDS.get(w.casefold(), w.casefold() if w.isascii() else w) for w in words]
+    first = shown[0]
+    shown[0] = first[:1].upper() + first[1:]
+    return " ".join(shown)
+
+
+@cache
+def language_label(tag: str) -> str:
+    """A BCP 47 language tag in English words: "zh-Hant" -> "Chinese (Traditional)", "ko" ->
+    "Korean"; an unknown tag is shown as it is."""
+    try:
+        name = Locale.parse(tag.replace("_", "-"), sep="-").get_display_name("en")
+    except (ValueError, TypeError, UnknownLocaleError):
+        return tag
+    return name or tag

@@ -70,15 +70,43 @@ def html_to_text(fragment: str) -> str:
 
 
 def plain_text(text: str | None, *, keep_paragraphs: bool = False) -> str:
-    """A plain-text field (title, name, label) fit for any feed format.
+    """A plain-text field (title, name, label) fit for any feed format and any reader.
 
-    Text that carries real tags is flattened rather than escaped: RSS readers disagree on
-    whether a title is text or HTML, and text without tags is safe under either reading.
+    Text that carries real tags or character references is flattened rather than escaped:
+    RSS and JSON Feed readers disagree on whether a title is text or HTML, and many put it
+    into a page as HTML. So the result holds nothing an HTML parser would take for markup:
+    references are decoded (up to three levels, as pages double-escape) and every "<" that
+    would open a tag, comment or declaration becomes "‹" (see ``no_tags``).
     """
     text = xml_safe(text)
-    if looks_like_html(text):
-        return html_to_text(text) if keep_paragraphs else normalize_space(html_to_text(text))
-    return normalize_space(text, keep_paragraphs=keep_paragraphs)
+    for _ in range(3):
+        if not looks_like_html(text):
+            break
+        text = html_to_text(text)
+    return no_tags(normalize_space(text, keep_paragraphs=keep_paragraphs))
+
+
+# "<" followed by what makes an HTML parser start a tag ("<img", "</", "<!", "<?"), even
+# without a closing ">" (browsers still eat "<img/src=x onerror=..." as a tag).
+_TAG_OPEN = re.compile(r"<(?=[A-Za-z/!?])")
+
+
+def no_tags(text: str) -> str:
+    """Plain text no HTML parser reads as markup: a "<" that would open a tag is shown as the
+    single angle quote "‹" instead. Any other "<" ("a < b") is text to every parser."""
+    return _TAG_OPEN.sub("\u2039", text)
+
+
+def text_to_html(text: str) -> str:
+    """Plain text with blank-line paragraphs as escaped HTML paragraphs; a single line break
+    inside a paragraph becomes <br>."""
+    paragraphs = _BLANK_LINES.split(xml_safe(text).strip())
+    out = []
+    for paragraph in paragraphs:
+        lines = [html.escape(line.strip(), quote=False) for line in paragraph.split("\n")]
+        if any(lines):
+            out.append("<p>" + "<br>".join(line for line in lines if line) + "</p>")
+    return "".join(out)
 
 
 def normalize_space(text: str, *, keep_paragraphs: bool = False) -> str:

@@ -1,8 +1,11 @@
-"""Writing every feed file, and the OPML list of them, into a directory a web server serves.
+"""Writing every feed file, the OPML list of them and the calendar into a directory a web
+server serves.
 
 Files are replaced atomically (a reader never sees half a file) and only when their bytes
 change, so the modification time and ETag a server derives from it stay put and readers
-polling with If-Modified-Since get 304s until something really is new.
+polling with If-Modified-Since get 304s until something really is new. Which feeds and
+formats exist is ``crawler.feeds.catalog``; when a WebSub hub is configured, every feed file
+a build changed is announced to it (``crawler.feeds.websub``).
 """
 
 from __future__ import annotations
@@ -10,24 +13,21 @@ from __future__ import annotations
 import contextlib
 import enum
 import os
-import re
 import tempfile
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import format_datetime
-from hashlib import sha1
 from pathlib import Path
-from typing import Any
-from urllib.parse import quote, urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from sqlalchemy import select
 
+from crawler.feeds import ical, websub
 from crawler.feeds.build import (
     EMPTY_FEED_UPDATED,
-    RENDERERS,
     TAG_PREFIX,
     FeedItem,
     FeedMeta,
@@ -36,8 +36,22 @@ from crawler.feeds.build import (
     item_from_page_version,
     item_from_release,
 )
+from crawler.feeds.catalog import (
+    CALENDAR_NAME,
+    FORMATS,
+    KINDS,
+    MONITOR,
+    MONITOR_SPEC,
+    OPML_FORMAT,
+    OPML_NAME,
+    PAGE_CHANGES,
+    PAGE_CHANGES_SPEC,
+    PER_RELEASE,
+    SITE_TITLE,
+    FeedSpec,
+    feed_specs,
+)
 from crawler.feeds.events import collapse
-from crawler.feeds.labels import humanize, partner_label
 from storage.db import Database
 from storage.health import recent_events
 from storage.models import Release, Source
@@ -47,17 +61,39 @@ from storage.queries import feed_releases, present_values
 DEFAULT_OUT_DIR = Path("var/feeds")
 DEFAULT_BASE_URL = "http://127.0.0.1:8080/feeds/"
 DEFAULT_LIMIT = 50
-FORMATS = ("rss", "atom", "json")
-FORMAT_NAMES = {"atom": "Atom", "rss": "RSS", "json": "JSON Feed"}
-OPML_NAME = "feeds.opml"
-SITE_TITLE = "stnews"
-PAGE_CHANGES = "page-changes"
-MONITOR = "monitor"
-# The cooperation feed has one entry per event; this file set keeps one entry per release.
-PER_RELEASE = "cooperation-releases"
 
-# Only names this module produces are ever deleted as stale.
-_FEED_FILE = re.compile(r"^[a-z0-9][a-z0-9-]*\.(atom|rss|json)$")
+__all__ = [
+    "CALENDAR_NAME",
+    "DEFAULT_BASE_URL",
+    "DEFAULT_LIMIT",
+    "DEFAULT_OUT_DIR",
+    "FORMATS",
+    "MONITOR",
+    "OPML_NAME",
+    "PAGE_CHANGES",
+    "PER_RELEASE",
+    "SITE_TITLE",
+    "FeedDocument",
+    "FeedFile",
+    "FeedReport",
+    "FeedSpec",
+    "FileStatus",
+    "feed_specs",
+    "render_feeds",
+    "render_opml",
+    "write_feeds",
+]
+
+
+def _is_feed_file(name: str) -> bool:
+    """Only names this module produces are ever deleted as stale."""
+    stem, _, suffix = name.rpartition(".")
+    return (
+        suffix in FORMATS
+        and bool(stem)
+        and stem[0].isalnum()
+        and all(c.isascii() and (c.isalnum() or c == "-") and not c.isupper() for c in stem)
+    )
 
 
 class FileStatus(enum.StrEnum):
@@ -77,6 +113,9 @@ class FeedFile:
 class FeedReport:
     out_dir: Path
     files: list[FeedFile] = field(default_factory=list)
+    # WebSub: how the hub took the announcement of the changed feeds (None: no hub, or
+    # nothing changed).
+    hub: websub.PingResult | None = None
 
     def with_status(self, status: FileStatus) -> list[FeedFile]:
         return [f for f in self.files if f.status is status]
@@ -99,118 +138,9 @@ class FeedReport:
         text += f"{len(self.unchanged)} unchanged"
         if self.removed:
             text += f", {len(self.removed)} stale removed"
+        if self.hub is not None:
+            text += f"; hub {self.hub.summary()}"
         return text
-
-
-@dataclass(frozen=True)
-class FeedSpec:
-    """One feed: its file stem, titles and the filter that selects its releases."""
-
-    name: str
-    key: str  # stable part of the feed's tag: id, e.g. "partner/FR"
-    title: str
-    description: str
-    cooperation_only: bool = True
-    partner: str | None = None
-    source: str | None = None
-    topic: str | None = None
-    coop_type: str | None = None
-    language: str | None = None
-    formats: tuple[str, ...] = FORMATS
-    # Cooperation feeds have one entry per event (crawler.feeds.events) unless this is False.
-    per_event: bool = True
-
-    def filters(self) -> dict[str, Any]:
-        return {
-            "cooperation_only": self.cooperation_only,
-            "partner": self.partner,
-            "source": self.source,
-            "topic": self.topic,
-            "coop_type": self.coop_type,
-            "language": self.language,
-        }
-
-
-def feed_specs(values: Mapping[str, Sequence[str]], agencies: Mapping[str, str]) -> list[FeedSpec]:
-    """The default cooperation feed, one feed per filter value present, and the all feed.
-
-    Filtered feeds hold cooperation announcements only: they exist so a reader can follow
-    "cooperation with France" without the rest of a ministry's news.
-    """
-    names = _Names()
-    coop = "international S&T cooperation announcements"
-    specs = [
-        FeedSpec("cooperation", "cooperation", f"{SITE_TITLE}: cooperation", f"Newest {coop}."),
-        FeedSpec(
-            PER_RELEASE,
-            PER_RELEASE,
-            f"{SITE_TITLE}: cooperation, one entry per release",
-            f"Newest {coop}, each release on its own (the cooperation feed has one per event).",
-            per_event=False,
-        ),
-    ]
-    for code in values.get("partners", ()):
-        label = partner_label(code)
-        specs.append(
-            FeedSpec(
-                names.take("partner", code),
-                f"partner/{_q(code)}",
-                f"{SITE_TITLE}: cooperation with {label}",
-                f"Newest {coop} involving {label}.",
-                partner=code,
-            )
-        )
-    for name in values.get("sources", ()):
-        agency = agencies.get(name) or name
-        specs.append(
-            FeedSpec(
-                names.take("source", name),
-                f"source/{_q(name)}",
-                f"{SITE_TITLE}: cooperation, {agency}",
-                f"Newest {coop} published by {agency} ({name}).",
-                source=name,
-            )
-        )
-    for topic in values.get("topics", ()):
-        specs.append(
-            FeedSpec(
-                names.take("topic", topic),
-                f"topic/{_q(topic)}",
-                f"{SITE_TITLE}: cooperation on {humanize(topic)}",
-                f"Newest {coop} on {humanize(topic)}.",
-                topic=topic,
-            )
-        )
-    for coop_type in values.get("coop_types", ()):
-        specs.append(
-            FeedSpec(
-                names.take("type", coop_type),
-                f"coop-type/{_q(coop_type)}",
-                f"{SITE_TITLE}: cooperation, {humanize(coop_type)}",
-                f"Newest {coop} of type {humanize(coop_type)}.",
-                coop_type=coop_type,
-            )
-        )
-    for language in values.get("languages", ()):
-        specs.append(
-            FeedSpec(
-                names.take("lang", language),
-                f"language/{_q(language)}",
-                f"{SITE_TITLE}: cooperation ({language})",
-                f"Newest {coop} in language {language}.",
-                language=language,
-            )
-        )
-    specs.append(
-        FeedSpec(
-            "all",
-            "all",
-            f"{SITE_TITLE}: all releases",
-            "Newest S&T press releases from every source, cooperation or not.",
-            cooperation_only=False,
-        )
-    )
-    return specs
 
 
 @dataclass(frozen=True)
@@ -222,6 +152,7 @@ class FeedDocument:
     entries: int
     fmt: str
     meta: FeedMeta
+    spec: FeedSpec
 
 
 def write_feeds(
@@ -229,13 +160,19 @@ def write_feeds(
     out_dir: str | os.PathLike[str] = DEFAULT_OUT_DIR,
     base_url: str = DEFAULT_BASE_URL,
     limit: int = DEFAULT_LIMIT,
+    *,
+    hub_url: str | None = None,
+    ping_timeout: float = websub.DEFAULT_TIMEOUT,
 ) -> FeedReport:
-    """Write every feed and `feeds.opml` into `out_dir`; files are published at `base_url`."""
+    """Write every feed, `feeds.opml` and `calendar.ics` into `out_dir`; files are published
+    at `base_url`. With `hub_url`, the feeds declare that WebSub hub and every feed file this
+    build changed or removed is announced to it (a failed ping is logged, never raised)."""
     if limit < 1:
         raise ValueError(f"feed limit must be positive, got {limit}")
     out = Path(out_dir)
     base = base_url if base_url.endswith("/") else base_url + "/"
-    documents = render_feeds(database, base, limit)
+    documents = render_feeds(database, base, limit, hub_url=hub_url)
+    calendar = ical.render_calendar(database, base_url=base)
 
     out.mkdir(parents=True, exist_ok=True)
     _remove_stale_temporaries(out)
@@ -245,16 +182,29 @@ def write_feeds(
         written = write_if_changed(out / doc.name, doc.data)
         status = FileStatus.WRITTEN if written else FileStatus.UNCHANGED
         report.files.append(FeedFile(out / doc.name, status, doc.entries))
-    opml = render_opml(documents, base)
-    status = FileStatus.WRITTEN if write_if_changed(out / OPML_NAME, opml) else FileStatus.UNCHANGED
-    report.files.append(FeedFile(out / OPML_NAME, status))
+    for name, data in ((OPML_NAME, render_opml(documents, base)), (CALENDAR_NAME, calendar)):
+        written = write_if_changed(out / name, data)
+        report.files.append(
+            FeedFile(out / name, FileStatus.WRITTEN if written else FileStatus.UNCHANGED)
+        )
     # Feeds listed last time whose filter value is gone (e.g. a partner reclassified away).
     current = {doc.name for doc in documents}
-    for name in sorted(previous - current):
+    stale_stems = {name.rpartition(".")[0] for name in previous} - {
+        doc.name.rpartition(".")[0] for doc in documents
+    }
+    for name in sorted({FORMATS[f].file_name(stem) for stem in stale_stems for f in FORMATS}):
         path = out / name
-        if _FEED_FILE.match(name) and path.is_file():
+        if name not in current and _is_feed_file(name) and path.is_file():
             path.unlink()
             report.files.append(FeedFile(path, FileStatus.REMOVED))
+    if hub_url:
+        changed = [
+            urljoin(base, f.path.name)
+            for f in report.files
+            if f.status is not FileStatus.UNCHANGED and _is_feed_file(f.path.name)
+        ]
+        if changed:
+            report.hub = websub.ping(hub_url, changed, timeout=ping_timeout)
     return report
 
 
@@ -271,106 +221,106 @@ def _remove_stale_temporaries(out: Path) -> None:
                 leftover.unlink()
 
 
-def render_feeds(database: Database, base_url: str, limit: int) -> list[FeedDocument]:
+def render_feeds(
+    database: Database, base_url: str, limit: int, *, hub_url: str | None = None
+) -> list[FeedDocument]:
     """Every feed file's bytes, read in one session so all files show the same data."""
     documents: list[FeedDocument] = []
     items_by_id: dict[int, FeedItem] = {}  # a release in many feeds is converted once
     with database.session(readonly=True) as session:
         values = present_values(session)
-        agencies = dict(session.execute(select(Source.name, Source.agency)).tuples().all())
+        rows = session.execute(select(Source.name, Source.agency, Source.language)).tuples()
+        agencies, languages = {}, {}
+        for name, agency, language in rows:
+            agencies[name], languages[name] = agency, language
 
         def item_of(release: Release) -> FeedItem:
             if release.id not in items_by_id:
                 items_by_id[release.id] = item_from_release(release)
             return items_by_id[release.id]
 
-        for spec in feed_specs(values, agencies):
-            releases = feed_releases(session, limit=limit, **spec.filters())
-            if spec.cooperation_only and spec.per_event:
-                items = collapse(session, releases, item_of)  # crawler.feeds.events
-            else:
-                items = [item_of(release) for release in releases]
+        def add(spec: FeedSpec, items: list[FeedItem], language: str | None = None) -> None:
             meta = feed_meta(
                 id=f"{TAG_PREFIX}feed/{spec.key}",
                 title=spec.title,
                 description=spec.description,
                 home_url=base_url,
                 items=items,
-                language=spec.language,
+                language=language,
+                hub_url=hub_url,
             )
-            documents += _render(spec.name, meta, items, base_url, spec.formats)
+            documents.extend(_render(spec, meta, items, base_url))
+
+        for spec in feed_specs(values, agencies, languages):
+            releases = feed_releases(session, limit=limit, **spec.filters())
+            if spec.cooperation_only and spec.per_event:
+                items = collapse(session, releases, item_of)  # crawler.feeds.events
+            else:
+                items = [item_of(release) for release in releases]
+            add(spec, items, spec.language)
         # Like a filtered feed, the page-changes feed exists once there is something to
         # follow: a monitored page, changed or not yet.
         if has_monitored_pages(session):
-            items = [
-                item_from_page_version(version, agencies.get(version.page.source))
-                for version in latest_changes(session, limit=limit)
-            ]
-            meta = feed_meta(
-                id=f"{TAG_PREFIX}feed/{PAGE_CHANGES}",
-                title=f"{SITE_TITLE}: updated pages",
-                description="Changes to the main text of monitored pages, newest first.",
-                home_url=base_url,
-                items=items,
+            add(
+                PAGE_CHANGES_SPEC,
+                [
+                    item_from_page_version(version, agencies.get(version.page.source))
+                    for version in latest_changes(session, limit=limit)
+                ],
             )
-            documents += _render(PAGE_CHANGES, meta, items, base_url, FORMATS)
         # The monitor feed always exists: operators subscribe before anything goes wrong.
-        items = [
-            item_from_monitor_event(event, base_url)
-            for event in recent_events(session, limit=limit)
-        ]
-        meta = feed_meta(
-            id=f"{TAG_PREFIX}feed/{MONITOR}",
-            title=f"{SITE_TITLE}: source health",
-            description="Sources that broke, degraded, went quiet or recovered, newest first.",
-            home_url=base_url,
-            items=items,
+        add(
+            MONITOR_SPEC,
+            [
+                item_from_monitor_event(event, base_url)
+                for event in recent_events(session, limit=limit)
+            ],
         )
-        documents += _render(MONITOR, meta, items, base_url, FORMATS)
     return documents
 
 
 def _render(
-    stem: str, meta: FeedMeta, items: list[FeedItem], base_url: str, formats: Sequence[str]
+    spec: FeedSpec, meta: FeedMeta, items: list[FeedItem], base_url: str
 ) -> list[FeedDocument]:
     documents = []
-    for fmt in formats:
-        name = f"{stem}.{fmt}"
-        data = RENDERERS[fmt](meta, items, urljoin(base_url, name))
-        documents.append(FeedDocument(name, data, len(items), fmt, meta))
+    for fmt in FORMATS.values():
+        name = fmt.file_name(spec.name)
+        data = fmt.render(meta, items, urljoin(base_url, name))
+        documents.append(FeedDocument(name, data, len(items), fmt.name, meta, spec))
     return documents
 
 
 def render_opml(documents: Iterable[FeedDocument], base_url: str) -> bytes:
-    """OPML 2.0 subscription list of every feed file, one folder per format.
+    """OPML 2.0 subscription list: every feed once, in one format (``OPML_FORMAT``), in one
+    folder per kind of feed ("Cooperation", "By partner", ...).
 
-    Every file is listed as asked; readers that import folders keep the formats apart, so
-    one can keep the Atom folder and drop the others.
+    A reader importing it subscribes to each feed once; the other formats of each feed are
+    linked from the front page. ``type="rss"`` is OPML 2.0's word for any subscription.
+    Only attributes the W3C validator accepts are written: no ``version`` (it knows only RSS
+    values), no HTML ``description`` (titles with "S&T" are not HTML), folders with text only.
     """
-    documents = list(documents)
+    documents = [doc for doc in documents if doc.fmt == OPML_FORMAT]
     updated = max((doc.meta.updated for doc in documents), default=EMPTY_FEED_UPDATED)
     root = ET.Element("opml", version="2.0")
     head = ET.SubElement(root, "head")
     ET.SubElement(head, "title").text = f"{SITE_TITLE} feeds"
     ET.SubElement(head, "dateModified").text = _rfc822(updated)
-    ET.SubElement(head, "docs").text = "http://opml.org/spec2.opml"
     body = ET.SubElement(root, "body")
-    for fmt in FORMATS:
-        group = [doc for doc in documents if doc.fmt == fmt]
+    for kind in KINDS.values():
+        group = [doc for doc in documents if doc.spec.kind == kind.name]
         if not group:
             continue
-        folder = ET.SubElement(body, "outline", text=f"{SITE_TITLE} ({FORMAT_NAMES[fmt]})")
+        folder = ET.SubElement(body, "outline", text=kind.group)
         for doc in group:
-            title = f"{doc.meta.title} ({FORMAT_NAMES[fmt]})"
             ET.SubElement(
                 folder,
                 "outline",
-                # OPML 2.0: "rss" marks any subscription, whatever the feed's format.
                 type="rss",
-                text=title,
-                title=title,
+                text=doc.meta.title,
+                title=doc.meta.title,
                 xmlUrl=urljoin(base_url, doc.name),
                 htmlUrl=doc.meta.home_url,
+                **({"language": doc.meta.language} if doc.meta.language else {}),
             )
     ET.indent(root)
     return ET.tostring(root, encoding="UTF-8", xml_declaration=True) + b"\n"
@@ -413,26 +363,7 @@ def _listed_in_opml(path: Path) -> set[str]:
         url = outline.get("xmlUrl")
         if url:
             names.add(urlsplit(url).path.rsplit("/", 1)[-1])
-    return names
-
-
-class _Names:
-    """File stems: "partner-fr"; unique even when two values slugify alike."""
-
-    def __init__(self) -> None:
-        self.used: set[str] = {"cooperation", "all", PAGE_CHANGES, PER_RELEASE}
-
-    def take(self, prefix: str, value: str) -> str:
-        slug = re.sub(r"[^a-z0-9]+", "-", value.casefold()).strip("-")
-        name = f"{prefix}-{slug}" if slug else ""
-        if not slug or name in self.used:
-            name = f"{prefix}-{slug + '-' if slug else ''}{sha1(value.encode()).hexdigest()[:8]}"
-        self.used.add(name)
-        return name
-
-
-def _q(value: str) -> str:
-    return quote(value, safe="")
+    return {name for name in names if _is_feed_file(name)}
 
 
 def _rfc822(value: datetime) -> str:

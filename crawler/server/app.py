@@ -26,7 +26,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from crawler.server.documents import GZIP_MIN_SIZE, error
+from crawler.server.data import data_routes
+from crawler.server.documents import GZIP_MIN_SIZE, Document, document_response, error
 from crawler.server.routes import browse, feeds, pages
 from crawler.server.service import FeedService, service_of
 from storage.db import Database
@@ -65,6 +66,7 @@ def create_app(
     default_limit: int = 50,
     max_limit: int = 500,
     cache_ttl: float = 30.0,
+    hub_url: str | None = None,
 ) -> Starlette:
     """The feed server as an ASGI application.
 
@@ -73,7 +75,7 @@ def create_app(
     or under another ASGI server, `service.DEFAULT_BASE_URL`). Never the Host header.
     `default_limit` entries per feed unless `?limit=` asks for up to `max_limit`. A change
     in the database is served at most `cache_ttl` seconds later; until then requests are
-    answered from memory.
+    answered from memory. `hub_url`: the WebSub hub the feeds declare (crawler.feeds.websub).
     """
     database = Database(database_url)
     service = FeedService(
@@ -82,6 +84,7 @@ def create_app(
         default_limit=default_limit,
         max_limit=max_limit,
         cache_ttl=cache_ttl,
+        hub_url=hub_url,
     )
 
     @asynccontextmanager
@@ -91,6 +94,8 @@ def create_app(
 
     routes = [route for module in ROUTE_MODULES for route in module.routes()]
     routes.append(Route("/healthz", healthz_endpoint, methods=["GET"]))
+    # The calendar, the JSON API and CSV (crawler.server.data).
+    routes += data_routes(respond=document_response, make=Document.make, error=error)
     app = Starlette(
         routes=routes,
         middleware=[Middleware(GZipMiddleware, minimum_size=GZIP_MIN_SIZE, compresslevel=6)],

@@ -13,13 +13,10 @@ from email.utils import format_datetime, parsedate_to_datetime
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
-MEDIA_TYPES = {
-    "rss": "application/rss+xml; charset=utf-8",
-    "atom": "application/atom+xml; charset=utf-8",
-    "json": "application/feed+json; charset=utf-8",
-    "opml": "text/x-opml; charset=utf-8",
-    "html": "text/html; charset=utf-8",
-}
+from crawler.feeds.catalog import FORMATS, content_type
+
+# Content types of every feed format and document: crawler.feeds.catalog.
+MEDIA_TYPES = {name: content_type(name) for name in (*FORMATS, "opml", "html")}
 GZIP_MIN_SIZE = 500
 # Scraped text is escaped; this forbids scripts anyway, should escaping ever be missed. Forms
 # (the search) may only submit to this site.

@@ -16,10 +16,17 @@ from urllib.parse import urlencode
 import pycountry
 
 from crawler.classify import COOP_TYPES, TOPICS, organisation_names
-from crawler.feeds.labels import humanize, partner_label
-from crawler.feeds.write import MONITOR, PAGE_CHANGES, FeedSpec, feed_specs
+from crawler.feeds.catalog import (
+    FORMATS,
+    PAGE_CHANGES,
+    PREFIXES,
+    SPECIAL_SPECS,
+    FeedSpec,
+    feed_specs,
+    slug,
+)
+from crawler.feeds.labels import humanize, language_label, partner_label
 
-FORMATS = ("rss", "atom", "json")
 # Query parameter -> keyword of storage.queries.feed_releases.
 FILTER_PARAMS = {
     "partner": "partner",
@@ -30,9 +37,9 @@ FILTER_PARAMS = {
 }
 ALLOWED_PARAMS = (*FILTER_PARAMS, "limit")
 # Feeds of something other than releases: no release filters apply.
-SPECIAL_FEEDS = (PAGE_CHANGES, MONITOR)
-_LANGUAGE = re.compile(r"[a-z]{2,3}")
-_SLUG = re.compile(r"[^a-z0-9]+")
+SPECIAL_FEEDS = tuple(SPECIAL_SPECS)
+# A BCP 47 tag as feeds use them: language, then script/region/variant subtags.
+_LANGUAGE = re.compile(r"[a-z]{2,3}(?:-[a-z0-9]{1,8})*")
 
 
 class BadRequest(ValueError):
@@ -48,11 +55,15 @@ class Catalog:
     sources: tuple[str, ...]  # every source with a row in `sources`
     status_names: tuple[str, ...]  # sources with releases, runs or a health row
     has_pages: bool  # a monitored page exists: the page-changes feed is served
+    source_languages: Mapping[str, str] = field(default_factory=dict)  # source -> language
     specs: dict[str, FeedSpec] = field(init=False)
 
     def __post_init__(self) -> None:
         # The writer's own names, so /feeds/<name> serves exactly the files it writes.
-        specs = {spec.name: spec for spec in feed_specs(self.values, self.agencies)}
+        specs = {
+            spec.name: spec
+            for spec in feed_specs(self.values, self.agencies, self.source_languages)
+        }
         object.__setattr__(self, "specs", specs)
 
 
@@ -100,23 +111,24 @@ def resolve_spec(catalog: Catalog, name: str) -> FeedSpec | None:
     spec = catalog.specs.get(name)
     if spec is not None:
         return spec
-    prefix, _, slug = name.partition("-")
-    if not slug:
+    prefix, _, value_slug = name.partition("-")
+    kind = PREFIXES.get(prefix)
+    if not value_slug or kind is None or kind.values_key is None:
         return None
-    candidates: dict[str, tuple[str, Sequence[str]]] = {
-        "partner": ("partners", [slug.upper()] if _known_partner(slug.upper()) else []),
-        "source": ("sources", catalog.sources),
-        "topic": ("topics", TOPICS),
-        "type": ("coop_types", COOP_TYPES),
-        "lang": ("languages", [slug] if _LANGUAGE.fullmatch(slug) else []),
+    candidates: dict[str, Sequence[str]] = {
+        "partner": [value_slug.upper()] if _known_partner(value_slug.upper()) else [],
+        "source": catalog.sources,
+        "topic": TOPICS,
+        "type": COOP_TYPES,
+        "language": [value_slug] if _known_language(value_slug) else [],
     }
-    if prefix not in candidates:
-        return None
-    key, values = candidates[prefix]
-    for value in values:
-        if _slug(value) == slug:
+    for value in candidates.get(kind.name, ()):
+        if slug(value) == value_slug:
             # feed_specs with this one value builds the writer's spec for it (titles, tag id).
-            return next(s for s in feed_specs({key: [value]}, catalog.agencies) if s.name == name)
+            specs = feed_specs(
+                {kind.values_key: [value]}, catalog.agencies, catalog.source_languages
+            )
+            return next(s for s in specs if s.name == name)
     return None
 
 
@@ -135,7 +147,7 @@ def parse_feed_request(
     """
     if fmt not in FORMATS:
         return None
-    if name in SPECIAL_FEEDS:
+    if name in SPECIAL_SPECS:
         spec = None
         # As in the writer: page changes once a page is monitored, the monitor feed always.
         if name == PAGE_CHANGES and not catalog.has_pages:
@@ -193,7 +205,7 @@ def describe(request: FeedRequest, catalog: Catalog) -> str:
         elif keyword == "source":
             parts.append(f"source {catalog.agencies.get(value) or value}")
         elif keyword == "language":
-            parts.append(f"language {value}")
+            parts.append(f"language {language_label(value)}")
         else:
             parts.append(f"{param_name(keyword)} {humanize(value)}")
     return ", ".join(parts)
@@ -234,13 +246,42 @@ def _vocabulary(kind: str, param: str, vocabulary: Sequence[str]):
 
 
 def _language(catalog: Catalog, raw: str) -> str:
+    """A language tag: "zh" (every Chinese release, zh-Hant included), "zh-Hant", "ko", "en".
+    A stored tag keeps its stored spelling; an unknown language is a 400, not an empty feed."""
     for value in catalog.values.get("languages", ()):
-        if value.casefold() == raw.casefold():
+        if value.casefold() == raw.strip().casefold():
             return value
-    value = raw.lower()
-    if _LANGUAGE.fullmatch(value):
-        return value
-    raise BadRequest(f"invalid language {raw!r}: expected a language code such as en, ko or zh")
+    if _known_language(raw):
+        return canonical_language(raw)
+    raise BadRequest(
+        f"unknown language {raw!r}: expected a language code such as en, ko, zh or ja, "
+        "or a full tag such as zh-Hant"
+    )
+
+
+def _known_language(raw: str) -> bool:
+    """A BCP 47 tag whose language subtag is an ISO 639 language."""
+    tag = raw.strip().casefold().replace("_", "-")
+    if not _LANGUAGE.fullmatch(tag):
+        return False
+    primary = tag.split("-", 1)[0]
+    if len(primary) == 2:
+        return pycountry.languages.get(alpha_2=primary) is not None
+    return pycountry.languages.get(alpha_3=primary) is not None
+
+
+def canonical_language(raw: str) -> str:
+    """BCP 47 case conventions: "ZH-hant-tw" -> "zh-Hant-TW"."""
+    parts = raw.strip().replace("_", "-").split("-")
+    out = [parts[0].lower()]
+    for part in parts[1:]:
+        if len(part) == 4 and part.isalpha():
+            out.append(part.title())
+        elif len(part) == 2 and part.isalpha():
+            out.append(part.upper())
+        else:
+            out.append(part.lower())
+    return "-".join(out)
 
 
 def _limit(raw: str, max_limit: int) -> int:
@@ -268,7 +309,3 @@ def _known_partner(code: str) -> bool:
         return True
     return len(code) == 2 and code.isascii() and pycountry.countries.get(alpha_2=code) is not None
 
-
-def _slug(value: str) -> str:
-    # As crawler.feeds.write._Names slugs a value for a file name.
-    return _SLUG.sub("-", value.casefold()).strip("-")

@@ -143,13 +143,14 @@ def run_server(
     handle: ServerHandle | None = None,
     cache_ttl: float = 30.0,
     access_log: bool = False,
+    hub_url: str | None = None,
 ) -> None:
     """Serve until stopped: by SIGINT/SIGTERM when `install_signal_handlers` (main thread
     only), or by `handle.stop()` from any thread. Port 0 picks a free port; see `handle.url`.
     Raises SystemExit when the address cannot be bound (uvicorn's behaviour)."""
     handle = handle or ServerHandle()
     try:
-        app = create_app(database_url, base_url=base_url, cache_ttl=cache_ttl)
+        app = create_app(database_url, base_url=base_url, cache_ttl=cache_ttl, hub_url=hub_url)
         config = uvicorn.Config(
             app,
             host=host,

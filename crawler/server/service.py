@@ -45,6 +45,7 @@ class FeedService:
         default_limit: int,
         max_limit: int,
         cache_ttl: float,
+        hub_url: str | None = None,
     ) -> None:
         if not 1 <= default_limit <= max_limit:
             raise ValueError(f"need 1 <= default_limit <= max_limit, got {default_limit}")
@@ -55,6 +56,7 @@ class FeedService:
         self.default_limit = default_limit
         self.max_limit = max_limit
         self.cache_ttl = cache_ttl
+        self.hub_url = hub_url  # WebSub hub the feeds declare (crawler.feeds.websub)
         probe = VersionProbe(database, interval=min(1.0, cache_ttl / 2))
         self.cache = DocumentCache(probe, cache_ttl)
         self.renders = 0  # documents rendered: what the cache exists to keep low
@@ -104,6 +106,8 @@ class FeedService:
             self.renders += 1
         return document, document.size
 
+    _built = built  # the name crawler.server.data uses
+
     def render(self, template: str, **values: Any) -> Document:
         """An HTML page from a template, with what every page shows."""
         html = self.templates.get_template(template).render(home_url=self.base_url, **values)
@@ -112,7 +116,10 @@ class FeedService:
     def _read_catalog(self) -> Catalog:
         with self.database.session(readonly=True) as session:
             values = present_values(session)
-            agencies = dict(session.execute(select(Source.name, Source.agency)).tuples().all())
+            rows = session.execute(select(Source.name, Source.agency, Source.language)).tuples()
+            agencies, languages = {}, {}
+            for name, agency, language in rows:
+                agencies[name], languages[name] = agency, language
             reported = set(session.scalars(select(SourceHealth.source)))
             reported |= set(session.scalars(select(CrawlRun.source).distinct()))
             return Catalog(
@@ -121,6 +128,7 @@ class FeedService:
                 sources=tuple(sorted(agencies)),
                 status_names=tuple(sorted(reported | set(agencies))),
                 has_pages=has_monitored_pages(session),
+                source_languages=languages,
             )
 
 

@@ -11,24 +11,15 @@ from zoneinfo import ZoneInfo
 from babel import Locale, UnknownLocaleError
 
 from crawler.events import ledger
+from crawler.feeds.catalog import MONITOR, PAGE_CHANGES, PER_RELEASE, SPECIAL_SPECS
 from crawler.feeds.labels import humanize, partner_name
 from crawler.feeds.sanitize import normalize_space, web_url, xml_safe
-from crawler.feeds.write import MONITOR, PAGE_CHANGES, PER_RELEASE, SITE_TITLE
 from storage.models import Release
 from storage.status import SourceStatus
 
 MAIN_FEEDS = ("cooperation", PER_RELEASE, "all", PAGE_CHANGES, MONITOR)
 # The feeds that are not of releases, titled as the writer titles them (render_feeds).
-SPECIAL_TITLES = {
-    PAGE_CHANGES: (
-        f"{SITE_TITLE}: updated pages",
-        "Changes to the main text of monitored pages, newest first.",
-    ),
-    MONITOR: (
-        f"{SITE_TITLE}: source health",
-        "Sources that broke, degraded, went quiet or recovered, newest first.",
-    ),
-}
+SPECIAL_TITLES = {name: (spec.title, spec.description) for name, spec in SPECIAL_SPECS.items()}
 
 
 def text(value: str | None) -> str:

@@ -301,7 +301,12 @@ class ScheduleService:
             self._standby_holder = holder
 
     def _new_scheduler(self) -> Any:
-        from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
+        from apscheduler.events import (
+            EVENT_JOB_ERROR,
+            EVENT_JOB_EXECUTED,
+            EVENT_JOB_MISSED,
+            JobExecutionEvent,
+        )
         from apscheduler.executors.pool import ThreadPoolExecutor
         from apscheduler.jobstores.memory import MemoryJobStore
         from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
@@ -344,6 +349,16 @@ class ScheduleService:
             )
 
         scheduler.add_listener(missed, EVENT_JOB_MISSED)
+        database = self.runtime.database
+
+        def ran(event: JobExecutionEvent) -> None:
+            # After each crawl (or, in enqueue mode, each feed check): alerts of what it
+            # stored. In the job's thread, once the run is over; the delivery log keeps
+            # runs finishing together from sending anything twice.
+            if event.job_id != NOTIFY_JOB and not self.runtime.stop.is_set():
+                run_notify(database)
+
+        scheduler.add_listener(ran, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
         return scheduler
 
     def _shutdown(self) -> None:

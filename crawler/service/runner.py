@@ -10,7 +10,12 @@ from scrapy import Spider, signals
 from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.settings import Settings
 
-from crawler.extensions import FORCED_SHUTDOWN, RUN_STATUS, crawl_counts, record_forced_shutdown
+from crawler.extensions import (
+    FORCED_SHUTDOWN,
+    crawl_counts,
+    record_forced_shutdown,
+    run_outcome,
+)
 
 
 @dataclass
@@ -74,9 +79,9 @@ def _watch(crawler: Crawler, result: CrawlResult, hook: ProgressHook | None) -> 
             hook(result.source, event, value)
 
     def closed(spider: Spider, reason: str) -> None:
-        result.finish_reason = reason
-        result.status = RUN_STATUS.get(reason, "failed")
-        result.counts, result.dropped = crawl_counts(crawler.stats.get_stats())
+        stats = crawler.stats.get_stats()
+        result.status, result.finish_reason = run_outcome(reason, stats)
+        result.counts, result.dropped = crawl_counts(stats)
         emit("closed", result)
 
     crawler.signals.connect(lambda **_: emit("page"), signal=signals.response_received, weak=False)

@@ -48,7 +48,6 @@ from crawler.feeds.write import (
     OPML_NAME,
     write_feeds,
 )
-from crawler.service.notifying import run_notify
 from storage.db import Database
 from storage.models import utcnow
 from storage.queries import feed_data_version
@@ -208,6 +207,7 @@ class Runtime:
     replay_dir: Path | None = None
     base_url: str = DEFAULT_BASE_URL
     feed_limit: int = DEFAULT_LIMIT
+    hub_url: str | None = None  # WebSub hub pinged after a rebuild that changed feeds
     time_limit: float = DEFAULT_TIME_LIMIT
     kill_grace: float = KILL_GRACE
     trigger: str = TRIGGER
@@ -485,8 +485,6 @@ def _run_locked(source: str, runtime: Runtime) -> RunOutcome:
     # Also build them when they were never written (a new deployment, a new feeds dir).
     if changed or not (runtime.feeds_dir / OPML_NAME).exists():
         outcome.feeds = rebuild_feeds(runtime)
-    if changed:
-        run_notify(runtime.database)  # alerts of what this crawl stored
     return outcome
 
 
@@ -557,7 +555,11 @@ def rebuild_feeds(runtime: Runtime, version: tuple[Any, ...] | None = None) -> s
     try:
         with runtime._feed_lock:  # runs of two sources may finish together
             report = write_feeds(
-                runtime.database, runtime.feeds_dir, runtime.base_url, runtime.feed_limit
+                runtime.database,
+                runtime.feeds_dir,
+                runtime.base_url,
+                runtime.feed_limit,
+                hub_url=runtime.hub_url,
             )
             if version is not None:
                 runtime.feeds_version = version
@@ -583,7 +585,6 @@ def refresh_feeds(runtime: Runtime) -> str | None:
     # never missed.
     summary = rebuild_feeds(runtime, version)
     logger.info("feeds: %s", summary)
-    run_notify(runtime.database)  # alerts of what the workers stored
     return summary
 
 

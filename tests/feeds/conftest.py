@@ -25,6 +25,16 @@ HTML_SUMMARY = (
     ' <b style="color:red" onclick="alert(4)">bold</b></p><script>alert(3)</script>'
 )
 
+# One file whose download measured its size and type, one only listed (an HWPX behind MSIT's
+# download script: no extension in the URL), one that is not a web link.
+M1_ATTACHMENTS = [
+    {"name": "Agreement text.pdf", "url": "https://msit.example/files/agreement.pdf",
+     "length": 48213, "type": "application/pdf"},
+    {"name": "보도자료.hwpx",
+     "url": "https://msit.example/ssm/file/fileDown.do?atchFileNo=1&fileOrd=1&fileBtn=A"},
+    {"name": "bad", "url": "javascript:alert(1)"},
+]  # fmt: skip
+
 
 def record(native_id: str | None, **changes: Any) -> ReleaseRecord:
     source = changes.pop("source", "nstc")
@@ -63,7 +73,7 @@ def seed_records() -> list[ReleaseRecord]:
                coop_type="mou", **coop),
         record("m1", source="msit", published_at=day(4, 1), partners=["FR", "US"],
                topics=["semiconductors"], coop_type="agreement", language="ko",
-               image_url="https://msit.example/img/m1.png", **coop),
+               image_url="https://msit.example/img/m1.png", attachments=M1_ATTACHMENTS, **coop),
         record("m2", source="msit", published_at=day(5, 1), is_cooperation=False),
         record(None, source="moeaidb", url="https://moeaidb.example/news?id=77",
                published_at=day(1, 15), partners=["JP"], topics=["ai"],

@@ -24,7 +24,7 @@ from crawler.feeds.build import (
     render_json,
     render_rss,
 )
-from crawler.feeds.write import FORMATS
+from crawler.feeds.catalog import FORMATS
 from storage import Database, Release, SaveOutcome, Source, save_release
 from storage.queries import feed_releases, present_values
 from tests import forked_cli
@@ -179,28 +179,70 @@ def test_queries_filter_through_tags_and_list_present_values(seeded: Database) -
 # --- entry content ---------------------------------------------------------------------------
 
 
-def test_categories_author_and_enclosure(seeded: Database, out: Path) -> None:
+PDF = "https://msit.example/files/agreement.pdf"
+HWPX = "https://msit.example/ssm/file/fileDown.do?atchFileNo=1&fileOrd=1&fileBtn=A"
+
+
+def test_categories_author_and_enclosures(seeded: Database, out: Path) -> None:
     write_feeds(seeded, out, BASE)
     atom = {e.id: e for e in xml_entries(out / "cooperation.atom")}
     m1 = atom[entry_id("m1")]
     assert [(t.term, t.label) for t in m1.tags] == [
         ("FR", "France (FR)"),
         ("US", "United States (US)"),
-        ("semiconductors", "semiconductors"),
-        ("agreement", "agreement"),
+        ("semiconductors", "Semiconductors"),
+        ("agreement", "Agreement"),
     ]
     assert m1.author == "Ministry of Science and ICT"
+    # Attachments, not the picture: the measured length where known, and never a made-up 0.
     assert m1.enclosures == [
-        {"href": "https://msit.example/img/m1.png", "type": "image/png", "length": "0"}
+        {"href": PDF, "type": "application/pdf", "length": "48213", "title": "Agreement text.pdf"},
+        {"href": HWPX, "type": "application/hwp+zip", "title": "보도자료.hwpx"},
     ]
+    raw = (out / "cooperation.atom").read_text()
+    assert 'length="0"' not in raw and "javascript:" not in raw
     rss = {e.id: e for e in xml_entries(out / "cooperation.rss")}
     assert "France (FR)" in [t.term for t in rss[entry_id("m1")].tags]
-    assert rss[entry_id("m1")].enclosures[0]["href"] == "https://msit.example/img/m1.png"
+    # RSS requires a length: the one file with a length is the enclosure; all are media:content.
+    assert rss[entry_id("m1")].enclosures == [
+        {"href": PDF, "length": "48213", "type": "application/pdf"}
+    ]
+    assert [m["url"] for m in rss[entry_id("m1")].media_content] == [PDF, HWPX]
     assert rss[entry_id("m1")].link == "https://msit.example/news/m1"
+    assert 'length="0"' not in (out / "cooperation.rss").read_text()
     json_items = {i["id"]: i for i in json.loads((out / "cooperation.json").read_text())["items"]}
     assert json_items[entry_id("m1")]["image"] == "https://msit.example/img/m1.png"
+    assert json_items[entry_id("m1")]["attachments"] == [
+        {"url": PDF, "mime_type": "application/pdf", "title": "Agreement text.pdf",
+         "size_in_bytes": 48213},
+        {"url": HWPX, "mime_type": "application/hwp+zip", "title": "보도자료.hwpx"},
+    ]  # fmt: skip
     assert "European Union (EU)" in json_items[entry_id("n1")]["tags"]
     assert json_items[entry_id("n1")]["_stnews"]["partners"] == ["FR", "EU"]
+
+
+def test_entries_carry_the_full_text_as_paragraphs_and_their_language(
+    seeded: Database, out: Path
+) -> None:
+    write_feeds(seeded, out, BASE)
+    body_html = "<p>First paragraph of m1.</p><p>Second paragraph.</p>"
+    atom = {e.id: e for e in xml_entries(out / "cooperation.atom")}
+    m1 = atom[entry_id("m1")]
+    (content,) = m1.content
+    assert content.type == "text/html" and body_html in content.value
+    assert 'src="https://msit.example/img/m1.png"' in content.value
+    assert f'href="{PDF}"' in content.value  # the files, linked after the text
+    assert m1.summary == "Summary of m1."
+    # xml:lang on each entry; feedparser reports it as the content's language.
+    assert content.language == "ko" and atom[entry_id("n1")].content[0].language == "en"
+    rss = {e.id: e for e in xml_entries(out / "cooperation.rss")}
+    assert body_html in rss[entry_id("m1")].content[0].value  # content:encoded
+    assert rss[entry_id("m1")].summary == "<p>Summary of m1.</p>"
+    assert 'xmlns:dc="http://purl.org/dc/elements/1.1/"' in (out / "cooperation.rss").read_text()
+    assert "<dc:language>ko</dc:language>" in (out / "cooperation.rss").read_text()
+    items = {i["id"]: i for i in json.loads((out / "cooperation.json").read_text())["items"]}
+    assert body_html in items[entry_id("m1")]["content_html"]
+    assert {i["language"] for i in items.values()} == {"en", "ko"}
 
 
 def test_entry_id_without_native_id_falls_back_to_url() -> None:
@@ -233,12 +275,14 @@ def test_html_summary_is_sanitized(seeded: Database, out: Path) -> None:
     write_feeds(seeded, out, BASE)
     feed = json.loads((out / "cooperation.json").read_text())
     m3 = next(i for i in feed["items"] if i["id"] == entry_id("m3"))
-    content = m3["content_html"]
+    assert m3["summary"] == "Joint lab click ok bold"
+    atom = next(e for e in xml_entries(out / "cooperation.atom") if e.id == entry_id("m3"))
+    content = atom.summary
+    assert atom.summary_detail.type == "text/html"
     assert '<img src="https://img.example/a.png"' in content
     assert 'href="https://ok.example/"' in content
     for bad in ("onerror", "onclick", "javascript:", "<script", "alert(3)", "style="):
         assert bad not in content
-    assert m3["summary"] == "Joint lab click ok bold"
     for name in ("cooperation.atom", "cooperation.rss"):
         entry = next(e for e in xml_entries(out / name) if e.id == entry_id("m3"))
         for bad in ("onerror", "javascript:", "<script", "alert(3)"):
@@ -253,7 +297,7 @@ def test_plain_text_summary_is_escaped_not_interpreted(database: Database, out: 
     assert entry.summary == "Budget: 5 < 6 & R&D grows"
     assert entry.summary_detail.type == "text/plain"
     (item,) = json.loads((out / "cooperation.json").read_text())["items"]
-    assert item["content_text"] == "Budget: 5 < 6 & R&D grows"
+    assert item["summary"] == "Budget: 5 < 6 & R&D grows"
 
 
 def test_lone_surrogates_and_controls_do_not_break_the_build() -> None:
@@ -273,10 +317,10 @@ def test_lone_surrogates_and_controls_do_not_break_the_build() -> None:
     assert item.title == "Bad" and item.summary_text == "Summary" and item.author == "NSTC"
     meta = feed_meta(id="tag:t,2024:x", title="T\x01", description="D", home_url=BASE, items=[item])
     for render in (render_atom, render_rss):
-        parsed = feedparser.parse(render(meta, [item], BASE + "x"))
+        parsed = feedparser.parse(render(meta, [item], BASE + "x", "application/xml"))
         assert not parsed.bozo and parsed.entries[0].title == "Bad"
     data = render_json(meta, [item], BASE + "x.json")
-    assert json.loads(data)["items"][0]["tags"] == ["France (FR)", "ai"]
+    assert json.loads(data)["items"][0]["tags"] == ["France (FR)", "AI"]
 
 
 # --- stable ids, updates and unchanged files -------------------------------------------------
@@ -362,7 +406,7 @@ def test_empty_database_gives_valid_empty_feeds(database: Database, out: Path) -
     report = write_feeds(database, out, BASE)
     names = ("cooperation", "cooperation-releases", "all", "monitor")
     expected = {f"{name}.{ext}" for name in names for ext in FORMATS}
-    assert {f.path.name for f in report.files} == {*expected, "feeds.opml"}
+    assert {f.path.name for f in report.files} == {*expected, "feeds.opml", "calendar.ics"}
     for path in feed_files(out):
         if path.suffix == ".json":
             assert json.loads(path.read_text())["items"] == []
@@ -374,18 +418,27 @@ def test_empty_database_gives_valid_empty_feeds(database: Database, out: Path) -
 # --- OPML ------------------------------------------------------------------------------------
 
 
-def test_opml_lists_every_written_feed(seeded: Database, out: Path) -> None:
+def test_opml_lists_every_feed_once_in_atom_grouped_by_kind(seeded: Database, out: Path) -> None:
     write_feeds(seeded, out, BASE)
     root = ET.parse(out / "feeds.opml").getroot()
     assert root.tag == "opml" and root.get("version") == "2.0"
     assert root.findtext("head/title")
+    folders = root.findall("body/outline")
+    assert [f.get("text") for f in folders] == [
+        "Cooperation", "By partner", "By publisher", "By topic", "By type of cooperation",
+        "By language", "For operators",
+    ]  # fmt: skip
     outlines = [o for o in root.iter("outline") if o.get("xmlUrl")]
     for outline in outlines:
-        assert outline.get("type") == "rss"
+        assert outline.get("type") == "rss" and outline.get("xmlUrl").endswith(".atom")
         assert outline.get("title") and outline.get("text") and outline.get("htmlUrl")
     listed = [o.get("xmlUrl") for o in outlines]
-    assert len(listed) == len(set(listed))
-    assert sorted(listed) == sorted(BASE + p.name for p in feed_files(out))
+    assert sorted(listed) == sorted(BASE + p.name for p in feed_files(out) if p.suffix == ".atom")
+    # One format, so each feed once, and every feed titled differently.
+    titles = [o.get("title") for o in outlines]
+    assert len(titles) == len(set(titles))
+    partners = next(f for f in folders if f.get("text") == "By partner")
+    assert "stnews: cooperation with France (FR)" in [o.get("title") for o in partners]
 
 
 # --- command line ----------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 
 from crawler.feeds.build import item_from_monitor_event
+from crawler.feeds.labels import humanize
 from crawler.notify import notify
 from storage import Database, Release, save_release
 from storage.health import recent_events
@@ -232,7 +233,7 @@ def test_a_daily_digest_groups_the_periods_releases_by_partner(
     assert "France and Japan quantum call" in japan and "Japan visit" in japan
     assert "Next day" not in html  # first seen after the period
     for needle in ("Ministry of Science and ICT", day.date().isoformat(), "France, Japan",
-                   "https://msit.example/news/b", "joint call"):  # fmt: skip
+                   "https://msit.example/news/b", humanize("joint_call")):  # fmt: skip
         assert needle in html and needle in text
     # Once only, restarts and later runs included.
     assert notify(database, now=lambda: day + timedelta(days=1, hours=2)).sent == 0

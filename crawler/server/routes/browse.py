@@ -21,9 +21,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from crawler.feeds.build import RENDERERS
+from crawler.feeds.catalog import FORMATS
 from crawler.feeds.labels import humanize, partner_name
-from crawler.feeds.write import FORMAT_NAMES
 from crawler.server.documents import Document, document_response, error
 from crawler.server.filters import VALIDATORS, BadRequest, Catalog
 from crawler.server.service import FeedService, service_of
@@ -216,7 +215,7 @@ def build_partner(service: FeedService, code: str) -> Document:
         releases=releases,
         events=events,
         search_url=urljoin(base, "search") + "?" + urlencode({"partner": code}),
-        feed_links={FORMAT_NAMES[fmt]: urljoin(base, f"feeds/{feed}.{fmt}") for fmt in RENDERERS},
+        feed_links={f.title: urljoin(base, "feeds/" + f.file_name(feed)) for f in FORMATS.values()},
     )
 
 

@@ -17,7 +17,6 @@ from starlette.routing import Route
 
 from crawler.feeds.build import (
     EMPTY_FEED_UPDATED,
-    RENDERERS,
     TAG_PREFIX,
     FeedItem,
     feed_meta,
@@ -25,8 +24,9 @@ from crawler.feeds.build import (
     item_from_page_version,
     item_from_release,
 )
+from crawler.feeds.catalog import FORMATS, MONITOR, OPML_NAME, PAGE_CHANGES
 from crawler.feeds.events import collapse
-from crawler.feeds.write import MONITOR, OPML_NAME, PAGE_CHANGES, render_feeds, render_opml
+from crawler.feeds.write import render_feeds, render_opml
 from crawler.server.documents import MEDIA_TYPES, Document, document_response, error
 from crawler.server.filters import BadRequest, Catalog, FeedRequest, describe, parse_feed_request
 from crawler.server.service import FeedService, service_of
@@ -93,8 +93,9 @@ def build_feed(
         home_url=feeds_base,
         items=items,
         language=language,
+        hub_url=service.hub_url,
     )
-    body = RENDERERS[request.fmt](meta, items, self_url)
+    body = FORMATS[request.fmt].render(meta, items, self_url)
     updated = meta.updated if items else None
     return Document.make(body, MEDIA_TYPES[request.fmt], updated)
 
@@ -102,7 +103,9 @@ def build_feed(
 def build_opml(service: FeedService) -> Document:
     # The writer's own rendering, so the list is exactly the one `stnews feed` writes.
     feeds_base = urljoin(service.base_url, "feeds/")
-    documents = render_feeds(service.database, feeds_base, service.default_limit)
+    documents = render_feeds(
+        service.database, feeds_base, service.default_limit, hub_url=service.hub_url
+    )
     updated = max((doc.meta.updated for doc in documents), default=EMPTY_FEED_UPDATED)
     body = render_opml(documents, feeds_base)
     return Document.make(body, MEDIA_TYPES["opml"], updated)

@@ -15,10 +15,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from crawler.events import ledger
-from crawler.feeds.build import MONITOR_TITLES, RENDERERS
+from crawler.feeds.build import MONITOR_TITLES
+from crawler.feeds.catalog import FORMATS, OPML_NAME, PAGE_CHANGES
 from crawler.feeds.events import event_groups
 from crawler.feeds.labels import partner_name
-from crawler.feeds.write import FORMAT_NAMES, OPML_NAME, PAGE_CHANGES
 from crawler.server.documents import Document, document_response, error
 from crawler.server.filters import Catalog
 from crawler.server.service import FeedService, service_of
@@ -47,7 +47,7 @@ def build_front_page(service: FeedService, catalog: Catalog) -> Document:
     feeds_base = urljoin(base, "feeds/")
 
     def links(name: str) -> dict[str, str]:
-        return {FORMAT_NAMES[fmt]: urljoin(feeds_base, f"{name}.{fmt}") for fmt in RENDERERS}
+        return {f.title: urljoin(feeds_base, f.file_name(name)) for f in FORMATS.values()}
 
     main, filtered = [], []
     for name in MAIN_FEEDS:
