@@ -1,6 +1,7 @@
-"""The scheduler's part in alerts: `stnews notify` after each crawl that stored something,
-and every few minutes for digests whose period has ended and failed sends whose backoff has
-passed (crawler.service.daemon adds that job)."""
+"""The scheduler's part in alerts: `stnews notify` after each scheduler job (a crawl, or in
+enqueue mode a feed check; crawler.service.daemon listens for them), and every few minutes
+for digests whose period has ended and failed sends whose backoff has passed (the daemon
+adds that job)."""
 
 from __future__ import annotations
 
