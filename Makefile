@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint bench clean
+.PHONY: install browser run test lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,7 +14,13 @@ $(STAMP): pyproject.toml
 	command -v newsboat >/dev/null && command -v xmllint >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq newsboat libxml2-utils >/dev/null; }
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) browser
+
+## Headless Chromium and CJK fonts for the page tests (tests/server/test_browser.py), from
+## Debian's packages; needs root (CI runs as root). Skipped when Chromium is already there.
+browser:
+	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -qq --no-install-recommends chromium fonts-noto-cjk; }
 
 ## Crawl every source from the bundled fixtures into SQLite (var/stnews.db), summarize,
 ## then write the feeds (var/feeds/) and print their paths.
@@ -24,7 +30,7 @@ run: $(STAMP)
 
 ## Lint, then the whole test suite (offline) on SQLite, then again on PostgreSQL
 ## (127.0.0.1:5432, database `test`; STNEWS_TEST_POSTGRES_URL to point elsewhere).
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q -n auto
 	STNEWS_TEST_DB=postgresql $(BIN)/pytest -q -n auto

@@ -15,21 +15,26 @@ from sqlalchemy import Engine, inspect, text
 
 import storage.health
 import storage.models
+import storage.notify
 import storage.pages
 import storage.scheduling
+import storage.search
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # Tables that other libraries own in the same database (APScheduler's job store).
 FOREIGN_TABLES = frozenset({"apscheduler_jobs"})
+# Tables that are stnews's but not in the models: the search index, whose shape differs by
+# backend (an FTS5 table and its shadow tables on SQLite), made by migration 0004.
+UNMODELLED_TABLES = frozenset({storage.search.TABLE}) | storage.search.SHADOW_TABLES
 _LOCK_KEY = 0x5374_4E77  # "StNw": PostgreSQL advisory lock id for migrations
 
 # Every model module registers its tables on this one metadata (imported above for that).
 target_metadata = storage.models.Base.metadata
-assert storage.health and storage.pages and storage.scheduling
+assert storage.health and storage.notify and storage.pages and storage.scheduling
 
 
 def include_object(obj, name, type_, reflected, compare_to) -> bool:
-    return not (type_ == "table" and name in FOREIGN_TABLES)
+    return not (type_ == "table" and name in FOREIGN_TABLES | UNMODELLED_TABLES)
 
 
 def alembic_config() -> Config:

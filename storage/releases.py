@@ -13,6 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
 from storage.models import Base, RawResponse, Release, ReleaseTag, Source, utcnow
+from storage.search import index_releases
 
 # Fields copied from a record onto its row whenever the content changed.
 CONTENT_FIELDS = (
@@ -271,6 +272,9 @@ def _save(
                 connection.execute(
                     statements.raw, {"release_id": new_id, **_raw_values(record.raw)}
                 )
+            # A plain INSERT passes no ORM hook: the search index is told here (changes made
+            # through the ORM reach it by storage.search's session hook).
+            index_releases(connection, [(new_id, record.title, record.body)])
             return SaveOutcome.NEW
         # Another writer stored it between our look-up and our insert: treat as seen.
         existing = find_existing(session, source_id, record)

@@ -41,6 +41,10 @@ COMMANDS: dict[str, str] = {
     "cluster": "events",
     "events": "events",
     "ledger": "events",
+    "subscribe": "alerts",
+    "subscriptions": "alerts",
+    "unsubscribe": "alerts",
+    "notify": "alerts",
 }
 
 

@@ -161,7 +161,18 @@ def cmd_status(args: argparse.Namespace) -> int:
             "; ".join(row["reasons"]),
         )
     out.print(table)
+    _print_notify_problems(args)
     return 0
+
+
+def _print_notify_problems(args: argparse.Namespace) -> None:
+    """Alerts that failed (retrying, or given up): under the sources, for the operator."""
+    from storage.notify import notify_problems
+
+    with open_database(args).session(readonly=True) as session:
+        problems = notify_problems(session)
+    for line in problems:
+        out.print(f"[red]notify:[/red] {line}")
 
 
 

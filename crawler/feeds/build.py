@@ -226,6 +226,7 @@ MONITOR_TITLES = {
     "degraded": "Source degraded",
     "recovered": "Source recovered",
     "stale": "Source quiet for longer than usual",
+    "notify-failed": "Alert or digest not delivered",
 }
 
 

@@ -112,7 +112,25 @@ class _Server(uvicorn.Server):
         if self.started:
             listening = [sock for server in self.servers for sock in server.sockets]
             host, port = listening[0].getsockname()[:2]
+            # Without --base-url, the site's address is the bound one (never a Host header).
+            service = self.config.app.state.service
+            if not service.base_configured:
+                service.bound_to(site_url(host, port))
             self.handle._mark_started((host, port))
+
+
+def site_url(host: str, port: int) -> str:
+    """The address links point to when no base URL is configured: the bound one; for a
+    wildcard bind (0.0.0.0, ::) the machine's name, as no client can reach "0.0.0.0"."""
+    if host in ("0.0.0.0", "::", ""):
+        name = socket.getfqdn()
+        log.warning(
+            "bound to all interfaces: links will use http://%s:%d/; pass --base-url to choose",
+            name,
+            port,
+        )
+        host = name
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}/"
 
 
 def run_server(

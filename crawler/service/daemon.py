@@ -20,7 +20,9 @@ from typing import Any
 from sqlalchemy import Column, Float, MetaData, Table, Unicode, inspect, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from crawler.service.notifying import DEFAULT_NOTIFY_CHECK, NOTIFY_JOB, run_notify
 from crawler.service.scheduled_run import (
+    _RUNTIMES,
     DEFAULT_STORE,
     FEED_JOB,
     JOBSTORE_TABLE,
@@ -111,6 +113,35 @@ def add_feeds_job(scheduler: Any, config: ScheduleConfig, key: str) -> None:
     )
 
 
+def notify_job(key: str) -> None:
+    """The APScheduler job that sends digests when their period ends, and retries."""
+    runtime = _RUNTIMES.get(key)
+    if runtime is None or runtime.stop.is_set():
+        return
+    with runtime.active_run():
+        run_notify(runtime.database)
+
+
+def add_notify_job(scheduler: Any, key: str, every: float = DEFAULT_NOTIFY_CHECK) -> None:
+    """Digests are due when their period ends, and failed alerts when their backoff does:
+    look every `every` seconds (crawls also notify when they stored something)."""
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    scheduler.add_job(
+        notify_job,
+        IntervalTrigger(seconds=every, timezone=UTC),
+        id=NOTIFY_JOB,
+        name="send due digests and retries",
+        args=[key],
+        jobstore=LOCAL_STORE,
+        replace_existing=True,
+        next_run_time=datetime.now(UTC),
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=max(1, int(every)),
+    )
+
+
 def _when(job: Any) -> str:
     next_run = getattr(job, "next_run_time", None)
     return next_run.astimezone(UTC).isoformat(timespec="seconds") if next_run else "never (paused)"
@@ -189,6 +220,8 @@ class ScheduleService:
             if self.runtime.enqueue is not None and not self.runtime.stop.is_set():
                 # What the workers stored since the last build (this process knows of none).
                 refresh_feeds(self.runtime)
+            if not self.runtime.stop.is_set():
+                run_notify(self.runtime.database)  # due digests and retries too
         finally:
             self._close()
         return 0 if all(o.status in OK_STATUSES for o in outcomes) else 1
@@ -247,6 +280,7 @@ class ScheduleService:
             sync_jobs(self._scheduler, self.config, key)
             if self.runtime.enqueue is not None:
                 add_feeds_job(self._scheduler, self.config, key)
+            add_notify_job(self._scheduler, key)
             self._scheduler.resume()
         except Exception:
             logger.exception("could not start the schedule; retrying")
@@ -267,7 +301,12 @@ class ScheduleService:
             self._standby_holder = holder
 
     def _new_scheduler(self) -> Any:
-        from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
+        from apscheduler.events import (
+            EVENT_JOB_ERROR,
+            EVENT_JOB_EXECUTED,
+            EVENT_JOB_MISSED,
+            JobExecutionEvent,
+        )
         from apscheduler.executors.pool import ThreadPoolExecutor
         from apscheduler.jobstores.memory import MemoryJobStore
         from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
@@ -287,7 +326,7 @@ class ScheduleService:
             engine=make_engine(self.runtime.database_url),
             tablename=JOBSTORE_TABLE,
         )
-        threads = max(1, len(self.config.intervals))
+        threads = max(1, len(self.config.intervals)) + 1  # and the notify job
         if self.runtime.enqueue is not None:
             threads += 1  # the feeds job
         scheduler = Scheduler(
@@ -310,6 +349,16 @@ class ScheduleService:
             )
 
         scheduler.add_listener(missed, EVENT_JOB_MISSED)
+        database = self.runtime.database
+
+        def ran(event: JobExecutionEvent) -> None:
+            # After each crawl (or, in enqueue mode, each feed check): alerts of what it
+            # stored. In the job's thread, once the run is over; the delivery log keeps
+            # runs finishing together from sending anything twice.
+            if event.job_id != NOTIFY_JOB and not self.runtime.stop.is_set():
+                run_notify(database)
+
+        scheduler.add_listener(ran, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
         return scheduler
 
     def _shutdown(self) -> None:

@@ -392,7 +392,9 @@ def test_front_page_lists_feeds_latest_cooperation_and_health(
         assert f'href="{BASE}{url}"' in html
     assert f'href="{BASE}feeds.opml"' in html
     assert "Release m1" in html and "Release m2" not in html  # m2 is not cooperation
-    assert "France, United States" in html  # partners by name
+    # Partners by name, each a link to its page.
+    assert f'href="{BASE}partners/FR" title="Partner">France</a>' in html
+    assert f'href="{BASE}partners/US" title="Partner">United States</a>' in html
     assert "semiconductors" in html and "2024-04-01" in html
     assert "broken" in html and "no releases found on the list page" in html
     assert "nstc" in html and "unknown" in html  # no health row yet

@@ -1,0 +1,122 @@
+"""Full-text search (storage.search, storage.browse) on the backend under test: CJK words found
+inside unspaced text, prefixes, filters, and an index kept in step with stores, edits and
+deletes."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import delete, select
+
+from storage import Database, Release, save_release
+from storage.browse import Filters, browse
+from storage.search import query_terms, tokens
+from tests.feeds.conftest import day, record
+
+COOP = {"is_cooperation": True, "confidence": 0.9}
+# Titles and bodies of real releases in the fixtures (nstc_zh, msit_ko, jst, nstc).
+TEXTS = {
+    "zh": ("臺法科技合作會議於巴黎舉行 雙方簽署量子與半導體聯合研究合作備忘錄", "zh-Hant", ["FR"]),
+    "ko": ("제14차 한-일 과학기술협력위원회 개최", "ko", ["JP"]),
+    "ja": ("日英、量子技術で3件の共同研究を開始", "ja", ["GB"]),
+    "en": ("Taiwan and France Jointly Announce the Signing of a Science Agreement", "en", ["FR"]),
+    "fr": ("Coopération scientifique franco-taïwanaise: la région soutient", "fr", ["TW"]),
+}
+
+
+@pytest.fixture
+def searchable(database: Database) -> Database:
+    with database.session() as session:
+        for month, (key, (title, language, partners)) in enumerate(TEXTS.items(), start=1):
+            save_release(
+                session,
+                record(
+                    key,
+                    title=title,
+                    body=f"{title}\n\nBody of the {key} release.",
+                    language=language,
+                    partners=partners,
+                    published_at=day(month, 1),
+                    **COOP,
+                ),
+            )
+        save_release(session, record("other", title="Budget plan", published_at=day(6, 1)))
+    return database
+
+
+def found(database: Database, query: str = "", **filters) -> list[str]:
+    with database.session(readonly=True) as session:
+        page = browse(session, Filters(query=query, **filters), limit=50)
+        return [release.native_id for release in page.releases]
+
+
+def test_tokens_are_bigrams_for_cjk_and_folded_words_for_the_rest() -> None:
+    assert tokens("科技合作") == ["科技", "技合", "合作", "作"]
+    assert tokens("협력을 Région ＡＩ") == ["협력", "력을", "을", "region", "ai"]
+    assert [t.tokens for t in query_terms("科技合作 semicond")] == [
+        ("科技", "技合", "合作"),
+        ("semicond",),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("科技合作", ["zh"]),  # inside an unspaced Chinese title
+        ("半導體", ["zh"]),
+        ("과학기술협력", ["ko"]),  # inside a Korean compound
+        ("협력", ["ko"]),
+        ("共同研究", ["ja"]),
+        ("量子", ["ja", "zh"]),  # both; newest first on equal rank is not asserted
+        ("france", ["en"]),
+        ("jointly announce", ["en"]),
+        ("sign", ["en"]),  # a prefix of "Signing"
+        ("region", ["fr"]),  # "région" without its accent
+        ("Coopération", ["fr"]),
+        ("nothing-like-this", []),
+    ],
+)
+def test_queries_in_every_script_find_their_release(
+    searchable: Database, query: str, expected: list[str]
+) -> None:
+    assert sorted(found(searchable, query)) == sorted(expected)
+
+
+def test_search_combines_with_filters(searchable: Database) -> None:
+    assert sorted(found(searchable, "量子", language="zh")) == ["zh"]
+    assert found(searchable, "", partner="FR") == ["en", "zh"]  # newest first
+    assert found(searchable, "", language="ko") == ["ko"]
+    assert found(searchable, "", since=date(2024, 3, 1), until=date(2024, 4, 1)) == ["en", "ja"]
+    # Not a cooperation release: only with cooperation_only=False.
+    assert found(searchable, "budget") == []
+    assert found(searchable, "budget", cooperation_only=False) == ["other"]
+
+
+def test_the_index_follows_edits_and_deletes(searchable: Database) -> None:
+    with searchable.session() as session:
+        save_release(
+            session,
+            record(
+                "ko",
+                title="한-영 인공지능 안전 연구 협약",
+                body="새 본문",
+                language="ko",
+                published_at=day(2, 1),
+                **COOP,
+            ),
+        )
+    assert found(searchable, "인공지능") == ["ko"]
+    assert found(searchable, "과학기술협력") == []
+    with searchable.session() as session:  # an edit through the ORM (as reparse does)
+        row = session.scalar(select(Release).where(Release.native_id == "ja"))
+        row.title = "日英、宇宙協力を強化"
+    assert found(searchable, "宇宙協力") == ["ja"]
+    with searchable.session() as session:
+        session.execute(delete(Release).where(Release.native_id == "zh"))
+    assert found(searchable, "科技合作") == []
+
+
+def test_queries_are_data_not_syntax(searchable: Database) -> None:
+    for query in ['"', "a OR b", "NEAR(x y)", "' & !", "*", "title:foo", "-x", "()"]:
+        found(searchable, query)  # no error, whatever the text
