@@ -26,6 +26,7 @@ from crawler.items import ReleaseItem
 from crawler.normalize import clean_line, clean_text, fingerprint, first_paragraph, parse_date
 from crawler.urls import canonical_url
 from storage import ReleaseRecord, SaveOutcome, save_release
+from storage.links import UnsafeLink, link_problem, web_link
 from storage.releases import RawPage
 from storage.writer import DEFAULT_BATCH_SIZE, ReleaseWriter, WriterDied, WriterStats
 
@@ -51,6 +52,11 @@ class ReleasePipeline:
     def process_release(self, item: ReleaseItem) -> ReleaseItem:
         raise NotImplementedError
 
+    def allowed_domains(self) -> tuple[str, ...]:
+        """The crawling spider's domains: a release's link must be on one of them."""
+        spider = getattr(self.crawler, "spider", None)
+        return tuple(getattr(spider, "allowed_domains", None) or ())
+
     def drop(self, reason: str, item: ReleaseItem, log_level: str = "WARNING") -> DropItem:
         self.stats.inc_value(f"{DROPPED}/{reason}")
         return DropItem(f"{reason}: {item.get('url')}", log_level=log_level)
@@ -61,7 +67,8 @@ class NormalizePipeline(ReleasePipeline):
     timezone-aware UTC dates, a summary, and the content fingerprint."""
 
     def process_release(self, item: ReleaseItem) -> ReleaseItem:
-        item["url"] = canonical_url(item["url"]) if item.get("url") else ""
+        item["url"] = self._release_link(item)
+        self._web_links_only(item)
         item["title"] = clean_line(item.get("title"))
         item["body"] = clean_text(item.get("body"))
         item["summary"] = clean_line(item.get("summary")) or first_paragraph(item["body"])
@@ -81,6 +88,32 @@ class NormalizePipeline(ReleasePipeline):
         item["modified"] = parse_date(item.get("modified_raw"), zone, language)
         item["fingerprint"] = fingerprint(item["title"], item["body"])
         return item
+
+    def _release_link(self, item: ReleaseItem) -> str:
+        """The canonical link, or a counted drop when it is not an http(s) page on the
+        spider's domains (a feed entry's ``javascript:`` or phishing link; issue 18).
+        No link at all is left for validation to count as missing."""
+        url = item.get("url") or ""
+        if not url:
+            return ""
+        try:
+            url = canonical_url(url)
+        except ValueError:
+            raise self.drop("unsafe-link/malformed", item) from None
+        if reason := link_problem(url, self.allowed_domains()):
+            raise self.drop(f"unsafe-link/{reason}", item)
+        return url
+
+    def _web_links_only(self, item: ReleaseItem) -> None:
+        """An image or attachment that is not an http(s) link goes; the release stays."""
+        if item.get("image_url") and not web_link(item["image_url"]):
+            self.stats.inc_value("releases/removed/unsafe-image")
+            item["image_url"] = None
+        attachments = item.get("attachments") or []
+        kept = [a for a in attachments if web_link(a.get("url"))]
+        if len(kept) != len(attachments):
+            self.stats.inc_value("releases/removed/unsafe-attachment", len(attachments) - len(kept))
+            item["attachments"] = kept
 
 
 class ValidatePipeline(ReleasePipeline):
@@ -177,7 +210,7 @@ class StorePipeline(ReleasePipeline):
         self._reported_lock = threading.Lock()
 
     def process_release(self, item: ReleaseItem) -> ReleaseItem | Awaitable[ReleaseItem]:
-        record = to_record(item)
+        record = to_record(item, self.allowed_domains())
         if self.writer is not None:
             try:
                 return self._submit(item, record)
@@ -189,6 +222,8 @@ class StorePipeline(ReleasePipeline):
         try:
             with self.database.session() as session:
                 outcome = save_release(session, record)
+        except UnsafeLink as exc:
+            raise self.drop(f"unsafe-link/{exc.reason}", item) from exc
         except SQLAlchemyError as exc:
             raise self._storage_error(item, exc) from exc
         self.stats.inc_value(f"releases/{outcome.value}")
@@ -239,6 +274,9 @@ class StorePipeline(ReleasePipeline):
                 waiter.callback(None)
 
     def _storage_error(self, item: ReleaseItem, error: BaseException | None) -> DropItem:
+        if isinstance(error, UnsafeLink) or "unsafe-link (" in str(error):
+            # The store's own link check (storage.releases.check_links): not a storage fault.
+            return self.drop("unsafe-link/store", item)
         self.stats.inc_value(f"{DROPPED}/storage-error")
         return DropItem(f"storage-error: {item['url']}: {error}", log_level="ERROR")
 
@@ -298,7 +336,7 @@ def release_writer(writer: ReleaseWriter) -> WriterStats | None:
     return writer.close()
 
 
-def to_record(item: ReleaseItem) -> ReleaseRecord:
+def to_record(item: ReleaseItem, allowed_domains: tuple[str, ...] = ()) -> ReleaseRecord:
     raw = None
     if item.get("raw_body") is not None:
         raw = RawPage(
@@ -337,5 +375,6 @@ def to_record(item: ReleaseItem) -> ReleaseRecord:
         field_stages=dict(item.get("field_stages") or {}),
         timezone=item.get("timezone") or "UTC",
         raw=raw,
+        allowed_domains=allowed_domains,
         **optional,
     )

@@ -30,11 +30,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from scrapy import Request
-from scrapy.http import Response, TextResponse
+from scrapy.http import Response
 
 from crawler.items import PageSnapshotItem, ReleaseItem
 from crawler.pages import ListEntry
 from crawler.pages.listing import find_list_url
+from crawler.pages.page import is_page
 from crawler.pages.snapshot import read_snapshot
 from crawler.release_spider import LIST_PAGE, ReleaseSpider, SourceSpider, listing
 from crawler.sources import SourceConfig
@@ -110,7 +111,7 @@ class ConfiguredSpider(ReleaseSpider):
         stats = self.stats
         found = (
             find_list_url(response, self.config.discover)
-            if isinstance(response, TextResponse) and self.config.discover
+            if is_page(response) and self.config.discover
             else None
         )
         if found is None:
@@ -129,7 +130,7 @@ class ConfiguredSpider(ReleaseSpider):
 
     def parse(self, response: Response, **kwargs: Any) -> Iterator[Request]:
         """A list page: one request per release, then the next list page."""
-        if not isinstance(response, TextResponse):
+        if not is_page(response):
             return
         stats = self.stats
         reading = self.list_page.read(response)
@@ -163,7 +164,7 @@ class ConfiguredSpider(ReleaseSpider):
     ) -> Iterator[ReleaseItem]:
         """One release page: always one item; validation drops incomplete ones."""
         listed = entry_of(entry)
-        if not isinstance(response, TextResponse):  # not a page at all: validation counts it
+        if not is_page(response):  # not a page at all: validation counts it
             yield self.release_item(
                 response,
                 native_id=listed.native_id if listed else None,
@@ -192,7 +193,7 @@ class ConfiguredPageSpider(SourceSpider):
 
     def parse(self, response: Response, **kwargs: Any) -> Iterator[PageSnapshotItem]:
         """One snapshot of a monitored page."""
-        if not isinstance(response, TextResponse):
+        if not is_page(response):
             return
         snapshot = read_snapshot(response, self.source_config)
         if snapshot.stage != "selectors":

@@ -65,7 +65,7 @@ import feedparser
 from parsel import Selector
 from scrapy import Request
 from scrapy.exceptions import DownloadCancelledError, DownloadTimeoutError, IgnoreRequest
-from scrapy.http import Response, TextResponse
+from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from sqlalchemy.exc import SQLAlchemyError
 from twisted.internet.defer import CancelledError
@@ -78,6 +78,7 @@ from crawler.feed_health import NEWEST_ENTRY_STAT, newest_entry, note_missing
 from crawler.items import ENTRY_VERSION, ReleaseItem
 from crawler.normalize import parse_date
 from crawler.pages import ListEntry
+from crawler.pages.page import is_page
 from crawler.pages.selectors import release_id
 from crawler.release_spider import LIST_PAGE, ReleaseSpider
 from crawler.sources import FeedOptions, SourceConfig
@@ -443,7 +444,7 @@ class FeedSourceSpider(ReleaseSpider):
         stats.inc_value("feed/check_pages")
         days = [_local_day(d, self.timezone, self.language) for d in self.feed_dates]
         oldest = min((day for day in days if day), default=None)
-        reading = self.list_page.read(response) if isinstance(response, TextResponse) else None
+        reading = self.list_page.read(response) if is_page(response) else None
         if reading is not None:
             self.note_list_reading(reading, response.url)
         listed = reading.entries if reading else []
@@ -480,7 +481,7 @@ class FeedSourceSpider(ReleaseSpider):
     ) -> Iterator[ReleaseItem]:
         """One release from its page, the feed entry filling what the page lacks."""
         listed = entry_of(entry) or ListEntry(url=response.url, origin="feed")
-        if not isinstance(response, TextResponse):  # not a page: validation counts it
+        if not is_page(response):  # not a page: validation counts it
             yield self.release_item(
                 response, native_id=listed.native_id, title=listed.title,
                 published_raw=listed.date,

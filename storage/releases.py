@@ -12,6 +12,7 @@ from sqlalchemy import Select, and_, func, insert, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
+from storage.links import UnsafeLink, link_problem, web_link
 from storage.models import Base, RawResponse, Release, ReleaseTag, Source, utcnow
 from storage.search import index_releases
 
@@ -72,6 +73,8 @@ class ReleaseRecord:
     extraction: str = "selectors"
     field_stages: dict[str, str] = field(default_factory=dict)
     raw: RawPage | None = None
+    # The source's domains: the link must be on one of them (empty: http(s) is checked only).
+    allowed_domains: tuple[str, ...] = ()
 
 
 def upsert_insert(session: Session, model: type[Base]) -> Any:
@@ -241,10 +244,24 @@ class _StoredMatches:
         )
 
 
+def check_links(record: ReleaseRecord) -> None:
+    """Refuse a record whose link is not an http(s) page of its source, or whose image or
+    attachment link is not http(s) (issue 18): whatever made the record, no other link is
+    ever stored, served or put in a feed."""
+    if reason := link_problem(record.url, record.allowed_domains):
+        raise UnsafeLink(reason, record.url)
+    others = [record.image_url] if record.image_url else []
+    others += [str(a.get("url") or "") for a in record.attachments]
+    for url in others:
+        if not web_link(url):
+            raise UnsafeLink("scheme", url)
+
+
 def _save(
     session: Session, record: ReleaseRecord, source_id: int, existing: Release | None
 ) -> SaveOutcome:
     """Store ``record`` given the row it matched (None: a new release)."""
+    check_links(record)
     now = utcnow()
     if existing is None:
         values = {name: getattr(record, name) for name in CONTENT_FIELDS + CLASSIFICATION_FIELDS}

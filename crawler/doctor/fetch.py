@@ -16,11 +16,12 @@ from urllib.parse import urljoin
 
 from scrapy import Request
 from scrapy.crawler import CrawlerProcess
-from scrapy.http import Response, TextResponse
+from scrapy.http import Response
 from scrapy.settings import Settings
 
 from crawler.pages import ListEntry
 from crawler.pages.listing import find_list_url
+from crawler.pages.page import is_page
 from crawler.release_spider import SourceSpider, source_metadata
 from crawler.sources import SourceConfig
 
@@ -103,14 +104,14 @@ class DoctorSpider(SourceSpider):
         self._keep("discovery", response)
         config = self.source_config
         found = None
-        if isinstance(response, TextResponse) and config.discover is not None:
+        if is_page(response) and config.discover is not None:
             found = find_list_url(response, config.discover)
         if found and found not in self.start_urls:
             yield Request(found, callback=self.parse, errback=self.failed, dont_filter=True)
 
     def parse(self, response: Response, **kwargs: Any) -> Iterator[Request]:
         self._keep("list", response)
-        if not isinstance(response, TextResponse):
+        if not is_page(response):
             return
         from crawler.source_registry import page_objects
 

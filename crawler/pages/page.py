@@ -4,15 +4,23 @@
 from __future__ import annotations
 
 from functools import cached_property
+from typing import TypeGuard
 
 from lxml.html import HtmlElement
 from parsel import Selector
-from scrapy.http import HtmlResponse, TextResponse
+from scrapy.http import HtmlResponse, JsonResponse, Response, TextResponse
 
 from crawler.extract import paragraphs
 from crawler.pages.chrome import strip_chrome, without_chrome_lines
 from crawler.pages.generic import GenericExtraction, extract_tree
 from crawler.pages.titles import site_names
+
+
+def is_page(response: Response) -> TypeGuard[TextResponse]:
+    """Whether page objects can read ``response``: text that CSS selectors apply to. A JSON
+    answer is text but not a page (parsel refuses CSS on it): like an image, it is no
+    release page, whatever its bytes say (issue 18: a body posing as a stored feed entry)."""
+    return isinstance(response, TextResponse) and not isinstance(response, JsonResponse)
 
 
 class PageContext:

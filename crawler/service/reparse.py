@@ -191,6 +191,7 @@ class Reparser:
             # A Crawler object gives the spider its settings; it is never started.
             spider = spidercls.from_crawler(Crawler(spidercls, self.settings))
             holder: Any = _Holder()
+            holder.spider = spider  # its allowed domains: a release link must be on them
             self._tools[source] = _SourceTools(
                 spider, NormalizePipeline(holder), ValidatePipeline(holder), EnrichPipeline(holder)
             )
@@ -226,7 +227,10 @@ class Reparser:
             item["body"] = stored.body  # the attachment is not stored; its text is
             item["extraction"] = "attachment"
         item["listing_hash"] = stored.listing_hash
-        item = tools.normalize.process_release(item)
+        try:
+            item = tools.normalize.process_release(item)
+        except DropItem as exc:  # a link that is not a page of the source (issue 18)
+            raise ReparseError(str(exc).split(":", 1)[0]) from exc
         for name, keep in keep_dates.items():
             stored_at = stored.values[f"{name}_at"]
             if keep or _same_day_less_precise(item.get(name), stored_at, item.get("timezone")):
@@ -347,7 +351,8 @@ def _reparse_one(
     except ReparseError as exc:
         report.failures.append(Failure(stored.id, stored.source, stored.url, str(exc)))
         return
-    record = to_record(item)
+    record = to_record(item, tuple(getattr(reparser.tools(stored.source).spider,
+                                           "allowed_domains", None) or ()))
     # Reparsing edits a release's content, never which release it is; its raw page stays.
     record.native_id, record.url, record.raw = stored.native_id, stored.url, None
     changed = [name for name in CORRECTABLE_FIELDS if getattr(record, name) != stored.values[name]]
