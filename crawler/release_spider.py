@@ -204,6 +204,12 @@ class ReleaseSpider(SourceSpider):
         """Counts what health judges of a list page: read by discovery (the selectors missed),
         and items of other publishers dropped (a portal's agency filter ignored)."""
         stats = self.stats
+        if reading.bad_links:  # each costs its own entry only (issue 18)
+            stats.inc_value("list/bad_link", reading.bad_links)
+            self.logger.warning(
+                "%s: %d list entries on %s link to no web page (mailto:, tel:, javascript:, "
+                "malformed); skipped", self.name, reading.bad_links, url,
+            )  # fmt: skip
         if reading.stage == "discovery":
             stats.inc_value("list/discovery/pages")
             stats.inc_value("list/discovery/links", len(reading.entries))

@@ -79,7 +79,7 @@ from crawler.items import ENTRY_VERSION, ReleaseItem
 from crawler.normalize import parse_date
 from crawler.pages import ListEntry
 from crawler.pages.page import is_page
-from crawler.pages.selectors import release_id
+from crawler.pages.selectors import absolute_link, release_id
 from crawler.release_spider import LIST_PAGE, ReleaseSpider
 from crawler.sources import FeedOptions, SourceConfig
 from crawler.urls import canonical_url
@@ -341,6 +341,12 @@ class FeedSourceSpider(ReleaseSpider):
             )
         for entry in reading.entries:
             stats.inc_value("feed/entries")
+            if absolute_link(response.url, entry.url) is None:
+                # mailto:, tel:, javascript:, malformed: that entry only (issue 18).
+                stats.inc_value("feed/bad_link")
+                self.logger.warning("%s: feed entry links to no web page: %r",
+                                    self.name, entry.url[:200])  # fmt: skip
+                continue
             entry = self._identified(entry, response.url)
             self._remember(entry)
             if self._link_excluded(entry.url):

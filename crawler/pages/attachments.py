@@ -23,7 +23,7 @@ from scrapy.http import TextResponse
 
 from crawler.extract import text_of
 from crawler.pages.fields import Attachment
-from crawler.pages.selectors import link_attribute, usable_link
+from crawler.pages.selectors import absolute_link, link_attribute, usable_link
 
 #: A site's rule for elements whose download is a script call: the URL, or None.
 Resolver = Callable[[Selector, TextResponse], str | None]
@@ -79,7 +79,9 @@ def _from_elements(
                 href, name = usable_link(link_attribute(element)), _name(element)
         if not href:
             continue
-        url = response.urljoin(href)
+        url = absolute_link(response, href)
+        if url is None:  # a mail or script link, or malformed: not a file
+            continue
         if url not in found or (not found[url] and name):
             found[url] = name
     return [Attachment(name or _file_name(url), url) for url, name in found.items()]

@@ -29,6 +29,7 @@ from crawler.pages.chrome import without_chrome_lines
 from crawler.pages.fields import REQUIRED, Attachment, ListEntry, ReleaseFields
 from crawler.pages.page import PageContext
 from crawler.pages.selectors import (
+    absolute_link,
     apply_date_formats,
     pattern_value,
     release_id,
@@ -62,7 +63,7 @@ def read_selectors(
         "contact_org": selected_text(response, selectors.contact_org),
     }  # fmt: skip
     image = selected_link(response, selectors.image)
-    values["image_url"] = response.urljoin(image) if image else None
+    values["image_url"] = absolute_link(response, image)
     if selectors.attachments:
         values["attachments"] = read_attachments(response, response, selectors.attachments,
                                                  resolve)  # fmt: skip

@@ -101,6 +101,8 @@ class ListReading:
     skipped_notices: int = 0
     #: Items dropped because the list names another publisher (``[source.list] publishers``).
     other_publishers: int = 0
+    #: Items whose link is no http(s) URL (mailto:, tel:, javascript:, malformed): skipped.
+    bad_links: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

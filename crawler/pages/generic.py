@@ -25,6 +25,7 @@ from lxml.html import HtmlElement
 from crawler.pages.chrome import strip_chrome, without_chrome_lines
 from crawler.pages.dates import visible_dates
 from crawler.pages.titles import clean_title
+from storage.links import web_link
 
 # htmldate: the date of first publication (not the last edit), looked for in the page's
 # metadata, then its text (extensive search).
@@ -181,4 +182,10 @@ def _clean(text: str | None) -> str | None:
 def _absolute(link: str | None, base: str | None) -> str | None:
     if not link:
         return None
-    return urljoin(base, link) if base else link
+    if not base:
+        return link if web_link(link) else None
+    try:
+        joined = urljoin(base, link)
+    except ValueError:  # "http://[host": no link at all
+        return None
+    return joined if web_link(joined) else None

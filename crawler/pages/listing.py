@@ -37,10 +37,11 @@ from crawler.extract import text_of
 from crawler.pages.chrome import strip_chrome
 from crawler.pages.fields import ListEntry, ListReading
 from crawler.pages.selectors import (
+    absolute_link,
+    link_attribute,
     release_id,
     selected_link,
     selected_text,
-    usable_link,
 )
 from crawler.sources import DiscoverOptions, ListSelectors, SourceConfig
 from crawler.urls import canonical_url
@@ -95,12 +96,19 @@ class ListPage:
             return [], 0, 0
         found: list[ListEntry] = []
         items = response.css(selectors.item)
-        skipped = 0
+        skipped = bad_links = 0
         for item in items:
             href = selected_link(item, selectors.link)
             if not href:
+                # A mail, phone, script or data link is a bad entry, counted; no link at
+                # all, or an in-page "#" one, is no entry.
+                raw = _raw_link(item, selectors.link)
+                bad_links += bool(raw and not raw.startswith("#"))
                 continue
-            url = response.urljoin(href)
+            url = absolute_link(response, href)
+            if url is None:  # a mail, phone or script link, or one urllib cannot parse
+                bad_links += 1
+                continue
             if selectors.link_pattern and not re.search(selectors.link_pattern, url):
                 continue
             title = selected_text(item, selectors.title) or None
@@ -110,6 +118,7 @@ class ListPage:
             date = selected_text(item, selectors.date) or None
             publisher = selected_text(item, selectors.publisher) or None
             found.append(ListEntry(url, self.native_id(url), title, date, publisher=publisher))
+        self.bad_links = bad_links  # read by read(): entries() keeps its three values
         return found, len(items), skipped
 
     # --- Reading ----------------------------------------------------------------------------
@@ -123,7 +132,8 @@ class ListPage:
         else:
             own, others = entries, 0
         reading = ListReading(
-            entries=own, matched=matched, skipped_notices=skipped, other_publishers=others
+            entries=own, matched=matched, skipped_notices=skipped, other_publishers=others,
+            bad_links=getattr(self, "bad_links", 0),
         )
         pattern = self.link_pattern()
         if not entries and pattern and not skipped:
@@ -199,15 +209,13 @@ def discover_entries(
     compiled = re.compile(pattern)
 
     def is_release(href: str) -> bool:
-        return bool(usable_link(href)) and bool(compiled.search(response.urljoin(href)))
+        url = absolute_link(response, href)
+        return url is not None and bool(compiled.search(url))
 
     found: dict[str, ListEntry] = {}
     for link in content.css("a[href]"):
-        href = usable_link(link.attrib.get("href"))
-        if not href:
-            continue
-        url = response.urljoin(href)
-        if not compiled.search(url):
+        url = absolute_link(response, link.attrib.get("href"))
+        if url is None or not compiled.search(url):
             continue
         key = canonical_url(url)
         title = _link_title(link)
@@ -227,10 +235,9 @@ def find_list_url(response: TextResponse, options: DiscoverOptions) -> str | Non
     page is searched."""
     links = []
     for link in response.css("a[href]"):
-        href = usable_link(link.attrib.get("href"))
-        if href:
+        if url := absolute_link(response, link.attrib.get("href")):
             label = text_of(link) or " ".join(link.attrib.get("title", "").split())
-            links.append((label, response.urljoin(href)))
+            links.append((label, url))
     for text_pattern in options.link_text:
         wanted = re.compile(text_pattern, re.IGNORECASE)
         for label, url in links:
@@ -273,16 +280,25 @@ def _says_last_page(response: TextResponse) -> bool:
     return False
 
 
+def _raw_link(item: Selector, css: str | None) -> str:
+    """The first link a list selector finds in an item, as written."""
+    for found in item.css(css) if css else []:
+        value = found.get() if isinstance(found.root, str) else link_attribute(found)
+        if value and value.strip():
+            return value.strip()
+    return ""
+
+
 def next_page_url(response: TextResponse, configured: str | None = None) -> str | None:
     """The URL of the list page after this one (see the module docstring), or None."""
     if configured and (link := selected_link(response, configured)):
-        return response.urljoin(link)
+        return absolute_link(response, link)
     wanted = current_page(response) + 1
     path = urlsplit(response.url).path
     for href in response.css("a::attr(href)").getall():
-        if not usable_link(href):
+        url = absolute_link(response, href)
+        if url is None:
             continue
-        url = response.urljoin(href)
         found = _page_param(url)
         if found and found[1] == wanted and urlsplit(url).path == path:
             return url
@@ -297,8 +313,8 @@ def next_page_url(response: TextResponse, configured: str | None = None) -> str 
         page_name = next((n for n in names if n.lower() in PAGE_PARAMS), None)
         if page_name is None:
             continue
-        action = response.urljoin(form.attrib.get("action") or response.url)
-        if urlsplit(action).path != path:
+        action = absolute_link(response, form.attrib.get("action") or response.url)
+        if action is None or urlsplit(action).path != path:
             continue
         return _form_url(action, form, page_name, wanted)
     return None

@@ -9,12 +9,14 @@ import re
 from collections.abc import Iterable
 from datetime import datetime, time
 from typing import Any
+from urllib.parse import urljoin
 
 from parsel import Selector, SelectorList
 from scrapy.http import TextResponse
 
 from crawler.extract import paragraphs, text_of
 from crawler.urls import canonical_url
+from storage.links import web_link
 
 Scope = Selector | SelectorList | TextResponse
 
@@ -55,6 +57,21 @@ def usable_link(value: str | None) -> str | None:
     if not value or value.lower().startswith(DEAD_LINK):
         return None
     return value
+
+
+def absolute_link(base: TextResponse | str, href: str | None) -> str | None:
+    """``href`` made absolute against a page (its ``<base>`` too) or a URL, if it is an
+    http(s) link: None for ``mailto:``, ``tel:``, ``javascript:``, ``data:`` and for what
+    urllib cannot parse (``http://[host``, a port out of range). One bad link costs only
+    its own item, never the page it is on (issue 18)."""
+    href = usable_link(href)
+    if not href:
+        return None
+    try:
+        url = base.urljoin(href) if isinstance(base, TextResponse) else urljoin(base, href)
+    except ValueError:
+        return None
+    return url if web_link(url) else None
 
 
 def selected_link(scope: Scope, css: str | None) -> str | None:
