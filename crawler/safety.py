@@ -366,6 +366,18 @@ def _wide_encoding(encoding: str) -> bool:
     return encoding.replace("_", "-").lower().startswith(("utf-16", "utf-32"))
 
 
+# XML spec, appendix F: UTF-16/32 told by a byte order mark or by how "<" starts the text.
+_WIDE_STARTS = (
+    b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff", b"\x00<\x00", b"<\x00", b"\x00\x00\x00<",
+)  # fmt: skip
+
+
+def _wide_text(body: bytes) -> bool:
+    """Whether the body is UTF-16 or UTF-32 text by its first bytes (a feed served without a
+    charset: its NUL bytes are no sign of binary data)."""
+    return body.lstrip(b" \t\r\n").startswith(_WIDE_STARTS)
+
+
 def _undecodable(body: bytes, encoding: str, limit: int) -> int:
     """How many bytes of ``body`` cannot be decoded as ``encoding``, counting up to ``limit``."""
     errors, position = 0, 0
@@ -432,7 +444,10 @@ def as_declared_type(response: Response) -> Response:
 _CONTROL_BYTES = bytes(range(0x00, 0x09)) + bytes(range(0x0E, 0x20))
 _CONTROL_SPACES = bytes.maketrans(b"\x0b\x0c", b"  ")
 _UTF8_NONCHARACTERS = re.compile(b"\xef\xbf[\xbe\xbf]")
-_CHARACTER_REFERENCE = re.compile(rb"&#(?:[xX](?P<hex>[0-9a-fA-F]{1,8})|(?P<dec>\d{1,10}));")
+# Leading zeros are allowed (``&#x0000000D800;`` is U+D800 to every parser; issue 18).
+_CHARACTER_REFERENCE = re.compile(
+    rb"&#(?:[xX]0*(?P<hex>[0-9a-fA-F]{1,10})|0*(?P<dec>\d{1,12}));"
+)
 _WHITESPACE_CODES = (0x09, 0x0A, 0x0D)
 
 
@@ -454,8 +469,8 @@ def without_control_characters(body: bytes, encoding: str) -> bytes:
     SO and SI), bytes below 0x20 and "&#" are never part of a multi-byte character.
     """
     name = encoding.replace("_", "-").lower()
-    if _wide_encoding(name) or name.startswith("iso-2022"):
-        return body
+    if _wide_encoding(name) or name.startswith("iso-2022") or _wide_text(body):
+        return body  # (UTF-16 without a charset: its NULs are half of every character)
     body = body.translate(_CONTROL_SPACES, _CONTROL_BYTES)
     if name in ("utf-8", "utf8"):
         body = _UTF8_NONCHARACTERS.sub(b"", body)
@@ -513,6 +528,7 @@ class ResponseSanityMiddleware(_Refusing):
             looks_binary(response.body)
             and not request.meta.get("allow_binary")
             and not _wide_encoding(response.encoding)
+            and not _wide_text(response.body)
         ):
             raise self.refuse(request, "binary-content", "binary data served as text")
         encoding = better_encoding(response)

@@ -62,6 +62,7 @@ from urllib.parse import urljoin
 from zoneinfo import ZoneInfo
 
 import feedparser
+from feedparser.encodings import convert_to_utf8
 from parsel import Selector
 from scrapy import Request
 from scrapy.exceptions import DownloadCancelledError, DownloadTimeoutError, IgnoreRequest
@@ -81,6 +82,7 @@ from crawler.pages import ListEntry
 from crawler.pages.page import is_page
 from crawler.pages.selectors import absolute_link, release_id
 from crawler.release_spider import LIST_PAGE, ReleaseSpider
+from crawler.safety import without_control_characters
 from crawler.sources import FeedOptions, SourceConfig
 from crawler.urls import canonical_url
 from spiders.configured import entry_dict, entry_of, entry_request
@@ -137,15 +139,33 @@ def unsafe_dtd(body: bytes) -> bool:
     return bool(_ENTITY_DECLARATION.search(text) or _INTERNAL_SUBSET.search(text))
 
 
+def as_utf8(body: bytes, headers: dict[str, str]) -> bytes:
+    """The feed re-encoded as UTF-8 by feedparser's own decoder (its declaration rewritten
+    to say so); the bytes as they are when no encoding decodes them."""
+    try:
+        return bytes(convert_to_utf8(dict(headers), body, {}))
+    except (LookupError, UnicodeError, ValueError):
+        return body
+
+
 def read_feed(body: bytes, url: str, content_type: str | None = None) -> FeedReading:
     """Parse an RSS/Atom body with feedparser, refusing what is unsafe or not a feed."""
-    if unsafe_dtd(body):
-        return FeedReading([], "internal-dtd", "declares entities or an internal DTD subset")
     headers = {"content-location": url}  # the base for relative links
     if content_type:
         headers["content-type"] = content_type  # its charset, as feedparser expects
+    # The text as feedparser would decode it (its own charset rules: BOM, header, XML
+    # declaration, UTF-7, EBCDIC...), re-encoded as UTF-8: the entity check reads that, so
+    # no encoding hides a "<!ENTITY" from it (issue 18: a UTF-7 DOCTYPE slipped past).
+    text = as_utf8(body, headers)
+    if unsafe_dtd(body) or unsafe_dtd(text):
+        return FeedReading([], "internal-dtd", "declares entities or an internal DTD subset")
+    # Lone surrogates and other non-characters written as references (``&#xD800;``, zero
+    # padded or not) make feedparser raise: only those references go, the feed stays.
+    text = without_control_characters(text, "utf-8")
+    mime = (content_type or "application/xml").split(";", 1)[0].strip()
+    headers["content-type"] = f"{mime}; charset=utf-8"
     # A stream, never bytes: feedparser opens bytes that name a file (see module doc).
-    parsed = feedparser.parse(io.BytesIO(body), response_headers=headers)
+    parsed = feedparser.parse(io.BytesIO(text), response_headers=headers)
     bozo = str(parsed.get("bozo_exception") or "ill-formed") if parsed.get("bozo") else None
     if not parsed.entries:
         problem = "no-entries" if parsed.get("version") else "not-a-feed"
