@@ -26,6 +26,7 @@ import codecs
 import logging
 import re
 
+from charset_normalizer import from_bytes
 from scrapy.crawler import Crawler
 from scrapy.http import Request, Response, TextResponse
 from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding
@@ -114,3 +115,103 @@ class Utf8OverDeclarationMiddleware:
         if isinstance(response, TextResponse):
             return response.replace(headers=headers, encoding="utf-8")
         return response.replace(headers=headers)
+
+
+# --- UTF-8 pages with stray or foreign bytes (issue 18, item 9) -------------------------------
+#
+# A page declared UTF-8 that does not decode was re-decoded whole in whatever charset
+# detection named: three stray CP1252 quotes in a UTF-8 page made it mac-iceland ("Taiwan‚ÄìUK"),
+# and a template mixing UTF-8 with Big5 paragraphs lost all its text. Now a page that holds
+# valid UTF-8 text is kept UTF-8 and repaired piece by piece: markup and lines split it into
+# pieces ("<", ">" and newlines are never part of a Big5, CP949 or Shift_JIS character), a
+# valid piece stays, an invalid one is decoded in a legacy charset only on strong evidence
+# (declared by the page, or detected as a CJK multi-byte charset over enough bytes and
+# decoding that piece without error), else its bad bytes become U+FFFD there and only there.
+# A page with (almost) no valid UTF-8 text is a wrongly labelled page and is re-decoded
+# whole, by declaration or by a detected charset from the trusted list below.
+
+_PIECES = re.compile(rb"[<>\n]")
+_UTF8_CHAR = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
+)
+#: Multi-byte legacy charsets of the sources' languages: what a foreign piece may be read as.
+CJK_CHARSETS = frozenset({
+    "big5", "cp950", "big5hkscs", "cp949", "euc_kr", "gb18030", "gbk", "gb2312",
+    "shift_jis", "cp932", "euc_jp", "iso2022_jp", "shift_jis_2004", "euc_jis_2004",
+})  # fmt: skip
+#: Charsets detection may name for a whole page: CJK, and single-byte ones of real web pages
+#: (not mac-*, EBCDIC or DOS code pages, which random stray bytes "decode" as).
+TRUSTED_DETECTIONS = CJK_CHARSETS | frozenset({
+    "cp1252", "latin_1", "iso8859_15", "cp1250", "cp1251", "koi8_r", "iso8859_2", "cp1253",
+    "cp1254", "cp1257", "cp874", "tis_620", "iso8859_5", "iso8859_7", "iso8859_9",
+})  # fmt: skip
+#: Bytes a piece needs before detection may name its charset.
+_MIN_DETECT_BYTES = 8
+#: Valid UTF-8 characters per undecodable byte above which a page is UTF-8 with foreign bits.
+_UTF8_SHARE = 0.2
+
+
+def codec_name(name: str | None) -> str | None:
+    try:
+        return codecs.lookup(name).name.replace("-", "_") if name else None
+    except LookupError:
+        return None
+
+
+def _valid_utf8_chars(pieces: list[bytes]) -> int:
+    total = 0
+    for piece in pieces:
+        if not piece.isascii():
+            try:
+                piece.decode("utf-8")
+            except UnicodeDecodeError:
+                continue
+            total += len(_UTF8_CHAR.findall(piece))
+    return total
+
+
+def mostly_utf8(body: bytes, undecodable: int) -> bool:
+    """Whether a page that fails to decode as UTF-8 still holds real UTF-8 text: enough
+    valid multi-byte characters in pieces that decode whole (a Big5 page has at most a few,
+    by chance)."""
+    chars = _valid_utf8_chars(_PIECES.split(body))
+    return chars >= 3 and chars >= _UTF8_SHARE * undecodable
+
+
+def repair_utf8(body: bytes, declared: list[str | None]) -> tuple[bytes, int, int]:
+    """The page as valid UTF-8: (body, pieces read in a legacy charset, pieces with U+FFFD).
+
+    ``declared``: the charsets the header and the page name (one may be the legacy one).
+    """
+    parts = _PIECES.split(body)
+    separators = _PIECES.findall(body)
+    invalid = []
+    for index, part in enumerate(parts):
+        try:
+            part.decode("utf-8")
+        except UnicodeDecodeError:
+            invalid.append(index)
+    legacy = [c for c in map(codec_name, declared) if c and c != "utf_8" and c in CJK_CHARSETS]
+    foreign = b" ".join(parts[i] for i in invalid)
+    if not legacy and len(foreign) >= _MIN_DETECT_BYTES:
+        best = from_bytes(foreign).best()
+        found = codec_name(best.encoding if best else None)
+        if found in CJK_CHARSETS:
+            legacy.append(found)
+    read_legacy = replaced = 0
+    for index in invalid:
+        part = parts[index]
+        for charset in legacy:
+            try:
+                parts[index] = part.decode(charset).encode("utf-8")
+                read_legacy += 1
+                break
+            except UnicodeDecodeError:
+                continue
+        else:
+            parts[index] = part.decode("utf-8", errors="replace").encode("utf-8")
+            replaced += 1
+    out = [parts[0]]
+    for separator, part in zip(separators, parts[1:], strict=True):
+        out += [separator, part]
+    return b"".join(out), read_legacy, replaced

@@ -58,6 +58,8 @@ from scrapy.utils.httpobj import urlparse_cached
 from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding
 from w3lib.encoding import resolve_encoding as w3lib_resolve_encoding
 
+from crawler.charset import TRUSTED_DETECTIONS, codec_name, mostly_utf8, repair_utf8
+
 logger = logging.getLogger(__name__)
 
 STAT_PREFIX = "safety/refused"
@@ -417,7 +419,10 @@ def better_encoding(response: TextResponse) -> str | None:
         http_content_type_encoding(content_type),
     ]
     best = from_bytes(body).best()
-    candidates.append(best.encoding if best else None)
+    # Detection is evidence only when it names a charset real pages use (trusted list):
+    # stray bytes "decode" as mac-iceland too.
+    if best and codec_name(best.encoding) in TRUSTED_DETECTIONS:
+        candidates.append(best.encoding)
     for candidate in map(_resolve_encoding, candidates):
         if candidate and candidate != current and not _undecodable(body, candidate, 1):
             return candidate
@@ -514,7 +519,7 @@ class ResponseSanityMiddleware(_Refusing):
                 request, "too-large", f"{len(response.body)} bytes exceed {maxsize} bytes"
             )
         if (
-            response.status != 200
+            response.status not in (200, 203)  # 203: a proxy's copy of a 200 (issue 18)
             or request.meta.get("dont_obey_robotstxt")  # robots.txt: empty is a valid answer
             or urlparse_cached(request).path == "/robots.txt"
         ):
@@ -531,6 +536,7 @@ class ResponseSanityMiddleware(_Refusing):
             and not _wide_text(response.body)
         ):
             raise self.refuse(request, "binary-content", "binary data served as text")
+        response = self._utf8_repaired(response)
         encoding = better_encoding(response)
         if encoding is not None:
             self._count("safety/repaired/charset")
@@ -545,6 +551,27 @@ class ResponseSanityMiddleware(_Refusing):
             self._count("safety/repaired/control-characters")
             response = response.replace(body=body)
         return response
+
+    def _utf8_repaired(self, response: TextResponse) -> TextResponse:
+        """A UTF-8 page with stray or foreign bytes, repaired piece by piece (see
+        ``crawler.charset``); any other page as it is."""
+        if _resolve_encoding(response.encoding) != "utf-8":
+            return response
+        undecodable = _undecodable(response.body, "utf-8", 10_000)
+        if undecodable < _MISDECODED_MIN or not mostly_utf8(response.body, undecodable):
+            return response
+        content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
+        declared = [html_body_declared_encoding(response.body),
+                    http_content_type_encoding(content_type)]  # fmt: skip
+        body, legacy, replaced = repair_utf8(response.body, declared)
+        self._count("safety/repaired/mixed-charset")
+        logger.info(
+            "Repaired %(url)s in place: UTF-8 with %(legacy)d pieces in a legacy charset and "
+            "%(replaced)d with stray bytes (U+FFFD)",
+            {"url": response.url, "legacy": legacy, "replaced": replaced},
+            extra={"spider": self.crawler.spider},
+        )
+        return response.replace(body=body, encoding="utf-8")
 
     def _count(self, stat: str) -> None:
         assert self.crawler.stats is not None
