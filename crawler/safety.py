@@ -34,6 +34,10 @@ download connects to the very address that was checked. With the cache off, an e
 evicted in between, or an HTTP proxy (which resolves names itself), a name can resolve
 differently at connect time; a server that rebinds its name could then reach a private
 address. Replayed crawls resolve nothing: they never connect anywhere.
+
+Size: over 600 lines because the request-side (network) and response-side (content) rules
+share the refusal plumbing and the stats; the charset and nesting repairs they call live in
+``crawler.charset`` and ``crawler.nesting``.
 """
 
 from __future__ import annotations
@@ -51,7 +55,7 @@ from charset_normalizer import from_bytes
 from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
-from scrapy.http import Response, TextResponse
+from scrapy.http import HtmlResponse, Response, TextResponse
 from scrapy.responsetypes import responsetypes
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
@@ -59,6 +63,7 @@ from w3lib.encoding import html_body_declared_encoding, http_content_type_encodi
 from w3lib.encoding import resolve_encoding as w3lib_resolve_encoding
 
 from crawler.charset import TRUSTED_DETECTIONS, codec_name, mostly_utf8, repair_utf8
+from crawler.nesting import MAX_DEPTH, flattened, max_depth
 
 logger = logging.getLogger(__name__)
 
@@ -429,6 +434,25 @@ def better_encoding(response: TextResponse) -> str | None:
     return None
 
 
+_TEXT_TYPES = (b"text/", b"application/xhtml", b"application/xml", b"application/json")
+
+
+def _declared_text(response: Response) -> bool:
+    """Whether the server said the body is text (HTML, XML, JSON, plain text)."""
+    mime = (response.headers.get(b"Content-Type") or b"").split(b";")[0].strip().lower()
+    return mime.startswith(_TEXT_TYPES) or mime.endswith((b"+xml", b"+json"))
+
+
+def _as_file(response: TextResponse) -> Response:
+    """The same answer as a plain (binary) ``Response``."""
+    return Response(
+        url=response.url, status=response.status, headers=response.headers,
+        body=response.body, flags=response.flags, request=response.request,
+        certificate=response.certificate, ip_address=response.ip_address,
+        protocol=response.protocol,
+    )  # fmt: skip
+
+
 def as_declared_type(response: Response) -> Response:
     """The response as the text response its Content-Type says it is.
 
@@ -535,6 +559,11 @@ class ResponseSanityMiddleware(_Refusing):
             and not _wide_encoding(response.encoding)
             and not _wide_text(response.body)
         ):
+            if not _declared_text(response):
+                # A file (a PDF whose first kilobytes are ASCII, served as a PDF, as
+                # octet-stream or untyped) that Scrapy's sniffing took for text: it is what
+                # it is, not binary data served as text (issue 18, item 11a).
+                return _as_file(response)
             raise self.refuse(request, "binary-content", "binary data served as text")
         response = self._utf8_repaired(response)
         encoding = better_encoding(response)
@@ -550,7 +579,24 @@ class ResponseSanityMiddleware(_Refusing):
         if body != response.body:
             self._count("safety/repaired/control-characters")
             response = response.replace(body=body)
-        return response
+        return self._flattened(response)
+
+    def _flattened(self, response: TextResponse) -> TextResponse:
+        """A page nested deeper than parsers keep, flattened below ``MAX_DEPTH`` levels
+        (``crawler.nesting``): its text is kept, and the cap is logged."""
+        if not isinstance(response, HtmlResponse) or _wide_encoding(response.encoding):
+            return response
+        if max_depth(response.body) <= MAX_DEPTH:
+            return response
+        body, removed = flattened(response.body)
+        self._count("safety/repaired/deep-nesting")
+        logger.warning(
+            "%(url)s nests elements deeper than %(cap)d levels: %(removed)d container tags "
+            "below that depth removed, their text kept",
+            {"url": response.url, "cap": MAX_DEPTH, "removed": removed},
+            extra={"spider": self.crawler.spider},
+        )
+        return response.replace(body=body)
 
     def _utf8_repaired(self, response: TextResponse) -> TextResponse:
         """A UTF-8 page with stray or foreign bytes, repaired piece by piece (see

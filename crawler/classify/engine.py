@@ -27,6 +27,7 @@ is in ``data/*.toml`` and the pattern building in ``tables.py``.
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from bisect import bisect_right
@@ -39,6 +40,8 @@ from . import tables
 from .gazetteer import REGION_PREFIX, Compound, Mention, gazetteer
 from .lexicon import Term, lexicon
 from .text import dispatch_regex, is_cjk, lower_same_length, normalize, sentence_starts
+
+logger = logging.getLogger(__name__)
 
 TOPICS: tuple[str, ...] = (
     "semiconductors",
@@ -122,6 +125,13 @@ _UNION_HOMES = {"EU": _EU_MEMBERS}
 
 _BODY_CHARS = 2500  # characters of the body read (about 400 words) ...
 _BODY_CHARS_CJK = 1200  # ... or of a Chinese, Japanese or Korean body (a page or so)
+#: Characters of the rest of the body read for topics. Whole press releases run to tens of
+#: thousands of characters; the cap keeps a 10 MB line to a fixed cost (issue 18: ~1.7 s
+#: per MB without it), and hitting it is logged.
+TOPIC_CHARS = 100_000
+#: A title longer than this is no title (real ones are under 300 characters): the rest of
+#: it is not read, and that is logged.
+TITLE_CHARS = 2_000
 _LEAD_CHARS_LATIN = 600
 _LEAD_CHARS_CJK = 250
 
@@ -247,6 +257,9 @@ def classify(
     given, receives the score, the threshold, the script language and why the kind was
     chosen (for ``stnews classify --explain``)."""
     home = (agency_country or "").strip().upper()
+    if len(title or "") > TITLE_CHARS:
+        logger.warning("classify: title of %d characters; read to %d", len(title), TITLE_CHARS)
+        title = title[:TITLE_CHARS]
     title = normalize(title or "")
     if title.isupper() and title.isascii():
         title = title.title()  # "TAIWAN AND FRANCE SIGN ..." -> proper-noun case
@@ -288,6 +301,12 @@ def classify(
     last_lead = bisect_right(starts, lead_end - 1) - 1  # last sentence starting in the lead
     units, topic_set = _units(text, title_end, starts, last_lead, mentions, terms, compounds, home)
     if rest:
+        if len(rest) > TOPIC_CHARS:
+            logger.warning(
+                "classify: body of %d characters; topics read from its first %d only",
+                len(body) + len(rest), len(body) + TOPIC_CHARS,
+            )  # fmt: skip
+            rest = rest[:TOPIC_CHARS]
         topic_set |= _topics_in(normalize(rest), cjk)
 
     t = units.get(-1) or _Unit()
