@@ -12,6 +12,7 @@ counted stat, and only that item.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -162,6 +163,21 @@ def test_entry_links_must_be_http_pages_of_the_source(forged: Run) -> None:
     )
     forged.by_url(detail_url("entry-good-2"))
     assert not [r for r in forged.releases if "FORGED" in r["title"]]
+
+
+def test_reparse_reads_a_forged_page_as_a_page(forged: Run) -> None:
+    """The stored raw page of forged-html is the entry JSON; only the crawl's extractor
+    version could make re-extraction read it as an entry, and the page does not carry it."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "STNEWS_SOURCES": str(FEEDS)}
+    result = subprocess.run(
+        [sys.executable, "-m", "crawler.cli", "--db", forged.db, "reparse", "forged_feed",
+         "forged_entries", "--dry-run", "--json"],
+        capture_output=True, text=True, cwd=ROOT, env=env, timeout=180,
+    )  # fmt: skip
+    report = json.loads(result.stdout)
+    assert report["checked"] == len(forged.releases) and report["failures"] == []
+    for change in report["changes"]:
+        assert not {"title", "url", "body"} & set(change["fields"]), change
 
 
 @pytest.mark.parametrize(

@@ -105,4 +105,7 @@ class ListReading:
     bad_links: int = 0
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        if not data["bad_links"]:  # only when there are some: expected files stay as they were
+            del data["bad_links"]
+        return data

@@ -99,15 +99,13 @@ class ListPage:
         skipped = bad_links = 0
         for item in items:
             href = selected_link(item, selectors.link)
-            if not href:
-                # A mail, phone, script or data link is a bad entry, counted; no link at
-                # all, or an in-page "#" one, is no entry.
-                raw = _raw_link(item, selectors.link)
-                bad_links += bool(raw and not raw.startswith("#"))
-                continue
-            url = absolute_link(response, href)
-            if url is None:  # a mail, phone or script link, or one urllib cannot parse
-                bad_links += 1
+            url = absolute_link(response, href) if href else None
+            if url is None:
+                # A mail, phone, script or data link, or one urllib cannot parse, that names
+                # a release (the link pattern is in it) is a bad entry, counted; a menu's
+                # "javascript:void(0)" in a broad item selector is no entry at all.
+                bad_links += _names_a_release(_raw_link(item, selectors.link),
+                                              selectors.link_pattern)  # fmt: skip
                 continue
             if selectors.link_pattern and not re.search(selectors.link_pattern, url):
                 continue
@@ -278,6 +276,14 @@ def _says_last_page(response: TextResponse) -> bool:
             numbers = [int(n) for n in match.groups() if n]
             return numbers[0] >= numbers[1]
     return False
+
+
+def _names_a_release(raw: str, pattern: str | None) -> bool:
+    if not raw or raw.startswith("#"):
+        return False
+    if pattern:
+        return bool(re.search(pattern, raw))
+    return raw.lower().startswith(("http", "/"))  # a malformed web link
 
 
 def _raw_link(item: Selector, css: str | None) -> str:
