@@ -6,8 +6,8 @@ text below, and after, that depth is silently lost (issue 18, item 7: pages nest
 2,000 levels lost all their text). Real pages nest a few dozen levels. So a page whose
 elements nest deeper than ``MAX_DEPTH`` has its container tags below that depth removed
 (``<div>``, ``<span>``, ``<blockquote>``... and their end tags): their text stays, in order,
-in the container at the cap. Paragraph and block tags that carry text structure (``p``,
-``li``, ``h1``-``h6``, ``br``, table cells) are kept.
+in the container at the cap. Paragraphs, headings and line breaks (``p``, ``h1``-``h6``,
+``br``), which cannot nest, are kept.
 
 Hand-written, one linear pass over the tags with a regular expression: no HTML parser can be
 used to repair what HTML parsers lose. Tags are told apart by name only; a "<" in a script
@@ -27,10 +27,8 @@ _VOID = frozenset(
     b"area base br col embed hr img input link meta param source track wbr".split()
 )
 # Kept whatever the depth: they carry the text's paragraphs and structure.
-_KEEP = frozenset(
-    b"html head body p li h1 h2 h3 h4 h5 h6 br tr td th table tbody thead title "
-    b"script style".split()
-)
+# (Lists and tables nest too: below the cap they are flattened like any container.)
+_KEEP = frozenset(b"html head body title script style p br h1 h2 h3 h4 h5 h6".split())
 
 
 def max_depth(body: bytes, stop_at: int = MAX_DEPTH) -> int:

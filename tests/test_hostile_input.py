@@ -372,12 +372,13 @@ def costs(tmp_path_factory: pytest.TempPathFactory) -> Run:
 def test_deep_pages_keep_their_text_and_say_so(costs: Run) -> None:
     assert_clean(costs)
     for case, depth in (("deep-div-1000", 1000), ("deep-div-2000", 2000),
-                        ("deep-span-1500", 1500), ("deep-blockquote-1200", 1200)):  # fmt: skip
+                        ("deep-span-1500", 1500), ("deep-blockquote-1200", 1200),
+                        ("deep-list-1500", 1500), ("deep-table-1200", 1200)):  # fmt: skip
         body = costs.by_url(detail_url(case))["body"]
         assert f"Deep text at depth {depth} about cooperation with India." in body
         assert body.endswith("Shallow text after it.")
     stats = costs.stats("nstc")
-    assert stats["safety/repaired/deep-nesting"] == 4
+    assert stats["safety/repaired/deep-nesting"] == 6
     assert "deeper than 200 levels" in costs.crawls[0].stderr
 
 
