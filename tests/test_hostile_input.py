@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -285,6 +286,25 @@ def test_bad_links_are_counted(links: Run) -> None:
         assert stats["feed/entry_without_link"] == 1
     assert links.stats("links_feed")["safety/refused/offsite"] == 2
     assert links.stats("links_entries")["releases/dropped/unsafe-link/offsite"] == 2
+
+
+def test_the_real_moeaidb_list_with_three_bad_links_stores_the_rest(tmp_path: Path) -> None:
+    """The issue's case: moeaidb stored 0 of its releases when one link was bad. Its real
+    fixtures, with list page 1 swapped for the copy whose three links are spoiled."""
+    replay = tmp_path / "replay"
+    shutil.copytree(ROOT / "fixtures" / "moeaidb", replay / "moeaidb")
+    spoiled = CORPUS / "links" / "moeaidb-page-1.html"
+    shutil.copy(spoiled, replay / "moeaidb" / "list" / "page-1.html")
+    db = new_database_url(tmp_path)
+    result = crawl(db, tmp_path, "moeaidb", replay=replay)
+    run = Run([result], stored(db), db)
+    assert_clean(run)
+    assert result.stat("moeaidb", "list/bad_link") == 3
+    ids = {r["native_id"] for r in run.releases}
+    assert not ids & {"43215", "42876", "41650"}
+    expected = json.loads((ROOT / "fixtures" / "moeaidb" / "index.json").read_text())
+    details = {r["url"] for r in expected["responses"] if "NewsView" in r["url"]}
+    assert len(ids) == len(details) - 3 > 10, sorted(ids)
 
 
 def test_a_release_keeps_only_its_http_image_and_files(links: Run) -> None:
