@@ -73,6 +73,7 @@ from twisted.internet.defer import CancelledError
 from twisted.internet.error import TimeoutError as TwistedTimeoutError
 from twisted.python.failure import Failure
 
+from crawler.charset import mostly_utf8, repair_utf8
 from crawler.database import database_for
 from crawler.extract import paragraphs
 from crawler.feed_health import NEWEST_ENTRY_STAT, newest_entry, note_missing
@@ -139,9 +140,25 @@ def unsafe_dtd(body: bytes) -> bool:
     return bool(_ENTITY_DECLARATION.search(text) or _INTERNAL_SUBSET.search(text))
 
 
+_ENCODING_DECLARATION = re.compile(r"""^(\s*<\?xml[^>]*?encoding\s*=\s*)["'][^"']*["']""")
+
+
 def as_utf8(body: bytes, headers: dict[str, str]) -> bytes:
     """The feed re-encoded as UTF-8 by feedparser's own decoder (its declaration rewritten
-    to say so); the bytes as they are when no encoding decodes them."""
+    to say so); the bytes as they are when no encoding decodes them.
+
+    Invalid sequences lose only themselves, as in pages (``crawler.charset``): given one bad
+    byte, feedparser would re-decode a whole UTF-8 feed as windows-1252, or a UTF-16 one
+    with a lone surrogate in another charset."""
+    for mark, encoding in _WIDE_ENCODINGS:
+        if body.startswith(mark):
+            text = body.decode(encoding, errors="replace").lstrip("\ufeff")
+            return _ENCODING_DECLARATION.sub(r'\1"utf-8"', text, count=1).encode("utf-8")
+    undecodable = body.decode("utf-8", errors="replace").count("\ufffd") - body.count(
+        "\ufffd".encode()
+    )
+    if undecodable and mostly_utf8(body, undecodable):
+        body = repair_utf8(body, [])[0]
     try:
         return bytes(convert_to_utf8(dict(headers), body, {}))
     except (LookupError, UnicodeError, ValueError):

@@ -354,6 +354,16 @@ def test_surrogate_references_in_utf8_and_utf16_feeds_lose_only_that_character(
         assert padded["title"] == f"Taiwan and Austria Sign a Materials Note ({tag})"
 
 
+def test_raw_lone_surrogates_in_feeds_lose_only_themselves(charrefs: Run) -> None:
+    for tag in ("raw-utf8", "raw-utf16le", "raw-utf16be"):
+        clean = charrefs.by_url(detail_url(f"{tag}-clean"))
+        assert clean["title"] == f"Taiwan–Finland Battery Plan 電池 ({tag})"  # no re-decoding
+        bad = charrefs.by_url(detail_url(f"{tag}-bad"))
+        assert bad["title"].startswith("Taiwan and Denmark Wind Pact \ufffd")
+        assert bad["title"].endswith(f" ({tag})")
+        assert bad["body"] == "Offshore wind – 風力 research continues."
+
+
 def test_entity_declarations_are_found_in_any_encoding(charrefs: Run) -> None:
     # UTF-7 by declaration, UTF-7 by header only, EBCDIC: none shows "<!ENTITY" in its bytes.
     for name in ("entity-utf7.xml", "entity-utf7-header.xml", "entity-ebcdic.xml"):
