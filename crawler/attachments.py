@@ -39,6 +39,7 @@ from scrapy.crawler import Crawler
 from scrapy.http import Response
 from scrapy.utils.defer import maybe_deferred_to_future
 
+from crawler.config import setting
 from crawler.items import ReleaseItem
 from crawler.normalize import clean_text
 
@@ -46,8 +47,6 @@ logger = logging.getLogger(__name__)
 
 Kind = Literal["pdf", "hwpx", "text"]
 
-#: A page body shorter than this (characters, after cleaning) is a stub.
-DEFAULT_STUB_CHARS = 200
 #: Most bytes read out of one HWPX archive (all sections together): a zip bomb stops here.
 MAX_UNCOMPRESSED_BYTES = 20 * 1024 * 1024
 #: Most sections read from one HWPX archive, and pages from one PDF.
@@ -382,7 +381,7 @@ class AttachmentBodyMiddleware:
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
-        self.stub_chars = crawler.settings.getint("ATTACHMENT_STUB_CHARS", DEFAULT_STUB_CHARS)
+        self.stub_chars: int = setting(crawler.settings, "ATTACHMENT_STUB_CHARS")
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> AttachmentBodyMiddleware:

@@ -19,6 +19,7 @@ from scrapy.settings import Settings
 from scrapy.spiderloader import get_spider_loader
 from scrapy_redis.utils import bytes_to_str
 
+from crawler.config import setting
 from crawler.distributed import (
     RedisKeys,
     host_allowed,
@@ -174,7 +175,7 @@ def run_workers(
     stayed idle for ``STNEWS_WORKER_MAX_IDLE`` seconds, or SIGTERM/SIGINT stopped the process
     (in-flight pages are finished and their new requests queued; a second signal forces).
     """
-    _poll_idle_engines_every(settings.getfloat("STNEWS_WORKER_POLL_INTERVAL", 0.5))
+    _poll_idle_engines_every(setting(settings, "STNEWS_WORKER_POLL_INTERVAL"))
     # The same progress and results as `stnews crawl`, with each spider Redis-fed.
     return run_crawls(sources, settings, spider_args, on_progress, adapt=redis_spider_class)
 
