@@ -162,8 +162,10 @@ def _entry(entry: Any) -> ListEntry | None:
         link = guid  # an RSS guid with isPermaLink
     if not link:
         return None
-    published = entry.get("published") or entry.get("updated") or None
-    updated = entry.get("updated") or None
+    # Only an `updated` the entry has: `entry.get("updated")` falls back to `published`, a
+    # mapping feedparser deprecates (with a DeprecationWarning).
+    updated = dict.get(entry, "updated") or None  # the plain dict's get: no mapping
+    published = entry.get("published") or updated
     content = next((c.get("value") for c in entry.get("content", []) if c.get("value")), None)
     summary = _html_paragraphs(entry.get("summary"))
     body = _html_paragraphs(content) or summary

@@ -629,3 +629,15 @@ def test_the_runner_checks_every_nth_poll_from_the_stored_runs(tmp_path: Path) -
     ]
     unchecked = next(cls for cls in classes.values() if cls.source_config.kind != "feed")
     assert feed_check(unchecked, settings) == {}  # no check page: no argument
+
+
+def test_reading_feeds_uses_no_deprecated_feedparser_mapping() -> None:
+    # feedparser maps a missing `updated` to `published` with a DeprecationWarning.
+    import warnings
+
+    for url in (MSIT_FEED, NSTC_FEED):
+        response = fixture_response(url)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", DeprecationWarning)
+            reading = read_feed(response.body, response.url)
+        assert reading.entries and all(entry.date for entry in reading.entries), url

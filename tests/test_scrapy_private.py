@@ -82,3 +82,24 @@ def test_no_other_module_uses_a_private_scrapy_name() -> None:
                 found.append(str(path.relative_to(ROOT)))
             found += [f"{path.relative_to(ROOT)}: {name}" for name in names if name in text]
     assert found == []
+
+
+def test_deprecations_raised_in_stnews_modules_fail_the_tests() -> None:
+    # pyproject's filterwarnings: shown from other code, errors from crawler, spiders, storage.
+    import warnings
+
+    from scrapy.exceptions import ScrapyDeprecationWarning
+
+    def raise_in(module: str, category: type[Warning]) -> None:
+        warnings.warn_explicit("old API", category, f"{module}.py", 1, module=module)
+
+    for module in ("crawler.tls", "spiders.msit", "storage"):
+        for category in (DeprecationWarning, ScrapyDeprecationWarning):
+            try:
+                raise_in(module, category)
+            except category:
+                continue
+            raise AssertionError(f"{category.__name__} from {module} did not fail")
+    with warnings.catch_warnings(record=True) as shown:  # the filters stay pytest's
+        raise_in("scrapy.core.engine", DeprecationWarning)
+    assert len(shown) == 1  # shown, not raised

@@ -231,7 +231,7 @@ def render_feeds(
     items_by_id: dict[int, FeedItem] = {}  # a release in many feeds is converted once
     with database.session(readonly=True) as session:
         values = present_values(session)
-        rows = session.execute(select(Source.name, Source.agency, Source.language)).tuples()
+        rows = session.execute(select(Source.name, Source.agency, Source.language))
         agencies, languages = {}, {}
         for name, agency, language in rows:
             agencies[name], languages[name] = agency, language
