@@ -641,3 +641,25 @@ def test_reading_feeds_uses_no_deprecated_feedparser_mapping() -> None:
             warnings.simplefilter("error", DeprecationWarning)
             reading = read_feed(response.body, response.url)
         assert reading.entries and all(entry.date for entry in reading.entries), url
+
+
+def test_spiders_read_no_database() -> None:
+    # Spiders know navigation; what the database says reaches them as arguments
+    # (crawler.service.runner.feed_check) or through Scrapy components.
+    import ast
+
+    from tests.support import ROOT
+
+    found = []
+    for path in sorted((ROOT / "spiders").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = (
+                [alias.name for alias in node.names] if isinstance(node, ast.Import)
+                else [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            )  # fmt: skip
+            found += [
+                f"{path.name}: {name}"
+                for name in names
+                if name.split(".")[0] in ("storage", "sqlalchemy") or name == "crawler.database"
+            ]
+    assert found == []
