@@ -55,7 +55,7 @@ _trusted: weakref.WeakKeyDictionary[Crawler, bool] = weakref.WeakKeyDictionary()
 
 def shortcuts_trusted(crawler: Crawler) -> bool:
     """Whether the previous run of this crawl's source finished completely."""
-    if crawler.settings.get("STNEWS_TRIGGER") == "worker":
+    if setting(crawler.settings, "STNEWS_TRIGGER") == "worker":
         # Workers share a round through Redis: a worker's run row stays "running" while the
         # others work, and requests a killed worker held stay queued for them.
         return True

@@ -23,6 +23,7 @@ from twisted.web.iweb import IPolicyForHTTPS
 from zope.interface import implementer
 
 from crawler import scrapy_private
+from crawler.config import setting
 from crawler.scrapy_private import ClientContextFactory
 
 if TYPE_CHECKING:
@@ -60,13 +61,13 @@ def read_certificates(path: str | Path, setting: str | None = None) -> list[Cert
 def trust_root(settings: BaseSettings) -> IOpenSSLTrustRoot:
     """certifi's roots plus the certificates of ``TLS_CA_BUNDLE``, if set."""
     certificates = read_certificates(certifi.where())
-    if bundle := settings.get("TLS_CA_BUNDLE"):
+    if bundle := setting(settings, "TLS_CA_BUNDLE"):
         certificates += read_certificates(bundle, "TLS_CA_BUNDLE")
     return trustRootFromCertificates(certificates)
 
 
 def unverified_hosts(settings: BaseSettings) -> frozenset[str]:
-    hosts = (host.strip().lower() for host in settings.getlist("TLS_UNVERIFIED_HOSTS"))
+    hosts = (host.strip().lower() for host in setting(settings, "TLS_UNVERIFIED_HOSTS"))
     return frozenset(host for host in hosts if host)
 
 
