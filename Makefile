@@ -4,12 +4,13 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install browser run test lint bench clean
+.PHONY: install browser run test lint bench clean constraints
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,postgres,distributed]'
+	# The tested versions (constraints.txt); `make constraints` records new ones.
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,postgres,distributed]'
 	# Feed clients for tests/feeds/test_data_out.py (Debian packages).
 	command -v newsboat >/dev/null && command -v xmllint >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq newsboat libxml2-utils >/dev/null; }
 	touch $(STAMP)
@@ -34,6 +35,11 @@ test: $(STAMP) browser
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q -n auto
 	STNEWS_TEST_DB=postgresql $(BIN)/pytest -q -n auto
+
+## Record the versions in .venv as the tested ones, after an upgrade has passed `make test`.
+constraints: $(STAMP)
+	{ sed -n '/^#/p' constraints.txt; $(BIN)/pip freeze --all --exclude-editable | grep -v '^pip=='; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
