@@ -31,10 +31,13 @@ run: $(STAMP)
 
 ## Lint, then the whole test suite (offline) on SQLite, then again on PostgreSQL
 ## (127.0.0.1:5432, database `test`; STNEWS_TEST_POSTGRES_URL to point elsewhere).
+## The `slow` and `soak` tests (whole crawls, kills and restarts, the install from a wheel,
+## the SQLite locking soak) test the crawler, not the database: they run in the SQLite leg
+## only, so the PostgreSQL leg takes the tests whose outcome can depend on the database.
 test: $(STAMP) browser
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q -n auto
-	STNEWS_TEST_DB=postgresql $(BIN)/pytest -q -n auto
+	STNEWS_TEST_DB=postgresql $(BIN)/pytest -q -n auto -m "not slow and not soak"
 
 ## Record the versions in .venv as the tested ones, after an upgrade has passed `make test`.
 constraints: $(STAMP)
