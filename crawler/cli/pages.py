@@ -175,7 +175,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     from crawler.doctor.fetch import fetch
     from crawler.doctor.write import apply, write_atomically
     from crawler.source_registry import page_objects
-    from crawler.sources import load_sources, sources_path
+    from crawler.sources import load_sources, sources_for_editing
 
     configs = [_config(name) for name in args.sources] or [s for s in load_sources() if s.enabled]
     overrides: dict[str, Any] = {}
@@ -196,8 +196,8 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         for report in reports:
             _print_report(report)
     if args.write:
-        path = sources_path()
-        text, changes = apply(path.read_text(encoding="utf-8"), reports)
+        path, current = sources_for_editing()
+        text, changes = apply(current, reports)
         if changes:
             write_atomically(path, text)
             err.print(f"wrote {len(changes)} change(s) to {path}:")

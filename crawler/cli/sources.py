@@ -30,6 +30,7 @@ from crawler.sources import (
     SourceConfig,
     load_sources,
     parse_sources,
+    sources_for_editing,
     sources_path,
 )
 
@@ -193,8 +194,12 @@ def renamed_entry(entry: str, name: str) -> str:
 
 
 def cmd_sources_add(args: argparse.Namespace) -> int:
-    path = _sources_file(args)
-    text = path.read_text(encoding="utf-8")
+    given = getattr(args, "sources_file", None)
+    if given:
+        path = Path(given)
+        text = path.read_text(encoding="utf-8")
+    else:
+        path, text = sources_for_editing()
     names = [source.name for source in parse_sources(text, path)]
     if args.template not in names:
         raise KeyError(f"{path}: no source {args.template!r}; sources: {', '.join(names)}")
