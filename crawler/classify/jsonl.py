@@ -7,11 +7,12 @@ from collections.abc import Iterable, Iterator
 
 from .engine import classify
 
-_FIELDS = ("title", "body", "agency_country", "language")
+_FIELDS = ("title", "body", "agency_country", "language", "home")
 
 
 def classify_lines(lines: Iterable[str]) -> Iterator[str]:
-    """Classify each JSON line ``{"title", "body", "agency_country", "language"}``.
+    """Classify each JSON line ``{"title", "body", "agency_country", "language"}``; an optional
+    ``"home"`` (the publisher's own side, as a source's ``home``) overrides ``agency_country``.
 
     Every input line yields exactly one output line, in order: the input object with
     ``is_cooperation``, ``confidence``, ``partners``, ``topics``, ``coop_type`` and ``evidence``
@@ -38,7 +39,7 @@ def _one(line: str, number: int) -> dict[str, object]:
     result = classify(
         obj.get("title") or "",
         obj.get("body") or "",
-        obj.get("agency_country") or "",
+        obj.get("home") or obj.get("agency_country") or "",
         obj.get("language") or "",
     )
     return {**obj, **result.to_dict()}

@@ -88,10 +88,14 @@ def cmd_reclassify(args: argparse.Namespace) -> int:
     from sqlalchemy import select
 
     from crawler.classify import classify
+    from crawler.sources import sources_by_name
     from storage import Release, Source
     from storage.releases import update_classification
 
     known_sources(args.source)
+    # The same home side as the crawl's EnrichPipeline: the source's `home`, else the stored
+    # agency country (a source since removed from sources.toml).
+    homes = {name: config.home_code for name, config in sources_by_name().items()}
     database = open_database(args)
     query = select(Release.id).join(Source).order_by(Release.id)
     if args.source:
@@ -107,9 +111,8 @@ def cmd_reclassify(args: argparse.Namespace) -> int:
                 for release in session.scalars(
                     select(Release).where(Release.id.in_(ids[start : start + batch]))
                 ):
-                    verdict = classify(
-                        release.title, release.body, release.agency_country, release.language
-                    )
+                    home = homes.get(release.source.name) or release.agency_country
+                    verdict = classify(release.title, release.body, home, release.language)
                     changed += update_classification(release, verdict.to_dict())
             progress.advance(task, min(batch, len(ids) - start))
     out.print(f"Reclassified {len(ids)} releases: {changed} changed labels.")
