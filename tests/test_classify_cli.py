@@ -113,6 +113,10 @@ def test_classify_reads_an_optional_home() -> None:
     line = {"title": "EU and Japan launch formal talks on association to Horizon Europe",
             "body": "The European Commission and Japan opened negotiations in Brussels.",
             "agency_country": "BE", "language": "en"}  # fmt: skip
-    as_be, as_eu = classify(json.dumps(line) + "\n" + json.dumps({**line, "home": "EU"}) + "\n")
-    assert as_eu["partners"] == ["JP"]
+    # A line of `stnews releases --json` carries its source: that source's home (ec_rtd: EU).
+    from_source = {**line, "source": "ec_rtd"}
+    as_be, as_eu, as_source = classify(
+        "\n".join(json.dumps(x) for x in (line, {**line, "home": "EU"}, from_source)) + "\n"
+    )
+    assert as_eu["partners"] == ["JP"] == as_source["partners"]
     assert "EU" in as_be["partners"]
