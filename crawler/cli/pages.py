@@ -19,9 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from rich.markup import escape
-from rich.table import Table
 
-from crawler.cli.common import err, out, positive_int
+from crawler.cli.common import err, new_table, out, positive_int, print_table
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -125,10 +124,10 @@ def _print_extract(data: dict[str, Any]) -> None:
         out.print(f"next page: {escape(data['next_pages'][0]) if data['next_pages'] else '-'}")
         return
     stages = data.get("stages", {})
-    table = Table(show_header=True, header_style="bold")
-    table.add_column("field")
-    table.add_column("stage")
-    table.add_column("value", overflow="fold")
+    table = new_table()
+    table.add_column("field", no_wrap=True)
+    table.add_column("stage", no_wrap=True)
+    table.add_column("value", overflow="fold")  # URLs and CJK text break anywhere
     for name in ("native_id", "title", "published_raw", "modified_raw", "summary", "image_url",
                  "contact_org"):  # fmt: skip
         if name in data:
@@ -139,7 +138,7 @@ def _print_extract(data: dict[str, Any]) -> None:
     body = data.get("body", data.get("paragraphs", []))
     table.add_row("body", stages.get("body", data.get("stage", "")),
                   f"{len(body)} paragraphs, {sum(map(len, body))} characters")  # fmt: skip
-    out.print(table)
+    print_table(table)
     for paragraph in body:
         out.print(escape(paragraph), highlight=False)
         out.print()

@@ -7,15 +7,19 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from rich.table import Table
+from rich.markup import escape
 
 from crawler.cli.common import (
     add_json_option,
+    add_source_column,
+    ago,
     date_bound,
     known_sources,
+    new_table,
     open_database,
     out,
     positive_int,
+    print_table,
     write_json,
 )
 
@@ -111,14 +115,19 @@ def cmd_releases(args: argparse.Namespace) -> int:
     if args.json:
         write_json(data)
         return 0
-    table = Table(title=f"{len(data)} releases")
-    for column in ("published", "source", "title", "partners"):
-        table.add_column(column, overflow="fold")
+    table = new_table(f"{len(data)} releases")
+    table.add_column("published", no_wrap=True)
+    add_source_column(table)
+    table.add_column("title", ratio=3, overflow="fold")  # CJK titles break anywhere
+    table.add_column("partners", ratio=1)
     for row in data:
         table.add_row(
-            (row["published"] or "")[:10], row["source"], row["title"], " ".join(row["partners"])
+            (row["published"] or "")[:10],
+            row["source"],
+            escape(row["title"] or ""),
+            " ".join(row["partners"]),
         )
-    out.print(table)
+    print_table(table)
     return 0
 
 
@@ -132,19 +141,12 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.json:
         write_json(rows)
         return 0
-    table = Table(title="Sources")
-    for column in (
-        "source",
-        "health",
-        "last run",
-        "outcome",
-        "next run",
-        "new",
-        "updated",
-        "releases",
-        "reasons",
-    ):
-        table.add_column(column, overflow="fold")
+    table = new_table("Sources")
+    add_source_column(table)
+    for column in ("health", "last run", "outcome", "next run"):
+        table.add_column(column)
+    for column in ("new", "upd", "stored"):
+        table.add_column(column, justify="right")
     for row in rows:
         run = row["last_run"] or {}
         health = row["health"] + (" (stale)" if row["stale"] else "")
@@ -152,15 +154,18 @@ def cmd_status(args: argparse.Namespace) -> int:
         table.add_row(
             row["source"],
             f"[{color}]{health}[/{color}]" if color else health,
-            (run.get("finished") or run.get("started") or "never")[:19],
+            ago(run.get("finished") or run.get("started"), "never"),
             run.get("status", "-"),
-            (row["next_run"] or "-")[:19],
+            ago(row["next_run"]),
             str(run.get("new", "-")),
             str(run.get("updated", "-")),
             str(row["releases"]),
-            "; ".join(row["reasons"]),
         )
-    out.print(table)
+    print_table(table)
+    # Reasons are sentences: under the table, where they wrap at the terminal's width.
+    for row in rows:
+        for reason in row["reasons"]:
+            out.print(f"{row['source']}: {escape(reason)}", highlight=False)
     _print_notify_problems(args)
     return 0
 

@@ -74,7 +74,7 @@ def redis_arguments(parser: argparse.ArgumentParser) -> None:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     # Imported here so that building the parser stays cheap for the other commands.
-    from crawler.cli.crawl import link_events, result_dict, summary_table
+    from crawler.cli.crawl import link_events, print_summary, result_dict
     from crawler.distributed import distributed_settings, resolve_prefix, resolve_redis_url
     from crawler.service.workers import display_url, run_workers
 
@@ -116,7 +116,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     if args.json:
         sys.stdout.write(json.dumps(rows, indent=1) + "\n")
     else:
-        out.print(summary_table(rows))
+        print_summary(rows)
     # Stopped by a signal is a clean stop for a worker; anything else is a failure.
     return 0 if all(r.finish_reason in ("finished", "shutdown") for r in results) else 1
 
