@@ -146,7 +146,7 @@ def cmd_subscriptions(args: argparse.Namespace) -> int:
     from crawler.notify.send import redacted
     from storage.notify import delivery_counts, last_errors, list_subscriptions
 
-    database = open_database(args)
+    database = open_database(args, look_only=True)
     with database.session(readonly=True) as session:
         rows = list_subscriptions(session)
         counts = delivery_counts(session)

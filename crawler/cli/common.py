@@ -42,17 +42,34 @@ def database_url(args: argparse.Namespace | None = None) -> str:
     return url or project_settings()["DATABASE_URL"]
 
 
-def open_database(url: str | argparse.Namespace | None = None, migrate: bool = True):
+def open_database(
+    url: str | argparse.Namespace | None = None, migrate: bool = True, look_only: bool = False
+):
     """The user's database (a URL, or the command's arguments), checked before use: a bad URL,
-    a missing driver or an unreachable server is a UserError, not a traceback."""
+    a missing driver or an unreachable server is a UserError, not a traceback.
+
+    ``look_only``: for commands that only read. The database must exist at the current
+    schema; nothing is created or migrated (the error says how to create or upgrade it)."""
     from storage.db import DatabaseUnusable, open_checked
 
     if not isinstance(url, str):
         url = database_url(url)
     try:
-        return open_checked(url, migrate=migrate)
+        return open_checked(url, migrate=migrate, existing=look_only)
     except DatabaseUnusable as exc:
         raise UserError(str(exc)) from None
+
+
+def check_crawl_settings(settings: Settings) -> Settings:
+    """Settings a crawl can start with. A bad TLS_CA_BUNDLE would otherwise surface inside
+    Twisted as a traceback and a crawl that never started: here it is one error line."""
+    from crawler.tls import TLSConfigurationError, trust_root
+
+    try:
+        trust_root(settings)
+    except TLSConfigurationError as exc:
+        raise UserError(str(exc)) from None
+    return settings
 
 
 def known_sources(names: list[str] | None = None) -> list[str]:

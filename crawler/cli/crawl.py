@@ -14,7 +14,9 @@ from rich.table import Table
 from crawler.cli.common import (
     add_scrapy_options,
     add_source_column,
+    check_crawl_settings,
     err,
+    known_sources,
     name_value,
     new_table,
     open_database,
@@ -57,10 +59,11 @@ def crawl_settings(args: argparse.Namespace, **overrides: Any):
         overrides["DATABASE_URL"] = args.db
     if not getattr(args, "verbose", False):
         overrides.setdefault("LOG_LEVEL", "WARNING")
-    return project_settings(overrides)
+    return check_crawl_settings(project_settings(overrides))
 
 
 def cmd_crawl(args: argparse.Namespace) -> int:
+    known_sources(args.sources)
     overrides: dict[str, Any] = {}
     if args.replay:
         replay = Path(args.replay)
@@ -103,6 +106,7 @@ def link_events(database) -> str | None:
 
 
 def cmd_record(args: argparse.Namespace) -> int:
+    known_sources([args.source])
     target = Path(args.directory)
     settings = crawl_settings(
         args,

@@ -86,7 +86,7 @@ def cmd_ledger(args: argparse.Namespace) -> int:
     from crawler.events import ledger
     from storage.events import list_events
 
-    database = open_database(args)
+    database = open_database(args, look_only=True)
     try:
         with database.session(readonly=True) as session:
             events = list_events(session, partner=args.partner, order="occurred")

@@ -169,7 +169,7 @@ def cmd_expected(args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from crawler.cli.common import project_settings
+    from crawler.cli.common import check_crawl_settings, project_settings
     from crawler.doctor.diagnose import diagnose
     from crawler.doctor.fetch import fetch
     from crawler.doctor.write import apply, write_atomically
@@ -184,9 +184,10 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         overrides["REPLAY_DIR"] = str(Path(args.replay).resolve())
     elif args.write:
         overrides["RECORD_DIR"] = str(Path(args.fixtures).resolve())
+    settings = check_crawl_settings(project_settings())
     err.print(f"doctor: reading {len(configs)} source(s)"
               + (f" from {args.replay}" if args.replay else " live"), style="dim")  # fmt: skip
-    fetched = fetch(configs, project_settings(), details=args.details, overrides=overrides)
+    fetched = fetch(configs, settings, details=args.details, overrides=overrides)
     reports = [diagnose(config, fetched[config.name], *page_objects(config)) for config in configs]
     if args.json:
         sys.stdout.write(json.dumps([r.to_dict() for r in reports], ensure_ascii=False,

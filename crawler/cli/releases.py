@@ -10,9 +10,11 @@ from zoneinfo import ZoneInfo
 from rich.markup import escape
 
 from crawler.cli.common import (
+    UserError,
     add_json_option,
     add_source_column,
     ago,
+    database_url,
     date_bound,
     known_sources,
     new_table,
@@ -93,7 +95,7 @@ def cmd_releases(args: argparse.Namespace) -> int:
     from storage import list_releases
 
     known_sources(args.source)
-    database = open_database(args)
+    database = open_database(args, look_only=True)
     with database.session(readonly=True) as session:
         rows = list_releases(
             session,
@@ -137,7 +139,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     from crawler.service.status import status_rows
 
     names = known_sources(args.sources) if args.sources else known_sources()
-    rows = status_rows(open_database(args), sorted(names))
+    database = open_database(args, look_only=True)
+    rows = status_rows(database, sorted(names))
     if args.json:
         write_json(rows)
         return 0
@@ -166,15 +169,15 @@ def cmd_status(args: argparse.Namespace) -> int:
     for row in rows:
         for reason in row["reasons"]:
             out.print(f"{row['source']}: {escape(reason)}", highlight=False)
-    _print_notify_problems(args)
+    _print_notify_problems(database)
     return 0
 
 
-def _print_notify_problems(args: argparse.Namespace) -> None:
+def _print_notify_problems(database) -> None:
     """Alerts that failed (retrying, or given up): under the sources, for the operator."""
     from storage.notify import notify_problems
 
-    with open_database(args).session(readonly=True) as session:
+    with database.session(readonly=True) as session:
         problems = notify_problems(session)
     for line in problems:
         out.print(f"[red]notify:[/red] {line}")
@@ -185,7 +188,14 @@ def _print_notify_problems(args: argparse.Namespace) -> None:
 def cmd_db(args: argparse.Namespace) -> int:
     from storage.migrate import current_revision, head_revision, upgrade
 
-    # Not migrated on opening: `db current` reports the schema as it is.
+    # Not migrated on opening: `db current` reports the schema as it is (and creates nothing).
+    if args.action == "current":
+        from storage.db import DatabaseUnusable, require_existing
+
+        try:
+            require_existing(database_url(args))
+        except DatabaseUnusable as exc:
+            raise UserError(str(exc)) from None
     engine = open_database(args, migrate=False).engine
     try:
         if args.action == "upgrade":

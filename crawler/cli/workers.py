@@ -11,6 +11,7 @@ from typing import Any
 from crawler.cli.common import (
     UserError,
     add_scrapy_options,
+    check_crawl_settings,
     err,
     known_sources,
     name_value,
@@ -78,6 +79,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from crawler.distributed import distributed_settings, resolve_prefix, resolve_redis_url
     from crawler.service.workers import display_url, run_workers
 
+    known_sources(args.sources)
     base = project_settings()
     redis_url = args.redis or resolve_redis_url(base)
     check_redis(redis_url)
@@ -93,7 +95,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         overrides["DATABASE_URL"] = args.db
     if not args.verbose:
         overrides.setdefault("LOG_LEVEL", "WARNING")
-    settings = project_settings(overrides)
+    settings = check_crawl_settings(project_settings(overrides))
     # Opened (and migrated) before any spider starts: an unusable database is one error line.
     database = open_database(settings["DATABASE_URL"])
     spider_args = dict(name_value(text) for text in args.spider_args)
