@@ -111,7 +111,7 @@ def open_checked(url: str, migrate: bool = True, existing: bool = False) -> Data
     from storage.migrate import SchemaError, current_revision, head_revision
 
     if existing:
-        require_existing(url)
+        _require_existing(url)
     try:
         database = Database(url, migrate=migrate and not existing)
         if existing:
@@ -140,7 +140,7 @@ def _shown(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def require_existing(url: str) -> None:
+def _require_existing(url: str) -> None:
     """A SQLite URL must name a file that exists (connecting would create it)."""
     try:
         parsed = make_url(url)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -188,14 +189,12 @@ def _print_notify_problems(database) -> None:
 def cmd_db(args: argparse.Namespace) -> int:
     from storage.migrate import current_revision, head_revision, upgrade
 
-    # Not migrated on opening: `db current` reports the schema as it is (and creates nothing).
-    if args.action == "current":
-        from storage.db import DatabaseUnusable, require_existing
-
-        try:
-            require_existing(database_url(args))
-        except DatabaseUnusable as exc:
-            raise UserError(str(exc)) from None
+    # Not migrated on opening: `db current` reports the schema as it is, and creates nothing.
+    if args.action == "current" and (missing := _missing_sqlite_file(database_url(args))):
+        if not missing.parent.is_dir():
+            raise UserError(f"no such directory for the SQLite database: {missing.parent}")
+        out.print(f"{missing}: empty (no file yet; `stnews db upgrade` creates it)")
+        return 0
     engine = open_database(args, migrate=False).engine
     try:
         if args.action == "upgrade":
@@ -211,6 +210,21 @@ def cmd_db(args: argparse.Namespace) -> int:
     finally:
         engine.dispose()
     return 0
+
+
+def _missing_sqlite_file(url: str) -> Path | None:
+    """The file a SQLite URL names, when it does not exist (connecting would create it)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None  # open_database reports it
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    path = Path(parsed.database)
+    return None if path.exists() else path
 
 
 def _safe_url(engine) -> str:
