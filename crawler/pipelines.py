@@ -110,12 +110,12 @@ class ValidatePipeline(ReleasePipeline):
 
 
 class EnrichPipeline(ReleasePipeline):
-    """Classify: international cooperation or not, partners, topics, kind, with evidence."""
+    """Classify: international cooperation or not, partners, topics, kind, with evidence.
+    The home side is the source's ``home`` (the EU for the Commission), else its country."""
 
     def process_release(self, item: ReleaseItem) -> ReleaseItem:
-        verdict = classify(
-            item["title"], item.get("body") or "", item["agency_country"], item["language"]
-        )
+        home = item.get("home") or item["agency_country"]
+        verdict = classify(item["title"], item.get("body") or "", home, item["language"])
         item.update(verdict.to_dict())
         if verdict.is_cooperation:
             self.stats.inc_value("releases/cooperation")

@@ -214,6 +214,7 @@ class ReleaseSpider(SourceSpider):
             language=self.language,
             agency=self.agency,
             agency_country=self.agency_country,
+            home=self.source_config.home_code if self.source_config else self.agency_country,
             timezone=self.timezone,
             attachments=[],
             raw_body=response.body,

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler.cli.common import (
+    check_crawl_settings,
     known_sources,
     open_database,
     positive_seconds,
@@ -110,7 +111,7 @@ def cmd_schedule(args: argparse.Namespace) -> int:
 
     if args.once and args.serve:
         raise ValueError("--serve runs a server until stopped; it cannot go with --once")
-    settings = project_settings()
+    settings = check_crawl_settings(project_settings())
     enqueue = args.enqueue if args.enqueue is not None else setting(settings, "SCHEDULE_ENQUEUE")
     _check_mode(args, enqueue)
     _configure_logging(args.verbose)
