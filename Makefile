@@ -4,12 +4,13 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install browser run test lint bench clean
+.PHONY: install browser run test lint bench clean constraints
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,postgres,distributed]'
+	# The tested versions (constraints.txt); `make constraints` records new ones.
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,postgres,distributed]'
 	# Feed clients for tests/feeds/test_data_out.py (Debian packages).
 	command -v newsboat >/dev/null && command -v xmllint >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq newsboat libxml2-utils >/dev/null; }
 	touch $(STAMP)
@@ -30,10 +31,18 @@ run: $(STAMP)
 
 ## Lint, then the whole test suite (offline) on SQLite, then again on PostgreSQL
 ## (127.0.0.1:5432, database `test`; STNEWS_TEST_POSTGRES_URL to point elsewhere).
+## The `slow` and `soak` tests (whole crawls, kills and restarts, the install from a wheel,
+## the SQLite locking soak) test the crawler, not the database: they run in the SQLite leg
+## only, so the PostgreSQL leg takes the tests whose outcome can depend on the database.
 test: $(STAMP) browser
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q -n auto
-	STNEWS_TEST_DB=postgresql $(BIN)/pytest -q -n auto
+	STNEWS_TEST_DB=postgresql $(BIN)/pytest -q -n auto -m "not slow and not soak"
+
+## Record the versions in .venv as the tested ones, after an upgrade has passed `make test`.
+constraints: $(STAMP)
+	{ sed -n '/^#/p' constraints.txt; $(BIN)/pip freeze --all --exclude-editable | grep -v '^pip=='; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -127,7 +127,9 @@ def build_default_feed(database: Database) -> bytes:
         home_url="http://127.0.0.1:8080/feeds/",
         items=items,
     )
-    return render_atom(meta, items, "http://127.0.0.1:8080/feeds/cooperation.atom")
+    return render_atom(
+        meta, items, "http://127.0.0.1:8080/feeds/cooperation.atom", "application/atom+xml"
+    )
 
 
 def time_runs(database: Database, runs: int = RUNS) -> list[float]:
@@ -139,7 +141,7 @@ def time_once(database: Database) -> float:
     started = time.perf_counter()
     data = build_default_feed(database)
     elapsed = time.perf_counter() - started
-    assert data.count(b"<entry>") == LIMIT
+    assert data.count(b"<entry") == LIMIT
     return elapsed
 
 

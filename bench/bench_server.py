@@ -156,7 +156,7 @@ async def bench(
     cold_ms = (time.perf_counter() - cold_started) * 1000
     if warm.status != 200:
         raise SystemExit(f"GET {FEED_PATH} answered {warm.status}")
-    entries = warm.body.count(b"<entry>")
+    entries = warm.body.count(b"<entry")
     feed = (
         f"{FEED_PATH}: {len(warm.body):,} bytes, {entries} entries; "
         f"first (uncached) response {cold_ms:.0f} ms"

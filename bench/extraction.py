@@ -36,7 +36,7 @@ from typing import Any
 
 from bench.common import ROOT, Config, Figure, Section
 
-SEEDS = ROOT.parent / "shared" / "seeds"
+SEEDS = ROOT / "tests" / "data" / "seeds"  # copies of ../shared/seeds
 AEB = ROOT.parent / "shared" / "article-extraction-benchmark"
 EXPECTED = ROOT / "tests" / "expected"
 PUBLISHED_TRAFILATURA_F1 = 0.958

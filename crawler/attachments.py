@@ -1,7 +1,7 @@
 """Release text from attached files, for releases whose page body is only a stub.
 
-MSIT's Korean press releases often say little more than "see the attachment" on the page; the
-text is in an attached HWPX or PDF file. Two parts:
+Some releases (MSIT's Korean ones, for one) say little more than "see the attachment" on the
+page; the text is in an attached HWPX or PDF file. Two parts:
 
 - ``attachment_text(body, content_type, filename)``: the text of a downloaded file, paragraphs
   separated by a blank line. PDF through pypdf, HWPX (a zip of XML: ``Contents/section*.xml``,
@@ -13,6 +13,8 @@ text is in an attached HWPX or PDF file. Two parts:
   (``extraction = "attachment"``). A failed download or an unreadable file leaves the item as it
   was: the release is never lost.
 
+How an attachment is requested is the spider's to say (``attachment_request(url, referer)``,
+e.g. MSIT's form POST in ``spiders/msit.py``); without one it is a GET with ``Referer``.
 The download goes through the engine (``engine.download_async``: every downloader middleware,
 so cookies, retries, robots.txt and the replay apply) rather than as a scheduled request with
 a callback: a scheduled request must name a spider method as its callback to be serialized
@@ -25,7 +27,7 @@ import io
 import logging
 import re
 import zipfile
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from typing import Any, Literal
 from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 from xml.etree.ElementTree import Element
@@ -37,6 +39,7 @@ from scrapy.crawler import Crawler
 from scrapy.http import Response
 from scrapy.utils.defer import maybe_deferred_to_future
 
+from crawler.config import setting
 from crawler.items import ReleaseItem
 from crawler.normalize import clean_text
 
@@ -44,8 +47,6 @@ logger = logging.getLogger(__name__)
 
 Kind = Literal["pdf", "hwpx", "text"]
 
-#: A page body shorter than this (characters, after cleaning) is a stub.
-DEFAULT_STUB_CHARS = 200
 #: Most bytes read out of one HWPX archive (all sections together): a zip bomb stops here.
 MAX_UNCOMPRESSED_BYTES = 20 * 1024 * 1024
 #: Most sections read from one HWPX archive, and pages from one PDF.
@@ -304,12 +305,6 @@ def _continues(last: str, first: str) -> bool:
 
 # --- Downloading -------------------------------------------------------------------------------
 
-# Download endpoints that want a form POST rather than a GET of their query string. MSIT's
-# spider writes its attachments as `/ssm/file/fileDown.do?atchFileNo=..&fileOrd=..&fileBtn=A`.
-POST_DOWNLOADS: dict[str, tuple[str, ...]] = {
-    "/ssm/file/fileDown.do": ("atchFileNo", "fileOrd", "fileBtn"),
-}
-
 
 def _extension_kind(name: str | None) -> Kind | None:
     match = _EXTENSION.search(name or "")
@@ -327,23 +322,34 @@ def readable_attachments(attachments: Iterable[dict[str, str]]) -> list[dict[str
     return [attachment for *_, attachment in sorted(found, key=lambda entry: entry[:2])]
 
 
+#: Attachment downloads: files often live on another host than the page.
+_DOWNLOAD_META = {"allow_offsite": True}
+
+
 def attachment_request(url: str, referer: str) -> Request:
-    """The request that downloads an attachment as the site's own page would."""
+    """The request that downloads an attachment: a GET with the release page as ``Referer``.
+
+    A site whose downloads work otherwise (a form POST, a token) gives its spider an
+    ``attachment_request(url, referer)`` method, which the middleware calls instead
+    (``spiders/msit.py``); this module knows no site.
+    """
+    return Request(url, headers={"Referer": referer}, meta=_DOWNLOAD_META.copy(), dont_filter=True)
+
+
+def form_download(url: str, referer: str, fields: Sequence[str]) -> Request | None:
+    """A form POST of ``fields``, taken from ``url``'s query string, to the bare URL, with
+    ``Referer`` and ``Origin`` as a browser sends them; None when the URL lacks a field."""
     parts = urlsplit(url)
-    fields = POST_DOWNLOADS.get(parts.path)
     query = dict(parse_qsl(parts.query, keep_blank_values=True))
-    meta = {"allow_offsite": True}  # files often live on another host than the page
-    headers = {"Referer": referer}
-    if fields and all(name in query for name in fields):
-        origin = f"{parts.scheme}://{parts.netloc}"
-        return FormRequest(
-            urlunsplit(parts._replace(query="", fragment="")),
-            formdata={name: query[name] for name in fields},
-            headers={**headers, "Origin": origin},
-            meta=meta,
-            dont_filter=True,
-        )
-    return Request(url, headers=headers, meta=meta, dont_filter=True)
+    if not fields or not all(name in query for name in fields):
+        return None
+    return FormRequest(
+        urlunsplit(parts._replace(query="", fragment="")),
+        formdata={name: query[name] for name in fields},
+        headers={"Referer": referer, "Origin": f"{parts.scheme}://{parts.netloc}"},
+        meta=_DOWNLOAD_META.copy(),
+        dont_filter=True,
+    )
 
 
 def disposition_filename(value: bytes | str | None) -> str | None:
@@ -375,7 +381,7 @@ class AttachmentBodyMiddleware:
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
-        self.stub_chars = crawler.settings.getint("ATTACHMENT_STUB_CHARS", DEFAULT_STUB_CHARS)
+        self.stub_chars: int = setting(crawler.settings, "ATTACHMENT_STUB_CHARS")
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> AttachmentBodyMiddleware:
@@ -410,7 +416,7 @@ class AttachmentBodyMiddleware:
         return item
 
     async def _download_text(self, attachment: dict[str, str], referer: str) -> str | None:
-        request = attachment_request(attachment["url"], referer)
+        request = self._request_for(attachment["url"], referer)
         try:
             download = await self._download(request)
         except Exception as exc:  # whatever the network does, the release itself is kept
@@ -432,6 +438,14 @@ class AttachmentBodyMiddleware:
         if not text:
             self._inc("attachments/unreadable")
         return text
+
+    def _request_for(self, url: str, referer: str) -> Request:
+        """The spider's own download request when it has one (a site's form), else a GET."""
+        spider = getattr(self.crawler, "spider", None)
+        make: Callable[[str, str], Request] = (
+            getattr(spider, "attachment_request", None) or attachment_request
+        )
+        return make(url, referer)
 
     async def _download(self, request: Request) -> Response:
         engine = self.crawler.engine

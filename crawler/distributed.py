@@ -37,6 +37,7 @@ from scrapy.settings import BaseSettings
 from scrapy_redis.spiders import RedisMixin
 from scrapy_redis.utils import bytes_to_str
 
+from crawler.config import default, setting
 from crawler.health import HealthMonitor
 from crawler.project import project_settings
 from crawler.release_spider import LIST_PAGE, ReleaseSpider
@@ -52,8 +53,6 @@ warnings.filterwarnings(
     module=r"scrapy_redis\.",
 )
 
-DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
-DEFAULT_PREFIX = "stnews"
 #: Crawl-run records of workers say so (``crawl_runs.trigger``).
 WORKER_TRIGGER = "worker"
 CONDITIONAL_MIDDLEWARE = "crawler.incremental.ConditionalListMiddleware"
@@ -61,16 +60,18 @@ HEALTH_MONITOR = "crawler.health.HealthMonitor"
 
 
 def resolve_redis_url(settings: BaseSettings | None = None) -> str:
-    """The Redis URL: setting ``REDIS_URL``, else environment ``REDIS_URL``, else local."""
+    """The Redis URL: setting ``REDIS_URL``, else environment ``REDIS_URL`` (read now, not
+    when the settings were loaded), else the default of crawler/settings.py."""
     configured = settings.get("REDIS_URL") if settings is not None else None
-    return configured or os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
+    return configured or os.environ.get("REDIS_URL") or default("REDIS_URL")
 
 
 def resolve_prefix(settings: BaseSettings | None = None, prefix: str | None = None) -> str:
     """The key prefix: ``prefix``, else setting, else environment ``STNEWS_REDIS_PREFIX``,
-    else ``stnews``."""
+    else the default of crawler/settings.py."""
     configured = settings.get("STNEWS_REDIS_PREFIX") if settings is not None else None
-    prefix = prefix or configured or os.environ.get("STNEWS_REDIS_PREFIX") or DEFAULT_PREFIX
+    prefix = prefix or configured or os.environ.get("STNEWS_REDIS_PREFIX")
+    prefix = prefix or default("STNEWS_REDIS_PREFIX")
     if any(c.isspace() for c in prefix):
         raise ValueError(f"invalid Redis key prefix: {prefix!r}")
     return prefix
@@ -124,7 +125,7 @@ def distributed_settings(
         "SCHEDULER_DUPEFILTER_KEY": f"{escaped}:%(spider)s:dupefilter",
         "REDIS_START_URLS_KEY": f"{escaped}:%(name)s:start_urls",
         "STNEWS_WORKER_MAX_IDLE": float(max_idle),
-        "STNEWS_WORKER_POLL_INTERVAL": base.getfloat("STNEWS_WORKER_POLL_INTERVAL", 0.5),
+        "STNEWS_WORKER_POLL_INTERVAL": setting(base, "STNEWS_WORKER_POLL_INTERVAL"),
         "STNEWS_EXTRA_ALLOWED_DOMAINS": list(allowed_domains),
         "STNEWS_TRIGGER": WORKER_TRIGGER,
         "DOWNLOADER_MIDDLEWARES": {
@@ -232,13 +233,13 @@ class RedisFedMixin(RedisMixin):
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Any:
         spider = super().from_crawler(crawler, *args, **kwargs)
-        extra = crawler.settings.getlist("STNEWS_EXTRA_ALLOWED_DOMAINS")
+        extra = setting(crawler.settings, "STNEWS_EXTRA_ALLOWED_DOMAINS")
         # Every worker may receive requests for a mirror's host, not only the one that read
         # its start URL: the host must be allowed in all of them (``--allow-domain``).
         if extra and getattr(spider, "allowed_domains", None):
             spider.allowed_domains = [*spider.allowed_domains, *extra]
         spider.max_idle_time = 0  # scrapy-redis's timer; see the class docstring
-        spider.worker_max_idle = crawler.settings.getfloat("STNEWS_WORKER_MAX_IDLE", 0)
+        spider.worker_max_idle = setting(crawler.settings, "STNEWS_WORKER_MAX_IDLE")
         spider._last_active = time.monotonic()
         spider.setup_redis(crawler)
         crawler.signals.connect(spider._touch, signal=signals.response_received)

@@ -8,6 +8,7 @@ from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
+from crawler.config import setting
 from crawler.database import database_for
 from crawler.pipelines import DROPPED
 from storage.runs import finish_run, mark_interrupted, start_run
@@ -72,7 +73,7 @@ class CrawlRunRecorder:
 
     def spider_opened(self, spider: Spider) -> None:
         database = database_for(self.crawler.settings["DATABASE_URL"])
-        trigger = self.crawler.settings.get("STNEWS_TRIGGER", "manual")
+        trigger = setting(self.crawler.settings, "STNEWS_TRIGGER")
         with database.session() as session:
             interrupted = mark_interrupted(session)
             self.run_id = start_run(session, spider.name, trigger)

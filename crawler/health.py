@@ -1,10 +1,11 @@
 """Source health: what a healthy crawl looks like, the stats that show it, and the verdict.
 
 A site redesign that silently yields zero releases is how monitors die unnoticed. Each spider
-declares its expectations (``ReleaseSpider.health``); a spider middleware and a pipeline count
-what the crawl actually saw; at the end of every finished crawl the ``HealthMonitor``
-extension turns the counts into healthy / degraded / broken with reasons, stores it, and
-raises monitor events (which the ``monitor`` feed publishes) when it changes.
+carries its source's expectations (``ReleaseSpider.health``: ``[source.health]``, the model
+``crawler.sources.Health``); a spider middleware and a pipeline count what the crawl saw;
+at the end of every finished crawl the ``HealthMonitor`` extension turns the counts into
+healthy / degraded / broken with reasons, stores it, and raises
+monitor events (which the ``monitor`` feed publishes) when it changes.
 """
 
 from __future__ import annotations
@@ -24,25 +25,10 @@ from crawler.database import database_for
 from crawler.feed_health import empty_feed_pages, empty_feed_reason, freshness
 from crawler.items import ReleaseItem
 from crawler.pages.fields import is_fallback
+from crawler.sources import Health
 from storage.health import BROKEN, DEGRADED, HEALTHY, publishing_rhythm, record_health
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class HealthExpectations:
-    """What a healthy crawl of a source looks like. Spiders override what differs."""
-
-    #: Releases the first list page shows at least (later pages may be short).
-    min_first_page_items: int = 5
-    #: Fields every release should have after normalization ...
-    required_fields: tuple[str, ...] = ("title", "published", "body")
-    #: ... in at least this share of the releases seen.
-    min_field_coverage: float = 0.9
-    #: Share of detail requests that may fail (HTTP errors, timeouts) before it is degraded.
-    max_failure_ratio: float = 0.2
-    #: Days the source may go without a new release (its rhythm); None: learned.
-    max_quiet_days: int | None = None
 
 
 @dataclass
@@ -62,9 +48,7 @@ DRIFT_SHARE = 0.5
 DRIFT_MIN_RELEASES = 2
 
 
-def evaluate(
-    stats: Mapping[str, Any], expect: HealthExpectations, promised: Iterable[str] = ()
-) -> Verdict:
+def evaluate(stats: Mapping[str, Any], expect: Health, promised: Iterable[str] = ()) -> Verdict:
     """The health of one finished crawl, from its stats. ``promised`` are the fields the
     source's own selectors are meant to fill (``DetailPage.promised``): when most releases
     needed a fallback for one, the selectors have drifted from the site's markup."""
@@ -235,8 +219,8 @@ class FieldCoveragePipeline:
         return item
 
 
-def _expectations(crawler: Crawler) -> HealthExpectations:
-    return getattr(crawler.spider, "health", None) or HealthExpectations()
+def _expectations(crawler: Crawler) -> Health:
+    return getattr(crawler.spider, "health", None) or Health()
 
 
 class HealthMonitor:

@@ -36,6 +36,7 @@ from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
 from w3lib.url import canonicalize_url
 
+from crawler.config import setting
 from crawler.database import database_for
 from crawler.extensions import run_outcome
 from crawler.health import failure_count
@@ -54,7 +55,7 @@ _trusted: weakref.WeakKeyDictionary[Crawler, bool] = weakref.WeakKeyDictionary()
 
 def shortcuts_trusted(crawler: Crawler) -> bool:
     """Whether the previous run of this crawl's source finished completely."""
-    if crawler.settings.get("STNEWS_TRIGGER") == "worker":
+    if setting(crawler.settings, "STNEWS_TRIGGER") == "worker":
         # Workers share a round through Redis: a worker's run row stays "running" while the
         # others work, and requests a killed worker held stay queued for them.
         return True
@@ -94,11 +95,11 @@ def listing_hash(listing: dict[str, Any]) -> str:
 class IncrementalListMiddleware:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
-        self.recheck_after = timedelta(days=crawler.settings.getfloat("RECHECK_AFTER_DAYS", 7))
+        self.recheck_after = timedelta(days=setting(crawler.settings, "RECHECK_AFTER_DAYS"))
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> IncrementalListMiddleware:
-        if not crawler.settings.getbool("INCREMENTAL_ENABLED", True):
+        if not setting(crawler.settings, "INCREMENTAL_ENABLED"):
             raise NotConfigured
         return cls(crawler)
 
@@ -162,7 +163,7 @@ class ConditionalListMiddleware:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ConditionalListMiddleware:
-        if not crawler.settings.getbool("INCREMENTAL_ENABLED", True):
+        if not setting(crawler.settings, "INCREMENTAL_ENABLED"):
             raise NotConfigured
         middleware = cls(crawler)
         crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)

@@ -39,6 +39,9 @@ class ReleaseItem(scrapy.Item):
     language = scrapy.Field()  # BCP 47, e.g. "en"
     agency = scrapy.Field()
     agency_country = scrapy.Field()  # ISO 3166-1 alpha-2
+    # The publisher's own side, which is never a partner: the source's `home` (an ISO code or
+    # "EU"), else agency_country. The classifier reads it; it is not stored.
+    home = scrapy.Field()
     timezone = scrapy.Field()  # IANA zone used when the page gives none
 
     # Set by the normalize pipeline.

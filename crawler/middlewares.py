@@ -15,6 +15,8 @@ from scrapy.settings import BaseSettings
 from scrapy.utils.asyncio import sleep as reactor_sleep
 from scrapy.utils.response import response_status_message
 
+from crawler.config import setting
+
 logger = logging.getLogger(__name__)
 
 #: Up to this fraction is added at random to each backoff delay, so that requests which
@@ -63,9 +65,9 @@ class BackoffRetryMiddleware(RetryMiddleware):
 
     def __init__(self, settings: BaseSettings) -> None:
         super().__init__(settings)
-        self.backoff_base = settings.getfloat("RETRY_BACKOFF_BASE", 1.0)
-        self.backoff_max = settings.getfloat("RETRY_BACKOFF_MAX", 60.0)
-        self.retry_after_max = settings.getfloat("RETRY_AFTER_MAX", 300.0)
+        self.backoff_base = setting(settings, "RETRY_BACKOFF_BASE")
+        self.backoff_max = setting(settings, "RETRY_BACKOFF_MAX")
+        self.retry_after_max = setting(settings, "RETRY_AFTER_MAX")
         self.random = random.Random()
         # Replaced in unit tests, which have no reactor.
         self.sleep: Callable[[float], Awaitable[None]] = reactor_sleep

@@ -21,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from twisted.internet.defer import Deferred
 
 from crawler.classify import classify
+from crawler.config import setting
 from crawler.database import database_for
 from crawler.items import ReleaseItem
 from crawler.normalize import clean_line, clean_text, fingerprint, first_paragraph, parse_date
@@ -28,7 +29,7 @@ from crawler.urls import canonical_url
 from storage import ReleaseRecord, SaveOutcome, save_release
 from storage.links import UnsafeLink, link_problem, web_link
 from storage.releases import RawPage
-from storage.writer import DEFAULT_BATCH_SIZE, ReleaseWriter, WriterDied, WriterStats
+from storage.writer import ReleaseWriter, WriterDied, WriterStats
 
 DROPPED = "releases/dropped"
 logger = logging.getLogger(__name__)
@@ -142,12 +143,12 @@ class ValidatePipeline(ReleasePipeline):
 
 
 class EnrichPipeline(ReleasePipeline):
-    """Classify: international cooperation or not, partners, topics, kind, with evidence."""
+    """Classify: international cooperation or not, partners, topics, kind, with evidence.
+    The home side is the source's ``home`` (the EU for the Commission), else its country."""
 
     def process_release(self, item: ReleaseItem) -> ReleaseItem:
-        verdict = classify(
-            item["title"], item.get("body") or "", item["agency_country"], item["language"]
-        )
+        home = item.get("home") or item["agency_country"]
+        verdict = classify(item["title"], item.get("body") or "", home, item["language"])
         item.update(verdict.to_dict())
         if verdict.is_cooperation:
             self.stats.inc_value("releases/cooperation")
@@ -187,20 +188,17 @@ class StorePipeline(ReleasePipeline):
     ``releases/<outcome>`` stats, ``item_scraped`` and so the crawl-run record count only what
     is stored, and Scrapy does not close the spider before every release is written.
     ``"inline"``: one transaction per release in the reactor thread, the behaviour before
-    the writer existed (for debugging; and the default of a crawler built without the
-    project's settings, such as a unit test's).
+    the writer existed (for debugging).
     """
 
     def open_spider(self) -> None:
         settings = self.crawler.settings
         self.database = database_for(settings["DATABASE_URL"])  # migrates before any writer
-        mode = settings.get("STORE_WRITER", "inline")
-        if mode not in ("process", "inline"):
-            raise ValueError(f"STORE_WRITER must be 'process' or 'inline', not {mode!r}")
+        mode = setting(settings, "STORE_WRITER")  # checked at start (crawler.config)
         self.writer: ReleaseWriter | None = None
         self._shared: ReleaseWriter | None = None
         if mode == "process":
-            batch_size = settings.getint("STORE_BATCH_SIZE", DEFAULT_BATCH_SIZE)
+            batch_size = setting(settings, "STORE_BATCH_SIZE")
             self.writer = self._shared = acquire_writer(settings["DATABASE_URL"], batch_size)
         self._in_flight = 0
         self._idle_waiters: list[Deferred[None]] = []

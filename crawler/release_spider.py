@@ -19,10 +19,9 @@ import scrapy
 from scrapy import Request
 from scrapy.http import Response
 
-from crawler.health import HealthExpectations
 from crawler.items import ReleaseItem
 from crawler.pages import DetailPage, ListPage, ListReading, ReleaseFields
-from crawler.sources import SourceConfig, cached_sources
+from crawler.sources import Health, SourceConfig, cached_sources
 
 #: Request meta marking a list page (paged, conditionally re-requested).
 LIST_PAGE: dict[str, Any] = {"list_page": True}
@@ -34,17 +33,6 @@ def listing(native_id: str | None, title: str | None, date: str | None) -> dict[
     Incremental crawls compare it with what is stored to skip releases that did not change.
     """
     return {"listing": {"id": native_id, "title": title, "date": date}}
-
-
-def health_expectations(config: SourceConfig) -> HealthExpectations:
-    health = config.health
-    return HealthExpectations(
-        min_first_page_items=health.min_first_page_items,
-        required_fields=tuple(health.required_fields),
-        min_field_coverage=health.min_field_coverage,
-        max_failure_ratio=health.max_failure_ratio,
-        max_quiet_days=health.max_quiet_days,
-    )
 
 
 def source_metadata(config: SourceConfig) -> dict[str, Any]:
@@ -180,8 +168,9 @@ class ReleaseSpider(SourceSpider):
     ``doctor`` use. A site with code names its own page-object classes here.
     """
 
-    #: What a healthy crawl of this source looks like (see crawler/health.py).
-    health: ClassVar[HealthExpectations] = FromSource(health_expectations, HealthExpectations())
+    #: What a healthy crawl of this source looks like: its ``[source.health]`` (judged by
+    #: crawler/health.py).
+    health: ClassVar[Health] = FromSource(lambda config: config.health, Health())
     #: Bump when the spider's extraction changes, so stored releases can be re-extracted.
     extractor_version: ClassVar[str] = "1"
     #: The page objects of this source's list and detail pages.
@@ -231,6 +220,7 @@ class ReleaseSpider(SourceSpider):
             language=self.language,
             agency=self.agency,
             agency_country=self.agency_country,
+            home=self.source_config.home_code if self.source_config else self.agency_country,
             timezone=self.timezone,
             attachments=[],
             raw_body=response.body,

@@ -39,6 +39,7 @@ from scrapy.settings import BaseSettings
 from scrapy.statscollectors import StatsCollector
 from w3lib.url import canonicalize_url
 
+from crawler.config import setting
 from crawler.urls import strip_session
 
 logger = logging.getLogger(__name__)
@@ -132,7 +133,7 @@ class ReplayMiddleware:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ReplayMiddleware:
-        replay_dir = crawler.settings.get("REPLAY_DIR")
+        replay_dir = setting(crawler.settings, "REPLAY_DIR")
         if not replay_dir:
             raise NotConfigured
         return cls(FixtureStore.load(replay_dir), crawler.stats)
@@ -199,7 +200,7 @@ class RecordMiddleware:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RecordMiddleware:
-        record_dir = crawler.settings.get("RECORD_DIR")
+        record_dir = setting(crawler.settings, "RECORD_DIR")
         if not record_dir:
             raise NotConfigured
         middleware = cls(Path(record_dir), crawler)
@@ -299,7 +300,7 @@ class ReplayAddon:
     """
 
     def update_settings(self, settings: BaseSettings) -> None:
-        replay, record = settings.get("REPLAY_DIR"), settings.get("RECORD_DIR")
+        replay, record = setting(settings, "REPLAY_DIR"), setting(settings, "RECORD_DIR")
         if replay and record:
             raise ValueError("REPLAY_DIR and RECORD_DIR cannot both be set")
         if replay:

@@ -271,7 +271,7 @@ class NetworkSafetyMiddleware(_Refusing):
     def __init__(self, crawler: Crawler, resolve: Resolver | None = None) -> None:
         super().__init__(crawler)
         settings = crawler.settings
-        self.allow_private = parse_permission(settings.get("ALLOW_PRIVATE_ADDRESSES", False))
+        self.allow_private = parse_permission(settings.get("ALLOW_PRIVATE_ADDRESSES"))
         # Replayed responses come from files: there is no connection to protect, and a
         # lookup would be network traffic the replay promises not to make.
         self.resolve_names = not settings.get("REPLAY_DIR")
@@ -518,7 +518,7 @@ class ResponseSanityMiddleware(_Refusing):
 
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
-        self.maxsize = crawler.settings.getint("DOWNLOAD_MAXSIZE", 0)
+        self.maxsize = crawler.settings.getint("DOWNLOAD_MAXSIZE")
         # Bytes received per request in flight: a download cancelled past the size limit
         # fails with a bare CancelledError, told apart from other cancellations by this.
         self.received: weakref.WeakKeyDictionary[Request, int] = weakref.WeakKeyDictionary()

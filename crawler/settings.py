@@ -1,6 +1,11 @@
 """Scrapy settings for stnews. Every knob a deployment may turn lives here.
 
-Values read from the environment can also be overridden per run with `scrapy crawl -s NAME=...`.
+This module is the single source of every default: code reads stnews's own settings with
+`crawler.config.setting(settings, NAME)`, which falls back to the value here, and checks them
+once at start (`crawler.config.check`). Adding a setting: a name (stnews's own start with
+`STNEWS_` unless an existing one says otherwise; never in a Scrapy namespace such as `FEED_*`),
+a default and a comment here. Values read from the environment can also be overridden per run
+with `scrapy crawl -s NAME=...` or `stnews -s NAME=...`.
 """
 
 import os
@@ -25,20 +30,20 @@ STORE_BATCH_SIZE = 50
 # --- Scheduling (`stnews schedule`) ----------------------------------------------------------
 # Seconds between runs of a source come from its `interval` in sources.toml; this is for a
 # spider the file does not declare.
-SCHEDULE_DEFAULT_INTERVAL = 1800
+SCHEDULE_DEFAULT_INTERVAL = 1800.0
 # Each run starts up to this many seconds late, so sources do not all fire together.
-SCHEDULE_JITTER = 120
+SCHEDULE_JITTER = 120.0
 # A run missed by more than this (scheduler down) is skipped; the next one is on schedule.
-SCHEDULE_MISFIRE_GRACE = 600
+SCHEDULE_MISFIRE_GRACE = 600.0
 # A crawl running longer is stopped and recorded as "timeout".
-CRAWL_TIME_LIMIT = 900
+CRAWL_TIME_LIMIT = 900.0
 # Leader lease of the scheduler process; a standby takes over this long after the leader dies.
-SCHEDULE_LEASE_SECONDS = 60
+SCHEDULE_LEASE_SECONDS = 60.0
 # True: a run puts the source's start URLs on the shared Redis queue (REDIS_URL, below) for
 # `stnews worker` processes instead of crawling in a child process (`stnews schedule --enqueue`).
 SCHEDULE_ENQUEUE = False
 # In that mode, seconds between looks for what the workers stored, to rebuild the feeds from.
-SCHEDULE_FEED_CHECK = 60
+SCHEDULE_FEED_CHECK = 60.0
 
 # --- Distributed crawling (stnews worker, stnews enqueue, stnews schedule --enqueue) ---------
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -46,12 +51,18 @@ REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 STNEWS_REDIS_PREFIX = os.environ.get("STNEWS_REDIS_PREFIX", "stnews")
 # Seconds between an idle worker's looks at the shared request queue (Scrapy's own: 5).
 STNEWS_WORKER_POLL_INTERVAL = 0.5
+# A worker that has had nothing to do for this many seconds stops; 0: it never does
+# (`stnews worker --max-idle`).
+STNEWS_WORKER_MAX_IDLE = 0.0
+# Hosts every worker also allows (a mirror's, `stnews worker --allow-domain`).
+STNEWS_EXTRA_ALLOWED_DOMAINS: list[str] = []
 
 # --- Feeds ---------------------------------------------------------------------------------
 # Where the feed files will be served from (self links, OPML). `stnews feed --base-url`.
-FEED_BASE_URL = os.environ.get("STNEWS_FEED_BASE_URL", "http://127.0.0.1:8080/feeds/")
+# (Until stnews 0.2: FEED_BASE_URL and FEED_LIMIT, still read with a warning.)
+STNEWS_FEED_BASE_URL = os.environ.get("STNEWS_FEED_BASE_URL", "http://127.0.0.1:8080/feeds/")
 # Entries per feed.
-FEED_LIMIT = 50
+STNEWS_FEED_LIMIT = 50
 # WebSub hub the feeds declare (<link rel="hub">) and each rebuild that changed a feed pings
 # (crawler/feeds/websub.py). None: no hub. `stnews feed --hub URL` for one build.
 STNEWS_WEBSUB_HUB = os.environ.get("STNEWS_WEBSUB_HUB") or None
@@ -62,7 +73,12 @@ REPLAY_DIR = os.environ.get("STNEWS_REPLAY_DIR") or None
 # Save every live response under this directory in the same layout.
 RECORD_DIR = os.environ.get("STNEWS_RECORD_DIR") or None
 
-ADDONS = {"crawler.replay.ReplayAddon": 0, "crawler.tls.TLSSettingsAddon": 0}
+ADDONS = {
+    # First: old setting names renamed (with a warning), every stnews setting checked.
+    "crawler.config.SettingsAddon": -10,
+    "crawler.replay.ReplayAddon": 0,
+    "crawler.tls.TLSSettingsAddon": 0,
+}
 
 # --- Politeness ----------------------------------------------------------------------------
 CONTACT_URL = os.environ.get("STNEWS_CONTACT_URL", "https://github.com/stnews/stnews")
@@ -83,8 +99,8 @@ RETRY_TIMES = 3
 RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
 # Waits between retries: the server's Retry-After, else exponential backoff from the base.
 RETRY_BACKOFF_BASE = 1.0  # seconds before the first retry; doubles on each retry
-RETRY_BACKOFF_MAX = 60
-RETRY_AFTER_MAX = 300  # a longer Retry-After gives the request up instead of stalling
+RETRY_BACKOFF_MAX = 60.0
+RETRY_AFTER_MAX = 300.0  # a longer Retry-After gives the request up instead of stalling
 # Private, loopback and link-local addresses are refused unless allowed here: True, or
 # addresses/networks ("127.0.0.1"). Tests and benches against a local server pass
 # -s ALLOW_PRIVATE_ADDRESSES=127.0.0.1 (docs/security.md).

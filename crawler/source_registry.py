@@ -18,7 +18,7 @@ from typing import Any
 from scrapy import Spider
 
 from crawler.pages import DetailPage, ListPage
-from crawler.release_spider import ReleaseSpider, health_expectations, source_metadata
+from crawler.release_spider import ReleaseSpider, source_metadata
 from crawler.sources import SourceConfig, SourcesFileError, cached_sources, sources_path
 
 logger = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ def _build(sources: list[SourceConfig], path: Path) -> dict[str, type[Spider]]:
             "__doc__": f"{config.agency} ({config.name}), as declared in {path.name}.",
         }
         if config.kind in RELEASE_KINDS:
-            attributes["health"] = health_expectations(config)
+            attributes["health"] = config.health
         attributes.update(_contracts(base, config))
         classes[config.name] = type(class_name(base, config.name), (base,), attributes)
     return classes
@@ -102,6 +102,7 @@ def _contracts(base: type, config: SourceConfig) -> dict[str, Any]:
     start = config.start_url_strings[0] if config.kind == "feed" else pages.get("list")
     methods: dict[str, Any] = {}
     if start:
+
         def parse(self: Any, response: Any, **kwargs: Any) -> Any:
             return base.parse(self, response, **kwargs)
 
@@ -109,6 +110,7 @@ def _contracts(base: type, config: SourceConfig) -> dict[str, Any]:
                          "@returns requests 1\n")  # fmt: skip
         methods["parse"] = parse
     if pages.get("detail"):
+
         def parse_detail(self: Any, response: Any, **kwargs: Any) -> Any:
             return base.parse_detail(self, response, **kwargs)
 

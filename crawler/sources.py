@@ -29,7 +29,11 @@ from pydantic import (
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_SOURCES_FILE = ROOT / "sources.toml"
+#: The sources stnews ships with, as package data. In a checkout it is a symlink to the
+#: repository's ``sources.toml``, so there is one file to edit; a wheel holds a copy.
+DEFAULT_SOURCES_FILE = Path(__file__).resolve().parent / "data" / "sources.toml"
+#: The user's own file, looked for in the working directory.
+LOCAL_SOURCES_FILE = "sources.toml"
 
 
 class SourcesFileError(ValueError):
@@ -337,7 +341,33 @@ class SourcesFile(Strict):
 
 
 def sources_path() -> Path:
-    return Path(os.environ.get("STNEWS_SOURCES") or DEFAULT_SOURCES_FILE)
+    """The sources file to read: ``$STNEWS_SOURCES``, else ``./sources.toml`` when the working
+    directory has one, else the bundled default."""
+    return user_sources_path(existing=True) or DEFAULT_SOURCES_FILE
+
+
+def user_sources_path(existing: bool = False) -> Path | None:
+    """The user's sources file, the one commands that edit sources write to:
+    ``$STNEWS_SOURCES``, else ``./sources.toml`` (absolute, so a later change of directory does
+    not move it). With ``existing``, ``./sources.toml`` counts only if it is there."""
+    named = os.environ.get("STNEWS_SOURCES")
+    if named:
+        return Path(named)
+    local = Path.cwd() / LOCAL_SOURCES_FILE
+    return local if local.is_file() or not existing else None
+
+
+def sources_for_editing() -> tuple[Path, str]:
+    """Where a command that edits the sources writes, and the text it starts from: the user's
+    file. ``./sources.toml`` starts as a copy of the bundled default when it is not there yet,
+    so an edit never lands in the installed package. ``$STNEWS_SOURCES`` must exist."""
+    path = user_sources_path()
+    assert path is not None  # only None with existing=True
+    start = path if path.is_file() or os.environ.get("STNEWS_SOURCES") else DEFAULT_SOURCES_FILE
+    try:
+        return path, start.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise SourcesFileError(f"{start}: sources file not found") from exc
 
 
 def load_sources(path: str | os.PathLike[str] | None = None) -> list[SourceConfig]:

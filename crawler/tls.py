@@ -16,13 +16,15 @@ from typing import TYPE_CHECKING, Any, cast
 
 import certifi
 from OpenSSL import SSL, crypto
-from scrapy.core.downloader.contextfactory import _get_creator_context, _ScrapyClientContextFactory
 from scrapy.crawler import Crawler
 from scrapy.settings import BaseSettings
-from scrapy.utils.ssl import _get_keylog_filename, _set_keylog_callback
 from twisted.internet.ssl import Certificate, optionsForClientTLS, trustRootFromCertificates
 from twisted.web.iweb import IPolicyForHTTPS
 from zope.interface import implementer
+
+from crawler import scrapy_private
+from crawler.config import setting
+from crawler.scrapy_private import ClientContextFactory
 
 if TYPE_CHECKING:
     from twisted.internet._sslverify import ClientTLSOptions, IOpenSSLTrustRoot
@@ -59,18 +61,18 @@ def read_certificates(path: str | Path, setting: str | None = None) -> list[Cert
 def trust_root(settings: BaseSettings) -> IOpenSSLTrustRoot:
     """certifi's roots plus the certificates of ``TLS_CA_BUNDLE``, if set."""
     certificates = read_certificates(certifi.where())
-    if bundle := settings.get("TLS_CA_BUNDLE"):
+    if bundle := setting(settings, "TLS_CA_BUNDLE"):
         certificates += read_certificates(bundle, "TLS_CA_BUNDLE")
     return trustRootFromCertificates(certificates)
 
 
 def unverified_hosts(settings: BaseSettings) -> frozenset[str]:
-    hosts = (host.strip().lower() for host in settings.getlist("TLS_UNVERIFIED_HOSTS"))
+    hosts = (host.strip().lower() for host in setting(settings, "TLS_UNVERIFIED_HOSTS"))
     return frozenset(host for host in hosts if host)
 
 
 @implementer(IPolicyForHTTPS)
-class VerifyingContextFactory(_ScrapyClientContextFactory):
+class VerifyingContextFactory(ClientContextFactory):
     """``DOWNLOADER_CLIENTCONTEXTFACTORY`` verifying each server against our trust root.
 
     Keeps what Scrapy's own factory reads from the settings (ciphers, TLS versions) and
@@ -87,7 +89,7 @@ class VerifyingContextFactory(_ScrapyClientContextFactory):
     ) -> None:
         super().__init__(*args, **kwargs)
         # The parent's unverifying path remains, for the opted-out hosts only.
-        self._verify_certificates = False
+        scrapy_private.stop_verifying(self)
         self.trust_root = trust_root
         self.unverified_hosts = unverified_hosts
         self._warned: set[str] = set()
@@ -119,13 +121,13 @@ class VerifyingContextFactory(_ScrapyClientContextFactory):
         creator = optionsForClientTLS(
             hostname=host,
             trustRoot=self.trust_root,
-            extraCertificateOptions=self._get_cert_options_kwargs(),
+            extraCertificateOptions=scrapy_private.certificate_options(self),
         )
-        context = _get_creator_context(creator)
+        context = scrapy_private.creator_context(creator)
         # As Scrapy's default factory: old servers lacking RFC 5746 still connect.
         context.set_options(SSL.OP_LEGACY_SERVER_CONNECT)
-        if _get_keylog_filename():
-            _set_keylog_callback(context)
+        if scrapy_private.keylog_filename():
+            scrapy_private.set_keylog_callback(context)
         return cast("ClientTLSOptions", creator)
 
 

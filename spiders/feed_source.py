@@ -16,8 +16,11 @@ Each poll:
    detail page object, the entry's title, dates, text and summary standing in (stage
    ``feed``) for what the page lacks; without following, a release is made from the entry
    alone.
-3. Feed first, page as check: on every ``check_every``-th poll (or with ``-a check_page=1``)
-   the feed is fetched unconditionally and the HTML list page ``check_page`` is read too. A
+3. Feed first, page as check: when the spider argument ``check_page`` says so, the feed is
+   fetched unconditionally and the HTML list page ``check_page`` is read too. ``stnews crawl``
+   (``crawler.service.runner.feed_check``) passes it on every ``check_every``-th poll, counted
+   from the stored runs; ``-a check_page=1`` or ``0`` decides by hand, and a spider started
+   without it (``scrapy crawl``) checks. The spider itself reads no database. A
    release on the page that the feed lacks is fetched like a feed entry and reported: stat
    ``feed/missing_from_feed`` and a warning naming it (feeds silently drop items). Page
    releases older than the feed's oldest entry are fetched too, but not reported: the feed
@@ -68,13 +71,11 @@ from scrapy import Request
 from scrapy.exceptions import DownloadCancelledError, DownloadTimeoutError, IgnoreRequest
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
-from sqlalchemy.exc import SQLAlchemyError
 from twisted.internet.defer import CancelledError
 from twisted.internet.error import TimeoutError as TwistedTimeoutError
 from twisted.python.failure import Failure
 
 from crawler.charset import mostly_utf8, repair_utf8
-from crawler.database import database_for
 from crawler.extract import paragraphs
 from crawler.feed_health import NEWEST_ENTRY_STAT, newest_entry, note_missing
 from crawler.items import ENTRY_VERSION, ReleaseItem
@@ -87,7 +88,6 @@ from crawler.safety import without_control_characters
 from crawler.sources import FeedOptions, SourceConfig
 from crawler.urls import canonical_url
 from spiders.configured import entry_dict, entry_of, entry_request
-from storage.feed_polls import finished_runs
 
 FEED_ACCEPT = (
     "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
@@ -200,8 +200,10 @@ def _entry(entry: Any) -> ListEntry | None:
         link = guid  # an RSS guid with isPermaLink
     if not link:
         return None
-    published = entry.get("published") or entry.get("updated") or None
-    updated = entry.get("updated") or None
+    # Only an `updated` the entry has: `entry.get("updated")` falls back to `published`, a
+    # mapping feedparser deprecates (with a DeprecationWarning).
+    updated = dict.get(entry, "updated") or None  # the plain dict's get: no mapping
+    published = entry.get("published") or updated
     content = next((c.get("value") for c in entry.get("content", []) if c.get("value")), None)
     summary = _html_paragraphs(entry.get("summary"))
     body = _html_paragraphs(content) or summary
@@ -320,18 +322,8 @@ class FeedSourceSpider(ReleaseSpider):
     def _check_due(self) -> bool:
         if not self.options.check_page:
             return False
-        if self.check_forced is not None:
-            return self.check_forced
-        try:
-            database = database_for(self.settings["DATABASE_URL"])
-            with database.session(readonly=True) as session:
-                polls = finished_runs(session, self.name)
-        except SQLAlchemyError as exc:  # when in doubt, check: it costs one page
-            self.logger.warning(
-                "%s: poll count unavailable (%s); checking the page", self.name, exc
-            )
-            return True
-        return polls % self.options.check_every == 0
+        # Not told (a bare `scrapy crawl`): check, it costs one page.
+        return True if self.check_forced is None else self.check_forced
 
     def feed_request(self, url: str) -> Request:
         meta: dict[str, Any] = {

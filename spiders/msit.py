@@ -22,14 +22,16 @@ the real markup (``../shared/realpages/msit``, the site notes' ERRATA):
 
 import re
 from dataclasses import dataclass
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import rjsmin
 from parsel import Selector
+from scrapy import Request
 from scrapy.http import TextResponse
 from w3lib.html import remove_tags, replace_entities
 from w3lib.url import url_query_parameter
 
+from crawler.attachments import attachment_request, form_download
 from crawler.extract import text_of
 from crawler.pages import DetailPage, ListEntry, ListPage
 from crawler.pages.page import PageContext
@@ -73,6 +75,11 @@ _DOWNLOAD_CALL = re.compile(r"fn_download2?\(\s*'([^']+)'\s*,\s*'([^']+)'")
 # The English pages keep the Korean labels of their contact block: 담당부서 (department),
 # 작성자 (writer), 연락처 (phone).
 DEPARTMENT_LABEL = "담당부서"
+
+# The download endpoint: `download_url` writes its fields as a query string, which identifies
+# the file; the site itself POSTs them as a form.
+DOWNLOAD_PATH = "/ssm/file/fileDown.do"
+DOWNLOAD_FIELDS = ("atchFileNo", "fileOrd", "fileBtn")
 
 ENGLISH_BOARD = {"sCode": "eng", "mId": "4", "mPid": "2", "bbsSeqNo": "42"}
 KOREAN_BOARD = {"sCode": "user", "mId": "307", "mPid": "208", "bbsSeqNo": "94"}
@@ -184,8 +191,6 @@ def parse_list_script(text: str) -> list[ListRow]:
     return [rows[key] for key in title_order]
 
 
-
-
 def detail_id_of_row(response: TextResponse, row: str) -> str | None:
     """The nttSeqNo of a row whose id sits on a wrapper anchor around its cells (Korean boards:
     ``<a onclick="fn_detail(3186887);">`` around ``#td_NTT_SJ_0``), or a ``data-value``."""
@@ -250,7 +255,16 @@ def download_url(element: Selector, response: TextResponse) -> str | None:
         return None
     number, order = call.groups()
     query = urlencode({"atchFileNo": number, "fileOrd": order, "fileBtn": "A"})
-    return response.urljoin(f"/ssm/file/fileDown.do?{query}")
+    return response.urljoin(f"{DOWNLOAD_PATH}?{query}")
+
+
+def download_request(url: str, referer: str) -> Request:
+    """How the site's page downloads an attachment: ``download_url``'s query as a form POST
+    to the endpoint (with ``Referer`` and ``Origin``); any other file as a plain GET."""
+    form = form_download(url, referer, DOWNLOAD_FIELDS)
+    if form is not None and urlsplit(url).path == DOWNLOAD_PATH:
+        return form
+    return attachment_request(url, referer)
 
 
 class MsitDetailPage(DetailPage):
@@ -281,6 +295,9 @@ class MsitSpider(ConfiguredSpider):
     list_page_class = MsitListPage
     detail_page_class = MsitDetailPage
 
+    def attachment_request(self, url: str, referer: str) -> Request:
+        return download_request(url, referer)
+
 
 class MsitKoreanFeedSpider(FeedSourceSpider):
     """보도자료 (press releases, board 94): its RSS feed, with the board's list as the check
@@ -288,3 +305,6 @@ class MsitKoreanFeedSpider(FeedSourceSpider):
 
     list_page_class = MsitKoreanListPage
     detail_page_class = MsitDetailPage
+
+    def attachment_request(self, url: str, referer: str) -> Request:
+        return download_request(url, referer)

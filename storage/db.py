@@ -101,16 +101,55 @@ class Database:
         self.engine.dispose()
 
 
-def open_checked(url: str, migrate: bool = True) -> Database:
+def open_checked(url: str, migrate: bool = True, existing: bool = False) -> Database:
     """A Database whose URL, driver and server have been tried: any failure is one
-    DatabaseUnusable line (with the password hidden), never a driver traceback."""
-    from storage.migrate import SchemaError
+    DatabaseUnusable line (with the password hidden), never a driver traceback.
 
+    ``existing=True`` (commands that only look): the database must already be there, at
+    the current schema; nothing is created (no SQLite file, no directory) or migrated.
+    """
+    from storage.migrate import SchemaError, current_revision, head_revision
+
+    if existing:
+        _require_existing(url)
     try:
-        return Database(url, migrate=migrate)
+        database = Database(url, migrate=migrate and not existing)
+        if existing:
+            current, head = current_revision(database.engine), head_revision()
+            if current != head:
+                database.dispose()
+                raise DatabaseUnusable(
+                    f"{_shown(url)} has no stnews tables yet (`stnews crawl` or `stnews db "
+                    "upgrade` creates them)"
+                    if current is None
+                    else f"{_shown(url)} is at schema {current}, this stnews reads {head}: "
+                    "run `stnews db upgrade`"
+                )
+        elif not migrate:
+            with database.engine.connect():  # an unreachable server fails here, not later
+                pass
+        return database
     except DBAPIError as exc:
-        shown = make_url(url).render_as_string(hide_password=True)
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
-        raise DatabaseUnusable(f"cannot open the database {shown}: {reason}") from None
+        raise DatabaseUnusable(f"cannot open the database {_shown(url)}: {reason}") from None
     except SchemaError as exc:
         raise DatabaseUnusable(str(exc)) from None
+
+
+def _shown(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _require_existing(url: str) -> None:
+    """A SQLite URL must name a file that exists (connecting would create it)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise DatabaseUnusable(f"not a database URL: {url!r}") from None
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return
+    if not Path(parsed.database).is_file():
+        raise DatabaseUnusable(
+            f"no database at {parsed.database} (`stnews crawl` or `stnews db upgrade` "
+            "creates it)"
+        )

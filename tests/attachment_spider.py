@@ -23,6 +23,7 @@ from w3lib.url import url_query_parameter
 
 from crawler.extract import paragraphs
 from crawler.items import ReleaseItem
+from spiders.msit import download_request
 
 DOWNLOAD_CALL = re.compile(r"fn_download\(\s*'([^']+)'\s*,\s*'([^']+)'")
 
@@ -30,6 +31,8 @@ DOWNLOAD_CALL = re.compile(r"fn_download\(\s*'([^']+)'\s*,\s*'([^']+)'")
 class AttachmentTestSpider(Spider):
     name = "attachment_test"
     start_urls = ["https://press.example.org/releases/"]
+    # MSIT's download form, as the MSIT spiders ask for it (crawler.attachments' hook).
+    attachment_request = staticmethod(download_request)
 
     def __init__(self, report: str = "report.json", **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -12,6 +12,8 @@ from crawler.replay import FixtureStore
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
+#: The project's seed texts (real pages as a person copied them); see their PROVENANCE.md.
+SEEDS = ROOT / "tests" / "data" / "seeds"
 
 _stores: dict[Path, FixtureStore] = {}
 

@@ -31,6 +31,7 @@ from crawler.attachments import (
 )
 from crawler.items import ReleaseItem
 from crawler.normalize import clean_text
+from spiders.msit import download_request
 from storage import Database, Release
 from tests.databases import new_database_url
 from tests.support import FIXTURES, ROOT
@@ -178,7 +179,7 @@ def test_readable_attachments_prefer_hwpx_then_pdf_and_skip_other_formats() -> N
 
 def test_msit_download_is_a_form_post_with_referer() -> None:
     page = "https://www.msit.go.kr/bbs/view.do?sCode=user&bbsSeqNo=94&nttSeqNo=3184474"
-    request = attachment_request(MSIT_FILE, referer=page)
+    request = download_request(MSIT_FILE, referer=page)
     assert isinstance(request, FormRequest)
     assert request.method == "POST"
     assert request.url == "https://www.msit.go.kr/ssm/file/fileDown.do"
@@ -188,10 +189,18 @@ def test_msit_download_is_a_form_post_with_referer() -> None:
 
 
 def test_other_downloads_are_gets_with_referer() -> None:
-    request = attachment_request("https://cdn.example.org/f/a.pdf", "https://example.org/news/1")
-    assert request.method == "GET"
-    assert request.headers["Referer"] == b"https://example.org/news/1"
-    assert request.meta["allow_offsite"] is True  # files often live on another host
+    for make in (attachment_request, download_request):  # MSIT's other files too
+        request = make("https://cdn.example.org/f/a.pdf", "https://example.org/news/1")
+        assert request.method == "GET"
+        assert request.headers["Referer"] == b"https://example.org/news/1"
+        assert request.meta["allow_offsite"] is True  # files often live on another host
+
+
+def test_shared_code_knows_no_site_download_form() -> None:
+    # Without the MSIT spider's hook, MSIT's endpoint is an ordinary GET: the form is the
+    # spider's knowledge (spiders/msit.py), not the middleware's.
+    assert attachment_request(MSIT_FILE, "https://www.msit.go.kr/").method == "GET"
+    assert "fileDown" not in Path(sys.modules[attachment_request.__module__].__file__).read_text()
 
 
 @pytest.mark.parametrize(
@@ -223,7 +232,7 @@ class FakeEngine:
         return self.answer
 
 
-def middleware(answer: Any) -> tuple[AttachmentBodyMiddleware, FakeEngine]:
+def middleware(answer: Any, spider: Any = None) -> tuple[AttachmentBodyMiddleware, FakeEngine]:
     from scrapy.settings import Settings
 
     engine = FakeEngine(answer)
@@ -231,6 +240,7 @@ def middleware(answer: Any) -> tuple[AttachmentBodyMiddleware, FakeEngine]:
     crawler = SimpleNamespace(
         settings=Settings({"ATTACHMENT_STUB_CHARS": 200}),
         engine=engine,
+        spider=spider,
         stats=SimpleNamespace(inc_value=lambda key: stats.__setitem__(key, stats.get(key, 0) + 1)),
     )
     return AttachmentBodyMiddleware(crawler), engine  # type: ignore[arg-type]
@@ -262,6 +272,20 @@ def test_failed_download_keeps_the_item_unchanged() -> None:
     assert run_through(mw, item) == [item]
     assert dict(item) == before
     assert len(engine.requests) == 1
+
+
+def test_the_spider_says_how_its_attachments_download() -> None:
+    # The MSIT spider's hook turns its endpoint into the site's form POST; a spider without
+    # one gets a GET of the same URL.
+    error = ConnectionRefusedError("no route")
+    msit_spider = SimpleNamespace(attachment_request=download_request)
+    msit, msit_engine = middleware(error, spider=msit_spider)
+    plain, plain_engine = middleware(error, spider=SimpleNamespace())
+    run_through(msit, stub_item())
+    run_through(plain, stub_item())
+    assert [r.method for r in msit_engine.requests] == ["POST"]
+    assert [r.method for r in plain_engine.requests] == ["GET"]
+    assert plain_engine.requests[0].url == MSIT_FILE
 
 
 def test_unreadable_file_keeps_the_item_unchanged() -> None:

@@ -103,7 +103,8 @@ def test_harness_quick_run(tmp_path: Path) -> None:
         text=True,
         timeout=120,
     )
-    assert result.returncode == 0, result.stderr[-3000:]
+    report = output.read_text(encoding="utf-8") if output.exists() else ""
+    assert result.returncode == 0, result.stderr[-3000:] + report[-3000:]
     text = output.read_text(encoding="utf-8")
     assert "## Machine" in text and "sqlalchemy" in text
     assert "build time ratio" in text

@@ -60,3 +60,63 @@ def test_reclassify_reports_changed_labels(tmp_path) -> None:
     assert changed == cooperation > 0
     again = run_cli("reclassify", db=db)
     assert ": 0 changed labels" in again.stdout
+
+
+def test_crawl_and_reclassify_judge_from_the_sources_home(tmp_path) -> None:
+    """The home side is the source's `home`, not its agency's country, both when a crawl
+    classifies and when `reclassify` does it again. The Commission sits in Brussels, but
+    speaks for the Union: with `agency_country = "BE"` and `home = "EU"`, EU is never its own
+    partner."""
+    from crawler.classify import classify as classify_release
+
+    text = (ROOT / "sources.toml").read_text(encoding="utf-8")
+    entry = 'name = "ec_rtd"\nagency = "European Commission, Directorate-General for Research'
+    assert entry in text and '\nagency_country = "EU"\nhome = "EU"' in text
+    head, tail = text.split(entry, 1)
+    tail = tail.replace(
+        '\nagency_country = "EU"\nhome = "EU"', '\nagency_country = "BE"\nhome = "EU"', 1
+    )
+    sources = tmp_path / "sources.toml"
+    sources.write_text(head + entry + tail, encoding="utf-8")
+    env = {"STNEWS_SOURCES": str(sources)}
+    db = new_database_url(tmp_path)
+    run_cli("crawl", "--replay", str(ROOT / "fixtures"), "--json", "ec_rtd", db=db, env=env)
+
+    def stored() -> list[dict]:
+        return json.loads(run_cli("releases", "--json", db=db, env=env).stdout)
+
+    releases = stored()
+    assert releases and {r["agency_country"] for r in releases} == {"BE"}
+    as_eu = {
+        r["url"]: classify_release(r["title"], r["body"], "EU", r["language"]) for r in releases
+    }
+    as_be = {
+        r["url"]: classify_release(r["title"], r["body"], "BE", r["language"]) for r in releases
+    }
+    assert any(as_eu[u].partners != as_be[u].partners for u in as_eu)  # the home matters here
+    for release in releases:
+        assert release["partners"] == list(as_eu[release["url"]].partners), release["url"]
+        assert "EU" not in release["partners"]
+
+    from sqlalchemy import update
+
+    from storage import Database, Release
+
+    with Database(db).session() as session:  # labels from older rules
+        session.execute(update(Release).values(is_cooperation=False, partners=[], coop_type=None))
+    run_cli("reclassify", db=db, env=env)
+    for release in stored():
+        assert release["partners"] == list(as_eu[release["url"]].partners), release["url"]
+
+
+def test_classify_reads_an_optional_home() -> None:
+    line = {"title": "EU and Japan launch formal talks on association to Horizon Europe",
+            "body": "The European Commission and Japan opened negotiations in Brussels.",
+            "agency_country": "BE", "language": "en"}  # fmt: skip
+    # A line of `stnews releases --json` carries its source: that source's home (ec_rtd: EU).
+    from_source = {**line, "source": "ec_rtd"}
+    as_be, as_eu, as_source = classify(
+        "\n".join(json.dumps(x) for x in (line, {**line, "home": "EU"}, from_source)) + "\n"
+    )
+    assert as_eu["partners"] == ["JP"] == as_source["partners"]
+    assert "EU" in as_be["partners"]

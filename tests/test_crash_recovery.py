@@ -142,7 +142,7 @@ def test_a_killed_writer_makes_the_run_incomplete_and_a_rerun_completes_it(site:
     assert site.distinct_ids() == AFTER
 
 
-@pytest.mark.parametrize("at", [0, 20, 60])
+@pytest.mark.parametrize("at", [0, 20, 40])
 def test_ctrl_c_stops_cleanly_and_a_plain_rerun_completes_the_set(site: Site, at: int) -> None:
     code, stderr = site.stop_part_way(at, lambda process: process.send_signal(signal.SIGINT))
     assert "Traceback" not in stderr, stderr
@@ -150,7 +150,8 @@ def test_ctrl_c_stops_cleanly_and_a_plain_rerun_completes_the_set(site: Site, at
     # Stopped before it recorded a run (a Ctrl-C while starting), or recorded as interrupted:
     # never "finished".
     assert site.statuses()[1:] in ([], ["interrupted"]), stderr
-    assert site.stored() < AFTER
+    # No "stored < AFTER" here: a graceful stop lets the requests in flight finish, and on a
+    # fast run those may be the last ones. Even then the run is not "finished" (above).
     code, row = site.crawl(site.after)
     assert code == 0 and row["status"] == "finished", row
     assert site.distinct_ids() == AFTER

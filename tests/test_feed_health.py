@@ -8,7 +8,8 @@ from scrapy.statscollectors import MemoryStatsCollector
 from scrapy.utils.test import get_crawler
 
 from crawler.feed_health import freshness, newest_entry, note_missing
-from crawler.health import HealthExpectations, evaluate
+from crawler.health import evaluate
+from crawler.sources import Health
 from storage import Database
 from storage.health import Rhythm, record_health
 from tests.crawl_support import copy_fixtures, crawl_json, run_cli
@@ -26,7 +27,7 @@ def test_a_valid_but_empty_feed_is_broken_as_such() -> None:
         "health/empty_list_page_url": "https://example.org/feed",
         "feed/problem/no-entries": 1,
     }
-    verdict = evaluate(stats, HealthExpectations())
+    verdict = evaluate(stats, Health())
     assert verdict.status == "broken"
     assert verdict.reasons == [
         "feed is valid RSS/Atom but lists no entries (its generator or query broke?)"
@@ -35,7 +36,7 @@ def test_a_valid_but_empty_feed_is_broken_as_such() -> None:
 
 def test_a_feed_answering_something_else_is_broken() -> None:
     stats = {"health/list_pages": 1, "health/empty_list_pages": 1, "feed/problem/not-a-feed": 1}
-    verdict = evaluate(stats, HealthExpectations())
+    verdict = evaluate(stats, Health())
     assert (verdict.status, len(verdict.reasons)) == ("broken", 1)
     assert "not RSS/Atom" in verdict.reasons[0]
 

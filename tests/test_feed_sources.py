@@ -589,3 +589,77 @@ def test_fixture_sets_exist_for_every_feed_source() -> None:
         assert [r["headers"]["Content-Type"] for r in feeds] == [
             "application/rss+xml;charset=utf-8"
         ]
+
+
+# --- Whether a poll reads the check page --------------------------------------------------------
+
+
+def test_the_spider_reads_no_database_to_decide_on_the_check() -> None:
+    # Told by its argument; not told (a bare `scrapy crawl`), it checks.
+    for argument, checks in (("1", True), ("0", False), (None, True)):
+        spider = _spider("msit_ko", check_page=argument)
+        assert spider._check_due() is checks, argument
+
+
+def test_the_runner_checks_every_nth_poll_from_the_stored_runs(tmp_path: Path) -> None:
+    from scrapy.settings import Settings
+
+    from crawler.service.runner import feed_check
+    from storage import Database
+    from storage.models import CrawlRun
+
+    db = new_database_url(tmp_path)
+    settings = Settings({"DATABASE_URL": db})
+    classes = spider_classes(sources_path())
+    msit_ko = classes["msit_ko"]
+    every = msit_ko.source_config.feed.check_every
+    assert every > 1
+    database = Database(db)
+    try:
+        seen = []
+        for _poll in range(every + 1):
+            seen.append(feed_check(msit_ko, settings))
+            with database.session() as session:
+                session.add(CrawlRun(source="msit_ko", status="finished"))
+                session.add(CrawlRun(source="msit_ko", status="failed"))  # not a poll
+    finally:
+        database.dispose()
+    assert seen == [{"check_page": True}] + [{"check_page": False}] * (every - 1) + [
+        {"check_page": True}
+    ]
+    unchecked = next(cls for cls in classes.values() if cls.source_config.kind != "feed")
+    assert feed_check(unchecked, settings) == {}  # no check page: no argument
+
+
+def test_reading_feeds_uses_no_deprecated_feedparser_mapping() -> None:
+    # feedparser maps a missing `updated` to `published` with a DeprecationWarning.
+    import warnings
+
+    for url in (MSIT_FEED, NSTC_FEED):
+        response = fixture_response(url)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", DeprecationWarning)
+            reading = read_feed(response.body, response.url)
+        assert reading.entries and all(entry.date for entry in reading.entries), url
+
+
+def test_spiders_read_no_database() -> None:
+    # Spiders know navigation; what the database says reaches them as arguments
+    # (crawler.service.runner.feed_check) or through Scrapy components.
+    import ast
+
+    from tests.support import ROOT
+
+    found = []
+    for path in sorted((ROOT / "spiders").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = (
+                [alias.name for alias in node.names] if isinstance(node, ast.Import)
+                else [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            )  # fmt: skip
+            found += [
+                f"{path.name}: {name}"
+                for name in names
+                if name.split(".")[0] in ("storage", "sqlalchemy") or name == "crawler.database"
+            ]
+    assert found == []

@@ -1,6 +1,7 @@
 from datetime import UTC, datetime, timedelta
 
-from crawler.health import HealthExpectations, evaluate
+from crawler.health import evaluate
+from crawler.sources import Health
 from storage import Database, save_release
 from storage.health import publishing_rhythm, record_health
 from tests.test_storage import make_record
@@ -17,31 +18,31 @@ GOOD = {
 
 
 def test_a_normal_crawl_is_healthy() -> None:
-    verdict = evaluate(GOOD, HealthExpectations())
+    verdict = evaluate(GOOD, Health())
     assert (verdict.status, verdict.reasons) == ("healthy", [])
 
 
 def test_an_empty_list_page_is_broken() -> None:
     stats = {**GOOD, "health/empty_list_pages": 1, "health/empty_list_page_url": "https://x/l"}
-    verdict = evaluate(stats, HealthExpectations())
+    verdict = evaluate(stats, Health())
     assert verdict.status == "broken"
     assert "https://x/l" in verdict.reasons[0]
 
 
 def test_no_list_page_fetched_names_the_failures() -> None:
     stats = {"downloader/response_status_count/503": 4}
-    verdict = evaluate(stats, HealthExpectations())
+    verdict = evaluate(stats, Health())
     assert verdict.status == "broken"
     assert "HTTP 503 ×4" in verdict.reasons[0]
 
 
 def test_a_304_list_page_is_not_a_failure() -> None:
-    assert evaluate({"incremental/not_modified": 1}, HealthExpectations()).status == "healthy"
+    assert evaluate({"incremental/not_modified": 1}, Health()).status == "healthy"
 
 
 def test_missing_fields_and_short_pages_degrade() -> None:
     stats = {**GOOD, "health/first_page_items": 2, "health/field/body": 10}
-    verdict = evaluate(stats, HealthExpectations())
+    verdict = evaluate(stats, Health())
     assert verdict.status == "degraded"
     assert len(verdict.reasons) == 2
     assert any("'body' present in 67%" in reason for reason in verdict.reasons)
@@ -49,7 +50,7 @@ def test_missing_fields_and_short_pages_degrade() -> None:
 
 def test_failing_detail_pages_degrade() -> None:
     stats = {**GOOD, "downloader/response_status_count/500": 5}
-    assert evaluate(stats, HealthExpectations()).status == "degraded"
+    assert evaluate(stats, Health()).status == "degraded"
 
 
 def test_events_on_change_only(database: Database) -> None:

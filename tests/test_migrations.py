@@ -25,7 +25,11 @@ def test_db_upgrade_command_and_first_run(tmp_path) -> None:
     assert "empty" in run_cli("db", "current", db=url).stdout
     assert "upgraded from empty to" in run_cli("db", "upgrade", db=url).stdout
     assert "already at" in run_cli("db", "upgrade", db=url).stdout
-    # Any other command's first run brings a new database to head too.
+    # A command that only reads refuses a database without the schema, and creates nothing;
+    # the first run of a command that writes brings a new database to head.
     other = new_database_url(tmp_path, "second.db")
-    run_cli("releases", "--json", db=other)
+    refused = run_cli("releases", "--json", db=other, check=False)
+    assert refused.returncode == 2 and "`stnews db upgrade` creates" in refused.stderr
+    assert "empty" in run_cli("db", "current", db=other).stdout
+    run_cli("reclassify", db=other)
     assert "(current)" in run_cli("db", "current", db=other).stdout

@@ -27,11 +27,10 @@ from crawler.source_registry import spider_classes
 from storage import Database
 from storage.pages import MonitoredPage, PageVersion, latest_changes, record_snapshot
 from tests.crawl_support import run_cli
-from tests.support import FIXTURES, ROOT, fixture_response
+from tests.support import FIXTURES, SEEDS, fixture_response
 
 # The seed text of the overview page (as a person copied it from the live site).
-SEED = ROOT.parent / "shared" / "seeds" / "002_d5d65816815fba42.txt"
-needs_seed = pytest.mark.skipif(not SEED.is_file(), reason=f"seed text not found: {SEED}")
+SEED = SEEDS / "002_d5d65816815fba42.txt"
 #: The nstc_pages source's spider, as the registry builds it from sources.toml.
 NstcPagesSpider = spider_classes()["nstc_pages"]
 PAGE_URL = NstcPagesSpider.start_urls[0]
@@ -177,7 +176,6 @@ def test_summary_is_short_however_much_changed() -> None:
     assert summary.endswith(" more)")
 
 
-@needs_seed
 def test_summary_of_the_seed_page() -> None:
     seed = SEED.read_text(encoding="utf-8")
     summary = change_summary(seed, seed.replace("and Vilnius (Lithuania)", "Vilnius (Lithuania)"))
@@ -291,7 +289,6 @@ def test_pipeline_passes_other_items_and_drops_empty_pages(pipeline) -> None:
 # --- spider ----------------------------------------------------------------------------------
 
 
-@needs_seed
 def test_spider_extracts_the_seed_text_without_chrome() -> None:
     spider = NstcPagesSpider.from_crawler(_crawler(NstcPagesSpider))
     (item,) = list(spider.parse(fixture_response(PAGE_URL)))

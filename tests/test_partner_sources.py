@@ -188,3 +188,45 @@ def test_fixture_builder_is_kept_in_step(tmp_path: Path) -> None:
                 continue  # built from a real page by fixtures/derive.py
             committed = (FIXTURES / source / entry["file"]).read_bytes()
             assert (tmp_path / source / entry["file"]).read_bytes() == committed, entry["file"]
+
+
+#: The Japanese cooperation releases of the fixtures and their parties, as the real releases
+#: they restate say (each page's provenance names its source): Horizon Europe association
+#: is negotiated and agreed with the EU, the joint committee is the UK's, the director-level
+#: talks are Korea's, the joint calls are with the UK's EPSRC and the US NSF.
+JAPANESE_COOPERATION = {
+    "https://www.mext.go.jp/b_menu/houdou/2025/mext_01688.html": ["EU"],
+    "https://www.mext.go.jp/b_menu/houdou/2023/mext_01590.html": ["GB"],
+    "https://www.mext.go.jp/b_menu/houdou/2023/mext_01655.html": ["KR"],
+    "https://scienceportal.jst.go.jp/newsflash/20241202_n01/": ["EU"],
+    "https://scienceportal.jst.go.jp/newsflash/20260204_n01/": ["GB"],
+    "https://scienceportal.jst.go.jp/newsflash/20230420_n01/": ["US"],
+}
+
+
+def test_japanese_cooperation_reaches_the_cooperation_feed(replayed, tmp_path: Path) -> None:
+    """Issue 15: after a replay and `stnews feed`, the Japanese cooperation releases are in the
+    cooperation feed with their partners; the Japanese domestic ones are not."""
+    *_, db = replayed
+    run_cli("feed", "--out", str(tmp_path), "--limit", "500", db=db)
+    feed = json.loads((tmp_path / "cooperation-releases.json").read_text(encoding="utf-8"))
+    japanese = {
+        item["url"]: item["_stnews"]
+        for item in feed["items"]
+        if item["_stnews"]["source"] in ("mext", "jst")
+    }
+    assert {url: meta["partners"] for url, meta in japanese.items()} == JAPANESE_COOPERATION
+    # The partner feeds carry them too (the EU's for Horizon Europe association).
+    eu = json.loads((tmp_path / "partner-eu.json").read_text(encoding="utf-8"))
+    eu_urls = {item["url"] for item in eu["items"]}
+    assert {u for u, p in JAPANESE_COOPERATION.items() if p == ["EU"]} <= eu_urls
+    # The kinds a reader filters on: the committee and the talks are committee meetings.
+    assert japanese["https://www.mext.go.jp/b_menu/houdou/2023/mext_01590.html"]["coop_type"] == (
+        "joint-committee"
+    )
+    assert japanese["https://www.mext.go.jp/b_menu/houdou/2023/mext_01655.html"]["coop_type"] == (
+        "joint-committee"
+    )
+    assert japanese["https://www.mext.go.jp/b_menu/houdou/2025/mext_01688.html"]["coop_type"] == (
+        "agreement"
+    )

@@ -18,7 +18,8 @@ from storage import Release
 
 @pytest.fixture
 def crawler(database_url: str):
-    crawler = get_crawler(settings_dict={"DATABASE_URL": database_url})
+    # Inline: the items are stored one by one, in this thread, as the test steps through.
+    crawler = get_crawler(settings_dict={"DATABASE_URL": database_url, "STORE_WRITER": "inline"})
     crawler._apply_settings()
     return crawler
 

@@ -209,7 +209,7 @@ def test_reparse_text_report_and_failures_with_reasons(crawled: str, tmp_path: P
 def test_unknown_source_is_an_error(crawled: str) -> None:
     result = run_reparse(crawled, "nope", check=False)
     assert result.returncode == 2
-    assert "unknown source(s): nope" in result.stderr
+    assert "unknown source: nope (known: " in result.stderr
 
 
 def test_selector_change_updates_stored_releases_in_process(

@@ -25,6 +25,8 @@ from crawler.sources import (
     RELEASE_FIELDS,
     SourcesFileError,
     load_sources,
+    sources_for_editing,
+    sources_path,
 )
 from spiders.configured import ConfiguredPageSpider, ConfiguredSpider
 from spiders.msit import MsitSpider
@@ -68,14 +70,14 @@ def flat(text: str) -> str:
     return " ".join(text.split())
 
 
-def stnews(*args: str, sources: Path | None = None, db: str | None = None):
+def stnews(*args: str, sources: Path | None = None, db: str | None = None, cwd: Path = ROOT):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "STNEWS_LOG_LEVEL": "WARNING"}
     env.pop("DATABASE_URL", None)
     env.pop("STNEWS_SOURCES", None)
     if sources is not None:
         env["STNEWS_SOURCES"] = str(sources)
     prefix = ["--db", db] if db else []
-    return forked_cli.run([*prefix, *args], env=env, cwd=ROOT, timeout=300)
+    return forked_cli.run([*prefix, *args], env=env, cwd=cwd, timeout=300)
 
 
 # --- schema --------------------------------------------------------------------------------
@@ -178,7 +180,7 @@ def test_registry_builds_one_class_per_enabled_source_carrying_the_files_metadat
         assert cls.start_urls == source.start_url_strings
         assert cls.allowed_domains == source.allowed_domains
         if issubclass(cls, ReleaseSpider):
-            assert cls.health.required_fields == tuple(source.health.required_fields)
+            assert cls.health == source.health
     # No site code for NSTC, the Executive Yuan or IDA English: configuration only.
     for name in ("ey", "nstc", "moeaidb"):
         assert classes[name].__bases__ == (ConfiguredSpider,)
@@ -203,6 +205,33 @@ def test_the_file_is_the_source_of_truth(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("STNEWS_SOURCES", str(path))
     assert MsitSpider().agency == "MSIT (renamed)"
     assert spider_classes()["msit"].agency == "MSIT (renamed)"
+
+
+def test_the_sources_file_is_named_then_local_then_bundled(tmp_path, monkeypatch) -> None:
+    monkeypatch.delenv("STNEWS_SOURCES", raising=False)
+    monkeypatch.chdir(tmp_path)
+    # Nothing here: the file the package ships (in a checkout, the repository's own).
+    assert sources_path() == DEFAULT_SOURCES_FILE
+    assert DEFAULT_SOURCES_FILE.read_bytes() == (ROOT / "sources.toml").read_bytes()
+    local = write(tmp_path, demo())
+    assert sources_path() == local
+    assert [s.name for s in load_sources()] == ["demo"]
+    named = write(tmp_path, demo().replace('"demo"', '"named"'), "elsewhere.toml")
+    monkeypatch.setenv("STNEWS_SOURCES", str(named))
+    assert [s.name for s in load_sources()] == ["named"]
+
+
+def test_edits_go_to_the_users_file_never_the_bundled_one(tmp_path, monkeypatch) -> None:
+    monkeypatch.delenv("STNEWS_SOURCES", raising=False)
+    monkeypatch.chdir(tmp_path)
+    path, text = sources_for_editing()  # no ./sources.toml yet: it starts as the default
+    assert path == tmp_path / "sources.toml"
+    assert text == DEFAULT_SOURCES_FILE.read_text(encoding="utf-8")
+    write(tmp_path, demo())
+    assert sources_for_editing() == (tmp_path / "sources.toml", demo())
+    monkeypatch.setenv("STNEWS_SOURCES", str(tmp_path / "typo.toml"))
+    with pytest.raises(SourcesFileError, match=r"typo\.toml: sources file not found"):
+        sources_for_editing()  # a named file must exist: no silent copy under a typo
 
 
 def test_disabled_sources_get_no_spider(tmp_path) -> None:
@@ -466,6 +495,15 @@ def test_sources_lists_every_source() -> None:
         and "list → pages" in flat(table.stdout)
         and "Executive Yuan" in flat(table.stdout)
     )
+
+
+def test_sources_add_without_a_file_starts_a_local_copy(tmp_path) -> None:
+    bundled = DEFAULT_SOURCES_FILE.read_text(encoding="utf-8")
+    result = stnews("sources", "add", "ey_copy", "--from", "ey", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    names = [s.name for s in load_sources(tmp_path / "sources.toml")]
+    assert names == [*(s.name for s in load_sources(DEFAULT_SOURCES_FILE)), "ey_copy"]
+    assert DEFAULT_SOURCES_FILE.read_text(encoding="utf-8") == bundled
 
 
 def test_sources_add_copies_an_entry_as_a_template(tmp_path) -> None:

@@ -86,7 +86,7 @@ _MECHANISMS = frozenset({"agreement", "joint-committee", "joint-call", "hub-or-c
 _NEGATIVE = ("neg.award", "neg.budget", "neg.trade", "neg.stats", "neg.result", "neg.domestic")
 # Negative cues that hold even when the title names a kind of event ("tourism council
 # expands exchange with China", "association to Horizon Europe: state of play").
-_HARD_NEGATIVE = ("neg.promo", "neg.overview")
+_HARD_NEGATIVE = ("neg.promo", "neg.overview", "neg.trade_agreement")
 _ANNIVERSARY_YEARS = re.compile(r"\b\d+ (?:ans|jahre|years)\b")
 # A joint statement issued at a committee meeting reports the meeting: these agreement terms
 # yield to a committee named in the lead.
@@ -359,10 +359,21 @@ def classify(
         if not t_kinds:
             score += NEGATIVE_TITLE
     if t.hard_negative:
-        soft = bool(t.coop or t_kinds or t.bilateral)
+        # Only a mechanism (agreement, committee, call, hub) softens the cue: an overview of
+        # "EU-India cooperation" names a pair and cooperation, and announces nothing. A trade
+        # or tax treaty is itself the agreement named: nothing softens it.
+        treaty = any("neg.trade_agreement" in x.categories for x in t.hard_negative)
+        soft = bool(set(t_kinds) & _MECHANISMS) and not treaty
         score += NEGATIVE_TITLE_COOP if soft else NEGATIVE_TITLE
         cues = ", ".join(dict.fromkeys(x.text for x in t.hard_negative))
-        evidence.append("title negative cue (promotion/overview): " + cues)
+        evidence.append("title negative cue (promotion/overview/trade treaty): " + cues)
+    others = _foreign_pair(text, mentions, home, title_end) if title else None
+    if others:
+        # "Accord UE-Japon" on a French site, "US-China ..." on a Taiwanese one: the title
+        # pairs two foreign sides and never names the home side, which is then no party.
+        soft = bool(t.coop or t_kinds)
+        score += NEGATIVE_TITLE_COOP if soft else NEGATIVE_TITLE
+        evidence.append(f"title pairs two foreign sides: {others} (home not named)")
     domestic = any("neg.domestic" in x.categories for x in t.negative)
     if t.negative and (domestic or not t_kinds):
         # Research results stay results whatever their wording; a trade or budget title that
@@ -420,6 +431,7 @@ def classify(
         "t_courtesy": float(bool(t.courtesy)),
         "t_hardneg": float(bool(t.hard_negative)),
         "t_anniv": float(anniversary),
+        "t_others": float(bool(others)),
         "lead_units": float(len(lead_units)),
         "lead_strong": float(any(u.strong(strict) for _, u in lead_units)),
         "later": float(later),
@@ -437,7 +449,10 @@ def classify(
     rules_say = score >= THRESHOLD and titled
     weights = learned.load() if model else None
     if weights is not None:
-        p = learned.probability(weights, learned.inputs(features, title, body, language))
+        p = learned.probability(
+            weights,
+            learned.inputs(features, title, body, language, weights["ngram_languages"]),
+        )
         # The rules' yes stands unless the model finds it unlikely; the model alone says yes
         # when it is confident (thresholds chosen by cross-validation, see train.py).
         said = (rules_say and p >= weights["veto"]) or p >= weights["rescue"]
@@ -662,6 +677,23 @@ def _bilateral(
         if len(gap) <= 12 and (_COMPOUND_GAP.fullmatch(gap) or _PAIR_GAP.fullmatch(gap)):
             out.append((a.start, text[a.start : b.end], {b.code if a.code == home else a.code}))
     return out
+
+
+_PAIR_DASH = re.compile(r" ?[-/–] ?")
+
+
+def _foreign_pair(text: str, mentions: list[Mention], home: str, title_end: int) -> str | None:
+    """A dashed pair of two foreign names in the title ("UE-Japon", "U.S.-China") when the
+    title names no home side, else ``None``."""
+    in_title = [m for m in mentions if m.end <= title_end]
+    if len(in_title) < 2 or any(m.code == home for m in in_title):
+        return None
+    for a, b in pairwise(in_title):
+        if a.code == b.code or a.abbr or b.abbr or REGION_PREFIX in (a.code[:1], b.code[:1]):
+            continue
+        if _PAIR_DASH.fullmatch(text[a.end : b.start]):
+            return text[a.start : b.end]
+    return None
 
 
 def _partners(

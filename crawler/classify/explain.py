@@ -74,7 +74,7 @@ def explain_command(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> 
     report = explain(
         str(obj.get("title") or ""),
         str(obj.get("body") or ""),
-        str(obj.get("agency_country") or args.country or ""),
+        str(obj.get("home") or obj.get("agency_country") or args.country or ""),
         str(obj.get("language") or args.language or ""),
     )
     stdout.write((json.dumps(report, ensure_ascii=False) if args.json else render(report)) + "\n")

@@ -3,25 +3,27 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 
 from .engine import classify
 
-_FIELDS = ("title", "body", "agency_country", "language")
+_FIELDS = ("title", "body", "agency_country", "language", "home")
 
 
-def classify_lines(lines: Iterable[str]) -> Iterator[str]:
-    """Classify each JSON line ``{"title", "body", "agency_country", "language"}``.
+def classify_lines(lines: Iterable[str], homes: Mapping[str, str] | None = None) -> Iterator[str]:
+    """Classify each JSON line ``{"title", "body", "agency_country", "language"}``. The home
+    side is the line's ``"home"``, else the home of its ``"source"`` in ``homes`` (what
+    ``stnews releases --json`` prints carries the source), else its ``agency_country``.
 
     Every input line yields exactly one output line, in order: the input object with
     ``is_cooperation``, ``confidence``, ``partners``, ``topics``, ``coop_type`` and ``evidence``
     added, or ``{"error": ..., "line": n}`` (1-based) for a blank, malformed or invalid line.
     """
     for number, line in enumerate(lines, start=1):
-        yield json.dumps(_one(line, number), ensure_ascii=False)
+        yield json.dumps(_one(line, number, homes or {}), ensure_ascii=False)
 
 
-def _one(line: str, number: int) -> dict[str, object]:
+def _one(line: str, number: int, homes: Mapping[str, str]) -> dict[str, object]:
     if not line.strip():
         return {"error": "blank line: expected a JSON object", "line": number}
     try:
@@ -38,7 +40,7 @@ def _one(line: str, number: int) -> dict[str, object]:
     result = classify(
         obj.get("title") or "",
         obj.get("body") or "",
-        obj.get("agency_country") or "",
+        obj.get("home") or homes.get(str(obj.get("source"))) or obj.get("agency_country") or "",
         obj.get("language") or "",
     )
     return {**obj, **result.to_dict()}

@@ -6,7 +6,7 @@ module of the command it runs, so `stnews classify` starts without Scrapy or SQL
 
 Exit status: 0 success; 1 the command ran and found a problem (a failed crawl, a broken source,
 a check that did not pass); 2 a usage or setup error (bad argument, unknown source, unusable
-database), reported as one line on stderr.
+database), reported as one line on stderr; 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations

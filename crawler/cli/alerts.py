@@ -7,16 +7,18 @@ import argparse
 import re
 from datetime import timedelta
 
-from rich.table import Table
+from rich.markup import escape
 
 from crawler.cli.common import (
     UserError,
     add_json_option,
     err,
     known_sources,
+    new_table,
     open_database,
     out,
     positive_int,
+    print_table,
     write_json,
 )
 
@@ -144,7 +146,7 @@ def cmd_subscriptions(args: argparse.Namespace) -> int:
     from crawler.notify.send import redacted
     from storage.notify import delivery_counts, last_errors, list_subscriptions
 
-    database = open_database(args)
+    database = open_database(args, look_only=True)
     with database.session(readonly=True) as session:
         rows = list_subscriptions(session)
         counts = delivery_counts(session)
@@ -173,9 +175,13 @@ def cmd_subscriptions(args: argparse.Namespace) -> int:
     if not data:
         out.print("No subscriptions. Add one with `stnews subscribe URL`.")
         return 0
-    table = Table(title=f"{len(data)} subscription{'s' if len(data) != 1 else ''}")
-    for column in ("id", "to", "what", "sent", "pending", "failed", "last error"):
-        table.add_column(column, overflow="fold")
+    table = new_table(f"{len(data)} subscription{'s' if len(data) != 1 else ''}")
+    table.add_column("id", justify="right")
+    table.add_column("to", overflow="fold")  # a URL: it may break anywhere
+    table.add_column("what")
+    for column in ("sent", "pending", "failed"):
+        table.add_column(column, justify="right")
+    table.add_column("last error", overflow="fold")
     for row in data:
         counts_ = row["deliveries"]
         table.add_row(
@@ -185,9 +191,9 @@ def cmd_subscriptions(args: argparse.Namespace) -> int:
             str(counts_.get("sent", 0)),
             str(counts_.get("pending", 0)),
             str(counts_.get("failed", 0)),
-            row["last_error"] or "",
+            escape(row["last_error"] or ""),
         )
-    out.print(table)
+    print_table(table)
     return 0
 
 

@@ -42,23 +42,35 @@ def cmd_classify(args: argparse.Namespace) -> int:
     from crawler.classify.jsonl import classify_lines
     from crawler.classify.tables import save
 
+    homes = _homes()
     lines, array = _records(sys.stdin)
     if array:
         # What `stnews releases --json` prints: an array in, the classified array out.
         import json
 
-        results = [json.loads(line) for line in classify_lines(lines)]
+        results = [json.loads(line) for line in classify_lines(lines, homes)]
         sys.stdout.write(json.dumps(results, ensure_ascii=False, indent=2) + "\n")
         save()
         return 0
     # One output line per input line, flushed as it goes so a pipe sees results at once.
-    for number, line in enumerate(classify_lines(lines)):
+    for number, line in enumerate(classify_lines(lines, homes)):
         sys.stdout.write(line + "\n")
         sys.stdout.flush()
         if number == 0:
             save()  # the tables are built now: cache them for the next run
     save()
     return 0
+
+
+def _homes() -> dict[str, str]:
+    """Each configured source's home side (empty when the sources file cannot be read:
+    classifying lines does not need it)."""
+    from crawler.sources import SourcesFileError, sources_by_name
+
+    try:
+        return {name: config.home_code for name, config in sources_by_name().items()}
+    except SourcesFileError:
+        return {}
 
 
 def _records(stream) -> tuple[Iterable[str], bool]:
@@ -88,10 +100,14 @@ def cmd_reclassify(args: argparse.Namespace) -> int:
     from sqlalchemy import select
 
     from crawler.classify import classify
+    from crawler.sources import sources_by_name
     from storage import Release, Source
     from storage.releases import update_classification
 
     known_sources(args.source)
+    # The same home side as the crawl's EnrichPipeline: the source's `home`, else the stored
+    # agency country (a source since removed from sources.toml).
+    homes = {name: config.home_code for name, config in sources_by_name().items()}
     database = open_database(args)
     query = select(Release.id).join(Source).order_by(Release.id)
     if args.source:
@@ -107,12 +123,9 @@ def cmd_reclassify(args: argparse.Namespace) -> int:
                 for release in session.scalars(
                     select(Release).where(Release.id.in_(ids[start : start + batch]))
                 ):
-                    verdict = classify(
-                        release.title, release.body, release.agency_country, release.language
-                    )
+                    home = homes.get(release.source.name) or release.agency_country
+                    verdict = classify(release.title, release.body, home, release.language)
                     changed += update_classification(release, verdict.to_dict())
             progress.advance(task, min(batch, len(ids) - start))
     out.print(f"Reclassified {len(ids)} releases: {changed} changed labels.")
     return 0
-
-

@@ -9,15 +9,19 @@ import sys
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from rich import box
 from rich.console import Console
+from rich.measure import Measurement
+from rich.table import Table
 
 if TYPE_CHECKING:
     from scrapy.settings import Settings
 
 #: Messages, warnings and progress go to stderr, so stdout stays clean for pipes and --json.
 err = Console(stderr=True, highlight=False)
-#: Tables and reports. Piped output gets a table wide enough for every column.
-out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+#: Tables and reports, as wide as the terminal (or $COLUMNS; 80 when piped). Tables are laid
+#: out to fit 80 columns; `--json` is the form for scripts.
+out = Console(highlight=False)
 
 
 class UserError(Exception):
@@ -38,17 +42,34 @@ def database_url(args: argparse.Namespace | None = None) -> str:
     return url or project_settings()["DATABASE_URL"]
 
 
-def open_database(url: str | argparse.Namespace | None = None, migrate: bool = True):
+def open_database(
+    url: str | argparse.Namespace | None = None, migrate: bool = True, look_only: bool = False
+):
     """The user's database (a URL, or the command's arguments), checked before use: a bad URL,
-    a missing driver or an unreachable server is a UserError, not a traceback."""
+    a missing driver or an unreachable server is a UserError, not a traceback.
+
+    ``look_only``: for commands that only read. The database must exist at the current
+    schema; nothing is created or migrated (the error says how to create or upgrade it)."""
     from storage.db import DatabaseUnusable, open_checked
 
     if not isinstance(url, str):
         url = database_url(url)
     try:
-        return open_checked(url, migrate=migrate)
+        return open_checked(url, migrate=migrate, existing=look_only)
     except DatabaseUnusable as exc:
         raise UserError(str(exc)) from None
+
+
+def check_crawl_settings(settings: Settings) -> Settings:
+    """Settings a crawl can start with. A bad TLS_CA_BUNDLE would otherwise surface inside
+    Twisted as a traceback and a crawl that never started: here it is one error line."""
+    from crawler.tls import TLSConfigurationError, trust_root
+
+    try:
+        trust_root(settings)
+    except TLSConfigurationError as exc:
+        raise UserError(str(exc)) from None
+    return settings
 
 
 def known_sources(names: list[str] | None = None) -> list[str]:
@@ -152,6 +173,101 @@ def date_bound(text: str) -> datetime:
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a date ({DATE_FORMS}): {text!r}") from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+# --- Tables that fit a terminal --------------------------------------------------------------
+
+
+def new_table(title: str | None = None, caption: str | None = None, gap: int = 2) -> Table:
+    """A table for an 80-column terminal: a rule under the header, no frame, ``gap`` spaces
+    between columns (a frame and cell padding cost 3 columns a column)."""
+    return Table(
+        title=title,
+        caption=caption,
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        padding=(0, 0, 0, gap - 1),  # the box adds one space between columns
+        title_justify="left",
+        caption_justify="left",
+        title_style="bold",
+        caption_style="dim",
+    )
+
+
+def add_source_column(table: Table, header: str = "source") -> None:
+    """The column of source names: never wrapped, never cut (`print_table` widens the table
+    rather than shorten a name)."""
+    table.add_column(header, no_wrap=True)
+
+
+#: What a folding column (URLs, CJK text: words that may break anywhere) needs at least.
+FOLD_MINIMUM = 16
+
+
+def print_table(table: Table) -> None:
+    """Print a `new_table` at the console's width, or wider when its columns cannot fit in it.
+
+    Hand-written layout: when a table is too wide, Rich narrows its widest columns whatever
+    their longest word, so a column of words may wrap letter by letter, or a name end in "…",
+    while another column has room to spare. Here a column narrows (by wrapping) only down
+    to its longest word; a folding column (`overflow="fold"`) to ``FOLD_MINIMUM``. When even
+    that does not fit, the table is printed wider and the terminal wraps its lines."""
+    options = out.options.update_width(10_000)
+    shortest, longest = [], []
+    for column in table.columns:
+        sizes = [Measurement.get(out, options, cell) for cell in [column.header, *column.cells]]
+        low, high = max(m.minimum for m in sizes), max(m.maximum for m in sizes)
+        if column.no_wrap:
+            low = high
+        elif column.overflow == "fold":
+            low = min(low, max(FOLD_MINIMUM, Measurement.get(out, options, column.header).maximum))
+        shortest.append(low)
+        longest.append(high)
+    gaps = (len(table.columns) - 1) * (table.padding[3] + 1)  # left padding + the box's space
+    widths = list(longest)
+    excess = sum(widths) + gaps - out.width
+    while excess > 0:
+        narrowable = [i for i, width in enumerate(widths) if width > shortest[i]]
+        if not narrowable:
+            break
+        widest = max(narrowable, key=lambda i: widths[i] - shortest[i] / 2)
+        widths[widest] -= 1
+        excess -= 1
+    for column, width in zip(table.columns, widths, strict=True):
+        column.width = width
+    if sum(widths) + gaps <= out.width:
+        out.print(table)
+        return
+    wider = Console(  # out.print(width=...) cannot go over the console's width
+        file=out.file,
+        width=sum(widths) + gaps,
+        highlight=False,
+        color_system=out.color_system,  # type: ignore[arg-type]
+        force_terminal=out.is_terminal,
+        no_color=out.no_color,
+    )
+    wider.print(table)
+
+
+def ago(iso: str | None, missing: str = "-", now: datetime | None = None) -> str:
+    """An ISO time as its distance from now: `5 min ago`, `in 2 h` (--json has the time)."""
+    if not iso:
+        return missing
+    seconds = ((now or datetime.now(UTC)) - datetime.fromisoformat(iso)).total_seconds()
+    size = abs(seconds)
+    unit, length = next(
+        (unit, length)
+        for unit, length, limit in (
+            ("s", 1, 120),
+            ("min", 60, 7200),
+            ("h", 3600, 172800),
+            ("d", 86400, None),
+        )
+        if limit is None or size < limit
+    )
+    amount = f"{round(size / length)} {unit}"
+    return f"{amount} ago" if seconds >= 0 else f"in {amount}"
 
 
 def fail(message: str) -> int:

@@ -13,10 +13,15 @@ from rich.table import Table
 
 from crawler.cli.common import (
     add_scrapy_options,
+    add_source_column,
+    check_crawl_settings,
     err,
+    known_sources,
     name_value,
+    new_table,
     open_database,
     out,
+    print_table,
     project_settings,
 )
 
@@ -54,10 +59,11 @@ def crawl_settings(args: argparse.Namespace, **overrides: Any):
         overrides["DATABASE_URL"] = args.db
     if not getattr(args, "verbose", False):
         overrides.setdefault("LOG_LEVEL", "WARNING")
-    return project_settings(overrides)
+    return check_crawl_settings(project_settings(overrides))
 
 
 def cmd_crawl(args: argparse.Namespace) -> int:
+    known_sources(args.sources)
     overrides: dict[str, Any] = {}
     if args.replay:
         replay = Path(args.replay)
@@ -80,12 +86,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     if args.json:
         sys.stdout.write(json.dumps(rows, indent=1) + "\n")
     else:
-        out.print(summary_table(rows))
-        out.print(
-            "not modified: list pages answered 304; skipped: known releases whose list entry "
-            "is unchanged (use --full to re-fetch everything)",
-            style="dim",
-        )
+        print_summary(rows)
         if linking:
             out.print(f"Events: {linking}", style="dim")
         out.print(f"Database: {settings['DATABASE_URL']}")
@@ -105,6 +106,7 @@ def link_events(database) -> str | None:
 
 
 def cmd_record(args: argparse.Namespace) -> int:
+    known_sources([args.source])
     target = Path(args.directory)
     settings = crawl_settings(
         args,
@@ -160,10 +162,19 @@ def run_with_progress(sources, settings, spider_args=None, quiet=False) -> list[
         return run_crawls(sources, settings, spider_args, on_progress)
 
 
+#: (count, heading) of the crawl summary: short headings, so that 13 columns fit 80; the legend
+#: printed under the table spells them out.
 SUMMARY_COLUMNS = (
-    "pages", "not_modified", "new", "updated", "unchanged", "skipped", "duplicates",
-    "page_versions",
+    ("pages", "pages"), ("not_modified", "304"), ("new", "new"), ("updated", "upd"),
+    ("unchanged", "same"), ("skipped", "skip"), ("duplicates", "dup"),
+    ("page_versions", "vers"),
 )  # fmt: skip
+SUMMARY_LEGEND = (
+    "304: list pages answered Not Modified; upd: updated; same: unchanged; skip: known "
+    "releases whose list entry is unchanged (--full re-fetches them); dup: duplicates; vers: "
+    "page versions; drop: dropped (reasons below); err: errors logged; stored: the source's "
+    "releases in the database"
+)
 
 
 def result_dict(result: CrawlResult, stored: dict[str, int]) -> dict[str, Any]:
@@ -177,25 +188,38 @@ def result_dict(result: CrawlResult, stored: dict[str, int]) -> dict[str, Any]:
 
 
 def summary_table(rows: list[dict[str, Any]]) -> Table:
-    table = Table(title="Crawl summary")
-    table.add_column("source")
+    table = new_table("Crawl summary", gap=1)
+    add_source_column(table)
     table.add_column("status")
-    for column in SUMMARY_COLUMNS:
-        table.add_column(column.replace("_", " "), justify="right")
-    table.add_column("dropped")
-    table.add_column("errors", justify="right")
-    table.add_column("stored", justify="right")
+    for _, heading in SUMMARY_COLUMNS:
+        table.add_column(heading, justify="right")
+    for heading in ("drop", "err", "stored"):
+        table.add_column(heading, justify="right")
     for row in rows:
-        dropped = ", ".join(f"{reason}: {n}" for reason, n in sorted(row["dropped"].items()))
         status = row["status"] if row["status"] == "finished" else f"[red]{row['status']}[/red]"
         table.add_row(
             row["source"],
             status,
-            *(str(row.get(column, 0)) for column in SUMMARY_COLUMNS),
-            dropped or "0",
+            *(str(row.get(count, 0)) for count, _ in SUMMARY_COLUMNS),
+            str(sum(row["dropped"].values())),
             str(row.get("errors", 0)),
             str(row["stored"]),
         )
     return table
 
 
+def print_summary(rows: list[dict[str, Any]]) -> None:
+    print_table(summary_table(rows))
+    for line in dropped_lines(rows):
+        out.print(line, highlight=False)
+    out.print(SUMMARY_LEGEND, style="dim")
+
+
+def dropped_lines(rows: list[dict[str, Any]]) -> list[str]:
+    """One line per source that dropped releases: how many, for which reason."""
+    return [
+        f"{row['source']} dropped "
+        + ", ".join(f"{n} {reason}" for reason, n in sorted(row["dropped"].items()))
+        for row in rows
+        if row["dropped"]
+    ]

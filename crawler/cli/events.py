@@ -13,9 +13,7 @@ import csv
 import json
 import sys
 
-from rich.table import Table
-
-from crawler.cli.common import open_database, out
+from crawler.cli.common import new_table, open_database, out, print_table
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -88,7 +86,7 @@ def cmd_ledger(args: argparse.Namespace) -> int:
     from crawler.events import ledger
     from storage.events import list_events
 
-    database = open_database(args)
+    database = open_database(args, look_only=True)
     try:
         with database.session(readonly=True) as session:
             events = list_events(session, partner=args.partner, order="occurred")
@@ -111,9 +109,10 @@ def cmd_ledger(args: argparse.Namespace) -> int:
         out.print("No events" + (f" with {args.partner.upper()}." if args.partner else "."))
         return 0
     for chain in chains:
-        table = Table(title=f"{'-'.join(chain.parties)} · {chain.track}", title_justify="left")
-        for column in ("date", "type", "no.", "publishers", "first release"):
+        table = new_table(f"{'-'.join(chain.parties)} · {chain.track}")
+        for column in ("date", "type", "no.", "publishers"):
             table.add_column(column)
+        table.add_column("first release", overflow="fold")  # a URL: it may break anywhere
         for step in chain.steps:
             table.add_row(
                 step.date.isoformat() if step.date else "?",
@@ -122,5 +121,5 @@ def cmd_ledger(args: argparse.Namespace) -> int:
                 ", ".join(step.publishers),
                 step.links[0]["url"] if step.links else "",
             )
-        out.print(table)
+        print_table(table)
     return 0

@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 from crawler.cli.common import open_database, positive_int, project_settings
-from crawler.feeds.write import DEFAULT_BASE_URL, DEFAULT_LIMIT, DEFAULT_OUT_DIR, write_feeds
+from crawler.config import default, setting
+from crawler.feeds.write import DEFAULT_OUT_DIR, write_feeds
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -18,12 +19,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     feed.add_argument(
         "--limit",
         type=positive_int,
-        help=f"entries per feed (default: FEED_LIMIT, {DEFAULT_LIMIT})",
+        help=f"entries per feed (default: STNEWS_FEED_LIMIT, {default('STNEWS_FEED_LIMIT')})",
     )
     feed.add_argument(
         "--base-url",
         metavar="URL",
-        help="where the files are served (default: FEED_BASE_URL / $STNEWS_FEED_BASE_URL)",
+        help="where the files are served (default: STNEWS_FEED_BASE_URL / $STNEWS_FEED_BASE_URL)",
     )
     feed.add_argument(
         "--hub",
@@ -36,8 +37,8 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def cmd_feed(args: argparse.Namespace) -> int:
     settings = project_settings()
-    base_url = args.base_url or settings.get("FEED_BASE_URL") or DEFAULT_BASE_URL
-    limit = args.limit or settings.getint("FEED_LIMIT", DEFAULT_LIMIT)
+    base_url = args.base_url or setting(settings, "STNEWS_FEED_BASE_URL")
+    limit = args.limit or setting(settings, "STNEWS_FEED_LIMIT")
     database = open_database(args)
     try:
         report = write_feeds(
@@ -45,7 +46,7 @@ def cmd_feed(args: argparse.Namespace) -> int:
             Path(args.out),
             base_url=base_url,
             limit=limit,
-            hub_url=args.hub or settings.get("STNEWS_WEBSUB_HUB") or None,
+            hub_url=args.hub or setting(settings, "STNEWS_WEBSUB_HUB") or None,
         )
     finally:
         database.dispose()

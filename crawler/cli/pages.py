@@ -19,9 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from rich.markup import escape
-from rich.table import Table
 
-from crawler.cli.common import err, out, positive_int
+from crawler.cli.common import err, new_table, out, positive_int, print_table
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -125,10 +124,10 @@ def _print_extract(data: dict[str, Any]) -> None:
         out.print(f"next page: {escape(data['next_pages'][0]) if data['next_pages'] else '-'}")
         return
     stages = data.get("stages", {})
-    table = Table(show_header=True, header_style="bold")
-    table.add_column("field")
-    table.add_column("stage")
-    table.add_column("value", overflow="fold")
+    table = new_table()
+    table.add_column("field", no_wrap=True)
+    table.add_column("stage", no_wrap=True)
+    table.add_column("value", overflow="fold")  # URLs and CJK text break anywhere
     for name in ("native_id", "title", "published_raw", "modified_raw", "summary", "image_url",
                  "contact_org"):  # fmt: skip
         if name in data:
@@ -139,7 +138,7 @@ def _print_extract(data: dict[str, Any]) -> None:
     body = data.get("body", data.get("paragraphs", []))
     table.add_row("body", stages.get("body", data.get("stage", "")),
                   f"{len(body)} paragraphs, {sum(map(len, body))} characters")  # fmt: skip
-    out.print(table)
+    print_table(table)
     for paragraph in body:
         out.print(escape(paragraph), highlight=False)
         out.print()
@@ -170,12 +169,12 @@ def cmd_expected(args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from crawler.cli.common import project_settings
+    from crawler.cli.common import check_crawl_settings, project_settings
     from crawler.doctor.diagnose import diagnose
     from crawler.doctor.fetch import fetch
     from crawler.doctor.write import apply, write_atomically
     from crawler.source_registry import page_objects
-    from crawler.sources import load_sources, sources_path
+    from crawler.sources import load_sources, sources_for_editing
 
     configs = [_config(name) for name in args.sources] or [s for s in load_sources() if s.enabled]
     overrides: dict[str, Any] = {}
@@ -185,9 +184,10 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         overrides["REPLAY_DIR"] = str(Path(args.replay).resolve())
     elif args.write:
         overrides["RECORD_DIR"] = str(Path(args.fixtures).resolve())
+    settings = check_crawl_settings(project_settings())
     err.print(f"doctor: reading {len(configs)} source(s)"
               + (f" from {args.replay}" if args.replay else " live"), style="dim")  # fmt: skip
-    fetched = fetch(configs, project_settings(), details=args.details, overrides=overrides)
+    fetched = fetch(configs, settings, details=args.details, overrides=overrides)
     reports = [diagnose(config, fetched[config.name], *page_objects(config)) for config in configs]
     if args.json:
         sys.stdout.write(json.dumps([r.to_dict() for r in reports], ensure_ascii=False,
@@ -196,8 +196,8 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         for report in reports:
             _print_report(report)
     if args.write:
-        path = sources_path()
-        text, changes = apply(path.read_text(encoding="utf-8"), reports)
+        path, current = sources_for_editing()
+        text, changes = apply(current, reports)
         if changes:
             write_atomically(path, text)
             err.print(f"wrote {len(changes)} change(s) to {path}:")

@@ -4,18 +4,25 @@ from __future__ import annotations
 
 import argparse
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from rich.table import Table
+from rich.markup import escape
 
 from crawler.cli.common import (
+    UserError,
     add_json_option,
+    add_source_column,
+    ago,
+    database_url,
     date_bound,
     known_sources,
+    new_table,
     open_database,
     out,
     positive_int,
+    print_table,
     write_json,
 )
 
@@ -89,7 +96,7 @@ def cmd_releases(args: argparse.Namespace) -> int:
     from storage import list_releases
 
     known_sources(args.source)
-    database = open_database(args)
+    database = open_database(args, look_only=True)
     with database.session(readonly=True) as session:
         rows = list_releases(
             session,
@@ -111,14 +118,19 @@ def cmd_releases(args: argparse.Namespace) -> int:
     if args.json:
         write_json(data)
         return 0
-    table = Table(title=f"{len(data)} releases")
-    for column in ("published", "source", "title", "partners"):
-        table.add_column(column, overflow="fold")
+    table = new_table(f"{len(data)} releases")
+    table.add_column("published", no_wrap=True)
+    add_source_column(table)
+    table.add_column("title", ratio=3, overflow="fold")  # CJK titles break anywhere
+    table.add_column("partners", ratio=1)
     for row in data:
         table.add_row(
-            (row["published"] or "")[:10], row["source"], row["title"], " ".join(row["partners"])
+            (row["published"] or "")[:10],
+            row["source"],
+            escape(row["title"] or ""),
+            " ".join(row["partners"]),
         )
-    out.print(table)
+    print_table(table)
     return 0
 
 
@@ -128,23 +140,17 @@ def cmd_status(args: argparse.Namespace) -> int:
     from crawler.service.status import status_rows
 
     names = known_sources(args.sources) if args.sources else known_sources()
-    rows = status_rows(open_database(args), sorted(names))
+    database = open_database(args, look_only=True)
+    rows = status_rows(database, sorted(names))
     if args.json:
         write_json(rows)
         return 0
-    table = Table(title="Sources")
-    for column in (
-        "source",
-        "health",
-        "last run",
-        "outcome",
-        "next run",
-        "new",
-        "updated",
-        "releases",
-        "reasons",
-    ):
-        table.add_column(column, overflow="fold")
+    table = new_table("Sources")
+    add_source_column(table)
+    for column in ("health", "last run", "outcome", "next run"):
+        table.add_column(column)
+    for column in ("new", "upd", "stored"):
+        table.add_column(column, justify="right")
     for row in rows:
         run = row["last_run"] or {}
         health = row["health"] + (" (stale)" if row["stale"] else "")
@@ -152,24 +158,27 @@ def cmd_status(args: argparse.Namespace) -> int:
         table.add_row(
             row["source"],
             f"[{color}]{health}[/{color}]" if color else health,
-            (run.get("finished") or run.get("started") or "never")[:19],
+            ago(run.get("finished") or run.get("started"), "never"),
             run.get("status", "-"),
-            (row["next_run"] or "-")[:19],
+            ago(row["next_run"]),
             str(run.get("new", "-")),
             str(run.get("updated", "-")),
             str(row["releases"]),
-            "; ".join(row["reasons"]),
         )
-    out.print(table)
-    _print_notify_problems(args)
+    print_table(table)
+    # Reasons are sentences: under the table, where they wrap at the terminal's width.
+    for row in rows:
+        for reason in row["reasons"]:
+            out.print(f"{row['source']}: {escape(reason)}", highlight=False)
+    _print_notify_problems(database)
     return 0
 
 
-def _print_notify_problems(args: argparse.Namespace) -> None:
+def _print_notify_problems(database) -> None:
     """Alerts that failed (retrying, or given up): under the sources, for the operator."""
     from storage.notify import notify_problems
 
-    with open_database(args).session(readonly=True) as session:
+    with database.session(readonly=True) as session:
         problems = notify_problems(session)
     for line in problems:
         out.print(f"[red]notify:[/red] {line}")
@@ -180,7 +189,12 @@ def _print_notify_problems(args: argparse.Namespace) -> None:
 def cmd_db(args: argparse.Namespace) -> int:
     from storage.migrate import current_revision, head_revision, upgrade
 
-    # Not migrated on opening: `db current` reports the schema as it is.
+    # Not migrated on opening: `db current` reports the schema as it is, and creates nothing.
+    if args.action == "current" and (missing := _missing_sqlite_file(database_url(args))):
+        if not missing.parent.is_dir():
+            raise UserError(f"no such directory for the SQLite database: {missing.parent}")
+        out.print(f"{missing}: empty (no file yet; `stnews db upgrade` creates it)")
+        return 0
     engine = open_database(args, migrate=False).engine
     try:
         if args.action == "upgrade":
@@ -196,6 +210,21 @@ def cmd_db(args: argparse.Namespace) -> int:
     finally:
         engine.dispose()
     return 0
+
+
+def _missing_sqlite_file(url: str) -> Path | None:
+    """The file a SQLite URL names, when it does not exist (connecting would create it)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None  # open_database reports it
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    path = Path(parsed.database)
+    return None if path.exists() else path
 
 
 def _safe_url(engine) -> str:

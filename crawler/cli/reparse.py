@@ -9,7 +9,7 @@ import sys
 from rich.markup import escape
 from rich.progress import Progress
 
-from crawler.cli.common import err, open_database, out, project_settings
+from crawler.cli.common import err, known_sources, open_database, out, project_settings
 
 #: Change lines printed before "… and N more" (``--json`` lists them all).
 SHOWN_CHANGES = 100
@@ -35,6 +35,7 @@ def cmd_reparse(args: argparse.Namespace) -> int:
     # Imported here so that building the parser stays cheap for the other commands.
     from crawler.service.reparse import reparse
 
+    known_sources(args.sources)
     settings = project_settings()
     database = open_database(args)
     try:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler.cli.common import (
+    check_crawl_settings,
     known_sources,
     open_database,
     positive_seconds,
@@ -103,19 +104,15 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def cmd_schedule(args: argparse.Namespace) -> int:
     # Imported here so that building the parser stays cheap for the other commands.
-    from crawler.feeds.write import DEFAULT_BASE_URL, DEFAULT_LIMIT, DEFAULT_OUT_DIR
+    from crawler.config import setting
+    from crawler.feeds.write import DEFAULT_OUT_DIR
     from crawler.service.daemon import ScheduleService
-    from crawler.service.scheduled_run import (
-        DEFAULT_TIME_LIMIT,
-        EnqueueTarget,
-        Runtime,
-        schedule_config,
-    )
+    from crawler.service.scheduled_run import EnqueueTarget, Runtime, schedule_config
 
     if args.once and args.serve:
         raise ValueError("--serve runs a server until stopped; it cannot go with --once")
-    settings = project_settings()
-    enqueue = args.enqueue if args.enqueue is not None else settings.getbool("SCHEDULE_ENQUEUE")
+    settings = check_crawl_settings(project_settings())
+    enqueue = args.enqueue if args.enqueue is not None else setting(settings, "SCHEDULE_ENQUEUE")
     _check_mode(args, enqueue)
     _configure_logging(args.verbose)
     sources = known_sources(list(dict.fromkeys(args.source)))
@@ -139,10 +136,10 @@ def cmd_schedule(args: argparse.Namespace) -> int:
         database_url,
         feeds_dir=Path(args.feeds_dir) if args.feeds_dir else DEFAULT_OUT_DIR,
         replay_dir=replay,
-        base_url=settings.get("FEED_BASE_URL") or DEFAULT_BASE_URL,
-        feed_limit=settings.getint("FEED_LIMIT", DEFAULT_LIMIT),
-        hub_url=settings.get("STNEWS_WEBSUB_HUB") or None,
-        time_limit=args.time_limit or settings.getfloat("CRAWL_TIME_LIMIT", DEFAULT_TIME_LIMIT),
+        base_url=setting(settings, "STNEWS_FEED_BASE_URL"),
+        feed_limit=setting(settings, "STNEWS_FEED_LIMIT"),
+        hub_url=setting(settings, "STNEWS_WEBSUB_HUB") or None,
+        time_limit=args.time_limit or setting(settings, "CRAWL_TIME_LIMIT"),
         enqueue=target,
     )
     config = schedule_config(

@@ -21,15 +21,15 @@ from pathlib import Path
 from typing import Any
 
 from rich.markup import escape
-from rich.table import Table
 
-from crawler.cli.common import out
+from crawler.cli.common import add_source_column, new_table, out, print_table
 from crawler.sources import (
     RELEASE_FIELDS,
     ROOT,
     SourceConfig,
     load_sources,
     parse_sources,
+    sources_for_editing,
     sources_path,
 )
 
@@ -129,26 +129,29 @@ def cmd_sources(args: argparse.Namespace) -> int:
         return 0
     publishers = {row["agency_country"] for row in rows}
     languages = {row["language"].split("-")[0] for row in rows}
-    table = Table(
-        title=f"Sources in {path}",
-        caption=f"{len(rows)} sources, {len(publishers)} publishing countries or "
-        f"organisations, {len(languages)} languages",
+    table = new_table(
+        f"Sources in {path}",
+        f"{len(rows)} sources, {len(publishers)} publishing countries or organisations, "
+        f"{len(languages)} languages; cc: the agency's country (/ the source's home where it "
+        "differs); every: crawl interval",
     )
-    for column in ("name", "agency", "country", "home", "language", "read as", "interval"):
-        table.add_column(column, overflow="fold")
-    table.add_column("enabled")
+    add_source_column(table, "name")
+    table.add_column("agency")
+    for column in ("cc", "lang"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("read as")
+    table.add_column("every", no_wrap=True)
     for row in rows:
         table.add_row(
             row["name"],
             escape(row["agency"]),
-            row["agency_country"],
-            row["home"],
+            row["agency_country"]
+            + (f"/{row['home']}" if row["home"] != row["agency_country"] else ""),
             row["language"],
             escape(row["read_as"]),
-            _duration(row["interval"]),
-            "yes" if row["enabled"] else "[yellow]no[/yellow]",
+            _duration(row["interval"]) if row["enabled"] else "[yellow]off[/yellow]",
         )
-    out.print(table)
+    print_table(table)
     return 0
 
 
@@ -193,8 +196,12 @@ def renamed_entry(entry: str, name: str) -> str:
 
 
 def cmd_sources_add(args: argparse.Namespace) -> int:
-    path = _sources_file(args)
-    text = path.read_text(encoding="utf-8")
+    given = getattr(args, "sources_file", None)
+    if given:
+        path = Path(given)
+        text = path.read_text(encoding="utf-8")
+    else:
+        path, text = sources_for_editing()
     names = [source.name for source in parse_sources(text, path)]
     if args.template not in names:
         raise KeyError(f"{path}: no source {args.template!r}; sources: {', '.join(names)}")
@@ -418,38 +425,49 @@ def _health(session: Any, name: str) -> dict[str, Any]:
     return {"status": status.health_status, "reasons": reasons}
 
 
+#: Field -> its heading in the check table (short, so that every field fits 80 columns).
+CHECK_HEADINGS = {
+    "title": "title", "published": "pub", "modified": "mod", "body": "body",
+    "summary": "summ", "image_url": "img", "attachments": "att", "contact_org": "org",
+    "text": "text",
+}  # fmt: skip
+
+
 def _print_checks(results: list[SourceCheck], fixtures: Path) -> None:
     columns = [name for name in RELEASE_FIELDS if name != "native_id"]
     if any(check.kind == "page" for check in results):
         columns.append("text")
-    table = Table(title=f"Sources against {fixtures}: releases having each field")
-    for column in ("source", "kind", "seen", "dropped", *columns, "generic", "result"):
-        justify = "left" if column in ("source", "kind", "result") else "right"
-        table.add_column(column.replace("_", " "), justify=justify)
+    table = new_table(f"Sources against {fixtures}: releases having each field", gap=1)
+    add_source_column(table)
+    for heading in ("seen", "drop", *(CHECK_HEADINGS.get(c, c) for c in columns), "gen"):
+        table.add_column(heading, justify="right")
+    table.add_column("result")
     for check in results:
         cells = []
         for column in columns:
             if column not in check.fields:
                 cells.append("[dim]-[/dim]")
                 continue
-            cell = f"{check.fields[column]}/{check.seen}"
+            cell = str(check.fields[column])
             if column in check.required:
                 low = check.fields[column] < check.min_field_coverage * check.seen
                 cell = f"[red]{cell}[/red]" if low else f"[bold]{cell}[/bold]"
             cells.append(cell)
         table.add_row(
             check.source,
-            check.kind,
             str(check.seen),
             str(sum(check.dropped.values())),
             *cells,
             str(check.generic),
             "[green]ok[/green]" if check.ok else "[red]FAIL[/red]",
         )
-    out.print(table)
+    print_table(table)
     out.print(
-        "bold: required field (health.required_fields); summary counts the page's own, not "
-        "the first paragraph standing in for it; generic: bodies from generic extraction",
+        "seen: releases the crawl produced, stored or dropped; then, per field, how many have "
+        "it (pub: published, mod: modified, summ: the page's own summary, not the first "
+        "paragraph standing in for it, img: image URL, att: attachments, org: contact "
+        "organisation); bold: a required field (health.required_fields); gen: bodies from "
+        "generic extraction",
         style="dim",
     )
     for check in results:

@@ -11,6 +11,7 @@ from typing import Any
 from crawler.cli.common import (
     UserError,
     add_scrapy_options,
+    check_crawl_settings,
     err,
     known_sources,
     name_value,
@@ -74,10 +75,11 @@ def redis_arguments(parser: argparse.ArgumentParser) -> None:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     # Imported here so that building the parser stays cheap for the other commands.
-    from crawler.cli.crawl import link_events, result_dict, summary_table
+    from crawler.cli.crawl import link_events, print_summary, result_dict
     from crawler.distributed import distributed_settings, resolve_prefix, resolve_redis_url
     from crawler.service.workers import display_url, run_workers
 
+    known_sources(args.sources)
     base = project_settings()
     redis_url = args.redis or resolve_redis_url(base)
     check_redis(redis_url)
@@ -93,7 +95,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         overrides["DATABASE_URL"] = args.db
     if not args.verbose:
         overrides.setdefault("LOG_LEVEL", "WARNING")
-    settings = project_settings(overrides)
+    settings = check_crawl_settings(project_settings(overrides))
     # Opened (and migrated) before any spider starts: an unusable database is one error line.
     database = open_database(settings["DATABASE_URL"])
     spider_args = dict(name_value(text) for text in args.spider_args)
@@ -116,7 +118,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     if args.json:
         sys.stdout.write(json.dumps(rows, indent=1) + "\n")
     else:
-        out.print(summary_table(rows))
+        print_summary(rows)
     # Stopped by a signal is a clean stop for a worker; anything else is a failure.
     return 0 if all(r.finish_reason in ("finished", "shutdown") for r in results) else 1
 

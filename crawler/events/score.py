@@ -9,19 +9,27 @@ Vetoes (any one keeps two releases apart, whatever else they share):
 
 The score adds evidence (weights below, chosen on the development part of the labelled set):
 dates, ordinal, shared instruments, shared rare Latin names and numbers, same-language text
-similarity (MinHash), same kind. Two releases link when the score reaches ``THRESHOLD``.
+similarity (MinHash), same kind. Two releases link when the score reaches ``THRESHOLD``, and
+only when their texts share something: metadata alone (dates, parties, kind) describes every
+occurrence of a pair that day, so without a shared ordinal, instrument, rare name, number or
+wording it stays below the threshold (``METADATA_CAP``), whatever it adds up to.
 """
 
 from __future__ import annotations
 
 from datetime import date
 
-from .dates import days_apart
+from .dates import AHEAD, BEHIND, days_apart
 from .markers import shared_anchors
 from .signals import Signals, similarity
 
 THRESHOLD = 3.0
 FAR_DAYS = 14  # stated event dates further apart: different occurrences
+# Any two dates further apart, stated or standing in (publication): a release reports an
+# occurrence at most BEHIND days before and AHEAD days after it is published (the windows the
+# event date is read in), so two releases this far apart cannot report one occurrence. Keeps an
+# event from stretching over months through members whose texts state no date.
+FAR_ANY_DAYS = (BEHIND + AHEAD).days
 WINDOW_DAYS = 45  # candidates are looked up within this many days (see linker)
 
 # Kinds that cannot be one occurrence. The classifier's kind is noisy between "agreement",
@@ -51,6 +59,8 @@ W_ANCHOR_MAX = 2.4
 W_TYPE = 0.4
 # Same-language similarity of title and lead (estimated Jaccard of shingles).
 SIMILARITY = ((0.45, 3.0), (0.25, 2.0), (0.12, 1.0), (0.06, 0.4))
+# The most that dates, parties and kind alone can add: just below the threshold.
+METADATA_CAP = THRESHOLD - 0.5
 
 
 def veto(a: Signals, b: Signals) -> str | None:
@@ -64,6 +74,8 @@ def veto(a: Signals, b: Signals) -> str | None:
         return "different ordinal"
     if a.coop_type and b.coop_type and frozenset({a.coop_type, b.coop_type}) in _CONTRADICTORY:
         return "contradictory type"
+    if a.day and b.day and days_apart(a.day, b.day) > FAR_ANY_DAYS:
+        return "far apart"
     if a.when.stated and b.when.stated:
         if a.day and b.day:
             if days_apart(a.day, b.day) > FAR_DAYS:
@@ -86,8 +98,20 @@ def _calendar_gap(a: tuple[int, int], b: tuple[int, int]) -> int:
 
 
 def score(a: Signals, b: Signals) -> float:
-    """Evidence that two releases (already past the vetoes) report one occurrence."""
-    total = _date_score(a, b)
+    """Evidence that two releases (already past the vetoes) report one occurrence: what their
+    texts share, plus the metadata (dates, parties, kind), which alone stays below the
+    threshold."""
+    metadata = _date_score(a, b)
+    if a.parties == b.parties:
+        metadata += W_SAME_PARTIES
+    if a.coop_type and a.coop_type == b.coop_type:
+        metadata += W_TYPE
+    text = _text_score(a, b)
+    return metadata + text if text > 0 else min(metadata, METADATA_CAP)
+
+
+def _text_score(a: Signals, b: Signals) -> float:
+    total = 0.0
     if a.ordinal is not None and a.ordinal == b.ordinal:
         # An ordinal from a lead may name a meeting being prepared: half weight, and none
         # when neither title carries it.
@@ -97,15 +121,11 @@ def score(a: Signals, b: Signals) -> float:
         sum(W_INSTRUMENT if k in GENERIC_INSTRUMENTS else W_NAMED_INSTRUMENT for k in shared),
         W_NAMED_INSTRUMENT + W_INSTRUMENT,
     )
-    if a.parties == b.parties:
-        total += W_SAME_PARTIES
     total += min(W_ANCHOR * shared_anchors(a.anchors, b.anchors), W_ANCHOR_MAX)
-    if a.coop_type and a.coop_type == b.coop_type:
-        total += W_TYPE
     if a.language == b.language and a.minhash is not None and b.minhash is not None:
-        shared = similarity(a.minhash, b.minhash)
+        similar = similarity(a.minhash, b.minhash)
         for floor, weight in SIMILARITY:
-            if shared >= floor:
+            if similar >= floor:
                 total += weight
                 break
     return total

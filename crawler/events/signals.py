@@ -121,8 +121,14 @@ def extract(release: Release) -> Signals:
     body = normalize(release.body or "")
     partners, coop_type = release.partners, release.coop_type
     if partners is None:
-        verdict = classify(title, body, release.agency_country, release.language)
-        partners = verdict.partners
+        trace: dict[str, object] = {}
+        verdict = classify(title, body, release.agency_country, release.language, trace)
+        # The parties are who the release is about, which the rules find whatever the
+        # verdict: when the learned model says "not cooperation" the verdict carries no
+        # partners, and linking would then hang on the model's retraining. (The crawl links
+        # only releases judged cooperation, with their stored partners; this serves
+        # ``stnews cluster`` and the labelled set.)
+        partners = verdict.partners or tuple(trace.get("partners_found") or ())  # type: ignore[arg-type]
         coop_type = verdict.coop_type
     parties = parties_of(release.agency_country, tuple(partners))
     lead = body[: dates.LEAD_CHARS]

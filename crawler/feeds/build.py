@@ -51,8 +51,9 @@ SCHEMES = {
     "coop_type": f"{TAG_PREFIX}scheme/coop-type",
     "health": f"{TAG_PREFIX}scheme/health",
 }
-# The `updated` time of a feed with no entries: any fixed instant keeps the file stable.
-EMPTY_FEED_UPDATED = datetime(1970, 1, 1, tzinfo=UTC)
+# The `updated` time of a feed with no entries: a fixed instant keeps the file stable. The
+# project's tag-URI date, not the Unix epoch, which the W3C validator flags as implausible.
+EMPTY_FEED_UPDATED = datetime(2024, 1, 1, tzinfo=UTC)
 SUMMARY_FALLBACK_CHARS = 500
 #: The full text in a feed entry is cut (with a note and the link) past this many characters:
 #: a feed of 50 entries stays a few hundred KB even when a page's text ran wild.

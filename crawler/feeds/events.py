@@ -47,7 +47,7 @@ def collapse(
         query = select(EventMember.release_id, EventMember.event_id).where(
             EventMember.release_id.in_(ids[start : start + 500])
         )
-        event_of.update(session.execute(query).tuples().all())
+        event_of.update(session.execute(query).all())
     views = {v.id: v for v in events_by_id(session, sorted(set(event_of.values())))}
     items: list[FeedItem] = []
     seen: set[str] = set()
@@ -122,7 +122,7 @@ def _zones(session: Session, view: EventView) -> dict[int, str]:
         .join(Source, Source.id == Release.source_id)
         .where(Release.id.in_(ids))
     )
-    return dict(session.execute(query).tuples().all())
+    return dict(session.execute(query).all())
 
 
 __all__ = ["collapse", "event_entry_id", "event_groups", "item_from_event"]
@@ -138,7 +138,7 @@ def event_groups(session: Session, releases: Sequence[Release]) -> list[list[Rel
         query = select(EventMember.release_id, EventMember.event_id).where(
             EventMember.release_id.in_(ids[start : start + 500])
         )
-        event_of.update(session.execute(query).tuples().all())
+        event_of.update(session.execute(query).all())
     views = {v.id: v for v in events_by_id(session, sorted(set(event_of.values())))}
     groups: list[list[Release]] = []
     seen: set[str] = set()

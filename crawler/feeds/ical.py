@@ -168,7 +168,7 @@ def _events_of(session: Session, ids: Sequence[int]) -> dict[int, str]:
         query = select(EventMember.release_id, EventMember.event_id).where(
             EventMember.release_id.in_(list(ids[start : start + 500]))
         )
-        found.update(session.execute(query).tuples().all())
+        found.update(session.execute(query).all())
     return found
 
 

@@ -25,6 +25,7 @@ from urllib.parse import urljoin, urlsplit
 
 from sqlalchemy import select
 
+from crawler import settings as defaults
 from crawler.feeds import ical, websub
 from crawler.feeds.build import (
     EMPTY_FEED_UPDATED,
@@ -59,8 +60,9 @@ from storage.pages import has_monitored_pages, latest_changes
 from storage.queries import feed_releases, present_values
 
 DEFAULT_OUT_DIR = Path("var/feeds")
-DEFAULT_BASE_URL = "http://127.0.0.1:8080/feeds/"
-DEFAULT_LIMIT = 50
+# For callers without settings; the values are the settings' defaults (crawler/settings.py).
+DEFAULT_BASE_URL: str = defaults.STNEWS_FEED_BASE_URL
+DEFAULT_LIMIT: int = defaults.STNEWS_FEED_LIMIT
 
 __all__ = [
     "CALENDAR_NAME",
@@ -229,7 +231,7 @@ def render_feeds(
     items_by_id: dict[int, FeedItem] = {}  # a release in many feeds is converted once
     with database.session(readonly=True) as session:
         values = present_values(session)
-        rows = session.execute(select(Source.name, Source.agency, Source.language)).tuples()
+        rows = session.execute(select(Source.name, Source.agency, Source.language))
         agencies, languages = {}, {}
         for name, agency, language in rows:
             agencies[name], languages[name] = agency, language

@@ -252,7 +252,7 @@ def _events_of(session: Any, ids: list[int]) -> dict[int, str]:
         query = select(EventMember.release_id, EventMember.event_id).where(
             EventMember.release_id.in_(ids[start : start + 500])
         )
-        found.update(session.execute(query).tuples().all())
+        found.update(session.execute(query).all())
     return found
 
 

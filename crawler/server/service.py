@@ -116,7 +116,7 @@ class FeedService:
     def _read_catalog(self) -> Catalog:
         with self.database.session(readonly=True) as session:
             values = present_values(session)
-            rows = session.execute(select(Source.name, Source.agency, Source.language)).tuples()
+            rows = session.execute(select(Source.name, Source.agency, Source.language))
             agencies, languages = {}, {}
             for name, agency, language in rows:
                 agencies[name], languages[name] = agency, language

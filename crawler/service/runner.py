@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -9,13 +10,18 @@ from typing import Any
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.settings import Settings
+from sqlalchemy.exc import SQLAlchemyError
 
+from crawler.database import database_for
 from crawler.extensions import (
     FORCED_SHUTDOWN,
     crawl_counts,
     record_forced_shutdown,
     run_outcome,
 )
+from storage.feed_polls import finished_runs
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -58,12 +64,14 @@ def run_crawls(
     results: dict[str, CrawlResult] = {}
     crawlers: dict[str, Crawler] = {}
     for name in names:
+        spider_cls = loader.load(name)
         crawlers[name] = crawler = process.create_crawler(
-            adapt(loader.load(name)) if adapt else name
+            adapt(spider_cls) if adapt else spider_cls
         )
         results[name] = result = CrawlResult(source=name)
         _watch(crawler, result, on_progress)
-        process.crawl(crawler, **dict(spider_args or {}))
+        # What the caller says wins over the poll count (`-a check_page=1`).
+        process.crawl(crawler, **{**feed_check(spider_cls, settings), **dict(spider_args or {})})
     process.start()
     for name, result in results.items():
         if result.status == "running":  # the reactor stopped before the spider closed
@@ -71,6 +79,27 @@ def run_crawls(
             result.counts, result.dropped = crawl_counts(crawlers[name].stats.get_stats())
             record_forced_shutdown(crawlers[name])
     return list(results.values())
+
+
+def feed_check(spider_cls: type[Spider], settings: Settings) -> dict[str, Any]:
+    """The ``check_page`` argument of a feed source's spider: whether this poll reads its
+    HTML check page too, every ``check_every``-th poll counted by its finished crawls.
+
+    Decided here, before the crawl, so the spider itself never reads the database; a spider
+    started without the argument (``scrapy crawl``) checks. Other spiders get nothing.
+    """
+    config = getattr(spider_cls, "source_config", None)
+    options = getattr(config, "feed", None)
+    if config is None or options is None or not options.check_page:
+        return {}
+    try:
+        database = database_for(settings["DATABASE_URL"])
+        with database.session(readonly=True) as session:
+            polls = finished_runs(session, config.name)
+    except SQLAlchemyError as exc:  # when in doubt, check: it costs one page
+        logger.warning("%s: poll count unavailable (%s); checking the page", config.name, exc)
+        return {"check_page": True}
+    return {"check_page": polls % options.check_every == 0}
 
 
 def _watch(crawler: Crawler, result: CrawlResult, hook: ProgressHook | None) -> None:

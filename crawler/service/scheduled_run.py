@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from crawler.config import default, setting
 from crawler.feeds.write import (
     DEFAULT_BASE_URL,
     DEFAULT_LIMIT,
@@ -81,13 +82,6 @@ FEED_JOB = ":feeds"
 DEFAULT_STORE = "default"
 LOCAL_STORE = "local"
 
-# Defaults of the settings of the same names (crawler/settings.py).
-DEFAULT_INTERVAL = 1800.0
-DEFAULT_JITTER = 120.0
-DEFAULT_MISFIRE_GRACE = 600.0
-DEFAULT_TIME_LIMIT = 900.0
-DEFAULT_LEASE_SECONDS = 60.0
-DEFAULT_FEED_CHECK = 60.0
 
 # After SIGTERM a crawl gets this long to close its spider and record its run: Scrapy lets
 # in-flight downloads finish, so a live crawl may need a good part of DOWNLOAD_TIMEOUT.
@@ -101,11 +95,12 @@ POLL_SECONDS = 0.2
 @dataclass(frozen=True)
 class ScheduleConfig:
     intervals: Mapping[str, float]  # source -> seconds between runs
-    jitter: float = DEFAULT_JITTER
-    misfire_grace: float = DEFAULT_MISFIRE_GRACE
-    lease_seconds: float = DEFAULT_LEASE_SECONDS
+    # The defaults are the settings' (crawler/settings.py).
+    jitter: float = default("SCHEDULE_JITTER")
+    misfire_grace: float = default("SCHEDULE_MISFIRE_GRACE")
+    lease_seconds: float = default("SCHEDULE_LEASE_SECONDS")
     #: Enqueue mode: seconds between looks for database changes to rebuild the feeds from.
-    feed_check: float = DEFAULT_FEED_CHECK
+    feed_check: float = default("SCHEDULE_FEED_CHECK")
 
 
 def schedule_config(
@@ -121,21 +116,21 @@ def schedule_config(
     for a source the file does not declare); `interval` (all sources) and the rest override."""
     from crawler.sources import load_sources
 
-    default = settings.getfloat("SCHEDULE_DEFAULT_INTERVAL", DEFAULT_INTERVAL)
+    fallback = setting(settings, "SCHEDULE_DEFAULT_INTERVAL")
     declared = {source.name: source.interval for source in load_sources()}
     if jitter is None:
-        jitter = settings.getfloat("SCHEDULE_JITTER", DEFAULT_JITTER)
+        jitter = setting(settings, "SCHEDULE_JITTER")
     if lease_seconds is None:
-        lease_seconds = settings.getfloat("SCHEDULE_LEASE_SECONDS", DEFAULT_LEASE_SECONDS)
+        lease_seconds = setting(settings, "SCHEDULE_LEASE_SECONDS")
     if feed_check is None:
-        feed_check = settings.getfloat("SCHEDULE_FEED_CHECK", DEFAULT_FEED_CHECK)
+        feed_check = setting(settings, "SCHEDULE_FEED_CHECK")
     return ScheduleConfig(
         intervals={
-            source: float(interval if interval is not None else declared.get(source, default))
+            source: float(interval if interval is not None else declared.get(source, fallback))
             for source in sources
         },
         jitter=jitter,
-        misfire_grace=settings.getfloat("SCHEDULE_MISFIRE_GRACE", DEFAULT_MISFIRE_GRACE),
+        misfire_grace=setting(settings, "SCHEDULE_MISFIRE_GRACE"),
         lease_seconds=lease_seconds,
         feed_check=feed_check,
     )
@@ -208,7 +203,7 @@ class Runtime:
     base_url: str = DEFAULT_BASE_URL
     feed_limit: int = DEFAULT_LIMIT
     hub_url: str | None = None  # WebSub hub pinged after a rebuild that changed feeds
-    time_limit: float = DEFAULT_TIME_LIMIT
+    time_limit: float = default("CRAWL_TIME_LIMIT")
     kill_grace: float = KILL_GRACE
     trigger: str = TRIGGER
     command: CommandBuilder = crawl_command

@@ -14,11 +14,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import redis
-from scrapy.core.engine import ExecutionEngine
 from scrapy.settings import Settings
 from scrapy.spiderloader import get_spider_loader
 from scrapy_redis.utils import bytes_to_str
 
+from crawler.config import setting
 from crawler.distributed import (
     RedisKeys,
     host_allowed,
@@ -27,6 +27,7 @@ from crawler.distributed import (
     resolve_redis_url,
 )
 from crawler.project import project_settings
+from crawler.scrapy_private import set_engine_heartbeat
 from crawler.service.runner import CrawlResult, ProgressHook, run_crawls
 
 logger = logging.getLogger(__name__)
@@ -174,7 +175,7 @@ def run_workers(
     stayed idle for ``STNEWS_WORKER_MAX_IDLE`` seconds, or SIGTERM/SIGINT stopped the process
     (in-flight pages are finished and their new requests queued; a second signal forces).
     """
-    _poll_idle_engines_every(settings.getfloat("STNEWS_WORKER_POLL_INTERVAL", 0.5))
+    _poll_idle_engines_every(setting(settings, "STNEWS_WORKER_POLL_INTERVAL"))
     # The same progress and results as `stnews crawl`, with each spider Redis-fed.
     return run_crawls(sources, settings, spider_args, on_progress, adapt=redis_spider_class)
 
@@ -187,9 +188,7 @@ def _poll_idle_engines_every(seconds: float) -> None:
     fills the queue; here other workers do, and an idle worker would leave their requests
     waiting up to 5 s. A worker is a process of its own, so the class attribute is set here.
     """
-    if hasattr(ExecutionEngine, "_SLOT_HEARTBEAT_INTERVAL") and seconds > 0:
-        ExecutionEngine._SLOT_HEARTBEAT_INTERVAL = seconds
-    else:
+    if not (seconds > 0 and set_engine_heartbeat(seconds)):
         logger.warning("cannot shorten Scrapy's idle poll: idle workers poll every 5 s")
 
 

@@ -16,10 +16,10 @@ from crawler.classify import COOP_TYPES, TOPICS, Classification, classify
 from crawler.classify.gazetteer import gazetteer
 from crawler.classify.jsonl import classify_lines
 from crawler.classify.lexicon import lexicon
+from tests.support import SEEDS
 
 HERE = Path(__file__).parent
 DEVSET = HERE / "devset.jsonl"
-SEEDS = Path(__file__).resolve().parents[3] / "shared" / "seeds"
 
 # Words that the seed 000 source breaks with hyphens; the stored text has them repaired.
 BROKEN = {
@@ -63,13 +63,9 @@ def _partners(title: str, body: str = "", country: str = "TW", lang: str = "en")
     return set(classify(title, body, country, lang, model=False).partners)
 
 
-needs_seeds = pytest.mark.skipif(not SEEDS.is_dir(), reason="shared/seeds not available")
-
-
 # -- seeds ----------------------------------------------------------------------------------
 
 
-@needs_seeds
 @pytest.mark.parametrize("repair", [False, True], ids=["raw", "repaired"])
 def test_seed_000_taiwan_france_convention(repair: bool) -> None:
     title, body = _seed("000")
@@ -86,7 +82,6 @@ def test_seed_000_taiwan_france_convention(repair: bool) -> None:
     assert result.evidence
 
 
-@needs_seeds
 def test_seed_001_taiwan_france_iccm() -> None:
     _, body = _seed("001")
     title = (
@@ -98,7 +93,6 @@ def test_seed_001_taiwan_france_iccm() -> None:
     assert result.coop_type == "joint-committee"
 
 
-@needs_seeds
 def test_seed_002_overview_page_is_not_an_announcement() -> None:
     _, body = _seed("002")
     result = classify("International Cooperation", body, "TW", "en")
@@ -107,7 +101,6 @@ def test_seed_002_overview_page_is_not_an_announcement() -> None:
     assert result.coop_type is None
 
 
-@needs_seeds
 def test_seed_003_taiwan_hub_at_stanford() -> None:
     title, body = _seed("003")
     assert title
@@ -117,7 +110,6 @@ def test_seed_003_taiwan_hub_at_stanford() -> None:
     assert result.coop_type == "hub-or-center"
 
 
-@needs_seeds
 def test_seed_004_korea_france_committee() -> None:
     _, body = _seed("004")
     title = "The 7th Korea-France Joint Coordinating Committee on Science and Technology (July 6)"
@@ -126,7 +118,6 @@ def test_seed_004_korea_france_committee() -> None:
     assert result.coop_type == "joint-committee"
 
 
-@needs_seeds
 def test_seed_without_title_still_classified() -> None:
     _, body = _seed("004")  # the body carries its own title line
     result = classify("", body, "KR", "en")

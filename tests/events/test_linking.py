@@ -8,7 +8,7 @@ from datetime import date
 from crawler.events import Linker, Release, extract, link_all, rebuild, stable_event_id
 from crawler.events.dates import event_date, mentions, parse_published
 from crawler.events.markers import anchors, instruments, ordinals, shared_anchors
-from crawler.events.score import veto
+from crawler.events.score import THRESHOLD, score, veto
 from crawler.events.signals import from_dict, to_dict
 from tests.events.support import rows, signals
 
@@ -96,6 +96,35 @@ def test_vetoes() -> None:
     assert veto(call, s["teco-twau-sta-en"]) == "contradictory type"
     # A wire story from a third country still shares the pair it reports on.
     assert veto(s["afp-twde-sta-en"], s["nstc-twde-sta-en"]) is None
+
+
+def test_metadata_alone_never_links() -> None:
+    s = signals()
+    # The signing and the digital minister's meeting: the same parties, the same stated day.
+    signing, meeting = s["ltn-twde-sta-zh"], s["taiwannews-twde-tang-zh"]
+    assert signing.pairs == meeting.pairs and signing.day == meeting.day
+    assert signing.when.stated and meeting.when.stated
+    same_kind = replace(meeting, coop_type=signing.coop_type)
+    assert veto(signing, same_kind) is None
+    assert score(signing, same_kind) < THRESHOLD  # 2.0 + 0.6 + 0.4 of metadata, capped
+    # One name both texts carry is evidence the texts share: now they link.
+    named = replace(same_kind, anchors=frozenset({frozenset({"watzinger"})}))
+    shared = replace(signing, anchors=frozenset({frozenset({"watzinger"})}))
+    assert score(shared, named) >= THRESHOLD
+
+
+def test_releases_months_apart_never_link_even_without_stated_dates() -> None:
+    s = signals()
+    # The 1st and 2nd iCET fact sheets: neither text states its date; 17 months apart.
+    first, second = s["wh-usin-icet1-en"], s["wh-usin-icet2-en"]
+    assert not first.when.stated and not second.when.stated
+    assert veto(first, second) == "far apart"
+    # An event cannot stretch over months through such members (complete linkage of vetoes).
+    linker = Linker()
+    linker.add(first)
+    bridge = replace(second, key="bridge", when=first.when)
+    assert not linker.add(bridge).created
+    assert linker.add(second).created
 
 
 def test_an_event_keeps_its_id_when_members_join() -> None:

@@ -14,11 +14,11 @@ import pytest
 from scrapy.http import HtmlResponse
 from scrapy.utils.test import get_crawler
 
-from crawler.health import HealthExpectations, evaluate
+from crawler.health import evaluate
 from crawler.pages import ListPage
 from crawler.pages.page import html_response
 from crawler.source_registry import page_objects, spider_classes
-from crawler.sources import sources_by_name
+from crawler.sources import Health, sources_by_name
 from tests.support import FIXTURES, fixture_response
 
 SOURCES = sources_by_name()
@@ -99,6 +99,6 @@ def test_an_ignored_filter_fetches_only_the_ministrys_release_and_degrades_healt
     assert [r.meta["listing"]["id"] for r in fetched] == ["156738784"]
     stats = spider.crawler.stats.get_stats()
     assert stats["list/other_publishers"] == 19 and stats["list/items"] == 20
-    verdict = evaluate({**stats, "health/list_pages": 1}, HealthExpectations())
+    verdict = evaluate({**stats, "health/list_pages": 1}, Health())
     assert verdict.status == "degraded"
     assert any("19 of 20 items" in reason and "filter" in reason for reason in verdict.reasons)
