@@ -651,12 +651,20 @@ def _bilateral(
         foreign = {code for code in c.codes if code != home}
         if home in c.codes and foreign:
             out.append((c.start, text[c.start : c.end], foreign))
-    for a, b in pairwise(mentions):
+    for i, (a, b) in enumerate(pairwise(mentions)):
         if (a.code == home) == (b.code == home) or a.abbr or b.abbr:
             continue
         gap = text[a.end : b.start]
         if len(gap) <= 12 and (_COMPOUND_GAP.fullmatch(gap) or _PAIR_GAP.fullmatch(gap)):
-            out.append((a.start, text[a.start : b.end], {b.code if a.code == home else a.code}))
+            codes = {b.code if a.code == home else a.code}
+            end = b.end
+            # A chain continues the pair: "臺灣-拉脫維亞-立陶宛", "Taiwan-US-Japan".
+            for c in mentions[i + 2 :]:
+                if c.abbr or c.code == home or not _PAIR_DASH.fullmatch(text[end : c.start]):
+                    break
+                codes.add(c.code)
+                end = c.end
+            out.append((a.start, text[a.start : end], codes))
     return out
 
 
@@ -683,6 +691,11 @@ def _partners(
     """Partners named in the title; else the foreign names the lead and body tie to
     cooperation, keeping only those close to the most prominent one."""
     titled = {m.code for m in t.foreign if not m.code.startswith(REGION_PREFIX)}
+    paired = titled & t.bilateral_codes
+    if paired:
+        # A title that pairs the home side with partners ("한·아세안 공동위", "Taiwan-France
+        # forum in Berlin") names the parties there; its other names are venues or context.
+        return tuple(sorted(paired))
     if titled:
         return tuple(sorted(titled))
     scores: dict[str, float] = {}
