@@ -339,6 +339,7 @@ def classify(
         evidence.append("title anniversary: the agreement named is not new")
         if not t_kinds:
             score += NEGATIVE_TITLE
+    hard_veto = False
     if t.hard_negative:
         # Only a mechanism (agreement, committee, call, hub) softens the cue: an overview of
         # "EU-India cooperation" names a pair and cooperation, and announces nothing. A trade
@@ -346,6 +347,10 @@ def classify(
         treaty = any("neg.trade_agreement" in x.categories for x in t.hard_negative)
         soft = bool(set(t_kinds) & _MECHANISMS) and not treaty
         score += NEGATIVE_TITLE_COOP if soft else NEGATIVE_TITLE
+        # Without a mechanism to soften it the cue decides for the rules: an overview, a
+        # campaign or a trade treaty announces no S&T cooperation, however many names and
+        # pairs it holds (the model may still say yes, from its own threshold).
+        hard_veto = not soft
         cues = ", ".join(dict.fromkeys(x.text for x in t.hard_negative))
         evidence.append("title negative cue (promotion/overview/trade treaty): " + cues)
     others = _foreign_pair(text, mentions, home, title_end) if title else None
@@ -411,6 +416,7 @@ def classify(
         "t_bilateral": float(bool(t.bilateral)),
         "t_courtesy": float(bool(t.courtesy)),
         "t_hardneg": float(bool(t.hard_negative)),
+        "t_hardveto": float(hard_veto),
         "t_anniv": float(anniversary),
         "t_others": float(bool(others)),
         "lead_units": float(len(lead_units)),
@@ -427,7 +433,7 @@ def classify(
         features["t_kind_" + k] = 1.0
     for c in neg_cats:
         features["t_" + c] = 1.0
-    rules_say = score >= THRESHOLD and titled
+    rules_say = score >= THRESHOLD and titled and not hard_veto
     weights = learned.load() if model else None
     if weights is not None:
         p = learned.probability(
