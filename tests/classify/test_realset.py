@@ -108,15 +108,15 @@ def test_split_is_fixed_and_covers_every_language() -> None:
 # Bars that the held-out split does not meet today (rules + model of this commit; figures in
 # the report of branch classify3): a known miss fails no build, anything else does.
 KNOWN_MISSES = {
-    ("en", "precision"),  # 0.783 (18 cooperation items held out)
-    ("zh-Hant", "precision"),  # 0.857
-    ("zh-Hant", "recall"),  # 0.857
-    ("zh-Hant", "partners"),  # 0.889
+    ("en", "precision"),  # 0.81 (18 cooperation items held out)
+    ("zh-Hant", "precision"),  # 0.842
+    ("zh-Hant", "recall"),  # 0.762
+    ("zh-Hant", "partners"),  # 0.875
     ("ko", "precision"),  # 0.933
     ("ko", "kind"),  # 0.714
-    ("fr", "precision"),  # 0.6 (7 cooperation items held out)
+    ("fr", "precision"),  # 0.667 (7 cooperation items held out)
     ("fr", "recall"),  # 0.857
-    ("de", "precision"),  # 0.833 (12 cooperation items held out)
+    ("de", "precision"),  # 0.909 (12 cooperation items held out)
     ("de", "recall"),  # 0.833
 }
 
