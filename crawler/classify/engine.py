@@ -84,7 +84,8 @@ _NEGATIVE = ("neg.award", "neg.budget", "neg.trade", "neg.stats", "neg.result", 
 # Negative cues that hold even when the title names a kind of event ("tourism council
 # expands exchange with China", "association to Horizon Europe: state of play").
 _HARD_NEGATIVE = ("neg.promo", "neg.overview", "neg.trade_agreement")
-_ANNIVERSARY_YEARS = re.compile(r"\b\d+ (?:ans|jahre|years)\b")
+# "50 years of cooperation", not "the first visit in 26 years" (time since, not an anniversary).
+_ANNIVERSARY_YEARS = re.compile(r"(?<!\bin )(?<!\bfor )(?<!depuis )\b\d+ (?:ans|jahre|years)\b")
 # A joint statement issued at a committee meeting reports the meeting: these agreement terms
 # yield to a committee named in the lead.
 _STATEMENT_TERMS = frozenset({

@@ -737,3 +737,19 @@ def test_ngrams_only_for_languages_the_model_learned_them_in() -> None:
     )
     en = model.inputs({"score": 1.0}, "Taiwan and Japan sign", "", "en", weights["ngram_languages"])
     assert not any(k.startswith("t:") for k in fr) and any(k.startswith("t:") for k in en)
+
+
+def test_time_since_is_no_anniversary() -> None:
+    # "the first visit in 26 years" counts the years since, it celebrates nothing.
+    visit = classify(
+        "German minister visits Taiwan, the first in 26 years, to sign a science arrangement",
+        "Germany's research minister signed a science and technology arrangement with Taiwan.",
+        "TW",
+        "en",
+    )
+    assert visit.coop_type == "agreement"
+    assert not any("anniversary" in e for e in visit.evidence)
+    jubilee = classify(
+        "50 years of the Taiwan-Germany science agreement", "A reception marked the date.", "TW"
+    )
+    assert any("anniversary" in e for e in jubilee.evidence)
