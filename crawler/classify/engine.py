@@ -87,7 +87,8 @@ _NEGATIVE = ("neg.award", "neg.budget", "neg.trade", "neg.stats", "neg.result", 
 # Negative cues that hold even when the title names a kind of event ("tourism council
 # expands exchange with China", "association to Horizon Europe: state of play").
 _HARD_NEGATIVE = ("neg.promo", "neg.overview", "neg.trade_agreement")
-_ANNIVERSARY_YEARS = re.compile(r"\b\d+ (?:ans|jahre|years)\b")
+# "50 years of cooperation", not "the first visit in 26 years" (time since, not an anniversary).
+_ANNIVERSARY_YEARS = re.compile(r"(?<!\bin )(?<!\bfor )(?<!depuis )\b\d+ (?:ans|jahre|years)\b")
 # A joint statement issued at a committee meeting reports the meeting: these agreement terms
 # yield to a committee named in the lead.
 _STATEMENT_TERMS = frozenset({
@@ -358,6 +359,7 @@ def classify(
         evidence.append("title anniversary: the agreement named is not new")
         if not t_kinds:
             score += NEGATIVE_TITLE
+    hard_veto = False
     if t.hard_negative:
         # Only a mechanism (agreement, committee, call, hub) softens the cue: an overview of
         # "EU-India cooperation" names a pair and cooperation, and announces nothing. A trade
@@ -365,6 +367,10 @@ def classify(
         treaty = any("neg.trade_agreement" in x.categories for x in t.hard_negative)
         soft = bool(set(t_kinds) & _MECHANISMS) and not treaty
         score += NEGATIVE_TITLE_COOP if soft else NEGATIVE_TITLE
+        # Without a mechanism to soften it the cue decides for the rules: an overview, a
+        # campaign or a trade treaty announces no S&T cooperation, however many names and
+        # pairs it holds (the model may still say yes, from its own threshold).
+        hard_veto = not soft
         cues = ", ".join(dict.fromkeys(x.text for x in t.hard_negative))
         evidence.append("title negative cue (promotion/overview/trade treaty): " + cues)
     others = _foreign_pair(text, mentions, home, title_end) if title else None
@@ -430,6 +436,7 @@ def classify(
         "t_bilateral": float(bool(t.bilateral)),
         "t_courtesy": float(bool(t.courtesy)),
         "t_hardneg": float(bool(t.hard_negative)),
+        "t_hardveto": float(hard_veto),
         "t_anniv": float(anniversary),
         "t_others": float(bool(others)),
         "lead_units": float(len(lead_units)),
@@ -446,7 +453,7 @@ def classify(
         features["t_kind_" + k] = 1.0
     for c in neg_cats:
         features["t_" + c] = 1.0
-    rules_say = score >= THRESHOLD and titled
+    rules_say = score >= THRESHOLD and titled and not hard_veto
     weights = learned.load() if model else None
     if weights is not None:
         p = learned.probability(
@@ -670,12 +677,20 @@ def _bilateral(
         foreign = {code for code in c.codes if code != home}
         if home in c.codes and foreign:
             out.append((c.start, text[c.start : c.end], foreign))
-    for a, b in pairwise(mentions):
+    for i, (a, b) in enumerate(pairwise(mentions)):
         if (a.code == home) == (b.code == home) or a.abbr or b.abbr:
             continue
         gap = text[a.end : b.start]
         if len(gap) <= 12 and (_COMPOUND_GAP.fullmatch(gap) or _PAIR_GAP.fullmatch(gap)):
-            out.append((a.start, text[a.start : b.end], {b.code if a.code == home else a.code}))
+            codes = {b.code if a.code == home else a.code}
+            end = b.end
+            # A chain continues the pair: "臺灣-拉脫維亞-立陶宛", "Taiwan-US-Japan".
+            for c in mentions[i + 2 :]:
+                if c.abbr or c.code == home or not _PAIR_DASH.fullmatch(text[end : c.start]):
+                    break
+                codes.add(c.code)
+                end = c.end
+            out.append((a.start, text[a.start : end], codes))
     return out
 
 
@@ -702,6 +717,11 @@ def _partners(
     """Partners named in the title; else the foreign names the lead and body tie to
     cooperation, keeping only those close to the most prominent one."""
     titled = {m.code for m in t.foreign if not m.code.startswith(REGION_PREFIX)}
+    paired = titled & t.bilateral_codes
+    if paired:
+        # A title that pairs the home side with partners ("한·아세안 공동위", "Taiwan-France
+        # forum in Berlin") names the parties there; its other names are venues or context.
+        return tuple(sorted(paired))
     if titled:
         return tuple(sorted(titled))
     scores: dict[str, float] = {}

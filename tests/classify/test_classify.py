@@ -642,3 +642,105 @@ def test_table_cache_gives_the_same_verdicts(tmp_path: Path) -> None:
     here = json.loads(outputs[0])
     assert here[0]["partners"] == ["FR"] and here[3]["partners"] == ["FR"]
     assert here[1]["partners"] == ["FR"] and here[2]["partners"] == ["DE"]
+
+
+# Mechanisms of branch classify3, on wordings of our own (the real set judges them on real
+# releases): each assertion fails if its rule is taken out.
+@pytest.mark.parametrize(
+    ("title", "body", "country", "lang"),
+    [
+        ("Taiwan and Canada sign free trade agreement", "They signed the FTA.", "TW", "en"),
+        ("한-캐나다 자유무역협정 정식 서명", "양국은 자유무역협정에 서명했다.", "KR", "ko"),
+        ("Innovation and science in the Taiwan-Japan relationship",
+         "Taiwan and Japan work together on semiconductors and space.", "TW", "en"),
+        ("Accord UE-Japon : la coopération en recherche et innovation",
+         "Le rapport présente l'accord entre l'Union européenne et le Japon.", "FR", "fr"),
+        ("Zusammenarbeit mit EU-Ländern",
+         "Frankreich und Polen sind wichtige Partner in der Forschung.", "DE", "de"),
+    ],
+)  # fmt: skip
+def test_treaties_overviews_and_others_relations_are_not_announcements(
+    title: str, body: str, country: str, lang: str
+) -> None:
+    assert not classify(title, body, country, lang).is_cooperation
+
+
+def test_a_foreign_pair_is_a_partner_for_its_own_side() -> None:
+    # The same headline is news for the EU, others' relations for France.
+    title = "Accord UE-Japon : la coopération en recherche et innovation"
+    body = "L'Union européenne et le Japon ont signé un accord de coopération scientifique."
+    assert classify(title, body, "EU", "fr").partners == ("JP",)
+    found = classify(title, body, "FR", "fr")
+    assert not found.is_cooperation
+    assert any("two foreign sides" in e for e in found.evidence)
+
+
+def test_the_pair_in_a_title_names_the_parties_not_the_venue() -> None:
+    found = classify(
+        "미래부, 베트남서 제5차 한·아세안 과학기술공동위 개최",
+        "미래창조과학부는 베트남 하노이에서 제5차 한·아세안 과학기술공동위원회를 열었다.",
+        "KR",
+        "ko",
+    )
+    assert found.is_cooperation and found.partners == ("ASEAN",)
+    assert found.coop_type == "joint-committee"
+
+
+def test_a_chained_compound_names_every_partner() -> None:
+    found = classify(
+        "國科會臺灣-捷克-斯洛伐克三邊合作研究計畫開始受理",
+        "每案須由臺灣、捷克及斯洛伐克各一位主持人共同提出計畫。",
+        "TW",
+        "zh-Hant",
+    )
+    assert found.is_cooperation and set(found.partners) == {"CZ", "SK"}
+    assert found.coop_type == "joint-call"
+
+
+def test_french_and_german_adjectives_of_more_countries() -> None:
+    found = classify(
+        "Premières Assises franco-mexicaines de la recherche",
+        "L'ambassade de France et les universités mexicaines réunissent leurs chercheurs.",
+        "FR",
+        "fr",
+        model=False,  # the rules' partners and kind, whatever the model weighs
+    )
+    assert found.partners == ("MX",) and found.coop_type == "forum-or-workshop"
+    found = classify(
+        "BMBF fördert Kontakte zu kolumbianischen Clustern",
+        "Deutsche und kolumbianische Cluster entwickeln eine gemeinsame Kooperationsstrategie.",
+        "DE",
+        "de",
+    )
+    assert "CO" in {
+        m.code for m in gazetteer().find("kolumbianischen Clustern", [], "DE", "latin")[0]
+    }
+
+
+def test_ngrams_only_for_languages_the_model_learned_them_in() -> None:
+    from crawler.classify import model
+
+    weights = model.load()
+    assert weights is not None and weights["ngram_languages"]
+    assert "fr" not in weights["ngram_languages"] and "en" in weights["ngram_languages"]
+    fr = model.inputs(
+        {"score": 1.0}, "Accord franco-japonais", "", "fr", weights["ngram_languages"]
+    )
+    en = model.inputs({"score": 1.0}, "Taiwan and Japan sign", "", "en", weights["ngram_languages"])
+    assert not any(k.startswith("t:") for k in fr) and any(k.startswith("t:") for k in en)
+
+
+def test_time_since_is_no_anniversary() -> None:
+    # "the first visit in 26 years" counts the years since, it celebrates nothing.
+    visit = classify(
+        "German minister visits Taiwan, the first in 26 years, to sign a science arrangement",
+        "Germany's research minister signed a science and technology arrangement with Taiwan.",
+        "TW",
+        "en",
+    )
+    assert visit.coop_type == "agreement"
+    assert not any("anniversary" in e for e in visit.evidence)
+    jubilee = classify(
+        "50 years of the Taiwan-Germany science agreement", "A reception marked the date.", "TW"
+    )
+    assert any("anniversary" in e for e in jubilee.evidence)
