@@ -97,6 +97,21 @@ def test_install_prints_no_deprecation_warning(installed: tuple[Path, str]) -> N
     assert "deprecat" not in output.lower(), output
 
 
+def test_every_data_file_of_the_packages_is_installed(installed: tuple[Path, str]) -> None:
+    venv, _ = installed
+    (site,) = (venv / "lib").glob("python*/site-packages")
+    data = [
+        path.relative_to(ROOT)
+        for package in PACKAGES
+        for path in (ROOT / package).rglob("*")
+        if path.is_file() and path.suffix not in {".py", ".pyc"}
+    ]
+    assert data  # templates, the model, the sources, the migration template
+    missing = [str(path) for path in data if not (site / path).is_file()]
+    assert not missing, f"not in the wheel (add them to package-data): {missing}"
+    assert (site / "crawler/data/sources.toml").read_bytes() == (ROOT / "sources.toml").read_bytes()
+
+
 def test_installed_stnews_crawls_and_writes_feeds(
     installed: tuple[Path, str], tmp_path: Path
 ) -> None:
