@@ -184,6 +184,7 @@ def result_dict(result: CrawlResult, stored: dict[str, int]) -> dict[str, Any]:
         **result.counts,
         "dropped": result.dropped,
         "stored": stored.get(result.source, 0),
+        "health": result.health,
     }
 
 
