@@ -41,6 +41,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     crawl.add_argument("--json", action="store_true", help="print the summary as JSON")
     crawl.add_argument("-v", "--verbose", action="store_true", help="show Scrapy's log")
+    # For `stnews check`, which runs this command in a child: one JSON line on stderr per
+    # source crawled, prefixed with PROGRESS_PREFIX.
+    crawl.add_argument("--progress-lines", action="store_true", help=argparse.SUPPRESS)
     crawl.set_defaults(handler=cmd_crawl)
 
     record = commands.add_parser("record", help="fetch a source live and save its responses")
@@ -76,7 +79,9 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     spider_args = dict(name_value(text) for text in args.spider_args)
     # Opened (and migrated) before any spider starts: an unusable database is one error line.
     database = open_database(settings["DATABASE_URL"])
-    results = run_with_progress(args.sources or None, settings, spider_args, quiet=args.json)
+    results = run_with_progress(
+        args.sources or None, settings, spider_args, quiet=args.json, lines=args.progress_lines
+    )
     from storage.releases import count_by_source
 
     linking = link_events(database)
@@ -128,7 +133,13 @@ def cmd_record(args: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
-def run_with_progress(sources, settings, spider_args=None, quiet=False) -> list[CrawlResult]:
+#: Starts each line of `crawl --progress-lines` on stderr (the rest is JSON).
+PROGRESS_PREFIX = "stnews-progress: "
+
+
+def run_with_progress(
+    sources, settings, spider_args=None, quiet=False, lines=False
+) -> list[CrawlResult]:
     with Progress(
         SpinnerColumn(),
         TextColumn("[bold]{task.description:<10}"),
@@ -156,6 +167,10 @@ def run_with_progress(sources, settings, spider_args=None, quiet=False) -> list[
                 progress.update(task, dropped=fields["dropped"] + 1)
             elif event == "closed":
                 progress.update(task, total=1, completed=1)
+                if lines:
+                    line = {"source": source, "status": value.status, **value.counts}
+                    sys.stderr.write(PROGRESS_PREFIX + json.dumps(line) + "\n")
+                    sys.stderr.flush()
 
         from crawler.service.runner import run_crawls
 
