@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from crawler.sources import DEFAULT_SOURCES_FILE, load_sources
+from tests.cli_support import call
 from tests.crawl_support import crawl_json, expected_release_ids, run_cli, stored_releases
 from tests.databases import new_database_url
 from tests.support import FIXTURES
@@ -99,24 +100,20 @@ def test_doctor_writes_the_discovered_list_into_the_sources_file(tmp_path: Path)
 def test_extract_prints_fields_with_their_stages() -> None:
     url = "https://english.ey.gov.tw/Page/61BF20C3E89B856/bb664055-d90d-49f5-8480-9372821a4550"
     page = FIXTURES / "ey/real/detail-bb664055-d90d-49f5-8480-9372821a4550.html"
-    data = json.loads(run_cli("extract", "ey", str(page), "--url", url, "--json",
-                              db="sqlite://").stdout)  # fmt: skip
+    data = json.loads(call("extract", "ey", str(page), "--url", url, "--json").stdout)
     assert data["title"] == "Premier Su urges public to conserve water"
     assert data["stages"]["body"] == "selectors" and len(data["body"]) == 4
-    table = run_cli("extract", "ey", str(page), "--url", url, db="sqlite://").stdout
+    table = call("extract", "ey", str(page), "--url", url).stdout
     assert "published_raw" in table and "selectors" in table and "2021-03-18" in table
-    listing = run_cli("extract", "nstc_zh", str(FIXTURES / "nstc_zh/list/page-1.html"), "--list",
-                      "--url", "https://www.nstc.gov.tw/folksonomy/list/x?l=ch",
-                      db="sqlite://").stdout  # fmt: skip
+    listing = call("extract", "nstc_zh", str(FIXTURES / "nstc_zh/list/page-1.html"), "--list",
+                   "--url", "https://www.nstc.gov.tw/folksonomy/list/x?l=ch").stdout  # fmt: skip
     assert "read by: selectors" in listing
 
 
 def test_extract_errors_are_one_line() -> None:
-    unknown = run_cli("extract", "nope", "x.html", "--url", "https://x", check=False,
-                      db="sqlite://")  # fmt: skip
+    unknown = call("extract", "nope", "x.html", "--url", "https://x")
     assert unknown.returncode == 2 and "unknown source 'nope'" in unknown.stderr
-    missing = run_cli("extract", "ey", "/nowhere.html", "--url", "https://x", check=False,
-                      db="sqlite://")  # fmt: skip
+    missing = call("extract", "ey", "/nowhere.html", "--url", "https://x")
     assert missing.returncode == 2 and "no such file" in missing.stderr
 
 

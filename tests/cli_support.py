@@ -1,0 +1,27 @@
+"""`stnews` commands called in this process, as `crawler.cli.main(argv)`.
+
+For commands that run no crawl in this process (listing, checking arguments, reading the
+database, `check`, whose crawl is its own child): they need no fresh interpreter, and a
+test reads like the code it tests. Crawls still run in children (tests/crawl_support.py):
+Twisted's reactor cannot restart in one process."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+from contextlib import redirect_stderr, redirect_stdout
+
+from crawler.cli import main
+
+
+def call(*argv: str) -> subprocess.CompletedProcess[str]:
+    """Run `stnews argv`; its exit status and output, as `subprocess.run` would give them."""
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with redirect_stdout(stdout), redirect_stderr(stderr):
+        try:
+            status = main(list(argv))
+        except SystemExit as exited:  # argparse's own errors and --help
+            status = exited.code if isinstance(exited.code, int) else 2
+    return subprocess.CompletedProcess(
+        ["stnews", *argv], status, stdout.getvalue(), stderr.getvalue()
+    )
