@@ -9,19 +9,24 @@ from __future__ import annotations
 
 import io
 import subprocess
+import sys
 from contextlib import redirect_stderr, redirect_stdout
 
 from crawler.cli import main
 
 
-def call(*argv: str) -> subprocess.CompletedProcess[str]:
-    """Run `stnews argv`; its exit status and output, as `subprocess.run` would give them."""
+def call(*argv: str, input: str = "") -> subprocess.CompletedProcess[str]:
+    """Run `stnews argv` with ``input`` on its stdin; its exit status and output, as
+    `subprocess.run` would give them."""
     stdout, stderr = io.StringIO(), io.StringIO()
-    with redirect_stdout(stdout), redirect_stderr(stderr):
-        try:
+    stdin, sys.stdin = sys.stdin, io.StringIO(input)
+    try:
+        with redirect_stdout(stdout), redirect_stderr(stderr):
             status = main(list(argv))
-        except SystemExit as exited:  # argparse's own errors and --help
-            status = exited.code if isinstance(exited.code, int) else 2
+    except SystemExit as exited:  # argparse's own errors and --help
+        status = exited.code if isinstance(exited.code, int) else 2
+    finally:
+        sys.stdin = stdin
     return subprocess.CompletedProcess(
         ["stnews", *argv], status, stdout.getvalue(), stderr.getvalue()
     )
