@@ -21,6 +21,7 @@ from crawler.cli.common import (
     new_table,
     open_database,
     out,
+    print_legend,
     print_table,
     project_settings,
 )
@@ -228,7 +229,7 @@ def print_summary(rows: list[dict[str, Any]]) -> None:
     print_table(summary_table(rows))
     for line in dropped_lines(rows):
         out.print(line, highlight=False)
-    out.print(SUMMARY_LEGEND, style="dim")
+    print_legend(SUMMARY_LEGEND)
 
 
 def dropped_lines(rows: list[dict[str, Any]]) -> list[str]:

@@ -33,7 +33,14 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from crawler.cli.common import add_source_column, err, new_table, out, print_table
+from crawler.cli.common import (
+    add_source_column,
+    err,
+    new_table,
+    out,
+    print_legend,
+    print_table,
+)
 from crawler.cli.crawl import PROGRESS_PREFIX
 from crawler.sources import (
     RELEASE_FIELDS,
@@ -524,13 +531,12 @@ def _print_checks(results: list[SourceCheck], fixtures: Path) -> None:
             "[green]ok[/green]" if check.ok else "[red]FAIL[/red]",
         )
     print_table(table)
-    out.print(
+    print_legend(
         "seen: releases the crawl produced, stored or dropped; then, per field, how many have "
         "it (pub: published, mod: modified, summ: the page's own summary, not the first "
         "paragraph standing in for it, img: image URL, att: attachments, org: contact "
         "organisation); bold: a required field (health.required_fields); gen: bodies from "
         "generic extraction",
-        style="dim",
     )
     for check in results:
         for failure in check.failures:
