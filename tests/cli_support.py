@@ -30,3 +30,14 @@ def call(*argv: str, input: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.CompletedProcess(
         ["stnews", *argv], status, stdout.getvalue(), stderr.getvalue()
     )
+
+
+def run_in_process(
+    *args: str, db: str, check: bool = True, input: str = ""
+) -> subprocess.CompletedProcess[str]:
+    """`stnews --db DB args` in this process: tests/crawl_support.run_cli's twin for commands
+    that crawl nothing."""
+    result = call("--db", db, *args, input=input)
+    if check and result.returncode != 0:
+        raise AssertionError(f"stnews {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result
