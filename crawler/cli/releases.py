@@ -121,8 +121,8 @@ def cmd_releases(args: argparse.Namespace) -> int:
     table = new_table(f"{len(data)} releases")
     table.add_column("published", no_wrap=True)
     add_source_column(table)
-    table.add_column("title", ratio=3, overflow="fold")  # CJK titles break anywhere
-    table.add_column("partners", ratio=1)
+    table.add_column("title", overflow="fold")  # CJK titles break anywhere
+    table.add_column("partners")
     for row in data:
         table.add_row(
             (row["published"] or "")[:10],
