@@ -251,8 +251,14 @@ class HealthMonitor:
         declared = (
             timedelta(days=expectations.max_quiet_days) if expectations.max_quiet_days else None
         )
+        # A replay of saved pages says how the code reads those pages, not how the site is:
+        # it reports its verdict (in the stats, and so in `crawl --json`) and records none.
+        settings = self.crawler.settings
+        replay = bool(settings.get("REPLAY_DIR")) and not settings.getbool(
+            "STNEWS_HEALTH_FROM_REPLAY"
+        )
         database = database_for(self.crawler.settings["DATABASE_URL"])
-        with database.session() as session:
+        with database.session(readonly=replay) as session:
             rhythm = publishing_rhythm(session, spider.name)
             stale = rhythm.is_stale(now, declared=declared)
             # A feed source: its newest entry says whether the feed froze or the source is
@@ -261,10 +267,13 @@ class HealthMonitor:
             if feed.stopped:
                 verdict.worsen(DEGRADED, feed.stopped)
             stale = stale or bool(feed.quiet)
-            events = record_health(
+            events = [] if replay else record_health(
                 session, spider.name, verdict.status, verdict.reasons, stale, feed.quiet
             )
         self.crawler.stats.set_value("health/status", verdict.status)
+        self.crawler.stats.set_value("health/reasons", list(verdict.reasons))
+        self.crawler.stats.set_value("health/stale", stale)
+        self.crawler.stats.set_value("health/recorded", not replay)
         for event in events:
             log = logger.warning if event.kind in (BROKEN, DEGRADED, "stale") else logger.info
             log("source %s: %s: %s", spider.name, event.kind, event.message)

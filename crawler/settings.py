@@ -14,6 +14,8 @@ import warnings
 BOT_NAME = "stnews"
 SPIDER_MODULES = ["spiders"]
 NEWSPIDER_MODULE = "spiders"
+# `scrapy check` into a throwaway database (crawler/scrapy_commands/check.py).
+COMMANDS_MODULE = "crawler.scrapy_commands"
 
 # --- Storage -------------------------------------------------------------------------------
 # Any SQLAlchemy URL; the default is an embedded SQLite file (WAL mode).
@@ -72,6 +74,10 @@ STNEWS_WEBSUB_HUB = os.environ.get("STNEWS_WEBSUB_HUB") or None
 REPLAY_DIR = os.environ.get("STNEWS_REPLAY_DIR") or None
 # Save every live response under this directory in the same layout.
 RECORD_DIR = os.environ.get("STNEWS_RECORD_DIR") or None
+# A replay says how the code reads saved pages, not how the site is: its health verdict is
+# reported (`crawl --json`) and not recorded. True only where a replay stands for the site
+# at one point in time (tests of the health chain over a synthetic site).
+STNEWS_HEALTH_FROM_REPLAY = False
 
 ADDONS = {
     # First: old setting names renamed (with a warning), every stnews setting checked.

@@ -1,22 +1,15 @@
-"""`stnews classify` and `stnews reclassify` through the real command line."""
+"""`stnews classify` and `stnews reclassify` through the command line (`crawler.cli.main`, in
+this process; the crawl that fills the database runs in a child)."""
 
 import json
-import os
 
-from tests import forked_cli
-from tests.crawl_support import crawl_json, run_cli
+from tests.cli_support import call
+from tests.crawl_support import crawl_json
 from tests.databases import new_database_url
-from tests.support import ROOT
 
 
 def classify(lines: str) -> list[dict]:
-    result = forked_cli.run(
-        ["classify"],
-        input=lines,
-        cwd=ROOT,
-        timeout=120,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
+    result = call("classify", input=lines)
     assert result.returncode == 0, result.stderr
     return [json.loads(line) for line in result.stdout.splitlines()]
 
@@ -51,14 +44,14 @@ def test_reclassify_reports_changed_labels(tmp_path) -> None:
     database = Database(db)
     with database.session() as session:  # simulate labels from older rules
         session.execute(update(Release).values(is_cooperation=False, partners=[], coop_type=None))
-    result = run_cli("reclassify", db=db)
+    result = call("--db", db, "reclassify")
     assert "Reclassified 16 releases" in result.stdout
     changed = int(result.stdout.split(":")[1].split()[0])
     cooperation = sum(
-        r["is_cooperation"] for r in json.loads(run_cli("releases", "--json", db=db).stdout)
+        r["is_cooperation"] for r in json.loads(call("--db", db, "releases", "--json").stdout)
     )
     assert changed == cooperation > 0
-    again = run_cli("reclassify", db=db)
+    again = call("--db", db, "reclassify")
     assert ": 0 changed labels" in again.stdout
 
 

@@ -47,7 +47,8 @@ BAD_URLS = [
 DATABASE_COMMANDS = [
     ["status"], ["releases"], ["db", "current"], ["db", "upgrade"], ["feed", "--out", "{tmp}"],
     ["reparse"], ["reclassify"], ["events", "rebuild"], ["ledger"], ["subscriptions"],
-    ["notify"], ["crawl", "ey", "--replay", "fixtures"],
+    ["notify"], ["crawl", "ey", "--replay", "fixtures"], ["serve"], ["worker", "ey"],
+    ["subscribe", "json://127.0.0.1/x"], ["unsubscribe", "1"],
 ]  # fmt: skip
 
 

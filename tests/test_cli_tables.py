@@ -26,7 +26,8 @@ SOURCES = ("koreakr_motir", "koreakr_mofa", "msit_ko", "ida_zh", "nstc_pages")
 @pytest.fixture(scope="module")
 def crawled(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, dict]]:
     db = new_database_url(tmp_path_factory.mktemp("tables"))
-    return db, crawl_json(db, *SOURCES)
+    # Health recorded as from the sites, for the status table's widest cells ("healthy (stale)").
+    return db, crawl_json(db, *SOURCES, "-s", "STNEWS_HEALTH_FROM_REPLAY=true")
 
 
 @pytest.fixture
@@ -59,7 +60,7 @@ def test_status_table(crawled, terminal) -> None:
     db, _ = crawled
     assert main(["--db", db, "status"]) == 0
     text = terminal()
-    assert_fits(text, [*SOURCES, "healthy", "finished"])
+    assert_fits(text, [*SOURCES, "healthy", "(stale)", "finished"])
     for name in SOURCES:  # one row each, starting with the name
         assert any(line.startswith(f"{name} ") for line in text.splitlines()), name
 
@@ -136,3 +137,36 @@ def test_a_table_too_wide_for_the_terminal_is_printed_wider_not_cut(
     assert any(line.startswith("koreakr_motir  European") for line in lines)
     assert max(len(line.rstrip()) for line in lines) == len("koreakr_motir  Directorate-General")
     assert "Directorate-General" in " ".join(lines).split()
+
+
+#: Every command that prints a table (through common.print_table).
+TABLE_COMMANDS = ["crawl", "worker", "status", "releases", "sources", "check", "subscriptions",
+                  "ledger", "extract"]  # fmt: skip
+
+
+def test_every_table_command_has_json_for_scripts() -> None:
+    import argparse
+    import re
+    from pathlib import Path
+
+    from crawler.cli import build_parser
+
+    parser = build_parser()
+    (commands,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    for name in TABLE_COMMANDS:
+        options = {o for a in commands.choices[name]._actions for o in a.option_strings}
+        assert "--json" in options, name
+    # ... and the list is complete: each module printing a table registers only such commands.
+    cli = Path(common.__file__).parent
+    printing = {
+        p.stem for p in cli.glob("*.py") if re.search(r"print_(table|summary)\(", p.read_text())
+    }
+    assert printing - {"common"} == {
+        "crawl",
+        "workers",
+        "releases",
+        "sources",
+        "alerts",
+        "events",
+        "pages",
+    }

@@ -4,7 +4,7 @@ from sqlalchemy import inspect
 
 from storage.db import make_engine
 from storage.migrate import current_revision, head_revision, pending_differences, upgrade
-from tests.crawl_support import run_cli
+from tests.cli_support import call
 from tests.databases import new_database_url
 
 
@@ -22,14 +22,19 @@ def test_empty_database_migrates_to_head_and_matches_the_models(tmp_path) -> Non
 
 def test_db_upgrade_command_and_first_run(tmp_path) -> None:
     url = new_database_url(tmp_path)
-    assert "empty" in run_cli("db", "current", db=url).stdout
-    assert "upgraded from empty to" in run_cli("db", "upgrade", db=url).stdout
-    assert "already at" in run_cli("db", "upgrade", db=url).stdout
+
+    def stnews(*args: str, status: int = 0) -> str:
+        result = call("--db", url, *args)
+        assert result.returncode == status, result.stderr
+        return result.stdout + result.stderr
+
+    assert "empty" in stnews("db", "current")
+    assert "upgraded from empty to" in stnews("db", "upgrade")
+    assert "already at" in stnews("db", "upgrade")
     # A command that only reads refuses a database without the schema, and creates nothing;
     # the first run of a command that writes brings a new database to head.
-    other = new_database_url(tmp_path, "second.db")
-    refused = run_cli("releases", "--json", db=other, check=False)
-    assert refused.returncode == 2 and "`stnews db upgrade` creates" in refused.stderr
-    assert "empty" in run_cli("db", "current", db=other).stdout
-    run_cli("reclassify", db=other)
-    assert "(current)" in run_cli("db", "current", db=other).stdout
+    url = new_database_url(tmp_path, "second.db")
+    assert "`stnews db upgrade` creates" in stnews("releases", "--json", status=2)
+    assert "empty" in stnews("db", "current")
+    stnews("reclassify")
+    assert "(current)" in stnews("db", "current")

@@ -22,6 +22,7 @@ from crawler.project import project_settings
 from crawler.service.reparse import reparse
 from storage import Database, RawResponse, Release
 from tests import forked_cli
+from tests.cli_support import call
 from tests.crawl_support import crawl_json, expected_release_ids
 from tests.databases import new_database_url
 from tests.support import ROOT
@@ -207,7 +208,7 @@ def test_reparse_text_report_and_failures_with_reasons(crawled: str, tmp_path: P
 
 
 def test_unknown_source_is_an_error(crawled: str) -> None:
-    result = run_reparse(crawled, "nope", check=False)
+    result = call("--db", crawled, "reparse", "nope")
     assert result.returncode == 2
     assert "unknown source: nope (known: " in result.stderr
 

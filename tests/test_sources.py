@@ -31,6 +31,7 @@ from crawler.sources import (
 from spiders.configured import ConfiguredPageSpider, ConfiguredSpider
 from spiders.msit import MsitSpider
 from tests import forked_cli
+from tests.cli_support import call
 from tests.crawl_support import crawl_json, expected_release_ids, stored_releases
 from tests.databases import new_database_url
 from tests.support import FIXTURES, ROOT
@@ -71,12 +72,16 @@ def flat(text: str) -> str:
 
 
 def stnews(*args: str, sources: Path | None = None, db: str | None = None, cwd: Path = ROOT):
+    """`stnews args`: in this process (no command here crawls in its own process), or, to
+    start with another sources file or from another directory, in a child of its own."""
+    prefix = ["--db", db] if db else []
+    if sources is None and cwd == ROOT:
+        return call(*prefix, *args)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "STNEWS_LOG_LEVEL": "WARNING"}
     env.pop("DATABASE_URL", None)
     env.pop("STNEWS_SOURCES", None)
     if sources is not None:
         env["STNEWS_SOURCES"] = str(sources)
-    prefix = ["--db", db] if db else []
     return forked_cli.run([*prefix, *args], env=env, cwd=cwd, timeout=300)
 
 

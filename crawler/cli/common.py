@@ -20,8 +20,9 @@ if TYPE_CHECKING:
 #: Messages, warnings and progress go to stderr, so stdout stays clean for pipes and --json.
 err = Console(stderr=True, highlight=False)
 #: Tables and reports, as wide as the terminal (or $COLUMNS; 80 when piped). Tables are laid
-#: out to fit 80 columns; `--json` is the form for scripts.
-out = Console(highlight=False)
+#: out to fit 80 columns; `--json` is the form for scripts. Piped, a line of text is not
+#: broken (soft wrap) so that grep finds it whole; tables and legends still wrap.
+out = Console(highlight=False, soft_wrap=not sys.stdout.isatty())
 
 
 class UserError(Exception):
@@ -237,7 +238,7 @@ def print_table(table: Table) -> None:
     for column, width in zip(table.columns, widths, strict=True):
         column.width = width
     if sum(widths) + gaps <= out.width:
-        out.print(table)
+        out.print(table, soft_wrap=False)
         return
     wider = Console(  # out.print(width=...) cannot go over the console's width
         file=out.file,
@@ -247,7 +248,12 @@ def print_table(table: Table) -> None:
         force_terminal=out.is_terminal,
         no_color=out.no_color,
     )
-    wider.print(table)
+    wider.print(table, soft_wrap=False)
+
+
+def print_legend(text: str) -> None:
+    """The dim note under a table, wrapped at words like the table."""
+    out.print(text, style="dim", soft_wrap=False)
 
 
 def ago(iso: str | None, missing: str = "-", now: datetime | None = None) -> str:

@@ -21,6 +21,7 @@ from crawler.cli.common import (
     new_table,
     open_database,
     out,
+    print_legend,
     print_table,
     project_settings,
 )
@@ -41,6 +42,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     crawl.add_argument("--json", action="store_true", help="print the summary as JSON")
     crawl.add_argument("-v", "--verbose", action="store_true", help="show Scrapy's log")
+    # For `stnews check`, which runs this command in a child: one JSON line on stderr per
+    # source crawled, prefixed with PROGRESS_PREFIX.
+    crawl.add_argument("--progress-lines", action="store_true", help=argparse.SUPPRESS)
     crawl.set_defaults(handler=cmd_crawl)
 
     record = commands.add_parser("record", help="fetch a source live and save its responses")
@@ -76,7 +80,9 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     spider_args = dict(name_value(text) for text in args.spider_args)
     # Opened (and migrated) before any spider starts: an unusable database is one error line.
     database = open_database(settings["DATABASE_URL"])
-    results = run_with_progress(args.sources or None, settings, spider_args, quiet=args.json)
+    results = run_with_progress(
+        args.sources or None, settings, spider_args, quiet=args.json, lines=args.progress_lines
+    )
     from storage.releases import count_by_source
 
     linking = link_events(database)
@@ -128,7 +134,13 @@ def cmd_record(args: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
-def run_with_progress(sources, settings, spider_args=None, quiet=False) -> list[CrawlResult]:
+#: Starts each line of `crawl --progress-lines` on stderr (the rest is JSON).
+PROGRESS_PREFIX = "stnews-progress: "
+
+
+def run_with_progress(
+    sources, settings, spider_args=None, quiet=False, lines=False
+) -> list[CrawlResult]:
     with Progress(
         SpinnerColumn(),
         TextColumn("[bold]{task.description:<10}"),
@@ -156,6 +168,10 @@ def run_with_progress(sources, settings, spider_args=None, quiet=False) -> list[
                 progress.update(task, dropped=fields["dropped"] + 1)
             elif event == "closed":
                 progress.update(task, total=1, completed=1)
+                if lines:
+                    line = {"source": source, "status": value.status, **value.counts}
+                    sys.stderr.write(PROGRESS_PREFIX + json.dumps(line) + "\n")
+                    sys.stderr.flush()
 
         from crawler.service.runner import run_crawls
 
@@ -184,6 +200,7 @@ def result_dict(result: CrawlResult, stored: dict[str, int]) -> dict[str, Any]:
         **result.counts,
         "dropped": result.dropped,
         "stored": stored.get(result.source, 0),
+        "health": result.health,
     }
 
 
@@ -212,7 +229,7 @@ def print_summary(rows: list[dict[str, Any]]) -> None:
     print_table(summary_table(rows))
     for line in dropped_lines(rows):
         out.print(line, highlight=False)
-    out.print(SUMMARY_LEGEND, style="dim")
+    print_legend(SUMMARY_LEGEND)
 
 
 def dropped_lines(rows: list[dict[str, Any]]) -> list[str]:

@@ -121,8 +121,8 @@ def cmd_releases(args: argparse.Namespace) -> int:
     table = new_table(f"{len(data)} releases")
     table.add_column("published", no_wrap=True)
     add_source_column(table)
-    table.add_column("title", ratio=3, overflow="fold")  # CJK titles break anywhere
-    table.add_column("partners", ratio=1)
+    table.add_column("title", overflow="fold")  # CJK titles break anywhere
+    table.add_column("partners")
     for row in data:
         table.add_row(
             (row["published"] or "")[:10],
@@ -191,7 +191,9 @@ def cmd_db(args: argparse.Namespace) -> int:
 
     # Not migrated on opening: `db current` reports the schema as it is, and creates nothing.
     if args.action == "current" and (missing := _missing_sqlite_file(database_url(args))):
-        if not missing.parent.is_dir():
+        from storage.db import DEFAULT_SQLITE_DIR
+
+        if not missing.parent.is_dir() and missing.parent != DEFAULT_SQLITE_DIR:
             raise UserError(f"no such directory for the SQLite database: {missing.parent}")
         out.print(f"{missing}: empty (no file yet; `stnews db upgrade` creates it)")
         return 0

@@ -205,3 +205,6 @@ def _configure_logging(verbose: bool) -> None:
     )
     if not verbose:  # "Added job", "Running job": our own lines say what matters
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
+        # Alembic's plug-in set-up, on every open of the database: noise, and before a
+        # one-line error it would hide the error.
+        logging.getLogger("alembic").setLevel(logging.WARNING)

@@ -15,14 +15,33 @@ import re
 import subprocess
 import sys
 import tempfile
+import threading
 import tomllib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
-from crawler.cli.common import add_source_column, new_table, out, print_table
+from crawler.cli.common import (
+    add_source_column,
+    err,
+    new_table,
+    out,
+    print_legend,
+    print_table,
+)
+from crawler.cli.crawl import PROGRESS_PREFIX
 from crawler.sources import (
     RELEASE_FIELDS,
     ROOT,
@@ -288,9 +307,12 @@ def cmd_check(args: argparse.Namespace) -> int:
                 f"(record them with `stnews record {name} {fixtures}`)"
             )
     if runnable:
-        with tempfile.TemporaryDirectory(prefix="stnews-check-") as tmp:
+        with (
+            tempfile.TemporaryDirectory(prefix="stnews-check-") as tmp,
+            _check_progress(runnable, quiet=args.json) as on_crawled,
+        ):
             database_url = f"sqlite:///{Path(tmp) / 'check.db'}"
-            rows, problem = _crawl(runnable, fixtures.resolve(), path, database_url)
+            rows, problem = _crawl(runnable, fixtures.resolve(), path, database_url, on_crawled)
             for name in runnable:
                 if problem:
                     checks[name].failures.append(problem)
@@ -305,6 +327,39 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0 if all(check.ok for check in results) else 1
 
 
+@contextmanager
+def _check_progress(names: list[str], quiet: bool) -> Iterator[Callable[[dict], None]]:
+    """Progress of the check's crawl on stderr: a bar on a terminal, else a line a source
+    (nothing with --json, unless on a terminal)."""
+    if err.is_terminal:
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("crawling the fixtures"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[last]}"),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+        ) as progress:
+            task = progress.add_task("check", total=len(names), last="")
+            yield lambda line: progress.update(task, advance=1, last=line["source"])
+        return
+    done = 0
+
+    def report(line: dict) -> None:
+        nonlocal done
+        done += 1
+        if not quiet:
+            err.print(
+                f"check: {line['source']} crawled, {line.get('pages', 0)} pages, "
+                f"{line.get('new', 0)} releases [{done}/{len(names)}]",
+                highlight=False,
+            )
+
+    yield report
+
+
 def new_check(source: SourceConfig) -> SourceCheck:
     return SourceCheck(
         source=source.name,
@@ -315,9 +370,16 @@ def new_check(source: SourceConfig) -> SourceCheck:
 
 
 def _crawl(
-    names: list[str], fixtures: Path, sources_file: Path, database_url: str
+    names: list[str],
+    fixtures: Path,
+    sources_file: Path,
+    database_url: str,
+    on_crawled: Callable[[dict[str, Any]], None] = lambda line: None,
 ) -> tuple[dict[str, dict[str, Any]], str | None]:
-    """Crawl rows of a child `stnews crawl --replay --full --json`, or a problem."""
+    """Crawl rows of a child `stnews crawl --replay --full --json`, or a problem.
+
+    ``on_crawled`` is called with each source's counts as the child finishes it (the child's
+    `--progress-lines` on stderr)."""
     env = {
         **os.environ,
         "STNEWS_SOURCES": str(sources_file),
@@ -325,19 +387,37 @@ def _crawl(
     }
     command = [
         sys.executable, "-m", "crawler.cli", "--db", database_url, "crawl", *names,
-        "--replay", str(fixtures), "--full", "--json",
+        "--replay", str(fixtures), "--full", "--json", "--progress-lines",
     ]  # fmt: skip
-    try:
-        result = subprocess.run(
-            command, capture_output=True, text=True, env=env, cwd=ROOT, timeout=CHECK_TIMEOUT
-        )
-    except subprocess.TimeoutExpired:
+    stderr: list[str] = []
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT
+    ) as child:
+        # stdout (the JSON summary) is read by a thread, so that neither pipe fills up while
+        # the other is read.
+        stdout: list[str] = []
+        reader = threading.Thread(target=lambda: stdout.append(child.stdout.read()), daemon=True)
+        reader.start()
+        killed = threading.Event()
+        timer = threading.Timer(CHECK_TIMEOUT, lambda: (killed.set(), child.kill()))
+        timer.start()
+        try:
+            for line in child.stderr:
+                if line.startswith(PROGRESS_PREFIX):
+                    on_crawled(json.loads(line[len(PROGRESS_PREFIX) :]))
+                else:
+                    stderr.append(line)
+            child.wait()
+            reader.join()
+        finally:
+            timer.cancel()
+    if killed.is_set():
         return {}, f"the crawl did not end within {CHECK_TIMEOUT} s"
     try:
-        rows = json.loads(result.stdout)
+        rows = json.loads("".join(stdout))
     except ValueError:
-        tail = " ".join(result.stderr.strip().splitlines()[-3:])
-        return {}, f"the crawl failed (exit {result.returncode}): {tail or 'no output'}"
+        tail = " ".join("".join(stderr).strip().splitlines()[-3:])
+        return {}, f"the crawl failed (exit {child.returncode}): {tail or 'no output'}"
     return {row["source"]: row for row in rows}, None
 
 
@@ -348,6 +428,9 @@ def _evaluate(
         check.failures.append("the crawl reported nothing for this source")
         return
     check.dropped = dict(row.get("dropped") or {})
+    # The verdict the crawl gave, reported: a replay of fixtures records none.
+    verdict = row.get("health") or {}
+    check.health = {"status": verdict.get("status"), "reasons": verdict.get("reasons", [])}
     check.errors = int(row.get("errors", 0))
     if row.get("status") != "finished":
         check.failures.append(f"the crawl did not finish ({row.get('status')})")
@@ -360,7 +443,6 @@ def _evaluate(
                 _count_pages(check, session)
             else:
                 _count_releases(check, session)
-            check.health = _health(session, source.name)
     finally:
         database.dispose()
     if check.seen == 0:
@@ -417,14 +499,6 @@ def _count_pages(check: SourceCheck, session: Any) -> None:
     }
 
 
-def _health(session: Any, name: str) -> dict[str, Any]:
-    from storage.status import source_statuses
-
-    (status,) = source_statuses(session, [name])
-    reasons = list(status.health.reasons or []) if status.health else []
-    return {"status": status.health_status, "reasons": reasons}
-
-
 #: Field -> its heading in the check table (short, so that every field fits 80 columns).
 CHECK_HEADINGS = {
     "title": "title", "published": "pub", "modified": "mod", "body": "body",
@@ -462,13 +536,12 @@ def _print_checks(results: list[SourceCheck], fixtures: Path) -> None:
             "[green]ok[/green]" if check.ok else "[red]FAIL[/red]",
         )
     print_table(table)
-    out.print(
+    print_legend(
         "seen: releases the crawl produced, stored or dropped; then, per field, how many have "
         "it (pub: published, mod: modified, summ: the page's own summary, not the first "
         "paragraph standing in for it, img: image URL, att: attachments, org: contact "
         "organisation); bold: a required field (health.required_fields); gen: bodies from "
         "generic extraction",
-        style="dim",
     )
     for check in results:
         for failure in check.failures:

@@ -31,6 +31,9 @@ class CrawlResult:
     finish_reason: str | None = None
     counts: dict[str, int] = field(default_factory=dict)
     dropped: dict[str, int] = field(default_factory=dict)
+    #: The health verdict of a finished crawl (`recorded`: false for a replay, which never
+    #: moves a source's health); None when no verdict was given.
+    health: dict[str, Any] | None = None
 
     @property
     def ok(self) -> bool:
@@ -76,8 +79,10 @@ def run_crawls(
     for name, result in results.items():
         if result.status == "running":  # the reactor stopped before the spider closed
             result.status, result.finish_reason = "interrupted", FORCED_SHUTDOWN
-            result.counts, result.dropped = crawl_counts(crawlers[name].stats.get_stats())
+            result.counts, result.dropped = crawl_counts(_stats(crawlers[name]))
             record_forced_shutdown(crawlers[name])
+        # Read now: the health monitor judges the crawl after the `closed` handler ran.
+        result.health = health_verdict(_stats(crawlers[name]))
     return list(results.values())
 
 
@@ -100,6 +105,26 @@ def feed_check(spider_cls: type[Spider], settings: Settings) -> dict[str, Any]:
         logger.warning("%s: poll count unavailable (%s); checking the page", config.name, exc)
         return {"check_page": True}
     return {"check_page": polls % options.check_every == 0}
+
+
+def _stats(crawler: Crawler) -> dict[str, Any]:
+    """A crawler's stats; none when the crawl failed to start (Scrapy sets them then)."""
+    try:
+        return crawler.stats.get_stats()
+    except RuntimeError:
+        return {}
+
+
+def health_verdict(stats: Mapping[str, Any]) -> dict[str, Any] | None:
+    """What crawler.health.HealthMonitor concluded of a crawl, from its stats."""
+    if "health/status" not in stats:
+        return None
+    return {
+        "status": stats["health/status"],
+        "reasons": list(stats.get("health/reasons") or []),
+        "stale": bool(stats.get("health/stale")),
+        "recorded": bool(stats.get("health/recorded", True)),
+    }
 
 
 def _watch(crawler: Crawler, result: CrawlResult, hook: ProgressHook | None) -> None:

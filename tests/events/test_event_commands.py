@@ -15,7 +15,7 @@ from storage import Database
 from storage.models import Event, EventMember
 from storage.releases import ReleaseRecord, save_release
 from tests import forked_cli
-from tests.crawl_support import run_cli
+from tests.cli_support import run_in_process as stnews
 from tests.databases import new_database_url
 from tests.events.support import rows
 from tests.support import ROOT
@@ -106,7 +106,7 @@ def test_linking_after_crawl_rebuild_and_ledger(tmp_path) -> None:
         _record("cna-twfr-stc-zh", "cna"),
         _record("nstc-twfr-conf-zh", "nstc_zh"),
     )
-    first = run_cli("events", "link", db=db).stdout
+    first = stnews("events", "link", db=db).stdout
     assert "Linked 3 releases: 2 new events, 1 joined" in first
     before = _events(database)
     stc = before["seed-000-nstc-twfr-stc-en"][0]
@@ -114,24 +114,24 @@ def test_linking_after_crawl_rebuild_and_ledger(tmp_path) -> None:
 
     # A new member joins: same id, the event's updated time moves; the other event stays.
     _store(database, _record("newnet-twfr-stc-zh", "newnet"))
-    run_cli("events", "link", db=db)
+    stnews("events", "link", db=db)
     after = _events(database)
     assert after["newnet-twfr-stc-zh"][0] == stc
     assert after["seed-000-nstc-twfr-stc-en"][1] > before["seed-000-nstc-twfr-stc-en"][1]
     assert after["nstc-twfr-conf-zh"] == before["nstc-twfr-conf-zh"]
 
     # A rebuild keeps every id and moves no updated time.
-    counts = json.loads(run_cli("events", "rebuild", "--json", db=db).stdout)
+    counts = json.loads(stnews("events", "rebuild", "--json", db=db).stdout)
     assert counts["releases"] == 4 and counts["events"] == 2 and counts["changed"] == 0
     assert _events(database) == after
 
-    ledger = json.loads(run_cli("ledger", "--partner", "fr", "--json", db=db).stdout)
+    ledger = json.loads(stnews("ledger", "--partner", "fr", "--json", db=db).stdout)
     assert [c["parties"] for c in ledger] == [["FR", "TW"]]
     steps = ledger[0]["steps"]
     assert [s["date"] for s in steps] == ["2023-11-29", "2024-04-29"]
     assert steps[0]["event"] == stc and len(steps[0]["links"]) == 3
     assert {"NSTC", "CNA (via trader168)", "newnet.tw"} <= set(steps[0]["publishers"])
-    table = list(csv.DictReader(io.StringIO(run_cli("ledger", "--csv", db=db).stdout)))
+    table = list(csv.DictReader(io.StringIO(stnews("ledger", "--csv", db=db).stdout)))
     assert [r["step"] for r in table] == ["1", "2"] and table[0]["parties"] == "FR-TW"
-    assert "No events with JP" in run_cli("ledger", "--partner", "JP", db=db).stdout
+    assert "No events with JP" in stnews("ledger", "--partner", "JP", db=db).stdout
     database.dispose()

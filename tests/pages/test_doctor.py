@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from crawler.sources import DEFAULT_SOURCES_FILE, load_sources
+from tests.cli_support import call
 from tests.crawl_support import crawl_json, expected_release_ids, run_cli, stored_releases
 from tests.databases import new_database_url
 from tests.support import FIXTURES
@@ -44,9 +45,9 @@ def test_a_redesign_degrades_the_source_and_the_doctor_brings_it_back(
     releases = stored_releases(db, "--source", "ey")
     assert all(r["title"] and r["body"] and r["published"] for r in releases)
     assert {r["field_stages"]["body"] for r in releases} == {"generic"}
-    row = _status(db, "ey")
-    assert row["health"] == "degraded"
-    reasons = " | ".join(row["reasons"])
+    verdict = summary["health"]  # a replay reports its verdict, and records none
+    assert verdict["status"] == "degraded" and _status(db, "ey")["health"] == "unknown"
+    reasons = " | ".join(verdict["reasons"])
     assert "list selectors matched no release" in reasons
     assert "field 'body' needed a fallback in 11 of 11 releases (generic 11)" in reasons
 
@@ -69,8 +70,7 @@ def test_a_redesign_degrades_the_source_and_the_doctor_brings_it_back(
     assert ey.listing.item == "div.release-list > article.release-card"
 
     # 4. A crawl with the written selectors: healthy, and no release needs a fallback.
-    crawl_json(db, "ey", "--full", replay=REDESIGN)
-    assert _status(db, "ey")["health"] == "healthy"
+    assert crawl_json(db, "ey", "--full", replay=REDESIGN)["ey"]["health"]["status"] == "healthy"
     for release in stored_releases(db, "--source", "ey"):
         for field in ("title", "published_raw", "body"):
             assert release["field_stages"][field] == "selectors", (release["url"], field)
@@ -100,24 +100,20 @@ def test_doctor_writes_the_discovered_list_into_the_sources_file(tmp_path: Path)
 def test_extract_prints_fields_with_their_stages() -> None:
     url = "https://english.ey.gov.tw/Page/61BF20C3E89B856/bb664055-d90d-49f5-8480-9372821a4550"
     page = FIXTURES / "ey/real/detail-bb664055-d90d-49f5-8480-9372821a4550.html"
-    data = json.loads(run_cli("extract", "ey", str(page), "--url", url, "--json",
-                              db="sqlite://").stdout)  # fmt: skip
+    data = json.loads(call("extract", "ey", str(page), "--url", url, "--json").stdout)
     assert data["title"] == "Premier Su urges public to conserve water"
     assert data["stages"]["body"] == "selectors" and len(data["body"]) == 4
-    table = run_cli("extract", "ey", str(page), "--url", url, db="sqlite://").stdout
+    table = call("extract", "ey", str(page), "--url", url).stdout
     assert "published_raw" in table and "selectors" in table and "2021-03-18" in table
-    listing = run_cli("extract", "nstc_zh", str(FIXTURES / "nstc_zh/list/page-1.html"), "--list",
-                      "--url", "https://www.nstc.gov.tw/folksonomy/list/x?l=ch",
-                      db="sqlite://").stdout  # fmt: skip
+    listing = call("extract", "nstc_zh", str(FIXTURES / "nstc_zh/list/page-1.html"), "--list",
+                   "--url", "https://www.nstc.gov.tw/folksonomy/list/x?l=ch").stdout  # fmt: skip
     assert "read by: selectors" in listing
 
 
 def test_extract_errors_are_one_line() -> None:
-    unknown = run_cli("extract", "nope", "x.html", "--url", "https://x", check=False,
-                      db="sqlite://")  # fmt: skip
+    unknown = call("extract", "nope", "x.html", "--url", "https://x")
     assert unknown.returncode == 2 and "unknown source 'nope'" in unknown.stderr
-    missing = run_cli("extract", "ey", "/nowhere.html", "--url", "https://x", check=False,
-                      db="sqlite://")  # fmt: skip
+    missing = call("extract", "ey", "/nowhere.html", "--url", "https://x")
     assert missing.returncode == 2 and "no such file" in missing.stderr
 
 
