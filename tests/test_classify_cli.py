@@ -4,8 +4,9 @@ this process; the crawl that fills the database runs in a child)."""
 import json
 
 from tests.cli_support import call
-from tests.crawl_support import crawl_json
+from tests.crawl_support import crawl_json, run_cli
 from tests.databases import new_database_url
+from tests.support import ROOT
 
 
 def classify(lines: str) -> list[dict]:
