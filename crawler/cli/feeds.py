@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from crawler.cli.common import open_database, positive_int, project_settings
-from crawler.feeds.write import DEFAULT_BASE_URL, DEFAULT_LIMIT, DEFAULT_OUT_DIR, write_feeds
+from crawler.feeds.defaults import DEFAULT_BASE_URL, DEFAULT_LIMIT, DEFAULT_OUT_DIR
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -35,6 +35,8 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def cmd_feed(args: argparse.Namespace) -> int:
+    from crawler.feeds.write import write_feeds  # SQLAlchemy, feedgen: only when it runs
+
     settings = project_settings()
     base_url = args.base_url or settings.get("FEED_BASE_URL") or DEFAULT_BASE_URL
     limit = args.limit or settings.getint("FEED_LIMIT", DEFAULT_LIMIT)

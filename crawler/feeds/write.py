@@ -51,16 +51,13 @@ from crawler.feeds.catalog import (
     FeedSpec,
     feed_specs,
 )
+from crawler.feeds.defaults import DEFAULT_BASE_URL, DEFAULT_LIMIT, DEFAULT_OUT_DIR
 from crawler.feeds.events import collapse
 from storage.db import Database
 from storage.health import recent_events
 from storage.models import Release, Source
 from storage.pages import has_monitored_pages, latest_changes
 from storage.queries import feed_releases, present_values
-
-DEFAULT_OUT_DIR = Path("var/feeds")
-DEFAULT_BASE_URL = "http://127.0.0.1:8080/feeds/"
-DEFAULT_LIMIT = 50
 
 __all__ = [
     "CALENDAR_NAME",
