@@ -277,7 +277,12 @@ def extraction_section(config: Config) -> Section:
 # --- the schedule --------------------------------------------------------------------------
 
 
-def run_all(config: Config, selected: list[str]) -> dict[str, Section]:
+def run_all(
+    config: Config,
+    selected: list[str],
+    on_section: Callable[[dict[str, Section]], None] | None = None,
+) -> dict[str, Section]:
+    """Run the selected benchmarks; ``on_section(sections so far)`` after each one."""
     sections: dict[str, Section] = {}
     want = set(selected)
     small_count = config.pick(crawls.THROUGHPUT_RELEASES, 100)
@@ -299,6 +304,8 @@ def run_all(config: Config, selected: list[str]) -> dict[str, Section]:
             section.loads = [load, os.getloadavg()[0]]
             sections[key] = section
             print(f"[bench] {key}: {section.seconds:.0f} s", file=sys.stderr, flush=True)
+            if on_section is not None:
+                on_section(sections)
 
     with ExitStack() as stack, ThreadPoolExecutor(max_workers=1) as background:
         small = small_archive = None
@@ -581,19 +588,38 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     loads = [os.getloadavg()[0]]
     tmp = Path(tempfile.mkdtemp(prefix="stnews-bench-"))
+    config = Config(quick=args.quick, tmp=tmp)
+
+    def rendered(sections: dict[str, Section], done: bool) -> str:
+        own, children = (
+            resource.getrusage(resource.RUSAGE_SELF),
+            resource.getrusage(resource.RUSAGE_CHILDREN),
+        )
+        cpu = own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+        now_loads = [*loads[:1], os.getloadavg()[0]]
+        text = render(sections, config, started_at, time.perf_counter() - started, now_loads, cpu)
+        if not done:
+            missing = [key for key in (selected or ORDER) if key not in sections]
+            text = text.replace(
+                "## Machine",
+                f"**Run in progress** (written after each section): not yet measured: "
+                f"{', '.join(missing) or 'none'}.\n\n## Machine",
+                1,
+            )
+        return text
+
+    def progress(sections: dict[str, Section]) -> None:
+        # A long run on a busy machine may be cut short: keep what is measured so far.
+        if output is not None:
+            output.write_text(rendered(sections, done=False), encoding="utf-8")
+
     try:
-        config = Config(quick=args.quick, tmp=tmp)
-        sections = run_all(config, selected or list(ORDER))
+        sections = run_all(config, selected or list(ORDER), progress)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     loads.append(os.getloadavg()[0])
     seconds = time.perf_counter() - started
-    own, children = (
-        resource.getrusage(resource.RUSAGE_SELF),
-        resource.getrusage(resource.RUSAGE_CHILDREN),
-    )
-    cpu = own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
-    text = render(sections, config, started_at, seconds, loads, cpu)
+    text = rendered(sections, done=True)
     if output is None:
         sys.stdout.write(text)
     else:
