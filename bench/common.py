@@ -105,6 +105,8 @@ class Config:
     quick: bool = False
     #: Scratch directory for databases and profiles (deleted by the harness).
     tmp: Path = Path(tempfile.gettempdir())
+    #: Releases of the memory benchmark's backfill, when not the default.
+    backfill: int | None = None
 
     def pick(self, full: Any, quick: Any) -> Any:
         return quick if self.quick else full
