@@ -439,13 +439,15 @@ def grow_archive(source: Archive, database: Path, count: int) -> Archive:
     return Archive(count, source.server, database)
 
 
-def health_query_ms(database: Path, source: str = "nstc", repeat: int = 20) -> float:
+def health_query_ms(
+    database: Path, source: str = "nstc", repeat: int = 20, migrate: bool = True
+) -> float:
     """Median milliseconds of the health check's rhythm query (``publishing_rhythm``: the
     source's newest 30 publication dates) on an archive, in this process."""
     from storage import Database
     from storage.health import publishing_rhythm
 
-    db = Database(f"sqlite:///{database}")
+    db = Database(f"sqlite:///{database}", migrate=migrate)
     try:
         times = []
         with db.session() as session:
@@ -457,6 +459,21 @@ def health_query_ms(database: Path, source: str = "nstc", repeat: int = 20) -> f
         return statistics.median(times)
     finally:
         db.dispose()
+
+
+def health_without_index(database: Path, tmp: Path) -> float:
+    """``health_query_ms`` on a copy of ``database`` without migration 0006's index."""
+    import shutil
+    import sqlite3
+
+    copy = tmp / f"unindexed-{database.name}"
+    shutil.copyfile(database, copy)
+    with sqlite3.connect(copy) as db:
+        db.execute("DROP INDEX IF EXISTS ix_release_source_published")
+    try:
+        return health_query_ms(copy, migrate=False)
+    finally:
+        copy.unlink(missing_ok=True)
 
 
 def incremental(config: Config, archives: list[Archive]) -> Section:
@@ -484,6 +501,7 @@ def incremental(config: Config, archives: list[Archive]) -> Section:
             cpu[archive.count].append(run.cpu_seconds + run.tree.extra_cpu_seconds)
             elapsed[archive.count].append(run.elapsed)
     health = {a.count: health_query_ms(a.database) for a in archives}
+    unindexed = health_without_index(archives[-1].database, config.tmp)
     small, *_, large = counts
     s, n = f"{small:,}", f"{large:,}"
 
@@ -542,6 +560,15 @@ def incremental(config: Config, archives: list[Archive]) -> Section:
                 note="in process, median of 20",
             )
         )
+    figures.append(
+        Figure(
+            f"health rhythm query, {n} archived, without ix_release_source_published",
+            [unindexed],
+            "ms",
+            digits=2,
+            note="the same copy with migration 0006's index dropped",
+        )
+    )
     section.figures = figures  # fmt: skip
     section.notes = [
         f"Archives: the throughput benchmark's last full backfill ({s} releases), the memory "
