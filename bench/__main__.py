@@ -285,7 +285,7 @@ def run_all(
     """Run the selected benchmarks; ``on_section(sections so far)`` after each one."""
     sections: dict[str, Section] = {}
     want = set(selected)
-    small_count = config.pick(crawls.THROUGHPUT_RELEASES, 100)
+    small_count = config.pick(config.throughput or crawls.THROUGHPUT_RELEASES, 100)
     large_count = config.pick(config.backfill or crawls.BACKFILL_RELEASES, 300)
     need_small = want & {"throughput", "site", "incremental"}
     need_large = want & {"memory", "incremental"}
@@ -453,8 +453,11 @@ def render(
     lines = [
         "# Benchmark results",
         "",
-        f"Written by `python -m bench{' --quick' if config.quick else ''}` on "
-        f"{started:%Y-%m-%d %H:%M} UTC; the whole run took {seconds / 60:.1f} min "
+        f"Written by `python -m bench{' --quick' if config.quick else ''}"
+        + (f" --throughput {config.throughput}" if config.throughput else "")
+        + (f" --backfill {config.backfill}" if config.backfill else "")
+        + "` on "
+        + f"{started:%Y-%m-%d %H:%M} UTC; the whole run took {seconds / 60:.1f} min "
         f"({cpu / 60:.1f} min of CPU in the harness and its child processes). "
         "Each figure is the median of its runs, with the minimum and maximum; ratios are "
         "taken between runs made back to back in the same harness run and are the headline, "
@@ -579,6 +582,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--output", type=Path, help="write the Markdown here")
     parser.add_argument(
+        "--throughput",
+        type=int,
+        metavar="N",
+        help=f"releases of the throughput site (default {crawls.THROUGHPUT_RELEASES:,})",
+    )
+    parser.add_argument(
         "--backfill",
         type=int,
         metavar="N",
@@ -597,7 +606,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     loads = [os.getloadavg()[0]]
     tmp = Path(tempfile.mkdtemp(prefix="stnews-bench-"))
-    config = Config(quick=args.quick, tmp=tmp, backfill=args.backfill)
+    config = Config(quick=args.quick, tmp=tmp, backfill=args.backfill, throughput=args.throughput)
 
     def rendered(sections: dict[str, Section], done: bool) -> str:
         own, children = (

@@ -107,6 +107,8 @@ class Config:
     tmp: Path = Path(tempfile.gettempdir())
     #: Releases of the memory benchmark's backfill, when not the default.
     backfill: int | None = None
+    #: Releases of the throughput site, when not the default.
+    throughput: int | None = None
 
     def pick(self, full: Any, quick: Any) -> Any:
         return quick if self.quick else full

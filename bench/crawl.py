@@ -198,7 +198,14 @@ def throughput(config: Config, server: SiteServer) -> tuple[Section, Archive, li
         "`tests/classify/realset.jsonl`, a third of them cooperation releases, body lengths "
         f"log-normal around 4.5 KB: median {statistics.median(sizes):,.0f} bytes, quartiles "
         f"{_quartiles(sizes)}). Each crawl is a fresh backfill into an empty SQLite database; "
-        f"{rounds} round(s), each one crawl per variant, the order rotated each round.",
+        f"{rounds} round(s), each one crawl per variant, the order rotated each round."
+        + (
+            ""
+            if count == THROUGHPUT_RELEASES
+            else f" **A smaller site than the default {THROUGHPUT_RELEASES:,}** "
+            "(`--throughput`): fixed costs (start-up of the writer, the classifier's tables, "
+            "the post-crawl event linking's imports) weigh more per release."
+        ),
         "Full crawl = the project as configured (`stnews crawl nstc`): its middlewares, "
         "extensions and `ITEM_PIPELINES` (normalize, field coverage, validate, classify, dedupe, "
         "page monitor, store through the writer child). No item pipelines = the same with "
