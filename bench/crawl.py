@@ -84,11 +84,13 @@ class Archive:
 
 #: The three crawls of a round: the project as configured, the same without item pipelines,
 #: and the spider alone under Scrapy's defaults (``bench/bare.py``).
-VARIANTS = ("full", "nopipe", "bare")
+VARIANTS = ("full", "nopipe", "bare", "inline")
 NAMES = {
     "full": "full crawl",
     "nopipe": "no item pipelines",
     "bare": "bare Scrapy",
+    # The release writer revisited: the full crawl storing in the reactor thread instead.
+    "inline": "full crawl, STORE_WRITER=inline",
 }
 #: Issue 19's targets, wall clock and CPU alike.
 TARGET_NOPIPE = 0.90
@@ -103,8 +105,8 @@ def throughput(config: Config, server: SiteServer) -> tuple[Section, Archive, li
     rounds = config.pick(THROUGHPUT_ROUNDS, 1)
     rates: dict[str, list[float]] = {v: [] for v in VARIANTS}
     cpu_ms: dict[str, list[float]] = {v: [] for v in VARIANTS}
-    ratios: dict[str, list[float]] = {"nopipe": [], "bare": []}
-    cpu_ratios: dict[str, list[float]] = {"nopipe": [], "bare": []}
+    ratios: dict[str, list[float]] = {"nopipe": [], "bare": [], "inline": []}
+    cpu_ratios: dict[str, list[float]] = {"nopipe": [], "bare": [], "inline": []}
     writer_ms: list[float] = []
     orphan_ms: list[float] = []
     batch_means: list[float] = []
@@ -114,17 +116,22 @@ def throughput(config: Config, server: SiteServer) -> tuple[Section, Archive, li
     last_full = config.tmp / "missing.db"
     for index in range(rounds):
         # Rotate the order so that a drift in machine load favours no variant.
-        order = VARIANTS[index % 3 :] + VARIANTS[: index % 3]
+        order = VARIANTS[index % len(VARIANTS) :] + VARIANTS[: index % len(VARIANTS)]
         pair: dict[str, float] = {}
         cpu_pair: dict[str, float] = {}
         for variant in order:
             database = config.tmp / f"throughput-{variant}-{index}.db"
             before = server.stats()
             run, seconds = timed_crawl(
-                database, server, pipelines=variant == "full", bare=variant == "bare"
+                database,
+                server,
+                settings={"STORE_WRITER": "inline"} if variant == "inline" else None,
+                pipelines=variant in ("full", "inline"),
+                bare=variant == "bare",
             )
             after = server.stats()
-            scraped = run.summary["new"] if variant == "full" else run.stats["item_scraped_count"]
+            stored = variant in ("full", "inline")
+            scraped = run.summary["new"] if stored else run.stats["item_scraped_count"]
             if scraped != count:
                 raise CrawlFailed(f"{variant} crawl got {scraped} of {count} releases")
             pair[variant] = count / seconds
@@ -143,7 +150,7 @@ def throughput(config: Config, server: SiteServer) -> tuple[Section, Archive, li
                 rss.append(run.all_peak_mb)
                 last_full = database
             busy.append((after["cpu_seconds"] - before["cpu_seconds"]) / seconds)
-        for other in ("nopipe", "bare"):
+        for other in ("nopipe", "bare", "inline"):
             ratios[other].append(pair["full"] / pair[other])
             cpu_ratios[other].append(cpu_pair[other] / cpu_pair["full"])
 
@@ -170,6 +177,17 @@ def throughput(config: Config, server: SiteServer) -> tuple[Section, Archive, li
             "full ÷ bare Scrapy, per CPU second (all processes)",
             cpu_ratios["bare"],
             target=Target(">=", TARGET_BARE),
+        ),
+        Figure(
+            "the writer revisited: full (writer process) ÷ full with STORE_WRITER=inline, "
+            "releases/s",
+            ratios["inline"],
+            note="above 1: the writer pays in wall clock",
+        ),
+        Figure(
+            "the writer revisited: the same per CPU second (all processes)",
+            cpu_ratios["inline"],
+            note="above 1: the writer costs less CPU in all",
         ),
         *(Figure(NAMES[v], rates[v], "releases/s", digits=1) for v in VARIANTS),
         *(
@@ -214,7 +232,9 @@ def throughput(config: Config, server: SiteServer) -> tuple[Section, Archive, li
         "middlewares, extensions, pipelines or add-ons. Local-site settings in the first two: "
         "`DOWNLOAD_DELAY=0`, `AUTOTHROTTLE_ENABLED=False`, `CONCURRENT_REQUESTS(_PER_DOMAIN)=16`, "
         "`ROBOTSTXT_OBEY=False`, `ALLOW_PRIVATE_ADDRESSES=127.0.0.1`; the same delay, "
-        "concurrency and robots settings in the bare crawl.",
+        "concurrency and robots settings in the bare crawl. The fourth crawl of each round is "
+        "the full crawl with `STORE_WRITER=inline` (each release stored in the reactor thread, "
+        "no writer process): what the writer process buys, in wall clock and in CPU.",
         "releases/s = releases / crawl time; crawl time = first Scrapy log line to process "
         "exit (interpreter start-up and imports excluded, everything else included). CPU: "
         "every process of the crawl over the same stretch: the crawl process's rusage from "
