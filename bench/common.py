@@ -348,12 +348,13 @@ def _sample_tree(pid: int, tree: ProcessTree) -> None:
                 # The last sample, not the largest: a sample taken between fork and exec
                 # reads the parent's high-water mark; after exec it restarts, then only grows.
                 tree.peak_kib[child] = int(line.split()[1])
-        if child not in tree.names:
-            try:
-                command = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ")
-                tree.names[child] = command.decode(errors="replace").strip()[:160]
-            except OSError:
-                pass
+        try:  # every time: the first samples may come before its exec (the parent's name)
+            command = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ")
+            name = command.decode(errors="replace").strip()[:160]
+        except OSError:
+            name = ""
+        if name:  # a zombie's is empty: keep the last one seen
+            tree.names[child] = name
 
 
 def _reap_orphans(tree: ProcessTree, timeout: float = 5.0) -> None:
