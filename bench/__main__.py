@@ -456,6 +456,8 @@ def render(
         f"Written by `python -m bench{' --quick' if config.quick else ''}"
         + (f" --throughput {config.throughput}" if config.throughput else "")
         + (f" --backfill {config.backfill}" if config.backfill else "")
+        + (f" --rounds {config.rounds}" if config.rounds else "")
+        + (f" --polls {config.polls}" if config.polls else "")
         + "` on "
         + f"{started:%Y-%m-%d %H:%M} UTC; the whole run took {seconds / 60:.1f} min "
         f"({cpu / 60:.1f} min of CPU in the harness and its child processes). "
@@ -529,18 +531,7 @@ def render(
 def why(section: Section) -> str:
     """The plain-language reason, from the figures the section measured."""
     if section.key == "throughput":
-        full = section.figure("full pipeline").median
-        bare = section.figure("no item pipelines").median
-        per_release = (1 / full - 1 / bare) * 1000
-        return (
-            f"The full pipeline crawls {full:.1f} releases/s against {bare:.1f} without item "
-            f"pipelines: the pipelines add about {per_release:.1f} ms per release to the "
-            f"{1000 / bare:.1f} ms that fetching and parsing cost. The crawl process is "
-            "CPU-bound here, and Scrapy runs the pipelines in its reactor thread, so their "
-            "time adds to the crawl's instead of overlapping downloads (the database writes "
-            "alone run in a writer child process, on the other core). The table above gives "
-            "each pipeline's time per release; the profile shows what inside them."
-        )
+        return crawls.throughput_why(section, [], 0.0)
     if section.key == "classify":
         inner = section.figure("classify() in process, typical length, per CPU second").median
         missed = ", ".join(f"{f.name}: {f.show(f.median)}" for f in section.missed)
@@ -590,6 +581,8 @@ def main(argv: list[str] | None = None) -> int:
         metavar="N",
         help=f"releases of the throughput site (default {crawls.THROUGHPUT_RELEASES:,})",
     )
+    parser.add_argument("--rounds", type=int, metavar="N", help="throughput rounds (default 3)")
+    parser.add_argument("--polls", type=int, metavar="N", help="polls per archive (default 9)")
     parser.add_argument(
         "--backfill",
         type=int,
@@ -630,9 +623,13 @@ def main(argv: list[str] | None = None) -> int:
         return text
 
     def progress(sections: dict[str, Section]) -> None:
-        # A long run on a busy machine may be cut short: keep what is measured so far.
+        # A long run on a busy machine may be cut short: keep what is measured so far. Never
+        # at the cost of the run itself.
         if output is not None:
-            output.write_text(rendered(sections, done=False), encoding="utf-8")
+            try:
+                output.write_text(rendered(sections, done=False), encoding="utf-8")
+            except Exception:
+                traceback.print_exc()
 
     try:
         sections = run_all(config, selected or list(ORDER), progress)

@@ -109,6 +109,9 @@ class Config:
     backfill: int | None = None
     #: Releases of the throughput site, when not the default.
     throughput: int | None = None
+    #: Rounds of the throughput comparison and polls per archive, when not the defaults.
+    rounds: int | None = None
+    polls: int | None = None
 
     def pick(self, full: Any, quick: Any) -> Any:
         return quick if self.quick else full

@@ -102,7 +102,7 @@ def throughput(config: Config, server: SiteServer) -> tuple[Section, Archive, li
     database of the last full crawl (a backfilled archive of ``server``'s site), and the
     server's CPU share per crawl."""
     count = server.count
-    rounds = config.pick(THROUGHPUT_ROUNDS, 1)
+    rounds = config.pick(config.rounds or THROUGHPUT_ROUNDS, 1)
     rates: dict[str, list[float]] = {v: [] for v in VARIANTS}
     cpu_ms: dict[str, list[float]] = {v: [] for v in VARIANTS}
     ratios: dict[str, list[float]] = {"nopipe": [], "bare": [], "inline": []}
@@ -321,8 +321,12 @@ def throughput_why(section: Section, rows: list[tuple[str, float]], total: float
     }
     rate = {v: section.figure(NAMES[v]).median for v in VARIANTS}
     writer = section.figure("full crawl: of which the writer child").median
-    shares = ", ".join(
-        f"{name} {used / total:.0%}" for name, used in sorted(rows, key=lambda r: -r[1])[:3]
+    shares = (
+        ", ".join(
+            f"{name} {used / total:.0%}" for name, used in sorted(rows, key=lambda r: -r[1])[:3]
+        )
+        if rows and total
+        else "(not profiled)"
     )
     return (
         f"CPU per release, every process counted: bare Scrapy {cpu['bare']:.2f} ms, with the "
@@ -500,7 +504,7 @@ def health_without_index(database: Path) -> float:
 
 def incremental(config: Config, archives: list[Archive]) -> Section:
     """Polls of the unchanged site over each archive, end to end, in rotating order."""
-    polls = config.pick(POLLS, 2)
+    polls = config.pick(config.polls or POLLS, 2)
     counts = [a.count for a in archives]
     requests: dict[int, list[float]] = {n: [] for n in counts}
     wall: dict[int, list[float]] = {n: [] for n in counts}
