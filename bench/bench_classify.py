@@ -129,6 +129,78 @@ def measure_cli(
     return wall_rates, cpu_rates
 
 
+def realistic_lines(count: int) -> list[str]:
+    """JSON lines of the crawl benchmark's realistic releases (``SyntheticSite(realistic=
+    True)``: restated real releases, a third cooperation, bodies around 4.5 KB)."""
+    from bench.sitegen import SyntheticSite
+
+    site = SyntheticSite(count, realistic=True)
+    return [
+        json.dumps(
+            {
+                "title": site.title(seq),
+                "body": "\n\n".join(site.paragraphs(seq)),
+                "agency_country": "TW",
+                "language": "en",
+            }
+        )
+        for seq in range(1, count + 1)
+    ]
+
+
+def measure_end_to_end(
+    lines: list[str], runs: int = 3, timeout: float = 300
+) -> tuple[list[float], list[float]]:
+    """`stnews classify` on ``lines`` end to end: releases per second of wall clock from
+    process start to exit (start-up, imports and table loading included), and per CPU
+    second of the whole process (``os.wait4``)."""
+    from bench.common import PYTHON, ProcessTree, run_measured
+
+    data = "".join(line + "\n" for line in lines)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    wall, cpu = [], []
+    for _ in range(runs):
+        with tempfile.TemporaryFile("w+") as feed, tempfile.TemporaryFile() as out:
+            feed.write(data)
+            feed.seek(0)
+            tree = ProcessTree()
+            code, seconds, usage = run_measured(
+                [PYTHON, "-m", "crawler.cli", "classify"],
+                timeout=timeout,
+                stdin=feed,
+                stdout=out,
+                env=env,
+                tree=tree,
+            )
+            out.seek(0)
+            answered = sum(1 for _ in out)
+        if code != 0 or answered != len(lines):
+            raise RuntimeError(f"stnews classify answered {answered} of {len(lines)} lines")
+        wall.append(len(lines) / seconds)
+        cpu.append(len(lines) / (usage.ru_utime + usage.ru_stime + tree.extra_cpu_seconds))
+    return wall, cpu
+
+
+def measure_help(runs: int = 5) -> tuple[list[float], list[float]]:
+    """`stnews --help` from process start to exit: wall and CPU seconds."""
+    from bench.common import PYTHON, run_measured
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    wall, cpu = [], []
+    for _ in range(runs):
+        code, seconds, usage = run_measured(
+            [PYTHON, "-m", "crawler.cli", "--help"],
+            timeout=60,
+            stdout=subprocess.DEVNULL,
+            env=env,
+        )
+        if code != 0:
+            raise RuntimeError(f"stnews --help exited {code}")
+        wall.append(seconds)
+        cpu.append(usage.ru_utime + usage.ru_stime)
+    return wall, cpu
+
+
 def measure_startup(runs: int = 5) -> tuple[list[float], list[float]]:
     """Seconds for `stnews classify` to answer one line: with the table cache cold (a fresh
     cache directory) and warm. Interpreter start-up, imports and table building included."""

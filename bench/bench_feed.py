@@ -13,7 +13,9 @@ the index in order (no full scan, no sort). Exits 1 if either check fails.
 
 from __future__ import annotations
 
+import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -40,6 +42,8 @@ SIZES = (1_000, 100_000)
 RUNS = 5
 LIMIT = 50
 TARGET_RATIO = 1.5
+#: `stnews feed` end to end, 100,000 / 1,000 releases (issue 19).
+COMMAND_TARGET_RATIO = 1.3
 COOPERATION_SHARE = 0.3
 CHUNK = 10_000
 
@@ -208,6 +212,72 @@ def measure(directory: Path, sizes: tuple[int, ...] = SIZES, runs: int = RUNS) -
     for database in databases.values():
         database.dispose()
     return result
+
+
+@dataclass
+class CommandRuns:
+    """``stnews feed`` end to end, per database size: wall and CPU seconds of the process
+    (start-up included: what an operator or the scheduler pays), paired run by run."""
+
+    wall: dict[int, list[float]]
+    cpu: dict[int, list[float]]
+    files: dict[int, int]
+
+    def ratios(self, which: str) -> list[float]:
+        table = self.wall if which == "wall" else self.cpu
+        small, large = (table[n] for n in sorted(table))
+        return [b / a for a, b in zip(small, large, strict=True)]
+
+
+def measure_command(
+    directory: Path, urls: dict[int, str], runs: int, warm_up: bool = True
+) -> CommandRuns:
+    """Run the real ``stnews feed`` (``python -m crawler.cli --db URL feed --out DIR``) on
+    each database, into a fresh directory each time (so every file is written), one untimed
+    warm-up each (page cache, the classifier's disk cache), then ``runs`` runs alternating."""
+    from bench.common import PYTHON, ROOT, ProcessTree, run_measured
+
+    sizes = sorted(urls)
+    wall: dict[int, list[float]] = {n: [] for n in sizes}
+    cpu: dict[int, list[float]] = {n: [] for n in sizes}
+    files: dict[int, int] = {}
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("DATABASE_URL", None)
+
+    def once(n: int, tag: str) -> tuple[float, float]:
+        out = directory / f"feeds-{n}-{tag}"
+        command = [PYTHON, "-m", "crawler.cli", "--db", urls[n], "feed", "--out", str(out)]
+        tree = ProcessTree()
+        with tempfile.TemporaryFile() as log:
+            code, seconds, usage = run_measured(
+                command, timeout=600, stdout=log, stderr=log, env=env, tree=tree
+            )
+            if code != 0:
+                log.seek(0)
+                raise RuntimeError(f"stnews feed exited {code}: {log.read()[-2000:]!r}")
+        files[n] = sum(1 for path in out.rglob("*") if path.is_file())
+        shutil.rmtree(out, ignore_errors=True)
+        return seconds, usage.ru_utime + usage.ru_stime + tree.extra_cpu_seconds
+
+    for n in sizes if warm_up else ():
+        once(n, "warm")
+    for index in range(runs):
+        for n in sizes if index % 2 == 0 else list(reversed(sizes)):
+            seconds, used = once(n, str(index))
+            wall[n].append(seconds)
+            cpu[n].append(used)
+    return CommandRuns(wall, cpu, files)
+
+
+def profile_command(directory: Path, url: str) -> str:
+    """cProfile of one ``stnews feed`` run in this process (top 15 by cumulative time)."""
+    from bench.common import profile_call
+    from crawler.cli import main as cli_main
+
+    out = directory / "feeds-profiled"
+    text = profile_call(lambda: cli_main(["--db", url, "feed", "--out", str(out)]))
+    shutil.rmtree(out, ignore_errors=True)
+    return text
 
 
 def main() -> int:

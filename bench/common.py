@@ -89,6 +89,8 @@ class Section:
     why: str | None = None
     profile: str | None = None
     seconds: float = 0.0
+    #: Load average (1 min) when the section started and ended: each figure's conditions.
+    loads: list[float] = field(default_factory=list)
 
     def figure(self, name: str) -> Figure:
         return next(f for f in self.figures if f.name == name)
@@ -103,6 +105,13 @@ class Config:
     quick: bool = False
     #: Scratch directory for databases and profiles (deleted by the harness).
     tmp: Path = Path(tempfile.gettempdir())
+    #: Releases of the memory benchmark's backfill, when not the default.
+    backfill: int | None = None
+    #: Releases of the throughput site, when not the default.
+    throughput: int | None = None
+    #: Rounds of the throughput comparison and polls per archive, when not the defaults.
+    rounds: int | None = None
+    polls: int | None = None
 
     def pick(self, full: Any, quick: Any) -> Any:
         return quick if self.quick else full
@@ -141,6 +150,28 @@ class CrawlRun:
     log: str = ""
     #: When the process was seen to exit (epoch seconds, within 5 ms).
     exited_at: float = 0.0
+    #: The crawl's other processes (writer, resource tracker).
+    tree: ProcessTree = field(default_factory=lambda: ProcessTree())
+
+    @property
+    def all_cpu_seconds(self) -> float:
+        """CPU of every process of the crawl from its first log line to exit: the crawl
+        process and the descendants it reaped (``wait4``), plus those reaped here."""
+        return self.crawl_cpu_seconds + self.tree.extra_cpu_seconds
+
+    @property
+    def all_peak_mb(self) -> float:
+        """The crawl process's peak RSS plus every descendant's (the writer's as the larger
+        of its own report and the sampled ``VmHWM``): an upper bound of what it held at once."""
+        reported = self.stats.get("release_writer/peak_rss_mb", 0.0)
+        sampled = self.tree.peak_mb
+        writer = [p for p, name in self.tree.names.items() if "spawn_main" in name]
+        if reported and writer:  # the writer's own report, when larger than the samples
+            writer_sampled = sum(self.tree.peak_kib.get(p, 0) for p in writer) * 1024 / 1e6
+            sampled += max(0.0, reported - writer_sampled)
+        elif reported:
+            sampled += reported
+        return self.max_rss_mb + sampled
 
     @property
     def crawl_cpu_seconds(self) -> float:
@@ -175,17 +206,24 @@ def crawl(
     timeout: float = 600,
     settings: dict[str, str] | None = None,
     check: bool = True,
+    bare: bool = False,
 ) -> CrawlRun:
     """Run ``stnews crawl nstc --json`` in a child process against ``start_url``.
 
     ``check=False`` accepts a crawl that did not finish (a non-zero exit with its summary),
-    such as one stopped early by ``CLOSESPIDER_ITEMCOUNT``."""
+    such as one stopped early by ``CLOSESPIDER_ITEMCOUNT``. ``bare``: the same spider under
+    Scrapy's defaults (``bench/bare.py``), none of the project's components."""
     command = [PYTHON]
     if profile is not None:
         command += ["-m", "cProfile", "-o", str(profile)]
-    command += ["-m", "crawler.cli", "--db", database_url, "crawl", "nstc", "--json"]
-    command += ["-a", f"start_url={start_url}"]
-    for name, value in {**FAST_LOCAL, **(settings or {})}.items():
+    if bare:
+        command += ["-m", "bench.bare", "nstc", start_url]
+        settings = {k: v for k, v in (settings or {}).items() if k in ("LOG_FORMAT",)}
+    else:
+        command += ["-m", "crawler.cli", "--db", database_url, "crawl", "nstc", "--json"]
+        command += ["-a", f"start_url={start_url}"]
+    local = {} if bare else FAST_LOCAL
+    for name, value in {**local, **(settings or {})}.items():
         command += ["-s", f"{name}={value}"]
     if not pipelines:
         command += ["-s", "ITEM_PIPELINES={}"]
@@ -203,16 +241,26 @@ def crawl(
                 if cpu is not None:
                     startup_cpu.append(cpu)
 
+        tree = ProcessTree()
         code, wall, usage = run_measured(
-            command, stdout=out, stderr=err, timeout=timeout, env=env, on_poll=note_startup
+            command,
+            stdout=out,
+            stderr=err,
+            timeout=timeout,
+            env=env,
+            on_poll=note_startup,
+            tree=tree,
         )
         exited_at = time.time()
         out.seek(0)
         err.seek(0)
         stdout, log = out.read().decode(), err.read().decode(errors="replace")
-    if code != 0 and (check or not stdout.strip()):
+    if code != 0 and (check or not (stdout.strip() or bare)):
         raise CrawlFailed(f"crawl exited {code}:\n{stdout[-2000:]}\n{log[-4000:]}")
-    (summary,) = (row for row in json.loads(stdout) if row["source"] == "nstc")
+    if bare:
+        summary: dict[str, Any] = {}
+    else:
+        (summary,) = (row for row in json.loads(stdout) if row["source"] == "nstc")
     dump = log[log.rfind("Dumping Scrapy stats:") :]
     stats = {name: float(value) for name, value in _STAT.findall(dump)}
     if "elapsed_time_seconds" not in stats:
@@ -226,7 +274,108 @@ def crawl(
         startup_cpu_seconds=startup_cpu[0] if startup_cpu else None,
         log=log,
         exited_at=exited_at,
+        tree=tree,
     )
+
+
+@dataclass
+class ProcessTree:
+    """What a measured child's own descendants used (the release writer, multiprocessing's
+    resource tracker, anything else it started), so that no process of a crawl goes
+    uncounted.
+
+    ``extra_cpu_seconds``: CPU of descendants the child did *not* reap itself (they are
+    orphaned at its exit, re-parented to this process, which is made a child subreaper, and
+    reaped here with ``os.wait4``: their exact rusage). A descendant the child reaped itself
+    (the writer, joined at close) is already in the child's own ``wait4`` rusage.
+    ``peak_kib``: each descendant's ``VmHWM`` (its peak resident set since exec), the last
+    value sampled every 5 ms: a high-water mark, so a later sample never misses an earlier
+    peak of the same program."""
+
+    extra_cpu_seconds: float = 0.0
+    peak_kib: dict[int, int] = field(default_factory=dict)
+    names: dict[int, str] = field(default_factory=dict)
+    reaped_here: list[int] = field(default_factory=list)
+
+    @property
+    def peak_mb(self) -> float:
+        return sum(self.peak_kib.values()) * 1024 / 1e6
+
+
+def _become_subreaper() -> bool:
+    """Orphaned grandchildren are re-parented to this process (Linux ``prctl``), so it can
+    reap them and read their rusage. Hand-written: no library wraps this one call."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(36, 1, 0, 0, 0) == 0  # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        return False
+
+
+SUBREAPER = _become_subreaper()
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every descendant of ``pid`` now (``/proc/<pid>/task/*/children``; psutil's
+    ``children(recursive=True)`` reads the same files, and is not a dependency here)."""
+    found: list[int] = []
+    stack = [pid]
+    while stack:
+        parent = stack.pop()
+        try:
+            tasks = os.listdir(f"/proc/{parent}/task")
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                text = Path(f"/proc/{parent}/task/{task}/children").read_text()
+            except OSError:
+                continue
+            for child in map(int, text.split()):
+                if child not in found:
+                    found.append(child)
+                    stack.append(child)
+    return found
+
+
+def _sample_tree(pid: int, tree: ProcessTree) -> None:
+    for child in _descendants(pid):
+        try:
+            status = Path(f"/proc/{child}/status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                # The last sample, not the largest: a sample taken between fork and exec
+                # reads the parent's high-water mark; after exec it restarts, then only grows.
+                tree.peak_kib[child] = int(line.split()[1])
+        try:  # every time: the first samples may come before its exec (the parent's name)
+            command = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ")
+            name = command.decode(errors="replace").strip()[:160]
+        except OSError:
+            name = ""
+        if name:  # a zombie's is empty: keep the last one seen
+            tree.names[child] = name
+
+
+def _reap_orphans(tree: ProcessTree, timeout: float = 5.0) -> None:
+    """Reap the descendants re-parented here; add their CPU (exact, from ``wait4``)."""
+    deadline = time.perf_counter() + timeout
+    for pid in list(tree.peak_kib):
+        while True:
+            try:
+                done, _, usage = os.wait4(pid, os.WNOHANG)
+            except ChildProcessError:  # reaped by its own parent: counted in that one's rusage
+                break
+            if done:
+                tree.extra_cpu_seconds += usage.ru_utime + usage.ru_stime
+                tree.reaped_here.append(pid)
+                break
+            if time.perf_counter() > deadline:  # still running: leave it, say nothing false
+                break
+            time.sleep(0.005)
 
 
 def run_measured(
@@ -238,12 +387,15 @@ def run_measured(
     stderr: Any = None,
     env: dict[str, str] | None = None,
     on_poll: Callable[[int], None] | None = None,
+    tree: ProcessTree | None = None,
 ) -> tuple[int, float, Any]:
     """Run a child; return (exit code, wall seconds, its own rusage).
 
-    ``os.wait4`` gives the rusage of this child alone (peak RSS, CPU), unlike
-    ``RUSAGE_CHILDREN``, which keeps the maximum over every child ever waited for.
-    ``on_poll(pid)`` is called every 5 ms while the child runs.
+    ``os.wait4`` gives the rusage of this child alone (peak RSS, CPU) plus that of the
+    descendants it reaped, unlike ``RUSAGE_CHILDREN``, which keeps the maximum over every
+    child ever waited for. ``tree`` (when given) is filled with what the child's other
+    descendants used (see ``ProcessTree``). ``on_poll(pid)`` is called every 5 ms while the
+    child runs.
     """
     started = time.perf_counter()
     child = subprocess.Popen(command, stdin=stdin, stdout=stdout, stderr=stderr, cwd=ROOT, env=env)
@@ -259,9 +411,13 @@ def run_measured(
             raise CrawlFailed(f"timed out after {timeout:.0f} s: {' '.join(command[:6])} ...")
         if on_poll is not None:
             on_poll(child.pid)
+        if tree is not None:
+            _sample_tree(child.pid, tree)
         time.sleep(0.005)
     wall = time.perf_counter() - started
     child.returncode = os.waitstatus_to_exitcode(status)  # tell Popen it is reaped
+    if tree is not None:
+        _reap_orphans(tree)
     return child.returncode, wall, usage
 
 

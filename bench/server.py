@@ -1,6 +1,6 @@
 """A fast local HTTP server for a synthetic NSTC site, so crawls measure the crawler.
 
-    .venv/bin/python -m bench.server --count 2000 [--start 2020-01-01] [--port 0]
+    .venv/bin/python -m bench.server --count 2000 [--start 2020-01-01] [--port 0] [--realistic]
 
 Serves :class:`bench.sitegen.FastSyntheticSite` on 127.0.0.1 only, from a child process of
 the harness (its CPU is then not the crawler's, and its own use is measurable). Prints its
@@ -154,9 +154,10 @@ async def serve(site: SyntheticSite, port: int = 0) -> None:
 class SiteServer:
     """``with SiteServer(count=N, start=...) as server:`` runs the server in a child process."""
 
-    def __init__(self, count: int, start: date | None = None) -> None:
+    def __init__(self, count: int, start: date | None = None, realistic: bool = False) -> None:
         self.count = count
         self.start = start
+        self.realistic = realistic
         self.child: subprocess.Popen[str] | None = None
         self.base_url = ""
 
@@ -164,6 +165,8 @@ class SiteServer:
         command = [sys.executable, "-m", "bench.server", "--count", str(self.count)]
         if self.start:
             command += ["--start", self.start.isoformat()]
+        if self.realistic:
+            command.append("--realistic")
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         self.child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=ROOT, env=env)
         assert self.child.stdout is not None
@@ -237,7 +240,7 @@ async def _load(port: int, paths: list[str], clients: int, duration: float) -> f
 
 def pages_per_second(server: SiteServer, clients: int = 16, duration: float = 2.0) -> float:
     """Detail and list pages per second the server sends ``clients`` keep-alive clients."""
-    site = SyntheticSite(server.count, start=server.start or FIRST_DAY)
+    site = SyntheticSite(server.count, start=server.start or FIRST_DAY, realistic=server.realistic)
     paths = [site.detail_url(seq).removeprefix(site.origin) for seq in range(1, site.count + 1)]
     paths += [site.list_url(page).removeprefix(site.origin) for page in range(1, site.pages + 1)]
     return asyncio.run(_load(server.port, paths, clients, duration))
@@ -248,8 +251,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--count", type=int, required=True, help="releases on the site")
     parser.add_argument("--start", type=date.fromisoformat, help="date of release number 0")
     parser.add_argument("--port", type=int, default=0, help="0: any free port")
+    parser.add_argument(
+        "--realistic", action="store_true", help="bodies of realistic length and wording"
+    )
     args = parser.parse_args(argv)
-    site = FastSyntheticSite(args.count, start=args.start or FIRST_DAY)
+    site = FastSyntheticSite(args.count, start=args.start or FIRST_DAY, realistic=args.realistic)
     if site._templates is None:
         print("warning: templates differ from the reference renderer; using it", file=sys.stderr)
     asyncio.run(serve(site, args.port))

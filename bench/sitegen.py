@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import copy
 import json
+import math
+import random
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -44,10 +46,52 @@ SENTENCES = [
 ]
 
 
+#: Restated real releases (title, body, hand label): the realistic bodies' text.
+REALSET = ROOT / "tests" / "classify" / "realset.jsonl"
+#: Median body length of realistic releases, in UTF-8 bytes, and the spread (log scale).
+#: The seeds' release bodies (../shared/seeds, the only full real texts: 2.4-5.8 KB cut to
+#: the body) and the harness's "typical" press release put the median near 4.5 KB; the spread
+#: covers short notices (about 1.5 KB) to long releases (about 12 KB), the clip below.
+REALISTIC_MEDIAN_BYTES = 4_500
+REALISTIC_SIGMA = 0.45
+REALISTIC_RANGE = (1_200, 12_000)
+#: Share of realistic releases that announce cooperation (the real set's label).
+COOPERATION_SHARE = 1 / 3
+
+
+@dataclass(frozen=True)
+class RealText:
+    title: str
+    body: str
+    cooperation: bool
+
+
+def _real_texts() -> tuple[list[RealText], list[RealText]]:
+    """English items of the restated real set, split by their hand label."""
+    cooperation: list[RealText] = []
+    other: list[RealText] = []
+    for line in REALSET.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        if row.get("language") != "en" or not row.get("body"):
+            continue
+        text = RealText(row["title"], row["body"], bool(row["is_cooperation"]))
+        (cooperation if text.cooperation else other).append(text)
+    return cooperation, other
+
+
 @dataclass
 class SyntheticSite:
     """``count`` releases, newest first on the list; ``edited`` maps sequence numbers to a
-    new title; ``redesigned`` renames the list container so no list selector matches."""
+    new title; ``redesigned`` renames the list container so no list selector matches.
+
+    ``realistic``: bodies of realistic length and wording instead of eight short stock
+    sentences (the default, which tests rely on). Each release's length is drawn (seeded by
+    its number) from a log-normal around ``REALISTIC_MEDIAN_BYTES``; a third of the releases
+    are cooperation releases. A body is restated real text (``tests/classify/realset.jsonl``,
+    English items): a lead release of the chosen label gives the title and first paragraph,
+    and further releases *of the same label* fill paragraphs until the length is reached, so
+    a cooperation release reads as one and an ordinary release names no cooperation. The
+    stitching is synthetic; every sentence is a restated real release."""
 
     count: int
     edited: dict[int, str] = field(default_factory=dict)
@@ -55,6 +99,7 @@ class SyntheticSite:
     origin: str = ORIGIN
     #: Release number `seq` is dated `start + seq days`: stable when releases are added.
     start: date = FIRST_DAY
+    realistic: bool = False
 
     # --- identity and content of release number `seq` (1 = oldest) -----------------------
     @staticmethod
@@ -62,12 +107,52 @@ class SyntheticSite:
         return str(uuid.uuid5(uuid.NAMESPACE_URL, f"stnews-synthetic-release-{seq}"))
 
     def title(self, seq: int) -> str:
-        return self.edited.get(seq) or f"NSTC Announces Research Programme Number {seq}"
+        if seq in self.edited:
+            return self.edited[seq]
+        if self.realistic:
+            return self._realistic(seq)[0]
+        return f"NSTC Announces Research Programme Number {seq}"
 
     def day(self, seq: int) -> date:
         return self.start + timedelta(days=seq)
 
+    def is_cooperation(self, seq: int) -> bool:
+        """Whether release ``seq`` is meant as a cooperation release (realistic bodies)."""
+        return self.realistic and random.Random(f"coop-{seq}").random() < COOPERATION_SHARE
+
+    def body_bytes(self, seq: int) -> int:
+        """The length release ``seq``'s body is filled to (realistic bodies)."""
+        rng = random.Random(f"length-{seq}")
+        drawn = math.exp(rng.gauss(math.log(REALISTIC_MEDIAN_BYTES), REALISTIC_SIGMA))
+        return int(min(max(drawn, REALISTIC_RANGE[0]), REALISTIC_RANGE[1]))
+
+    @cached_property
+    def _pools(self) -> tuple[list[RealText], list[RealText]]:
+        return _real_texts()
+
+    def _realistic(self, seq: int) -> tuple[str, list[str]]:
+        cooperation, other = self._pools
+        pool = cooperation if self.is_cooperation(seq) else other
+        rng = random.Random(f"text-{seq}")
+        order = rng.sample(range(len(pool)), len(pool))
+        lead = pool[order[0]]
+        # The number keeps titles (and so content fingerprints) apart, as a site's own are.
+        title = f"{lead.title} ({seq})"
+        paragraphs = [lead.body]
+        size, want, k = len(lead.body.encode()), self.body_bytes(seq), 1
+        while size < want:
+            text = pool[order[k % len(pool)]].body
+            paragraphs.append(text)
+            size += len(text.encode()) + 2
+            k += 1
+        return title, paragraphs
+
     def paragraphs(self, seq: int) -> list[str]:
+        if self.realistic:
+            text = list(self._realistic(seq)[1])
+            if seq in self.edited:
+                text.append("This release was updated after publication.")
+            return text
         day = self.day(seq).strftime("%B %d, %Y")
         picks = [SENTENCES[(seq + k) % len(SENTENCES)] for k in range(6)]
         text = [f"{self.title(seq)}. {picks[0].format(day=day)}"]

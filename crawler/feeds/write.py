@@ -52,6 +52,7 @@ from crawler.feeds.catalog import (
     FeedSpec,
     feed_specs,
 )
+from crawler.feeds.defaults import DEFAULT_OUT_DIR
 from crawler.feeds.events import collapse
 from storage.db import Database
 from storage.health import recent_events
@@ -59,7 +60,6 @@ from storage.models import Release, Source
 from storage.pages import has_monitored_pages, latest_changes
 from storage.queries import feed_releases, present_values
 
-DEFAULT_OUT_DIR = Path("var/feeds")
 # For callers without settings; the values are the settings' defaults (crawler/settings.py).
 DEFAULT_BASE_URL: str = defaults.STNEWS_FEED_BASE_URL
 DEFAULT_LIMIT: int = defaults.STNEWS_FEED_LIMIT
