@@ -6,6 +6,9 @@ Values read from the environment can also be overridden per run with `scrapy cra
 import os
 import warnings
 
+from storage.limits import column_limit
+from storage.models import Release
+
 BOT_NAME = "stnews"
 SPIDER_MODULES = ["spiders"]
 NEWSPIDER_MODULE = "spiders"
@@ -77,6 +80,10 @@ AUTOTHROTTLE_MAX_DELAY = 30.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 DOWNLOAD_TIMEOUT = 30
 DOWNLOAD_MAXSIZE = 16 * 1024 * 1024
+# Links longer than a release's URL column are not requested (Scrapy's URL-length middleware
+# counts them, `urllength/request_ignored_count`): such a release could not be stored. The
+# limit is the model's (storage/limits.py), not restated here.
+URLLENGTH_LIMIT = column_limit(Release, "url")
 DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
 RETRY_ENABLED = True
 RETRY_TIMES = 3
@@ -150,6 +157,7 @@ RECHECK_AFTER_DAYS = 7.0
 
 ITEM_PIPELINES = {
     "crawler.pipelines.NormalizePipeline": 100,
+    "crawler.pipelines.InterstitialPipeline": 120,
     "crawler.health.FieldCoveragePipeline": 150,
     "crawler.pipelines.ValidatePipeline": 200,
     "crawler.pipelines.EnrichPipeline": 300,
