@@ -27,6 +27,9 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from lxml import etree
+from lxml import html as lxml_html
+
 LOGIN, MAINTENANCE, ERROR = "login", "maintenance", "error"
 
 BOILERPLATE = "boilerplate"
@@ -57,7 +60,7 @@ PHRASES: dict[str, dict[str, tuple[str, ...]]] = {
         "zh-Hant": ("系統維護", "維護中", "網站維護", "暫停服務", "系統更新中",
                     "暫時無法提供服務", "停機"),
         "ko": ("시스템 점검", "점검 중", "점검중", "서비스 점검", "점검 시간",
-               "일시적으로 서비스", "서비스를 이용하실 수 없"),
+               "일시적으로 서비스", "일시 중단", "서비스를 이용하실 수 없"),
         "ja": ("メンテナンス中", "システムメンテナンス", "メンテナンスのため",
                "一時的にご利用いただけません", "サービスを停止"),
         "fr": ("en maintenance", "maintenance en cours", "temporairement indisponible",
@@ -68,7 +71,7 @@ PHRASES: dict[str, dict[str, tuple[str, ...]]] = {
     ERROR: {
         "en": ("page not found", "not found", "page you requested", "page cannot be found",
                "internal server error", "an error occurred", "an error has occurred",
-               "access denied", "request rejected", "forbidden", "bad request",
+               "access denied", "request rejected", "support id", "forbidden", "bad request",
                "too many requests"),
         "zh-Hant": ("找不到網頁", "找不到頁面", "網頁不存在", "頁面不存在", "查無此頁",
                     "系統發生錯誤", "發生錯誤", "您所要求的網頁", "拒絕存取"),
@@ -118,13 +121,43 @@ _URL_WORD = {
     for kind, words in URL_WORDS.items()
 }
 _NOT_TEXT = re.compile(r"[\W_]+")
-_PASSWORD_FIELD = re.compile(rb"<input\b[^>]{0,500}?\btype\s*=\s*[\"']?password", re.IGNORECASE)
+# The attribute alone (only an <input> takes type=password): a pattern with no run of
+# "anything but >" to backtrack over, so a page of unclosed tags costs linear time.
+_PASSWORD_FIELD = re.compile(rb"\btype\s*=\s*[\"']?password\b", re.IGNORECASE)
 
 
 def has_password_field(html: bytes | None) -> bool:
-    """Whether a page has a password input (a login form). The attribute run is bounded so
-    that a page of unclosed tags costs linear time."""
+    """Whether a page has a password input (a login form)."""
     return bool(html) and _PASSWORD_FIELD.search(html) is not None
+
+
+#: Elements whose text a reader never sees.
+_INVISIBLE = ("script", "style", "noscript", "template", "head")
+
+
+def visible_text(html: bytes | None, encoding: str | None = None, limit: int = SHORT_TEXT) -> str:
+    """The text a reader sees on a page (its title first), for a page whose release text is
+    empty or short: a login form's labels are no text to an extractor. Only the first
+    ``limit`` + 1 characters matter (longer is no notice), so no more is kept."""
+    if not html:
+        return ""
+    try:
+        root = lxml_html.document_fromstring(html, parser=_parser(encoding))
+    except (etree.ParserError, ValueError):
+        return ""
+    title = " ".join((root.findtext(".//title") or "").split())
+    for element in list(root.iter(*_INVISIBLE)):
+        if element.getparent() is not None:
+            element.drop_tree()
+    text = " ".join(root.text_content().split())
+    return f"{title} {text}".strip()[: limit + 1]
+
+
+def _parser(encoding: str | None) -> lxml_html.HTMLParser:
+    try:
+        return lxml_html.HTMLParser(encoding=encoding) if encoding else lxml_html.HTMLParser()
+    except LookupError:
+        return lxml_html.HTMLParser()
 
 
 def page_stage(stage: str | None) -> bool:

@@ -25,11 +25,13 @@ from crawler.classify import classify
 from crawler.database import database_for
 from crawler.interstitial import (
     BOILERPLATE,
+    SHORT_TEXT,
     Interstitial,
     has_password_field,
     layout_stage,
     page_stage,
     recognise,
+    visible_text,
 )
 from crawler.items import ReleaseItem
 from crawler.normalize import clean_line, clean_text, fingerprint, first_paragraph, parse_date
@@ -111,10 +113,17 @@ class InterstitialPipeline(ReleasePipeline):
         dated = layout_stage(stages.get("published_raw"))
         body = item.get("body") or ""
         page_body = "" if stages.get("body") in ("feed", "list") else body
+        text = page_body
+        if not dated and len(page_body) <= SHORT_TEXT:
+            # Little text read: judge the whole page as a reader sees it, if it is short too
+            # (a login form's labels are no text to an extractor).
+            shown = visible_text(item.get("raw_body"), item.get("raw_encoding"))
+            if len(shown) <= SHORT_TEXT:
+                text = shown
         found = recognise(
             title=item.get("title") or "",
             title_from_page=page_stage(stages.get("title")),
-            body=page_body,
+            body=text,
             dated_by_layout=dated,
             password_field=has_password_field(item.get("raw_body")),
             requested_url=item.get("requested_url"),
