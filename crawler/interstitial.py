@@ -88,11 +88,13 @@ PHRASES: dict[str, dict[str, tuple[str, ...]]] = {
 
 # fmt: on
 
-#: Words of an address a request may be redirected to instead of its page.
+#: Path segments (without extension) of an address a request may be redirected to instead
+#: of its page: whole segments only, so that "/news/error-correction-codes" is no error page.
 URL_WORDS = {
-    LOGIN: ("login", "logon", "signin", "sign-in", "auth", "sso", "member"),
+    LOGIN: ("login", "logon", "signin", "sign-in", "sso", "auth", "cas"),
     MAINTENANCE: ("maintenance", "maintain", "sorry", "outage"),
-    ERROR: ("error", "errorpage", "notfound", "404", "500", "denied", "blocked"),
+    ERROR: ("error", "errors", "errorpage", "error-page", "notfound", "not-found", "denied",
+            "blocked"),
 }  # fmt: skip
 
 #: A release's text longer than this is not a notice, whatever it mentions.
@@ -116,10 +118,7 @@ _PATTERNS = {
     kind: _pattern(tuple(p for phrases in by_language.values() for p in phrases))
     for kind, by_language in PHRASES.items()
 }
-_URL_WORD = {
-    kind: re.compile(rf"(?<![a-z])(?:{'|'.join(map(re.escape, words))})(?![a-z])", re.I)
-    for kind, words in URL_WORDS.items()
-}
+_URL_KIND = {word: kind for kind, words in URL_WORDS.items() for word in words}
 _NOT_TEXT = re.compile(r"[\W_]+")
 # The attribute alone (only an <input> takes type=password): a pattern with no run of
 # "anything but >" to backtrack over, so a page of unclosed tags costs linear time.
@@ -199,13 +198,12 @@ def _strongest(found: dict[str, set[str]]) -> str:
 
 
 def redirected_to(requested: str | None, final: str) -> str | None:
-    """The kind of page a redirect led to, judged by the words of its address."""
+    """The kind of page a redirect led to, judged by the segments of its address's path."""
     if not requested or requested == final:
         return None
-    parts = urlsplit(final)
-    where = f"{parts.path}?{parts.query}"
-    for kind, pattern in _URL_WORD.items():
-        if pattern.search(where):
+    for segment in urlsplit(final).path.lower().split("/"):
+        kind = _URL_KIND.get(segment.rsplit(".", 1)[0])
+        if kind is not None:
             return kind
     return None
 

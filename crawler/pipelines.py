@@ -112,7 +112,9 @@ class InterstitialPipeline(ReleasePipeline):
         stages = item.get("field_stages") or {}
         dated = layout_stage(stages.get("published_raw"))
         body = item.get("body") or ""
-        page_body = "" if stages.get("body") in ("feed", "list") else body
+        # Text from the feed entry or an attachment is no page's: only the page is judged.
+        not_page = stages.get("body") in ("feed", "list") or item.get("extraction") == "attachment"
+        page_body = "" if not_page else body
         text = page_body
         if not dated and len(page_body) <= SHORT_TEXT:
             # Little text read: judge the whole page as a reader sees it, if it is short too
