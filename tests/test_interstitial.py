@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
@@ -27,16 +26,15 @@ from crawler.urls import canonical_url
 from storage import Database
 from storage.health import MonitorEvent, SourceHealth
 from storage.models import CrawlRun, HttpValidator, Release
+from tests.corpus_cases import load_cases
 from tests.safety_support import CORPUS, crawl
 from tests.support import ROOT
 
 CASES = CORPUS / "interstitial"
 FIXTURES = ROOT / "fixtures"
 
-sys.path.insert(0, str(CASES))
-from make_cases import NSTC_PAGES  # noqa: E402
-
-sys.path.pop(0)
+_cases = load_cases("interstitial")
+NSTC_PAGES = _cases.NSTC_PAGES
 
 
 def answers(source: str) -> list[dict]:

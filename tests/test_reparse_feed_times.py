@@ -11,7 +11,6 @@ release is re-extracted: no date may move.
 from __future__ import annotations
 
 import shutil
-import sys
 from datetime import datetime, time
 from email.utils import parsedate_to_datetime
 from zoneinfo import ZoneInfo
@@ -22,12 +21,12 @@ from sqlalchemy import select
 from crawler.project import project_settings
 from crawler.service.reparse import reparse
 from storage import Database, Release
+from tests.corpus_cases import load_cases
 from tests.safety_support import CORPUS, crawl
 
-sys.path.insert(0, str(CORPUS / "feedtimes"))
-from make_cases import CASES, url_of
-
-sys.path.pop(0)
+_cases = load_cases("feedtimes")
+CASES = _cases.CASES
+url_of = _cases.url_of
 
 ZONE = ZoneInfo("America/New_York")
 

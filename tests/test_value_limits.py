@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
-import sys
 from datetime import UTC, datetime
 
 import pytest
@@ -26,12 +25,14 @@ from storage.models import CrawlRun, HttpValidator, Release
 from storage.releases import RawPage, save_releases
 from storage.runs import finish_run, start_run
 from storage.validators import save_validators
+from tests.corpus_cases import load_cases
 from tests.safety_support import CORPUS, crawl
 
-sys.path.insert(0, str(CORPUS / "limits"))
-from make_cases import CASES, LIST_URL, LONG_URL_PATH, case_id
-
-sys.path.pop(0)
+_cases = load_cases("limits")
+CASES = _cases.CASES
+LIST_URL = _cases.LIST_URL
+LONG_URL_PATH = _cases.LONG_URL_PATH
+case_id = _cases.case_id
 
 LIMITS = CORPUS / "limits"
 
