@@ -23,6 +23,7 @@ from scrapy.http import Response
 
 from crawler.database import database_for
 from crawler.feed_health import empty_feed_pages, empty_feed_reason, freshness
+from crawler.interstitial import REASONS as INTERSTITIAL_REASONS
 from crawler.items import ReleaseItem
 from crawler.pages.fields import is_fallback
 from crawler.sources import Health
@@ -105,11 +106,27 @@ def evaluate(stats: Mapping[str, Any], expect: Health, promised: Iterable[str] =
         )
     for reason in drift(stats, promised):
         verdict.worsen(DEGRADED, reason)
+    if reason := interstitial_reason(stats):
+        verdict.worsen(DEGRADED, reason)
     requested = stats.get("health/detail_requests", 0)
     failed = failure_count(stats)
     if requested and failed / requested > expect.max_failure_ratio:
         verdict.worsen(DEGRADED, f"{failed} of {requested} page requests failed ({failures})")
     return verdict
+
+
+def interstitial_reason(stats: Mapping[str, Any]) -> str | None:
+    """Release pages the site answered with a login, maintenance, error or boilerplate page
+    (dropped by ``InterstitialPipeline``): the site is not serving its releases."""
+    served = {r: stats.get(f"releases/dropped/{r}", 0) for r in INTERSTITIAL_REASONS}
+    served = {reason: count for reason, count in served.items() if count}
+    if not served:
+        return None
+    kinds = ", ".join(f"{reason} ×{count}" for reason, count in sorted(served.items()))
+    return (
+        f"{sum(served.values())} release page(s) answered with a page that is no release "
+        f"({kinds}): not stored, fetched again by the next crawl"
+    )
 
 
 def drift(stats: Mapping[str, Any], promised: Iterable[str]) -> list[str]:

@@ -17,8 +17,9 @@ title, date) and mark list-page requests (``meta["list_page"]``). Two components
 Both shortcuts trust the crawl before: stopping at a known release assumes the earlier
 crawls walked everything after it. When the previous run of the source did not finish
 completely (killed, interrupted, failed, or "incomplete": read releases it could not store),
-this crawl walks every list page and sends no validators (stat ``incremental/untrusted``);
-known releases are still not fetched again.
+or was answered with login, maintenance or error pages in place of releases
+(``crawler/interstitial.py``), this crawl walks every list page and sends no validators
+(stat ``incremental/untrusted``); known releases are still not fetched again.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from crawler.config import setting
 from crawler.database import database_for
 from crawler.extensions import run_outcome
 from crawler.health import failure_count
+from crawler.interstitial import REASONS as INTERSTITIAL_REASONS
 from crawler.items import ReleaseItem
 from crawler.normalize import clean_line
 from crawler.pipelines import DROPPED
@@ -64,15 +66,27 @@ def shortcuts_trusted(crawler: Crawler) -> bool:
         with database.session(readonly=True) as session:
             run = previous_run(session, crawler.spider.name)
             status = run.status if run is not None else None
-        trusted = status in (None, "finished")
+            served = _served_no_release(run.dropped if run is not None else None)
+        trusted = status in (None, "finished") and not served
         if not trusted:
-            crawler.stats.set_value("incremental/untrusted", f"previous run {status}")
+            # A run that was answered with login or maintenance pages did not read the
+            # releases behind them: stopping at a known release could skip them for good.
+            why = f"previous run {served or f'was {status}'}"
+            crawler.stats.set_value("incremental/untrusted", why)
             logger.warning(
-                "%s: the previous run was %s: walking every list page, without validators",
-                crawler.spider.name, status,
+                "%s: %s: walking every list page, without validators", crawler.spider.name, why
             )  # fmt: skip
         _trusted[crawler] = trusted
     return _trusted[crawler]
+
+
+def _served_no_release(dropped: dict[str, int] | None) -> str | None:
+    """What the run's drops say of pages served in place of releases, if any."""
+    served = {r: n for r, n in (dropped or {}).items() if r in INTERSTITIAL_REASONS and n}
+    if not served:
+        return None
+    kinds = ", ".join(f"{reason} ×{count}" for reason, count in sorted(served.items()))
+    return f"answered by {kinds}"
 
 
 def complete(crawler: Crawler, reason: str) -> bool:

@@ -63,6 +63,9 @@ class ReleaseItem(scrapy.Item):
     raw_body = scrapy.Field(serializer=lambda body: f"<{len(body or b'')} bytes>")
     raw_encoding = scrapy.Field()
     final_url = scrapy.Field()
+    # The address first requested, when redirects led to ``final_url`` (a redirect to a login
+    # or maintenance page is how some sites answer).
+    requested_url = scrapy.Field()
     http_status = scrapy.Field()
     fetched_at = scrapy.Field()  # aware datetime, UTC
     extractor_version = scrapy.Field()

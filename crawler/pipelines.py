@@ -8,6 +8,7 @@ log line with its URL.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
 import threading
 from collections.abc import Awaitable
@@ -23,11 +24,22 @@ from twisted.internet.defer import Deferred
 from crawler.classify import classify
 from crawler.config import setting
 from crawler.database import database_for
+from crawler.interstitial import (
+    BOILERPLATE,
+    SHORT_TEXT,
+    Interstitial,
+    has_password_field,
+    layout_stage,
+    page_stage,
+    recognise,
+    visible_text,
+)
 from crawler.items import ReleaseItem
 from crawler.normalize import clean_line, clean_text, fingerprint, first_paragraph, parse_date
 from crawler.urls import canonical_url
 from storage import ReleaseRecord, SaveOutcome, save_release
 from storage.links import UnsafeLink, link_problem, web_link
+from storage.limits import ValueTooLong, fit_release
 from storage.releases import RawPage
 from storage.writer import ReleaseWriter, WriterDied, WriterStats
 
@@ -115,6 +127,53 @@ class NormalizePipeline(ReleasePipeline):
         if len(kept) != len(attachments):
             self.stats.inc_value("releases/removed/unsafe-attachment", len(attachments) - len(kept))
             item["attachments"] = kept
+
+
+class InterstitialPipeline(ReleasePipeline):
+    """Drop pages served in place of a release: login walls, maintenance notices, error
+    pages, and one boilerplate text served for several releases (``crawler/interstitial.py``
+    says how they are told). Each is counted as
+    ``releases/dropped/<kind>-page`` and logged with its evidence; the source is then
+    reported degraded (``crawler/health.py``), and since the release is not stored and the
+    crawl dropped something, the list's validators do not advance: the release is fetched
+    again by the next crawl, when the site may have recovered."""
+
+    def open_spider(self) -> None:
+        # Undated texts seen in this crawl: text hash -> (url, title) of the first page.
+        self.texts: dict[str, tuple[str, str]] = {}
+
+    def process_release(self, item: ReleaseItem) -> ReleaseItem:
+        stages = item.get("field_stages") or {}
+        dated = layout_stage(stages.get("published_raw"))
+        body = item.get("body") or ""
+        # Text from the feed entry or an attachment is no page's: only the page is judged.
+        not_page = stages.get("body") in ("feed", "list") or item.get("extraction") == "attachment"
+        page_body = "" if not_page else body
+        text = page_body
+        if not dated and len(page_body) <= SHORT_TEXT:
+            # Little text read: judge the whole page as a reader sees it, if it is short too
+            # (a login form's labels are no text to an extractor).
+            shown = visible_text(item.get("raw_body"), item.get("raw_encoding"))
+            if len(shown) <= SHORT_TEXT:
+                text = shown
+        found = recognise(
+            title=item.get("title") or "",
+            title_from_page=page_stage(stages.get("title")),
+            body=text,
+            dated_by_layout=dated,
+            password_field=has_password_field(item.get("raw_body")),
+            requested_url=item.get("requested_url"),
+            final_url=item.get("final_url") or item.get("url") or "",
+        )
+        if found is None and not dated and page_body.strip():
+            key = hashlib.sha256(page_body.encode("utf-8", "surrogatepass")).hexdigest()
+            first_url, first_title = self.texts.setdefault(key, (item["url"], item["title"]))
+            if first_url != item["url"] and first_title != item["title"]:
+                found = Interstitial(BOILERPLATE, f"the same text as {first_url}")
+        if found is None:
+            return item
+        self.stats.inc_value(f"{DROPPED}/{found.reason}")
+        raise DropItem(f"{found.reason}: {item.get('url')}: {found.evidence}")
 
 
 class ValidatePipeline(ReleasePipeline):
@@ -208,7 +267,15 @@ class StorePipeline(ReleasePipeline):
         self._reported_lock = threading.Lock()
 
     def process_release(self, item: ReleaseItem) -> ReleaseItem | Awaitable[ReleaseItem]:
-        record = to_record(item, self.allowed_domains())
+        # Fitted to the columns here, with counted reasons, so that both backends store the
+        # same (storage/limits.py; the store fits again whatever reaches it another way).
+        try:
+            record, adjustments = fit_release(to_record(item, self.allowed_domains()))
+        except ValueTooLong as exc:
+            raise self.drop(f"{exc.field}-too-long", item) from exc
+        for adjustment in adjustments:
+            self.stats.inc_value(f"releases/capped/{adjustment.field}")
+            logger.warning("%s: %s", record.url, adjustment)
         if self.writer is not None:
             try:
                 return self._submit(item, record)

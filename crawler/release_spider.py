@@ -226,6 +226,7 @@ class ReleaseSpider(SourceSpider):
             raw_body=response.body,
             raw_encoding=getattr(response, "encoding", None),
             final_url=response.url,
+            requested_url=_first_requested(response),
             http_status=response.status,
             fetched_at=datetime.now(UTC),
             extractor_version=f"{self.name}/{self.extractor_version}",
@@ -252,6 +253,13 @@ class ReleaseSpider(SourceSpider):
             field_stages=dict(fields.stages),
             **extra,
         )
+
+
+def _first_requested(response: Response) -> str | None:
+    """The URL first requested, if redirects led to this response (else None)."""
+    request = getattr(response, "request", None)
+    redirects = request.meta.get("redirect_urls") if request is not None else None
+    return redirects[0] if redirects else None
 
 
 def extraction_of(fields: ReleaseFields) -> str:

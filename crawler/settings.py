@@ -11,6 +11,9 @@ with `scrapy crawl -s NAME=...` or `stnews -s NAME=...`.
 import os
 import warnings
 
+from storage.limits import column_limit
+from storage.models import Release
+
 BOT_NAME = "stnews"
 SPIDER_MODULES = ["spiders"]
 NEWSPIDER_MODULE = "spiders"
@@ -104,6 +107,10 @@ AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 CONCURRENT_ITEMS = 8
 DOWNLOAD_TIMEOUT = 30
 DOWNLOAD_MAXSIZE = 16 * 1024 * 1024
+# Links longer than a release's URL column are not requested (Scrapy's URL-length middleware
+# counts them, `urllength/request_ignored_count`): such a release could not be stored. The
+# limit is the model's (storage/limits.py), not restated here.
+URLLENGTH_LIMIT = column_limit(Release, "url")
 DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
 RETRY_ENABLED = True
 RETRY_TIMES = 3
@@ -177,6 +184,7 @@ RECHECK_AFTER_DAYS = 7.0
 
 ITEM_PIPELINES = {
     "crawler.pipelines.NormalizePipeline": 100,
+    "crawler.pipelines.InterstitialPipeline": 120,
     "crawler.health.FieldCoveragePipeline": 150,
     "crawler.pipelines.ValidatePipeline": 200,
     "crawler.pipelines.EnrichPipeline": 300,

@@ -97,6 +97,40 @@ class Database:
         with factory() as session, session.begin():
             yield session
 
+    def cannot_write(self) -> str | None:
+        """Why a crawl could store nothing here (a read-only file, a user without INSERT on
+        the tables a crawl writes), or None. Tried, not guessed from permissions: a source, a
+        release and a run row are inserted and rolled back, so nothing is left behind."""
+        from sqlalchemy import insert
+
+        from storage.models import CrawlRun, Release, Source, utcnow
+
+        now = utcnow()
+        try:
+            with self.engine.connect() as connection, connection.begin() as transaction:
+                source_id = connection.execute(
+                    insert(Source).values(name="(stnews write check)", agency="-",
+                                          agency_country="--", language="-", timezone="UTC",
+                                          created_at=now).returning(Source.id)
+                ).scalar_one()  # fmt: skip
+                connection.execute(
+                    insert(Release).values(source_id=source_id, url="stnews:write-check",
+                                           title="-", published_at=now, body="", language="-",
+                                           agency="-", agency_country="--", fingerprint="-",
+                                           attachments=[], evidence=[], partners=[], topics=[],
+                                           field_stages={}, extraction="selectors",
+                                           first_seen_at=now, last_seen_at=now,
+                                           updated_at=now)
+                )  # fmt: skip
+                connection.execute(
+                    insert(CrawlRun).values(source="(stnews write check)", status="check",
+                                            started_at=now)
+                )  # fmt: skip
+                transaction.rollback()
+        except DBAPIError as exc:
+            return str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        return None
+
     def dispose(self) -> None:
         self.engine.dispose()
 

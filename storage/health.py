@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import JSON, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from storage.limits import fit_text
 from storage.models import Base, Release, Source, utcnow
 from storage.releases import upsert_insert
 
@@ -74,7 +75,8 @@ def record_health(
 
     events = []
     if status != HEALTHY and status != previous_status:
-        events.append(MonitorEvent(source=source, kind=status, message="; ".join(reasons)))
+        message = fit_text(MonitorEvent, "message", "; ".join(reasons)) or ""
+        events.append(MonitorEvent(source=source, kind=status, message=message))
     elif status == HEALTHY and previous_status != HEALTHY:
         events.append(MonitorEvent(source=source, kind="recovered", message="healthy run"))
     if stale and not previous_stale:

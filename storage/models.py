@@ -81,17 +81,19 @@ class Release(Base):
     native_id: Mapped[str | None] = mapped_column(String(128))
     url: Mapped[str] = mapped_column(String(2048))
 
-    title: Mapped[str] = mapped_column(Text)
+    # Text columns with an ``info["max_length"]``: no schema limit, but no reader should get
+    # more (storage/limits.py fits every value to its column before it is written).
+    title: Mapped[str] = mapped_column(Text, info={"max_length": 1000})
     published_at: Mapped[datetime]
     modified_at: Mapped[datetime | None]
     body: Mapped[str] = mapped_column(Text, default="")
-    summary: Mapped[str | None] = mapped_column(Text)
+    summary: Mapped[str | None] = mapped_column(Text, info={"max_length": 5000})
     image_url: Mapped[str | None] = mapped_column(String(2048))
     attachments: Mapped[list[Any]] = mapped_column(default=list)
     language: Mapped[str] = mapped_column(String(16))
     agency: Mapped[str] = mapped_column(String(255))
     agency_country: Mapped[str] = mapped_column(String(2))
-    contact_org: Mapped[str | None] = mapped_column(Text)
+    contact_org: Mapped[str | None] = mapped_column(Text, info={"max_length": 500})
     # "selectors", "generic" (fallback extraction) or "attachment" (text of an attached file).
     extraction: Mapped[str] = mapped_column(String(16), default="selectors")
     # Field name -> the stage of the page object's fallback chain that filled it (selectors,

@@ -13,6 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
 from storage.links import UnsafeLink, link_problem, web_link
+from storage.limits import fit_releases
 from storage.models import Base, RawResponse, Release, ReleaseTag, Source, utcnow
 from storage.search import index_releases
 
@@ -144,8 +145,11 @@ def save_release(session: Session, record: ReleaseRecord) -> SaveOutcome:
     Runs inside the caller's transaction, so a release and its raw response are written
     together or not at all.
     """
-    source_id = ensure_source(session, record).id
-    return _save(session, record, source_id, find_existing(session, source_id, record))
+    (fitted,) = fit_releases([record])
+    if isinstance(fitted, Exception):
+        raise fitted
+    source_id = ensure_source(session, fitted).id
+    return _save(session, fitted, source_id, find_existing(session, source_id, fitted))
 
 
 def save_releases(
@@ -164,6 +168,15 @@ def save_releases(
     PostgreSQL locked, by one query in id order instead of up to three per record.
     """
     source_ids = {} if source_ids is None else source_ids
+    # Values over a column's limit are fitted here, alike on every backend (storage/limits.py);
+    # a record whose URL is too long is reported in its place.
+    fitted = fit_releases(records)
+    refused = {i: outcome for i, outcome in enumerate(fitted) if isinstance(outcome, Exception)}
+    if refused:
+        kept = [record for record in fitted if not isinstance(record, Exception)]
+        outcomes = iter(save_releases(session, kept, source_ids))
+        return [refused[i] if i in refused else next(outcomes) for i in range(len(fitted))]
+    records = fitted
     for record in records:
         if record.source not in source_ids:
             source_ids[record.source] = ensure_source(session, record).id

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from storage.limits import fit_text
 from storage.models import CrawlRun, utcnow
 
 RUN_COUNTERS = (
@@ -42,7 +43,7 @@ def finish_run(
     if run is None:
         raise LookupError(f"no crawl run {run_id}")
     run.status = status
-    run.finish_reason = finish_reason
+    run.finish_reason = fit_text(CrawlRun, "finish_reason", finish_reason)
     run.finished_at = utcnow()
     for name in RUN_COUNTERS:
         setattr(run, name, int(counts.get(name, 0)))

@@ -2,8 +2,10 @@
 
 from collections.abc import Mapping
 
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
+from storage.limits import fit_validator
 from storage.models import HttpValidator, utcnow
 from storage.releases import upsert_insert
 
@@ -13,9 +15,22 @@ def get_validators(session: Session, url: str) -> HttpValidator | None:
 
 
 def save_validators(session: Session, validators: Mapping[str, tuple[str | None, str | None]]):
-    """Store (etag, last_modified) per URL, replacing what was there."""
+    """Store (etag, last_modified) per URL, replacing what was there.
+
+    A validator over its column's limit is not kept (logged; ``storage/limits.py``): the page
+    is then fetched in full next time, where a cut ETag would be a wrong one. A URL over its
+    limit keeps no validators at all.
+    """
     now = utcnow()
-    for url, (etag, last_modified) in validators.items():
+    for url, (given_etag, given_modified) in validators.items():
+        if fit_validator(HttpValidator, "url", url, url) is None:
+            continue
+        etag = fit_validator(HttpValidator, "etag", given_etag, url)
+        last_modified = fit_validator(HttpValidator, "last_modified", given_modified, url)
+        if etag is None and last_modified is None:
+            # Nothing usable: forget what was stored, so no stale validator is sent.
+            session.execute(delete(HttpValidator).where(HttpValidator.url == url))
+            continue
         # An upsert: two crawls of one source may save the same page's validators at once.
         insert = upsert_insert(session, HttpValidator).values(
             url=url, etag=etag, last_modified=last_modified, updated_at=now

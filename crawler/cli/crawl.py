@@ -12,6 +12,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from crawler.cli.common import (
+    UserError,
     add_scrapy_options,
     add_source_column,
     check_crawl_settings,
@@ -80,6 +81,12 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     spider_args = dict(name_value(text) for text in args.spider_args)
     # Opened (and migrated) before any spider starts: an unusable database is one error line.
     database = open_database(settings["DATABASE_URL"])
+    # A read-only database would let every release be read and then dropped: say so at once.
+    if problem := database.cannot_write():
+        from sqlalchemy.engine import make_url
+
+        shown = make_url(settings["DATABASE_URL"]).render_as_string(hide_password=True)
+        raise UserError(f"cannot write to the database {shown}: {problem}; nothing was crawled")
     results = run_with_progress(
         args.sources or None, settings, spider_args, quiet=args.json, lines=args.progress_lines
     )
@@ -96,6 +103,9 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         if linking:
             out.print(f"Events: {linking}", style="dim")
         out.print(f"Database: {settings['DATABASE_URL']}")
+    for result in results:
+        if not result.ok:  # one line each, also under --json (on stderr)
+            err.print(f"{result.source}: {result.status}: {result.finish_reason}", markup=False)
     return 0 if all(r.ok for r in results) else 1
 
 

@@ -81,6 +81,7 @@ class StoredRelease:
     fingerprint: str
     listing_hash: str | None
     values: dict[str, Any]  # CORRECTABLE_FIELDS as stored
+    stages: dict[str, str]  # field_stages as stored
     raw_body: bytes
     raw_encoding: str | None
     final_url: str
@@ -102,6 +103,7 @@ class StoredRelease:
             fingerprint=release.fingerprint,
             listing_hash=release.listing_hash,
             values={name: getattr(release, name) for name in CORRECTABLE_FIELDS},
+            stages=dict(release.field_stages or {}),
             raw_body=raw_body(raw),
             raw_encoding=raw.encoding,
             final_url=raw.final_url,
@@ -222,7 +224,12 @@ class Reparser:
                 item[name] = stored.values[name]
         if _blank(item.get("summary")) and not _derived_summary(stored):
             item["summary"] = stored.values["summary"]
-        keep_dates = {name: _blank(item.get(f"{name}_raw")) for name in ("published", "modified")}
+        stages = item.get("field_stages") or {}
+        keep_dates = {
+            name: _blank(item.get(f"{name}_raw"))
+            or _entry_dated(stored.stages.get(f"{name}_raw"), stages.get(f"{name}_raw"))
+            for name in ("published", "modified")
+        }
         if stored.extraction == "attachment" and item.get("extraction") != "attachment":
             item["body"] = stored.body  # the attachment is not stored; its text is
             item["extraction"] = "attachment"
@@ -235,6 +242,10 @@ class Reparser:
             stored_at = stored.values[f"{name}_at"]
             if keep or _same_day_less_precise(item.get(name), stored_at, item.get("timezone")):
                 item[name] = stored_at
+                if stored.stages.get(f"{name}_raw"):
+                    item.setdefault("field_stages", {})[f"{name}_raw"] = stored.stages[
+                        f"{name}_raw"
+                    ]
         if not item["body"] and stored.body:
             raise ReparseError("no body extracted (stored body kept)")
         try:
@@ -242,6 +253,19 @@ class Reparser:
         except DropItem as exc:
             raise ReparseError(str(exc).split(":", 1)[0]) from exc
         return tools.enrich.process_release(item)
+
+
+#: Stages of the source's own layout: a date found there is the page's own statement.
+def _layout_stage(stage: str | None) -> bool:
+    return stage == "selectors" or bool(stage and stage.startswith("template:"))
+
+
+def _entry_dated(stored_stage: str | None, new_stage: str | None) -> bool:
+    """Whether a date the crawl took from the feed entry or list (not stored) must be kept:
+    the page's layout gave none then, and what re-reading finds now comes from a stage the
+    crawl never reached for it (generic extraction reads the page's metadata, which may
+    name another day, and only the day). Re-extraction makes the crawl's choice again."""
+    return stored_stage in ("feed", "list") and not _layout_stage(new_stage)
 
 
 def _same_day_less_precise(new: Any, stored: Any, zone: str | None) -> bool:
