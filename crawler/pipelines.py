@@ -38,8 +38,8 @@ from crawler.items import ReleaseItem
 from crawler.normalize import clean_line, clean_text, fingerprint, first_paragraph, parse_date
 from crawler.urls import canonical_url
 from storage import ReleaseRecord, SaveOutcome, save_release
-from storage.links import UnsafeLink, link_problem, web_link
 from storage.limits import ValueTooLong, fit_release
+from storage.links import UnsafeLink, link_problem, web_link
 from storage.releases import RawPage
 from storage.writer import ReleaseWriter, WriterDied, WriterStats
 

@@ -12,8 +12,8 @@ from sqlalchemy import Select, and_, func, insert, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
-from storage.links import UnsafeLink, link_problem, web_link
 from storage.limits import fit_releases
+from storage.links import UnsafeLink, link_problem, web_link
 from storage.models import Base, RawResponse, Release, ReleaseTag, Source, utcnow
 from storage.search import index_releases
 

@@ -173,9 +173,16 @@ def outage(request, tmp_path_factory: pytest.TempPathFactory):
     source = request.param
     tmp = tmp_path_factory.mktemp(f"outage-{source}")
     db = new_database_url(tmp)
-    broken = crawl(db, tmp, source, replay=replay_dir(tmp / "broken", source, outage=True))
+    # Health is recorded from these replays (by default only real crawls move it): the
+    # outage and the recovery are what this test watches.
+    judged = {"STNEWS_HEALTH_FROM_REPLAY": "true"}
+    broken = crawl(
+        db, tmp, source, replay=replay_dir(tmp / "broken", source, outage=True), settings=judged
+    )
     during = stored(db), health(db, source)
-    recovered = crawl(db, tmp, source, replay=replay_dir(tmp / "fixed", source, outage=False))
+    recovered = crawl(
+        db, tmp, source, replay=replay_dir(tmp / "fixed", source, outage=False), settings=judged
+    )
     after = stored(db), health(db, source)
     database = Database(db)
     with database.session(readonly=True) as session:
