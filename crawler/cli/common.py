@@ -73,12 +73,12 @@ def check_crawl_settings(settings: Settings) -> Settings:
     return settings
 
 
-def known_sources(names: list[str] | None = None) -> list[str]:
+def known_sources(names: list[str] | None = None, settings: Settings | None = None) -> list[str]:
     """Every source's name, or ``names`` once each is known; an unknown name is a UserError
-    that lists the known ones."""
+    that lists the known ones. ``settings``: the command's own (`-s SPIDER_MODULES=...`)."""
     from scrapy.spiderloader import get_spider_loader
 
-    known = sorted(get_spider_loader(project_settings()).list())
+    known = sorted(get_spider_loader(settings or project_settings()).list())
     unknown = [name for name in names or () if name not in known]
     if unknown:
         raise UserError(

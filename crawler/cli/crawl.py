@@ -67,7 +67,6 @@ def crawl_settings(args: argparse.Namespace, **overrides: Any):
 
 
 def cmd_crawl(args: argparse.Namespace) -> int:
-    known_sources(args.sources)
     overrides: dict[str, Any] = {}
     if args.replay:
         replay = Path(args.replay)
@@ -77,6 +76,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     if args.full:
         overrides["INCREMENTAL_ENABLED"] = False
     settings = crawl_settings(args, **overrides)
+    known_sources(args.sources, settings)  # before anything is opened
     spider_args = dict(name_value(text) for text in args.spider_args)
     # Opened (and migrated) before any spider starts: an unusable database is one error line.
     database = open_database(settings["DATABASE_URL"])
@@ -112,7 +112,6 @@ def link_events(database) -> str | None:
 
 
 def cmd_record(args: argparse.Namespace) -> int:
-    known_sources([args.source])
     target = Path(args.directory)
     settings = crawl_settings(
         args,
@@ -124,6 +123,7 @@ def cmd_record(args: argparse.Namespace) -> int:
         EXTENSIONS={},
         INCREMENTAL_ENABLED=False,
     )
+    known_sources([args.source], settings)
     spider_args = {"start_url": args.start_url} if args.start_url else {}
     results = run_with_progress([args.source], settings, spider_args=spider_args)
     result = results[0]
