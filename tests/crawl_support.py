@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from tests import forked_cli
+from tests.cli_support import run_in_process
 from tests.support import FIXTURES, ROOT
 
 STNEWS = [sys.executable, "-m", "crawler.cli"]
@@ -31,7 +32,8 @@ def crawl_json(db: str, *args: str, replay: Path = FIXTURES) -> dict[str, dict]:
 
 
 def stored_releases(db: str, *args: str) -> list[dict]:
-    return json.loads(run_cli("releases", "--json", *args, db=db).stdout)
+    """`stnews releases --json`: in this process (it crawls nothing)."""
+    return json.loads(run_in_process("releases", "--json", *args, db=db).stdout)
 
 
 def expected_release_ids(source: str) -> set[str]:

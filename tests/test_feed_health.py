@@ -12,7 +12,8 @@ from crawler.health import evaluate
 from crawler.sources import Health
 from storage import Database
 from storage.health import Rhythm, record_health
-from tests.crawl_support import copy_fixtures, crawl_json, run_cli
+from tests.cli_support import run_in_process
+from tests.crawl_support import copy_fixtures, crawl_json
 from tests.databases import new_database_url
 
 NOW = datetime(2026, 12, 6, 12, tzinfo=UTC)
@@ -111,7 +112,7 @@ def test_a_crawl_of_an_emptied_feed_judges_the_source_broken(tmp_path) -> None:
     # only from crawls of the site).
     verdict = summary["mext"]["health"]
     assert verdict["status"] == "broken" and verdict["recorded"] is False
-    (status,) = json.loads(run_cli("status", "mext", "--json", db=db).stdout)
+    (status,) = json.loads(run_in_process("status", "mext", "--json", db=db).stdout)
     assert status["health"] == "unknown"
     assert verdict["reasons"] == [
         "feed is valid RSS/Atom but lists no entries (its generator or query broke?)"

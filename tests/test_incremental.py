@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from bench.sitegen import SyntheticSite
+from tests.cli_support import run_in_process
 from tests.crawl_support import crawl_json, run_cli, stored_releases
 from tests.databases import new_database_url
 
@@ -23,7 +24,7 @@ def crawl_state(tmp_path: Path, db: str, name: str, site: SyntheticSite, *args: 
 def status(db: str) -> dict:
     import json
 
-    (row,) = json.loads(run_cli("status", "nstc", "--json", db=db).stdout)
+    (row,) = json.loads(run_in_process("status", "nstc", "--json", db=db).stdout)
     return row
 
 

@@ -79,7 +79,6 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from crawler.distributed import distributed_settings, resolve_prefix, resolve_redis_url
     from crawler.service.workers import display_url, run_workers
 
-    known_sources(args.sources)
     base = project_settings()
     redis_url = args.redis or resolve_redis_url(base)
     check_redis(redis_url)
@@ -96,6 +95,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     if not args.verbose:
         overrides.setdefault("LOG_LEVEL", "WARNING")
     settings = check_crawl_settings(project_settings(overrides))
+    known_sources(args.sources, settings)
     # Opened (and migrated) before any spider starts: an unusable database is one error line.
     database = open_database(settings["DATABASE_URL"])
     spider_args = dict(name_value(text) for text in args.spider_args)

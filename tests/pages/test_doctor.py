@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from crawler.sources import DEFAULT_SOURCES_FILE, load_sources
-from tests.cli_support import call
+from tests.cli_support import call, run_in_process
 from tests.crawl_support import crawl_json, expected_release_ids, run_cli, stored_releases
 from tests.databases import new_database_url
 from tests.support import FIXTURES
@@ -21,7 +21,7 @@ REDESIGN = FIXTURES / "redesign"
 
 
 def _status(db: str, source: str) -> dict:
-    (row,) = json.loads(run_cli("status", source, "--json", db=db).stdout)
+    (row,) = json.loads(run_in_process("status", source, "--json", db=db).stdout)
     return row
 
 
