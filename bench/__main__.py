@@ -602,7 +602,14 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     loads = [os.getloadavg()[0]]
     tmp = Path(tempfile.mkdtemp(prefix="stnews-bench-"))
-    config = Config(quick=args.quick, tmp=tmp, backfill=args.backfill, throughput=args.throughput)
+    config = Config(
+        quick=args.quick,
+        tmp=tmp,
+        backfill=args.backfill,
+        throughput=args.throughput,
+        rounds=args.rounds,
+        polls=args.polls,
+    )
 
     def rendered(sections: dict[str, Section], done: bool) -> str:
         own, children = (

@@ -11,8 +11,9 @@ Ground truth:
 
 - full: the seed texts of ``../shared/seeds`` (000, 001, 003, 004), cut to their body as a
   person would (front matter, labels, contact block and navigation removed);
-- partial: every other fixture detail page, from ``tests/expected/*.json``: its exact first and
-  last body paragraphs. There, recall = share of those two paragraphs' shingles in the output,
+- partial: every other fixture detail page, from ``fixtures/*/detail/*.expected.json``: its
+  exact first and last body paragraphs. There, recall = share of those two paragraphs'
+  shingles in the output,
   and precision = share of the output's shingles lying between the start of the first and the
   end of the last (the body, whatever lies between them; an output missing one of the two
   gets the benefit of the doubt at that end).
@@ -38,7 +39,7 @@ from bench.common import ROOT, Config, Figure, Section
 
 SEEDS = ROOT / "tests" / "data" / "seeds"  # copies of ../shared/seeds
 AEB = ROOT.parent / "shared" / "article-extraction-benchmark"
-EXPECTED = ROOT / "tests" / "expected"
+FIXTURES = ROOT / "fixtures"
 PUBLISHED_TRAFILATURA_F1 = 0.958
 
 #: Seed text → (source, fixture URL) of the detail page that carries it.
@@ -194,34 +195,36 @@ class Page:
 
 
 def fixture_pages() -> list[Page]:
-    from crawler.replay import FixtureStore
-
-    store = FixtureStore.load(ROOT / "fixtures")
+    """Every fixture detail page with an expectation (``fixtures/<source>/detail/<id>.html``
+    beside ``<id>.expected.json``: what the source's spider must extract)."""
     by_url = {url: seed for seed, (_, url) in SEED_PAGES.items()}
     pages = []
-    for path in sorted(EXPECTED.glob("*.json")):
+    seen_bodies: set[bytes] = set()
+    for path in sorted(FIXTURES.glob("*/detail/*.expected.json")):
+        page = path.with_name(path.name.removesuffix(".expected.json") + ".html")
+        if not page.is_file():
+            continue
         expected = json.loads(path.read_text(encoding="utf-8"))
-        seen_bodies: set[bytes] = set()
-        for url, detail in expected.get("details", {}).items():
-            saved = store.find(url)
-            if saved is None:
-                raise KeyError(f"no fixture for {url}")
-            body = saved.body()
-            if body in seen_bodies:  # the same page under a second URL: count it once
-                continue
-            seen_bodies.add(body)
-            seed = by_url.get(url)
-            pages.append(
-                Page(
-                    source=path.stem,
-                    url=url,
-                    html=body,
-                    cb_kwargs=detail.get("cb_kwargs", {}),
-                    truth=seed_body(seed) if seed else None,
-                    first=detail.get("body_first", ""),
-                    last=detail.get("body_last", ""),
-                )
+        paragraphs = expected.get("body") or []
+        if isinstance(paragraphs, str):
+            paragraphs = [p for p in paragraphs.split("\n\n") if p.strip()]
+        body = page.read_bytes()
+        if not paragraphs or body in seen_bodies:  # the same page twice: count it once
+            continue
+        seen_bodies.add(body)
+        url = expected["url"]
+        seed = by_url.get(url)
+        pages.append(
+            Page(
+                source=path.parent.parent.name,
+                url=url,
+                html=body,
+                cb_kwargs=expected.get("cb_kwargs", {}),
+                truth=seed_body(seed) if seed else None,
+                first=paragraphs[0],
+                last=paragraphs[-1],
             )
+        )
     return pages
 
 
@@ -351,9 +354,10 @@ def run(config: Config) -> Section:
     section.extra.append("Per page (precision / recall):\n\n" + "\n".join(table))
 
     section.notes = [
-        f"{len(pages)} distinct fixture detail pages (tests/expected/*.json); full ground truth "
-        f"for {n_full} of them (seeds 000, 001, 003, 004 of `../shared/seeds`: their body cut "
-        "after the front matter and before `Date:` (000, 003), from the first paragraph after "
+        f"{len(pages)} distinct fixture detail pages (`fixtures/*/detail/*.expected.json`); "
+        f"full ground truth for {n_full} of them (seeds 000, 001, 003, 004 of "
+        "`../shared/seeds`: their body cut after the front matter and before `Date:` "
+        "(000, 003), from the first paragraph after "
         "`Last modified at` to the contact block (001), from the first `- ` line to before "
         "`Move to the top of the page` (004)); for the other "
         f"{n_partial} only the exact first and last body paragraphs (see the module docstring "
@@ -364,7 +368,7 @@ def run(config: Config) -> Section:
         "Both outputs and the truth go through `clean_text` before scoring, so hyphenation "
         "repair counts for neither side.",
         "Read the first/last-paragraph figures with care: those paragraphs are what "
-        "`tests/expected` requires of the spiders, so stnews meets them by construction and "
+        "the expectations require of the spiders, so stnews meets them by construction and "
         "they mostly measure trafilatura (its precision there: page chrome or metadata outside "
         "the body, such as titles, dates and contact blocks). The seed-text pages are the "
         "independent truth.",
