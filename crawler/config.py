@@ -18,12 +18,12 @@ Adding a setting: its default and a comment in ``crawler/settings.py``; a range 
 from __future__ import annotations
 
 import warnings
-from typing import Any
-
-from scrapy.settings import BaseSettings
-from scrapy.settings import default_settings as scrapy_defaults
+from typing import TYPE_CHECKING, Any
 
 from crawler import settings as defaults
+
+if TYPE_CHECKING:  # Scrapy is imported only where settings are checked: `stnews --help` is fast
+    from scrapy.settings import BaseSettings
 
 #: Old name -> stnews's own. Scrapy owns the ``FEED_*`` names (its feed exports); the old
 #: names are accepted, with a warning, until stnews 0.3.
@@ -57,6 +57,8 @@ class SettingRenamedWarning(FutureWarning):
 
 def project_names() -> list[str]:
     """stnews's own settings: the names ``crawler/settings.py`` defines beyond Scrapy's."""
+    from scrapy.settings import default_settings as scrapy_defaults
+
     return [
         name
         for name in vars(defaults)

@@ -11,9 +11,6 @@ with `scrapy crawl -s NAME=...` or `stnews -s NAME=...`.
 import os
 import warnings
 
-from storage.limits import column_limit
-from storage.models import Release
-
 BOT_NAME = "stnews"
 SPIDER_MODULES = ["spiders"]
 NEWSPIDER_MODULE = "spiders"
@@ -108,9 +105,10 @@ CONCURRENT_ITEMS = 8
 DOWNLOAD_TIMEOUT = 30
 DOWNLOAD_MAXSIZE = 16 * 1024 * 1024
 # Links longer than a release's URL column are not requested (Scrapy's URL-length middleware
-# counts them, `urllength/request_ignored_count`): such a release could not be stored. The
-# limit is the model's (storage/limits.py), not restated here.
-URLLENGTH_LIMIT = column_limit(Release, "url")
+# counts them, `urllength/request_ignored_count`): such a release could not be stored. It is
+# the length of the release URL column (storage/models.py), written out so that reading the
+# settings does not import SQLAlchemy; tests/test_settings.py holds the two equal.
+URLLENGTH_LIMIT = 2048
 DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
 RETRY_ENABLED = True
 RETRY_TIMES = 3

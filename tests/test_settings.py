@@ -137,3 +137,12 @@ def test_no_module_restates_a_default_of_the_settings_module() -> None:
                 if match.group(1) in names:
                     restated.append(f"{path.relative_to(ROOT)}: {match.group(0)}")
     assert restated == []
+
+
+def test_the_url_length_limit_is_the_url_column_length() -> None:
+    """settings.py writes the limit out (reading settings must not import SQLAlchemy)."""
+    from crawler import settings
+    from storage.limits import column_limit
+    from storage.models import Release
+
+    assert column_limit(Release, "url") == settings.URLLENGTH_LIMIT

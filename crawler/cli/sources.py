@@ -17,11 +17,12 @@ import sys
 import tempfile
 import threading
 import tomllib
+import types
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
 from rich.progress import (
@@ -42,15 +43,17 @@ from crawler.cli.common import (
     print_table,
 )
 from crawler.cli.crawl import PROGRESS_PREFIX
-from crawler.sources import (
-    RELEASE_FIELDS,
-    ROOT,
-    SourceConfig,
-    load_sources,
-    parse_sources,
-    sources_for_editing,
-    sources_path,
-)
+
+if TYPE_CHECKING:
+    from crawler.sources import SourceConfig
+
+
+def _sources() -> types.ModuleType:
+    """crawler.sources, imported when a command runs: its pydantic models take a noticeable
+    part of a second to build, which `stnews --help` need not pay."""
+    import crawler.sources
+
+    return crawler.sources
 
 #: A child crawl of every checked source must finish within this many seconds.
 CHECK_TIMEOUT = 900
@@ -100,7 +103,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def _sources_file(args: argparse.Namespace) -> Path:
     given = getattr(args, "sources_file", None)
-    return Path(given) if given else sources_path()
+    return Path(given) if given else _sources().sources_path()
 
 
 # --- stnews sources ------------------------------------------------------------------------
@@ -142,7 +145,7 @@ def source_row(source: SourceConfig) -> dict[str, Any]:
 
 def cmd_sources(args: argparse.Namespace) -> int:
     path = _sources_file(args)
-    rows = [source_row(source) for source in load_sources(path)]
+    rows = [source_row(source) for source in _sources().load_sources(path)]
     if args.json:
         sys.stdout.write(json.dumps(rows, indent=1, ensure_ascii=False) + "\n")
         return 0
@@ -220,8 +223,8 @@ def cmd_sources_add(args: argparse.Namespace) -> int:
         path = Path(given)
         text = path.read_text(encoding="utf-8")
     else:
-        path, text = sources_for_editing()
-    names = [source.name for source in parse_sources(text, path)]
+        path, text = _sources().sources_for_editing()
+    names = [source.name for source in _sources().parse_sources(text, path)]
     if args.template not in names:
         raise KeyError(f"{path}: no source {args.template!r}; sources: {', '.join(names)}")
     if args.name in names:
@@ -234,7 +237,7 @@ def cmd_sources_add(args: argparse.Namespace) -> int:
         + "\n"
     )
     updated = text.rstrip("\n") + "\n\n" + entry
-    parse_sources(updated, path)  # the new name must be valid too
+    _sources().parse_sources(updated, path)  # the new name must be valid too
     if args.print:
         sys.stdout.write(entry)
         return 0
@@ -280,12 +283,12 @@ class SourceCheck:
 
 def default_fixtures() -> Path:
     here = Path("fixtures")
-    return here if here.is_dir() else ROOT / "fixtures"
+    return here if here.is_dir() else _sources().ROOT / "fixtures"
 
 
 def cmd_check(args: argparse.Namespace) -> int:
     path = _sources_file(args).resolve()
-    enabled = {source.name: source for source in load_sources(path) if source.enabled}
+    enabled = {source.name: source for source in _sources().load_sources(path) if source.enabled}
     names = list(dict.fromkeys(args.sources)) or sorted(enabled)
     unknown = [name for name in names if name not in enabled]
     if unknown:
@@ -380,10 +383,11 @@ def _crawl(
 
     ``on_crawled`` is called with each source's counts as the child finishes it (the child's
     `--progress-lines` on stderr)."""
+    root = _sources().ROOT
     env = {
         **os.environ,
         "STNEWS_SOURCES": str(sources_file),
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])),
     }
     command = [
         sys.executable, "-m", "crawler.cli", "--db", database_url, "crawl", *names,
@@ -391,7 +395,7 @@ def _crawl(
     ]  # fmt: skip
     stderr: list[str] = []
     with subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=root
     ) as child:
         # stdout (the JSON summary) is read by a thread, so that neither pipe fills up while
         # the other is read.
@@ -466,7 +470,7 @@ def _count_releases(check: SourceCheck, session: Any) -> None:
 
     releases = list_releases(session, sources=[check.source])
     check.releases = len(releases)
-    check.fields = {name: 0 for name in RELEASE_FIELDS}
+    check.fields = {name: 0 for name in _sources().RELEASE_FIELDS}
     for release in releases:
         first = (release.body or "").split("\n\n", 1)[0]
         present = {
@@ -508,7 +512,7 @@ CHECK_HEADINGS = {
 
 
 def _print_checks(results: list[SourceCheck], fixtures: Path) -> None:
-    columns = [name for name in RELEASE_FIELDS if name != "native_id"]
+    columns = [name for name in _sources().RELEASE_FIELDS if name != "native_id"]
     if any(check.kind == "page" for check in results):
         columns.append("text")
     table = new_table(f"Sources against {fixtures}: releases having each field", gap=1)
