@@ -98,7 +98,7 @@ AUTOTHROTTLE_START_DELAY = 2.0
 AUTOTHROTTLE_MAX_DELAY = 30.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 # Items (and requests) of one response processed at once. Scrapy starts this many worker
-# tasks per response (scrapy.utils.asyncio._parallel_asyncio) whatever it yields: its default
+# tasks per response (in Scrapy's parallel item processing) whatever it yields: its default
 # of 100 made about 100 asyncio tasks for each detail page's one release. 8 still lets a
 # list page's entries wait for the release writer side by side.
 CONCURRENT_ITEMS = 8

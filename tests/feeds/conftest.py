@@ -26,13 +26,13 @@ HTML_SUMMARY = (
 )
 
 # One file whose download measured its size and type, one only listed (an HWPX behind MSIT's
-# download script: no extension in the URL), one that is not a web link.
+# download script: no extension in the URL). A file that is not a web link cannot be stored
+# any more (storage/links.py; tests/test_hostile_input.py).
 M1_ATTACHMENTS = [
     {"name": "Agreement text.pdf", "url": "https://msit.example/files/agreement.pdf",
      "length": 48213, "type": "application/pdf"},
     {"name": "보도자료.hwpx",
      "url": "https://msit.example/ssm/file/fileDown.do?atchFileNo=1&fileOrd=1&fileBtn=A"},
-    {"name": "bad", "url": "javascript:alert(1)"},
 ]  # fmt: skip
 
 
