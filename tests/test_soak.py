@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import feedparser
+import icalendar
 import pytest
 from sqlalchemy import func, select
 
@@ -211,6 +212,8 @@ def assert_feeds_parse(folder: Path) -> int:
             json.loads(data)
         elif path.suffix == ".opml":
             ET.fromstring(data)
+        elif path.suffix == ".ics":  # the calendar feed: not RSS/Atom, icalendar reads it
+            assert icalendar.Calendar.from_ical(data).name == "VCALENDAR", path.name
         else:
             parsed = feedparser.parse(data)
             assert not parsed.bozo, (path.name, parsed.get("bozo_exception"))
