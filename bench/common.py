@@ -302,9 +302,13 @@ class ProcessTree:
         return sum(self.peak_kib.values()) * 1024 / 1e6
 
 
-def _become_subreaper() -> bool:
+def become_subreaper() -> bool:
     """Orphaned grandchildren are re-parented to this process (Linux ``prctl``), so it can
-    reap them and read their rusage. Hand-written: no library wraps this one call."""
+    reap them and read their rusage. Hand-written: no library wraps this one call.
+
+    Called by ``run_measured`` when it measures a process tree, never on import: a process
+    that only imports this module (a test worker) must not collect other programs' orphans,
+    which it would never reap."""
     try:
         import ctypes
 
@@ -312,9 +316,6 @@ def _become_subreaper() -> bool:
         return libc.prctl(36, 1, 0, 0, 0) == 0  # PR_SET_CHILD_SUBREAPER
     except (OSError, AttributeError):
         return False
-
-
-SUBREAPER = _become_subreaper()
 
 
 def _descendants(pid: int) -> list[int]:
@@ -397,6 +398,8 @@ def run_measured(
     descendants used (see ``ProcessTree``). ``on_poll(pid)`` is called every 5 ms while the
     child runs.
     """
+    if tree is not None:
+        become_subreaper()
     started = time.perf_counter()
     child = subprocess.Popen(command, stdin=stdin, stdout=stdout, stderr=stderr, cwd=ROOT, env=env)
     deadline = started + timeout

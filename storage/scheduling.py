@@ -82,7 +82,14 @@ def process_alive(pid: int | None) -> bool:
         return False
     except PermissionError:  # alive, someone else's
         return True
-    return True
+    # A zombie has ended: only its parent has not reaped it yet (Linux /proc; elsewhere it
+    # counts as alive until reaped).
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            state = stat.read().rsplit(b")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state != b"Z"
 
 
 def _holder_gone(row: SchedulerLease | CrawlLock) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import urllib.error
@@ -143,19 +144,30 @@ def test_fast_site_renders_realistic_bodies_the_same() -> None:
 
 
 def test_process_tree_counts_a_descendant_left_behind() -> None:
-    """A grandchild that outlives its parent is reaped by the harness and its CPU counted."""
-    from bench.common import SUBREAPER, ProcessTree, run_measured
+    """A grandchild that outlives its parent is reaped by the harness and its CPU counted.
 
-    assert SUBREAPER
-    burn = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.3: pass"
-    parent = (
-        "import subprocess, sys, time\n"
-        f"subprocess.Popen([sys.executable, '-c', {burn!r}])\n"
-        "time.sleep(0.1)\n"  # the grandchild runs on after this process exits
+    Measured in a child interpreter: the harness makes its process a child subreaper, which a
+    test worker must not become (it would collect, and never reap, other tests' orphans)."""
+    script = """
+import json, sys
+from bench.common import ProcessTree, run_measured
+burn = "import time\\nt = time.process_time()\\nwhile time.process_time() - t < 0.3: pass"
+parent = (
+    "import subprocess, sys, time\\n"
+    f"subprocess.Popen([sys.executable, '-c', {burn!r}])\\n"
+    "time.sleep(0.1)\\n"  # the grandchild runs on after this process exits
+)
+tree = ProcessTree()
+code, _, usage = run_measured([sys.executable, "-c", parent], timeout=60, tree=tree)
+print(json.dumps({"code": code, "reaped": len(tree.reaped_here),
+                  "extra": tree.extra_cpu_seconds, "own": usage.ru_utime + usage.ru_stime}))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120
     )
-    tree = ProcessTree()
-    code, _, usage = run_measured([sys.executable, "-c", parent], timeout=60, tree=tree)
-    assert code == 0
-    assert len(tree.reaped_here) == 1
-    assert tree.extra_cpu_seconds >= 0.25
-    assert usage.ru_utime + usage.ru_stime < tree.extra_cpu_seconds  # not in the parent's
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout)
+    assert result["code"] == 0
+    assert result["reaped"] == 1
+    assert result["extra"] >= 0.25
+    assert result["own"] < result["extra"]  # not in the parent's

@@ -510,3 +510,16 @@ def test_crawl_locks(database: Database) -> None:
     assert not release_crawl_lock(database, "nstc", a)
     assert release_crawl_lock(database, "nstc", b)
     assert acquire_crawl_lock(database, "nstc", a, 60)
+
+
+def test_a_zombie_holder_counts_as_gone() -> None:
+    """A crawl that has ended but is not reaped yet (its scheduler died, or a parent that
+    does not wait) holds no lock: only a living process does."""
+    from storage.scheduling import process_alive
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    assert process_alive(os.getpid())
+    support.wait_for(lambda: not process_alive(child.pid), "the child to end", 20)
+    assert os.path.exists(f"/proc/{child.pid}")  # a zombie still: not reaped yet
+    child.wait()
+    assert not process_alive(child.pid)
