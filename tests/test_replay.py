@@ -141,3 +141,14 @@ def test_form_posts_to_one_url_are_told_apart_by_their_fields(tmp_path: Path) ->
     other = FormRequest("https://a.example/download", formdata={"id": "3", "ord": "1"})
     assert replay.process_request(other).status == 404
     assert replay.process_request(Request("https://a.example/download")).status == 404
+
+
+def test_every_fixture_response_says_where_it_came_from() -> None:
+    """Each entry of every fixtures index is `real`, `derived` or `synthetic` (README)."""
+    indexes = sorted((Path(__file__).resolve().parent.parent / "fixtures").rglob("index.json"))
+    assert len(indexes) > 20
+    for index in indexes:
+        data = json.loads(index.read_text(encoding="utf-8"))
+        for entry in data["responses"] if isinstance(data, dict) else data:
+            kind = (entry.get("provenance") or {}).get("kind")
+            assert kind in {"real", "derived", "synthetic"}, (str(index), entry["url"])
