@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import html
 import re
-from urllib.parse import urlsplit
 
 import nh3
+
+from storage.links import web_link
 
 # Characters XML 1.0 cannot carry at all: C0 controls except tab, newline and carriage
 # return, the non-characters U+FFFE/U+FFFF, and surrogates (which only occur unpaired in a
@@ -117,11 +118,7 @@ def normalize_space(text: str, *, keep_paragraphs: bool = False) -> str:
 
 
 def web_url(url: str | None) -> str | None:
-    """The URL if it is an absolute http(s) address, else None (e.g. a `javascript:` image)."""
+    """The URL if it is an absolute http(s) address, else None (e.g. a `javascript:` image):
+    the store's own rule (storage.links.web_link), applied again on the way out."""
     url = xml_safe(url).strip()
-    if not url:
-        return None
-    parts = urlsplit(url)
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        return None
-    return url
+    return url if web_link(url) else None
