@@ -33,7 +33,8 @@ run: $(STAMP)
 ## (127.0.0.1:5432, database `test`; STNEWS_TEST_POSTGRES_URL to point elsewhere).
 ## The `slow` and `soak` tests (whole crawls, kills and restarts, the install from a wheel,
 ## the SQLite locking soak) test the crawler, not the database: they run in the SQLite leg
-## only, so the PostgreSQL leg takes the tests whose outcome can depend on the database.
+## only; of the rest, the PostgreSQL leg takes the tests that open a test database (the
+## others never read STNEWS_TEST_DB: tests/conftest.py deselects them there).
 test: $(STAMP) browser
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q -n auto

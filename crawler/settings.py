@@ -18,8 +18,11 @@ NEWSPIDER_MODULE = "spiders"
 COMMANDS_MODULE = "crawler.scrapy_commands"
 
 # --- Storage -------------------------------------------------------------------------------
-# Any SQLAlchemy URL; the default is an embedded SQLite file (WAL mode).
-DATABASE_URL = os.environ.get("DATABASE_URL", "sqlite:///var/stnews.db")
+# The embedded database: a SQLite file (WAL mode) whose directory is created on first use.
+# Any other SQLite path must be in an existing directory (a mistyped path is an error).
+EMBEDDED_DATABASE_URL = "sqlite:///var/stnews.db"
+# Any SQLAlchemy URL; the default is the embedded database.
+DATABASE_URL = os.environ.get("DATABASE_URL", EMBEDDED_DATABASE_URL)
 
 # --- Storing releases (crawler/pipelines.py StorePipeline, storage/writer.py) ---------------
 # "process": a writer child process stores releases in batches (one transaction per batch, a

@@ -40,19 +40,3 @@ def canonical_url(url: str) -> str:
     ]
     url = url_query_cleaner(url, parameterlist=keep, unique=True, keep_fragments=False)
     return canonicalize_url(url)
-
-
-def web_link(url: str | None) -> bool:
-    """Whether ``url`` is a well-formed http(s) link with a host (no ``mailto:``,
-    ``javascript:``, ``data:``; nothing urllib refuses, such as ``http://[host`` or a port
-    out of range). Page objects may not import ``storage``, whose ``storage.links`` makes the
-    same check (and the domain check) at the store: hence this small twin."""
-    url = url or ""
-    if not url or any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in url):
-        return False
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError for a bad port
-    except ValueError:
-        return False
-    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)

@@ -9,10 +9,6 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
-DEFAULT_URL = "sqlite:///var/stnews.db"
-#: The one directory created on demand: the default database's. Any other SQLite path must be
-#: in an existing directory, so a mistyped path is an error instead of a new empty database.
-DEFAULT_SQLITE_DIR = Path("var")
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
@@ -21,7 +17,10 @@ class DatabaseUnusable(Exception):
     server or a schema this version cannot read. The message is one line for the user."""
 
 
-def make_engine(url: str = DEFAULT_URL) -> Engine:
+def make_engine(url: str, create_directory: bool = False) -> Engine:
+    """An engine for ``url``. A SQLite file must be in an existing directory, so a mistyped
+    path is an error instead of a new empty database; ``create_directory`` lets the caller
+    (which knows its own default database) have that directory created."""
     try:
         parsed = make_url(url)
     except ArgumentError:
@@ -29,8 +28,8 @@ def make_engine(url: str = DEFAULT_URL) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             directory = Path(parsed.database).parent
-            if directory == DEFAULT_SQLITE_DIR:
-                directory.mkdir(exist_ok=True)
+            if create_directory:
+                directory.mkdir(parents=True, exist_ok=True)
             elif not directory.is_dir():
                 raise DatabaseUnusable(f"no such directory for the SQLite database: {directory}")
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
@@ -74,9 +73,9 @@ def _sqlite_begin(connection) -> None:
 class Database:
     """One engine and its session factory; brings the schema up to date on first use."""
 
-    def __init__(self, url: str = DEFAULT_URL, migrate: bool = True) -> None:
+    def __init__(self, url: str, migrate: bool = True, create_directory: bool = False) -> None:
         self.url = url
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, create_directory)
         if migrate:
             from storage.migrate import ensure_current
 
@@ -135,7 +134,9 @@ class Database:
         self.engine.dispose()
 
 
-def open_checked(url: str, migrate: bool = True, existing: bool = False) -> Database:
+def open_checked(
+    url: str, migrate: bool = True, existing: bool = False, create_directory: bool = False
+) -> Database:
     """A Database whose URL, driver and server have been tried: any failure is one
     DatabaseUnusable line (with the password hidden), never a driver traceback.
 
@@ -147,7 +148,8 @@ def open_checked(url: str, migrate: bool = True, existing: bool = False) -> Data
     if existing:
         _require_existing(url)
     try:
-        database = Database(url, migrate=migrate and not existing)
+        creates = create_directory and not existing
+        database = Database(url, migrate=migrate and not existing, create_directory=creates)
         if existing:
             current, head = current_revision(database.engine), head_revision()
             if current != head:

@@ -1,12 +1,52 @@
+import inspect
 import os
+import re
 import uuid
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 
 import pytest
 
 from storage import Database
-from tests.databases import REDIS_URL, drop_test_schemas, new_database_url
+from tests.databases import BACKEND, REDIS_URL, drop_test_schemas, new_database_url
+
+#: A test module that reaches the backend under test other than through the fixtures below.
+_USES_TEST_DATABASES = re.compile(
+    r"^\s*(from tests\.databases import|import tests\.databases|from tests import databases)",
+    re.MULTILINE,
+)
+
+
+@cache
+def _module_uses_test_databases(module) -> bool:
+    try:
+        return bool(_USES_TEST_DATABASES.search(inspect.getsource(module)))
+    except (OSError, TypeError):
+        return True  # cannot tell: keep the test
+
+
+def depends_on_backend(item: pytest.Item) -> bool:
+    """Whether a test can behave differently on PostgreSQL: it opens a database under test
+    (the ``database_url``/``database`` fixtures) or its module uses ``tests.databases``.
+    Every other test never reads STNEWS_TEST_DB, so the PostgreSQL leg would rerun it as is."""
+    if "database_url" in getattr(item, "fixturenames", ()):
+        return True
+    module = getattr(item, "module", None)
+    return module is None or _module_uses_test_databases(module)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # The PostgreSQL leg of `make test` runs the tests whose outcome can depend on the
+    # database; the SQLite leg runs everything.
+    if BACKEND != "postgresql" or os.environ.get("STNEWS_TEST_ALL_ON_POSTGRES"):
+        return
+    keep, drop = [], []
+    for item in items:
+        (keep if depends_on_backend(item) else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 @pytest.fixture

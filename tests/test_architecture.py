@@ -98,3 +98,34 @@ def test_long_modules_say_why() -> None:
             if text.count("\n") > MAX_LINES and "Size:" not in text[:3000]:
                 unexplained.append(f"{path.relative_to(ROOT)}: {text.count(chr(10))} lines")
     assert unexplained == []
+
+
+def test_page_objects_load_no_database_code() -> None:
+    # Page objects share the store's link rule (storage.links); importing it must not load
+    # SQLAlchemy or the rest of storage (storage/__init__.py loads its names on first use).
+    code = (
+        "import sys, crawler.pages.generic, crawler.pages.selectors; "
+        "print(sorted(m for m in sys.modules if m.startswith(('sqlalchemy', 'storage.'))))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "['storage.links']"
+
+
+def test_storage_exports_every_name_it_lists() -> None:
+    import storage
+
+    assert storage.__all__ == sorted(storage._EXPORTS)
+    for name in storage.__all__:
+        assert getattr(storage, name).__name__ == name
+
+
+def test_storage_restates_no_project_default() -> None:
+    # crawler/settings.py is the one place of defaults: storage takes its URL from the caller.
+    import inspect
+
+    from storage.db import Database, make_engine
+
+    for function in (Database.__init__, make_engine):
+        assert inspect.signature(function).parameters["url"].default is inspect.Parameter.empty

@@ -17,6 +17,7 @@ import sys
 from collections.abc import Sequence
 
 from crawler.cli.common import UserError, fail
+from crawler.config import default
 
 #: Command name -> the module (under crawler/cli/) that registers it, in `--help` order.
 COMMANDS: dict[str, str] = {
@@ -58,7 +59,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument(
         "--db",
         metavar="URL",
-        help="SQLAlchemy database URL (default: $DATABASE_URL or sqlite:///var/stnews.db)",
+        help="SQLAlchemy database URL (default: $DATABASE_URL or "
+        f"{default('EMBEDDED_DATABASE_URL')})",
     )
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
     groups = [COMMANDS[only]] if only in COMMANDS else list(dict.fromkeys(COMMANDS.values()))

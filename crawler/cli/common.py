@@ -51,12 +51,15 @@ def open_database(
 
     ``look_only``: for commands that only read. The database must exist at the current
     schema; nothing is created or migrated (the error says how to create or upgrade it)."""
+    from crawler.database import creates_directory
     from storage.db import DatabaseUnusable, open_checked
 
     if not isinstance(url, str):
         url = database_url(url)
     try:
-        return open_checked(url, migrate=migrate, existing=look_only)
+        return open_checked(
+            url, migrate=migrate, existing=look_only, create_directory=creates_directory(url)
+        )
     except DatabaseUnusable as exc:
         raise UserError(str(exc)) from None
 

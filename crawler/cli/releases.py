@@ -190,10 +190,11 @@ def cmd_db(args: argparse.Namespace) -> int:
     from storage.migrate import current_revision, head_revision, upgrade
 
     # Not migrated on opening: `db current` reports the schema as it is, and creates nothing.
-    if args.action == "current" and (missing := _missing_sqlite_file(database_url(args))):
-        from storage.db import DEFAULT_SQLITE_DIR
+    url = database_url(args)
+    if args.action == "current" and (missing := _missing_sqlite_file(url)):
+        from crawler.database import creates_directory
 
-        if not missing.parent.is_dir() and missing.parent != DEFAULT_SQLITE_DIR:
+        if not missing.parent.is_dir() and not creates_directory(url):
             raise UserError(f"no such directory for the SQLite database: {missing.parent}")
         out.print(f"{missing}: empty (no file yet; `stnews db upgrade` creates it)")
         return 0

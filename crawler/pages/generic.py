@@ -25,7 +25,7 @@ from lxml.html import HtmlElement
 from crawler.pages.chrome import strip_chrome, without_chrome_lines
 from crawler.pages.dates import visible_dates
 from crawler.pages.titles import clean_title
-from crawler.urls import web_link
+from storage.links import web_link
 
 # htmldate: the date of first publication (not the last edit), looked for in the page's
 # metadata, then its text (extensive search).

@@ -15,7 +15,8 @@ from parsel import Selector, SelectorList
 from scrapy.http import TextResponse
 
 from crawler.extract import paragraphs, text_of
-from crawler.urls import canonical_url, web_link
+from crawler.urls import canonical_url
+from storage.links import web_link
 
 Scope = Selector | SelectorList | TextResponse
 
