@@ -1,6 +1,6 @@
 """After any kill or interrupt, a plain incremental `stnews crawl` (no `--full`) completes the set.
 
-A synthetic site of 100 releases is crawled completely; then it grows to 180 (new releases
+A synthetic site of 40 releases is crawled completely; then it grows to 100 (new releases
 first, as news lists are) and the next crawl is stopped part-way: SIGKILL of the crawl, SIGKILL
 of its writer child only, or SIGINT (Ctrl-C) at several points. A plain rerun must then store
 every release exactly once. Without care it does not: the first list page of the grown site
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -30,7 +31,7 @@ from tests.support import ROOT
 # Whole crawls in child processes: a loaded machine may need more than the default timeout.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
-BEFORE, AFTER = 100, 180
+BEFORE, AFTER = 40, 100
 BATCH = 10  # small writer batches: a stop lands between commits of 10 releases
 
 
@@ -41,10 +42,9 @@ def _env() -> dict[str, str]:
 
 
 class Site:
-    def __init__(self, tmp: Path) -> None:
-        self.url = new_database_url(tmp)
-        self.before = SyntheticSite(BEFORE).write_fixtures(tmp / "before")
-        self.after = SyntheticSite(AFTER).write_fixtures(tmp / "after")
+    def __init__(self, tmp: Path, pages: Path, url: str | None = None) -> None:
+        self.url = url or new_database_url(tmp)
+        self.before, self.after = pages / "before", pages / "after"
         self.db = Database(self.url)
 
     def command(self, replay: Path) -> list[str]:
@@ -111,11 +111,39 @@ def _kill_writer(process: subprocess.Popen) -> None:
         os.kill(pid, signal.SIGKILL)
 
 
-@pytest.fixture
-def site(tmp_path: Path):
-    site = Site(tmp_path)
+@pytest.fixture(scope="module")
+def pages(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("site")
+    SyntheticSite(BEFORE).write_fixtures(folder / "before")
+    SyntheticSite(AFTER).write_fixtures(folder / "after")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def crawled_before(pages: Path, tmp_path_factory: pytest.TempPathFactory) -> Path | None:
+    """A SQLite database holding the complete first crawl, made once per module and copied by
+    each test (the tests stop the second crawl; the first is the same for all). None on
+    PostgreSQL, where each test crawls it itself."""
+    if not new_database_url(tmp_path_factory.mktemp("probe")).startswith("sqlite:"):
+        return None
+    folder = tmp_path_factory.mktemp("before-db")
+    site = Site(folder, pages, f"sqlite:///{folder / 'stnews.db'}")
     code, row = site.crawl(site.before)
     assert code == 0 and row["new"] == BEFORE
+    site.db.dispose()  # the last connection checkpoints the WAL into the file
+    return folder / "stnews.db"
+
+
+@pytest.fixture
+def site(tmp_path: Path, pages: Path, crawled_before: Path | None):
+    if crawled_before is not None:
+        shutil.copyfile(crawled_before, tmp_path / "stnews.db")
+        site = Site(tmp_path, pages, f"sqlite:///{tmp_path / 'stnews.db'}")
+        assert site.stored() == BEFORE and site.statuses() == ["finished"]
+    else:
+        site = Site(tmp_path, pages)
+        code, row = site.crawl(site.before)
+        assert code == 0 and row["new"] == BEFORE
     yield site
     site.db.dispose()
 
