@@ -22,7 +22,7 @@ from importlib import resources
 from typing import NamedTuple
 
 from . import tables
-from .text import dispatch_regex, normalize, trie_regex
+from .text import automaton, dispatch_regex, leftmost_longest, normalize, trie_regex
 
 # Alias kinds.
 COUNTRY = "country"
@@ -285,11 +285,10 @@ class Gazetteer:
     def _compile(self) -> None:
         latin = [a for a in self.aliases if a[0].isascii()]
         # Latin names are whole words, case-sensitive; combining forms ("Sino-") end in "-".
-        # The left word boundary is checked in Python: a look-behind in front of the pattern
-        # would stop ``re`` from skipping positions that cannot start a name.
-        self.latin_regex = tables.compile(
-            tables.pattern(trie_regex, sorted(latin)) + r"(?:(?<=-)|(?![A-Za-z0-9]))"
-        )
+        # One Aho-Corasick pass finds them (``leftmost_longest``: the spans a trie regex of
+        # the names would match, about three times faster); the left word boundary is
+        # checked in ``find``.
+        self.latin_names = automaton(latin)
         self.cjk_words = frozenset(a for a in self.aliases if not a[0].isascii())
         # Compound items: abbreviations plus the CJK names (and Latin acronyms such as "EU"
         # that Korean writes in compounds like 한-EU).
@@ -344,11 +343,10 @@ class Gazetteer:
         abbreviation table for compounds."""
         aliases = self.aliases
         hits: list[tuple[int, int, str]] = []
-        for m in self.latin_regex.finditer(text):
-            start = m.start()
+        for start, end in leftmost_longest(self.latin_names, text, name_end=True):
             if start and text[start - 1].isascii() and text[start - 1].isalnum():
                 continue
-            hits.append((start, m.end(), m.group()))
+            hits.append((start, end, text[start:end]))
         if cjk_hits:
             hits.extend(h for h in cjk_hits if h[2] in aliases)
             hits.sort()
