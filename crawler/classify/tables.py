@@ -16,23 +16,24 @@ CPU, but compiling the nine large patterns with ``re.compile`` takes about 350 m
 cold start (measured on this project's machine), far from "tens of milliseconds"; with the
 compiled form cached, the whole build stays in tens of milliseconds.
 
-The key also covers the data files, this package's sources and the versions of pycountry and
-babel: any change rebuilds. The cache lives in ``$STNEWS_CACHE_DIR`` or
-``$XDG_CACHE_HOME/stnews`` (``~/.cache/stnews``); ``STNEWS_CACHE_DIR=off`` disables it. A
-directory that cannot be written only costs the rebuild.
+The key also covers the data files, this package's sources and the installed pycountry and
+babel (their location and the time they were installed): any change rebuilds. The cache
+lives in ``$STNEWS_CACHE_DIR`` or ``$XDG_CACHE_HOME/stnews`` (``~/.cache/stnews``);
+``STNEWS_CACHE_DIR=off`` disables it. A directory that cannot be written only costs the
+rebuild.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.util
 import logging
 import os
 import pickle
 import re
 import sys
-import tempfile
-from importlib import metadata, resources
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -56,8 +57,14 @@ def _key() -> str:
     for name in sorted(p.name for p in package.joinpath("data").iterdir()):
         digest.update(package.joinpath("data", name).read_bytes())
     for dist in ("pycountry", "babel"):
-        with contextlib.suppress(metadata.PackageNotFoundError):
-            digest.update(metadata.version(dist).encode())
+        # Where the package is installed and when: an upgrade rewrites its files. (Cheaper
+        # than ``importlib.metadata.version``, whose import alone takes tens of milliseconds.)
+        with contextlib.suppress(ImportError, ValueError, OSError, TypeError):
+            spec = importlib.util.find_spec(dist)
+            origin = spec.origin if spec is not None else None
+            if origin:
+                stat = os.stat(origin)
+                digest.update(f"{dist}:{origin}:{stat.st_mtime_ns}:{stat.st_size}".encode())
     return digest.hexdigest()[:20]
 
 
@@ -155,6 +162,8 @@ def save() -> None:
     if path is None:
         return
     try:
+        import tempfile  # only when writing
+
         path.parent.mkdir(parents=True, exist_ok=True)
         data = {"codes": _state["codes"], "objects": _state["objects"]}
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tables-")
