@@ -97,7 +97,17 @@ class Lexicon:
     ) -> set[str]:
         """The topic categories of the terms :meth:`find` returns (without building them)."""
         found: set[str] = set()
-        for _, _, _, cats in self._scan(lowered, cjk_hits, cjk):
+        if cjk:
+            matched = {cats for _, _, _, cats in self._scan(lowered, cjk_hits, cjk)}
+        else:
+            # Positions are not needed: ``findall`` returns the matched words without building
+            # a match object for each, and each distinct word is looked up once.
+            words = set(self.latin_regex.findall(" " + lowered))
+            words.update(word for _, _, word in cjk_hits if word in self.exact)
+            matched = set(map(self.categories, words))
+        for cats in matched:
+            if not cats or IGNORE in cats:
+                continue
             for category in cats:
                 if category.startswith("topic."):
                     found.add(category)
