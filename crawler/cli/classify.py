@@ -7,7 +7,7 @@ import argparse
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 
-from crawler.cli.common import err, known_sources, open_database, out
+from crawler.cli.common import known_sources, open_database
 
 HELP = "classify JSON lines from stdin (title, body, agency_country, language)"
 
@@ -122,6 +122,7 @@ def cmd_reclassify(args: argparse.Namespace) -> int:
     from sqlalchemy import select
 
     from crawler.classify import classify
+    from crawler.cli.common import err, out
     from crawler.sources import sources_by_name
     from storage import Release, Source
     from storage.releases import update_classification
