@@ -5,8 +5,9 @@ Names come from pycountry (English names, official names, common names), from py
 gettext catalogues (zh_TW, ko) and from CLDR through babel (ja, fr, de, zh_Hant, ko);
 ``data/country_aliases.toml`` adds adjectives, short forms and abbreviations,
 ``data/entities.toml`` organisations, sub-national units, agencies, ambiguous names and
-blockers. Everything is compiled once, on first use, into regexes: one for names and, per
-language, one for abbreviation compounds such as 台法, 臺美日, 한미, 한·영, 한-EU, 日米, 日・カナダ.
+blockers. Everything is compiled once, on first use: the Latin names into an Aho-Corasick
+automaton, the CJK names into the engine's shared CJK scan, and, per language, a regex
+for abbreviation compounds such as 台法, 臺美日, 한미, 한·영, 한-EU, 日米, 日・カナダ.
 French and German bilateral adjectives ("franco-tunisien", "deutsch-französischen") are names
 that carry both codes.
 """
@@ -124,7 +125,7 @@ def _cjk_forms(name: str, korean: bool) -> list[str]:
 
 
 class Gazetteer:
-    """All aliases, compiled into regexes; build once with :func:`gazetteer`."""
+    """All aliases, compiled for scanning; build once with :func:`gazetteer`."""
 
     _STATE = (
         "aliases", "abbrs", "ja_abbrs", "bilat", "weak", "zh_home_not_after",
