@@ -621,12 +621,7 @@ def _topics_in(text: str, cjk: bool) -> set[str]:
     hits = []
     if not text.isascii():
         hits = [(m.start(), m.end(), m.group()) for m in _cjk_regex().finditer(text)]
-    return {
-        category
-        for term in lexicon().find(lower_same_length(text), hits, cjk)
-        for category in term.categories
-        if category.startswith("topic.")
-    }
+    return lexicon().topics(lower_same_length(text), hits, cjk)
 
 
 _QUOTED = re.compile(r"[‘“'\"「『《〈「｢]([^’”'\"」』》〉」｣\n]{1,60})[’”'\"」』》〉」｣]")

@@ -20,7 +20,7 @@ def classify_lines(lines: Iterable[str], homes: Mapping[str, str] | None = None)
     added, or ``{"error": ..., "line": n}`` (1-based) for a blank, malformed or invalid line.
     """
     for number, line in enumerate(lines, start=1):
-        yield json.dumps(_one(line, number, homes or {}), ensure_ascii=False)
+        yield json.dumps(_one(line, number, {} if homes is None else homes), ensure_ascii=False)
 
 
 def _one(line: str, number: int, homes: Mapping[str, str]) -> dict[str, object]:
@@ -40,7 +40,13 @@ def _one(line: str, number: int, homes: Mapping[str, str]) -> dict[str, object]:
     result = classify(
         obj.get("title") or "",
         obj.get("body") or "",
-        obj.get("home") or homes.get(str(obj.get("source"))) or obj.get("agency_country") or "",
+        obj.get("home") or _home_of(obj, homes) or obj.get("agency_country") or "",
         obj.get("language") or "",
     )
     return {**obj, **result.to_dict()}
+
+
+def _home_of(obj: dict[str, object], homes: Mapping[str, str]) -> str | None:
+    # Only a line that names its source consults ``homes`` (which the command reads lazily).
+    source = obj.get("source")
+    return None if source is None else homes.get(str(source))

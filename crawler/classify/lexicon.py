@@ -7,6 +7,7 @@ Korean terms are matched by the engine's shared CJK scan (together with the name
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Iterator
 from functools import cache
 from importlib import resources
 from typing import NamedTuple
@@ -55,8 +56,17 @@ class Lexicon:
         # the pattern opens with the term itself and the left boundary is checked in Python.
         self.sparse_regex = tables.compile("(" + latin_trie + r")(?![a-z0-9])")
         self.cjk_words = frozenset(cjk)  # scanned together with the CJK names, see engine
+        self._memo: dict[str, tuple[str, ...]] = {}  # word -> categories, see ``categories``
 
     def categories(self, word: str) -> tuple[str, ...]:
+        found = self._memo.get(word)
+        if found is None:
+            if len(self._memo) > 100_000:  # words a wildcard extends are many; keep it bounded
+                self._memo.clear()
+            found = self._memo[word] = self._categories(word)
+        return found
+
+    def _categories(self, word: str) -> tuple[str, ...]:
         found = self.exact.get(word)
         if found is not None:
             return found
@@ -73,6 +83,39 @@ class Lexicon:
         ``cjk_hits`` are the CJK matches already found in the same text, ``cjk`` says that
         the text is mostly Chinese or Korean."""
         out = []
+        # ``tuple.__new__`` builds the named tuple without the Python-level ``Term.__new__``
+        # (the same object, at a fraction of the cost: a release holds about a hundred terms).
+        new, term = tuple.__new__, Term
+        for start, end, word, cats in self._scan(lowered, cjk_hits, cjk):
+            out.append(new(term, (start, end, word, cats)))
+        if cjk_hits:
+            out.sort()
+        return out
+
+    def topics(
+        self, lowered: str, cjk_hits: list[tuple[int, int, str]], cjk: bool = False
+    ) -> set[str]:
+        """The topic categories of the terms :meth:`find` returns (without building them)."""
+        found: set[str] = set()
+        if cjk:
+            matched = {cats for _, _, _, cats in self._scan(lowered, cjk_hits, cjk)}
+        else:
+            # Positions are not needed: ``findall`` returns the matched words without building
+            # a match object for each, and each distinct word is looked up once.
+            words = set(self.latin_regex.findall(" " + lowered))
+            words.update(word for _, _, word in cjk_hits if word in self.exact)
+            matched = set(map(self.categories, words))
+        for cats in matched:
+            if not cats or IGNORE in cats:
+                continue
+            for category in cats:
+                if category.startswith("topic."):
+                    found.add(category)
+        return found
+
+    def _scan(
+        self, lowered: str, cjk_hits: list[tuple[int, int, str]], cjk: bool
+    ) -> Iterator[tuple[int, int, str, tuple[str, ...]]]:
         categories = self.categories
         if cjk:
             for m in self.sparse_regex.finditer(lowered):
@@ -82,21 +125,20 @@ class Lexicon:
                 word = m.group(1)
                 cats = categories(word)
                 if cats and IGNORE not in cats:
-                    out.append(Term(start, m.end(), word, cats))
+                    yield start, m.end(), word, cats
         else:
             for m in self.latin_regex.finditer(" " + lowered):
                 word = m.group(1)
                 cats = categories(word)
                 if cats and IGNORE not in cats:
-                    out.append(Term(m.start(1) - 1, m.end(1) - 1, word, cats))
+                    start, end = m.span(1)
+                    yield start - 1, end - 1, word, cats
         if cjk_hits:
             exact = self.exact
             for start, end, word in cjk_hits:
                 cats = exact.get(word)
                 if cats and IGNORE not in cats:
-                    out.append(Term(start, end, word, cats))
-            out.sort()
-        return out
+                    yield start, end, word, cats
 
 
 def _flatten(data: dict, prefix: str = "") -> list[tuple[str, list[str]]]:

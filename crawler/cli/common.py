@@ -9,20 +9,37 @@ import sys
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from rich import box
-from rich.console import Console
-from rich.measure import Measurement
-from rich.table import Table
-
 if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
     from scrapy.settings import Settings
 
-#: Messages, warnings and progress go to stderr, so stdout stays clean for pipes and --json.
-err = Console(stderr=True, highlight=False)
-#: Tables and reports, as wide as the terminal (or $COLUMNS; 80 when piped). Tables are laid
-#: out to fit 80 columns; `--json` is the form for scripts. Piped, a line of text is not
-#: broken (soft wrap) so that grep finds it whole; tables and legends still wrap.
-out = Console(highlight=False, soft_wrap=not sys.stdout.isatty())
+    #: Messages, warnings and progress go to stderr, so stdout stays clean for pipes and --json.
+    err: Console
+    #: Tables and reports, as wide as the terminal (or $COLUMNS; 80 when piped). Tables are
+    #: laid out to fit 80 columns; `--json` is the form for scripts. Piped, a line of text is
+    #: not broken (soft wrap) so that grep finds it whole; tables and legends still wrap.
+    out: Console
+
+
+def __getattr__(name: str) -> Console:
+    """``err`` and ``out`` (see above), made on first use: Rich takes about 50 ms to import,
+    a tenth of what `stnews classify` needs for a few hundred lines, and it prints nothing."""
+    if name not in ("err", "out"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from rich.console import Console
+
+    if name == "err":
+        console = Console(stderr=True, highlight=False)
+    else:
+        console = Console(highlight=False, soft_wrap=not sys.stdout.isatty())
+    globals()[name] = console
+    return console
+
+
+def _console(name: str) -> Console:
+    # Inside this module a bare ``out`` would not go through the module's ``__getattr__``.
+    return globals().get(name) or __getattr__(name)
 
 
 class UserError(Exception):
@@ -186,6 +203,9 @@ def date_bound(text: str) -> datetime:
 def new_table(title: str | None = None, caption: str | None = None, gap: int = 2) -> Table:
     """A table for an 80-column terminal: a rule under the header, no frame, ``gap`` spaces
     between columns (a frame and cell padding cost 3 columns a column)."""
+    from rich import box
+    from rich.table import Table
+
     return Table(
         title=title,
         caption=caption,
@@ -218,6 +238,10 @@ def print_table(table: Table) -> None:
     while another column has room to spare. Here a column narrows (by wrapping) only down
     to its longest word; a folding column (`overflow="fold"`) to ``FOLD_MINIMUM``. When even
     that does not fit, the table is printed wider and the terminal wraps its lines."""
+    from rich.console import Console
+    from rich.measure import Measurement
+
+    out = _console("out")
     options = out.options.update_width(10_000)
     shortest, longest = [], []
     for column in table.columns:
@@ -257,7 +281,7 @@ def print_table(table: Table) -> None:
 
 def print_legend(text: str) -> None:
     """The dim note under a table, wrapped at words like the table."""
-    out.print(text, style="dim", soft_wrap=False)
+    _console("out").print(text, style="dim", soft_wrap=False)
 
 
 def ago(iso: str | None, missing: str = "-", now: datetime | None = None) -> str:
@@ -284,7 +308,7 @@ def fail(message: str) -> int:
     """Print one error line; the exit status for a user error."""
     from rich.markup import escape
 
-    err.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
+    _console("err").print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
     return 2
 
 
