@@ -100,7 +100,7 @@ def measure_cli(
             feed.write(data)
             feed.seek(0)
             child = subprocess.Popen(
-                [sys.executable, "-m", "crawler.cli", "classify"],
+                [sys.executable, "-m", "crawler.cli", "classify", "--jobs", "1"],
                 stdin=feed,
                 stdout=subprocess.PIPE,
                 cwd=ROOT,
@@ -149,11 +149,12 @@ def realistic_lines(count: int) -> list[str]:
 
 
 def measure_end_to_end(
-    lines: list[str], runs: int = 3, timeout: float = 300
+    lines: list[str], runs: int = 3, timeout: float = 300, jobs: int | None = None
 ) -> tuple[list[float], list[float]]:
     """`stnews classify` on ``lines`` end to end: releases per second of wall clock from
     process start to exit (start-up, imports and table loading included), and per CPU
-    second of the whole process (``os.wait4``)."""
+    second of the whole process and its worker processes (``os.wait4``). ``jobs``: its
+    ``--jobs`` (None: the default, one process per usable CPU)."""
     from bench.common import PYTHON, ProcessTree, run_measured
 
     data = "".join(line + "\n" for line in lines)
@@ -165,7 +166,8 @@ def measure_end_to_end(
             feed.seek(0)
             tree = ProcessTree()
             code, seconds, usage = run_measured(
-                [PYTHON, "-m", "crawler.cli", "classify"],
+                [PYTHON, "-m", "crawler.cli", "classify"]
+                + ([] if jobs is None else ["--jobs", str(jobs)]),
                 timeout=timeout,
                 stdin=feed,
                 stdout=out,

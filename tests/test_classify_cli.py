@@ -114,3 +114,22 @@ def test_classify_reads_an_optional_home() -> None:
     )
     assert as_eu["partners"] == ["JP"] == as_source["partners"]
     assert "EU" in as_be["partners"]
+
+
+def test_worker_processes_give_the_same_lines_in_the_same_order() -> None:
+    realset = (ROOT / "tests" / "classify" / "realset.jsonl").read_text(encoding="utf-8")
+    lines = realset.splitlines()[:80]
+    lines[7:7] = ["{broken", "", '["an array"]']  # error lines keep their numbers in workers
+    text = "\n".join(lines) + "\n"
+    alone = call("classify", "--jobs", "1", input=text)
+    pooled = call("classify", "--jobs", "3", input=text)
+    assert alone.returncode == pooled.returncode == 0, pooled.stderr
+    assert pooled.stdout == alone.stdout
+    out = [json.loads(line) for line in pooled.stdout.splitlines()]
+    assert len(out) == 83 and [o.get("line") for o in out[7:10]] == [8, 9, 10]
+    assert sum(bool(o.get("is_cooperation")) for o in out) > 10
+
+
+def test_jobs_must_be_a_count() -> None:
+    result = call("classify", "--jobs", "-2", input="")
+    assert result.returncode == 2 and "not a number of processes" in result.stderr

@@ -20,7 +20,12 @@ def classify_lines(lines: Iterable[str], homes: Mapping[str, str] | None = None)
     added, or ``{"error": ..., "line": n}`` (1-based) for a blank, malformed or invalid line.
     """
     for number, line in enumerate(lines, start=1):
-        yield json.dumps(_one(line, number, {} if homes is None else homes), ensure_ascii=False)
+        yield classify_line(line, number, homes)
+
+
+def classify_line(line: str, number: int, homes: Mapping[str, str] | None = None) -> str:
+    """One input line (``number`` is 1-based) as its one output line."""
+    return json.dumps(_one(line, number, {} if homes is None else homes), ensure_ascii=False)
 
 
 def _one(line: str, number: int, homes: Mapping[str, str]) -> dict[str, object]:
