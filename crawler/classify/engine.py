@@ -73,12 +73,13 @@ COOP_TYPES: tuple[str, ...] = (
     "other-cooperation",
 )
 # When a title names several kinds, the most specific mechanism wins: a joint committee that
-# signs an MoU is reported as a committee meeting, an MoU signed during a visit as an agreement.
+# signs an MoU is reported as a committee meeting, an MoU signed during a visit as an agreement,
+# an MoU that sets up a joint centre ("센터 설립 MOU", "Joint Labs signés") as the centre.
 _TYPE_PRIORITY = (
     "joint-committee",
     "joint-call",
-    "agreement",
     "hub-or-center",
+    "agreement",
     "forum-or-workshop",
     "visit-or-delegation",
 )
@@ -87,6 +88,10 @@ _NEGATIVE = ("neg.award", "neg.budget", "neg.trade", "neg.stats", "neg.result", 
 # Negative cues that hold even when the title names a kind of event ("tourism council
 # expands exchange with China", "association to Horizon Europe: state of play").
 _HARD_NEGATIVE = ("neg.promo", "neg.overview", "neg.trade_agreement")
+# A prize named in the title decides against unless one of these mechanisms is named too;
+# "award(s)" alone is also a funding grant ("NSF awards ... to US-Japan teams"), not a prize.
+_PRIZE_SOFTENERS = frozenset({"agreement", "joint-committee", "hub-or-center"})
+_FUNDING_AWARD = frozenset({"award", "awards", "awarded"})
 # "50 years of cooperation", not "the first visit in 26 years" (time since, not an anniversary).
 _ANNIVERSARY_YEARS = re.compile(r"(?<!\bin )(?<!\bfor )(?<!depuis )\b\d+ (?:ans|jahre|years)\b")
 # A joint statement issued at a committee meeting reports the meeting: these agreement terms
@@ -105,7 +110,12 @@ _RECEPTION_TERMS = frozenset({
 TITLE_LINK = 2.0  # foreign partner and cooperation language in the title
 TITLE_FOREIGN = 1.0  # foreign partner in the title, no cooperation language
 TITLE_TYPE = 1.0  # a kind of cooperation in the title, no partner
-TITLE_COOP = 0.5  # generic cooperation language in the title, no partner
+# Generic cooperation language in the title, no partner, no kind, no pair: it counts for
+# nothing. "Coopération universitaire", "Zusammenarbeit mit EU-Ländern", "International
+# science partnerships" head overview pages and domestic news far more often than
+# announcements (8 in 10 such development titles), which must then earn the threshold
+# from the lead and body alone.
+TITLE_COOP = 0.0
 TITLE_MECHANISM = 0.5  # ... and that kind is a mechanism (agreement, committee, call, hub)
 TITLE_BILATERAL = 1.0  # "Taiwan-France", "Taiwan and France", 台法, 한-프랑스 in the title
 LEAD_STRONG = 1.5  # lead sentence: partner + kind of cooperation or bilateral compound
@@ -373,6 +383,15 @@ def classify(
         hard_veto = not soft
         cues = ", ".join(dict.fromkeys(x.text for x in t.hard_negative))
         evidence.append("title negative cue (promotion/overview/trade treaty): " + cues)
+    prize = [x for x in t.negative if "neg.award" in x.categories and x.text not in _FUNDING_AWARD]
+    if prize and not set(t_kinds) & _PRIZE_SOFTENERS:
+        # A prize in the headline makes the release about the prize: a call for nominations
+        # ("臺法科技獎候選人徵求"), a ceremony or a visit to hand it over announces no
+        # cooperation, whoever the laureates are. Only an agreement, committee or hub named
+        # beside it is news of its own.
+        hard_veto = True
+        cues = ", ".join(dict.fromkeys(x.text for x in prize))
+        evidence.append("title names a prize: " + cues)
     others = _foreign_pair(text, mentions, home, title_end) if title else None
     if others:
         # "Accord UE-Japon" on a French site, "US-China ..." on a Taiwanese one: the title
@@ -462,7 +481,9 @@ def classify(
         )
         # The rules' yes stands unless the model finds it unlikely; the model alone says yes
         # when it is confident (thresholds chosen by cross-validation, see train.py).
-        said = (rules_say and p >= weights["veto"]) or p >= weights["rescue"]
+        # A hard negative cue left unsoftened (an overview, a campaign, a trade treaty, a
+        # prize) decides: the model does not rescue what the headline says is no announcement.
+        said = (rules_say and p >= weights["veto"]) or (p >= weights["rescue"] and not hard_veto)
         is_coop = said and bool(partners or regional)
         evidence.append(
             f"model: p={p:.2f} (rules {'yes' if rules_say else 'no'}; "

@@ -71,8 +71,10 @@ def examples() -> tuple[list[Row], frozenset[str]]:
         features = trace["features"]
         assert isinstance(features, dict)
         x = learned.inputs(features, item["title"], item["body"], item["language"], langs)
-        found = bool(trace["partners_found"]) or result.is_cooperation
-        rules = bool(features["score_hi"]) and bool(features["titled"])
+        # As in engine.classify: an unsoftened hard negative cue decides, whatever the model.
+        veto = bool(features["t_hardveto"])
+        found = (bool(trace["partners_found"]) or result.is_cooperation) and not veto
+        rules = bool(features["score_hi"]) and bool(features["titled"]) and not veto
         rows.append((x, bool(item["is_cooperation"]), found, item["language"], rules))
     return rows, langs
 
