@@ -116,7 +116,8 @@ TITLE_TYPE = 1.0  # a kind of cooperation in the title, no partner
 # announcements (8 in 10 such development titles), which must then earn the threshold
 # from the lead and body alone.
 TITLE_COOP = 0.0
-TITLE_MECHANISM = 0.5  # ... and that kind is a mechanism (agreement, committee, call, hub)
+TITLE_MECHANISM = 0.5  # ... and that kind is a mechanism (agreement, committee, call, hub),
+# with or without a partner in the title
 TITLE_BILATERAL = 1.0  # "Taiwan-France", "Taiwan and France", 台法, 한-프랑스 in the title
 LEAD_STRONG = 1.5  # lead sentence: partner + kind of cooperation or bilateral compound
 LEAD_WEAK = 1.0  # lead sentence: partner + generic cooperation language
@@ -366,6 +367,10 @@ def classify(
         evidence.append("title partner: " + _names(t.foreign))
     elif t_kinds or t.coop:
         score += TITLE_TYPE if t_kinds else TITLE_COOP
+        if set(t_kinds) & _MECHANISMS:
+            # "Convention entre l'Université ... et l'Ambassade", "...공동연구센터 개소": a
+            # mechanism in the headline is news even when only the lead names the partner.
+            score += TITLE_MECHANISM
         evidence.append("title: " + _terms(t, t_kinds))
     if t.bilateral:
         score += TITLE_BILATERAL

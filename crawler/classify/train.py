@@ -182,14 +182,22 @@ def main() -> None:
         line = " ".join(f"{k} {p:.2f}/{r:.2f}" for k, (p, r) in shown.items())
         print(f"l2={l2} veto={top[2]} rescue={top[3]}: {line}", flush=True)
     # The cross-validated score is flat near its top (dozens of settings within a few
-    # thousandths, i.e. within one release), so the best point alone is noise and moved with
-    # every retraining. Among the settings within TIE of the best, take the one whose verdict
-    # overrides the rules least (fewest vetoes and rescues), then the strongest regularisation.
+    # thousandths, i.e. within one release), so its argmax is noise and moved with every
+    # retraining, and so would any edge of that plateau. Take its middle instead: the
+    # regularisation most settings within TIE of the best share (the stronger on a tie), and
+    # the setting closest to the median veto and rescue of those.
     best_score = max(c[0] for c in candidates)
     near = [c for c in candidates if c[0] >= best_score - TIE]
-    _, l2, veto, rescue, overrides = min(near, key=lambda c: (c[4], -c[1], -c[3], c[2]))
-    print(f"{len(near)} settings within {TIE} of the best F0.5 {best_score:.4f}; "
-          f"the chosen one overrides the rules {overrides} times")
+    counts = Counter(c[1] for c in near)
+    l2 = max(counts, key=lambda v: (counts[v], v))
+    plateau = [c for c in near if c[1] == l2]
+    mid_veto = float(np.median([c[2] for c in plateau]))
+    mid_rescue = float(np.median([c[3] for c in plateau]))
+    _, l2, veto, rescue, overrides = min(
+        plateau, key=lambda c: (abs(c[2] - mid_veto) + abs(c[3] - mid_rescue), c[4])
+    )
+    print(f"{len(near)} settings within {TIE} of the best F0.5 {best_score:.4f}, "
+          f"{len(plateau)} with l2={l2}; the chosen one overrides the rules {overrides} times")
     print(f"chosen: l2={l2} veto={veto} rescue={rescue} (precision/recall, cross-validated)")
     if args.check:
         return
