@@ -108,15 +108,16 @@ def test_split_is_fixed_and_covers_every_language() -> None:
 # Bars that the held-out split does not meet today (rules + model of this commit; figures in
 # docs/classification.md, branch classq): a known miss fails no build, anything else does.
 KNOWN_MISSES = {
-    ("en", "precision"),  # 0.81 (18 cooperation items held out)
-    ("zh-Hant", "precision"),  # 0.85
+    ("en", "precision"),  # 0.773 (18 cooperation items held out)
+    ("zh-Hant", "precision"),  # 0.81
     ("zh-Hant", "recall"),  # 0.739
     ("zh-Hant", "partners"),  # 0.882
-    ("ko", "precision"),  # 0.938
+    ("ko", "precision"),  # 0.941
+    ("ko", "kind"),  # 0.75 (0.8 with the model trained one commit earlier: not a robust pass)
     ("fr", "precision"),  # 0.778 (8 cooperation items held out)
     ("fr", "recall"),  # 0.875
-    ("de", "precision"),  # 0.769 (15 cooperation items held out)
-    ("de", "recall"),  # 0.667
+    ("de", "precision"),  # 0.786 (17 cooperation items held out)
+    ("de", "recall"),  # 0.647
 }
 
 
