@@ -77,6 +77,17 @@ def inputs(
     return x
 
 
+_MECHANISM_KINDS = ("agreement", "joint-committee", "joint-call", "hub-or-center")
+
+
+def firm(features: dict[str, float]) -> bool:
+    """Whether the rules' yes is beyond the model's veto: the title pairs the home side with
+    its partners and names a mechanism (engine.classify and train.verdicts both ask)."""
+    return bool(features.get("t_bilateral")) and any(
+        features.get("t_kind_" + k) for k in _MECHANISM_KINDS
+    )
+
+
 def probability(model: dict[str, Any], x: dict[str, float]) -> float:
     weights = model["weights"]
     scale = model.get("scale", {})

@@ -61,9 +61,12 @@ def is_cjk(text: str) -> bool:
     return len(_CJK.findall(sample)) * 3 > len(sample.strip() or "x")
 
 
-# Sentence ends: ., ! or ? followed by space (not after an initial such as "U.S."),
-# a CJK full stop, or a line break; a match ends where the next sentence starts.
-_SENTENCE_END = re.compile(r"[.!?。！？\n](?:(?<=[.!?])(?<![A-Z]\.) +|(?<=[。！？\n]))")
+# Sentence ends: ., ! or ? followed by space (not after an initial such as "U.S.", nor after
+# a one- or two-digit ordinal: German dates read "am 12. September"), a CJK full stop, or a
+# line break; a match ends where the next sentence starts.
+_SENTENCE_END = re.compile(
+    r"[.!?。！？\n](?:(?<=[.!?])(?<![A-Z]\.)(?<!\b\d\.)(?<!\b\d\d\.) +|(?<=[。！？\n]))"
+)
 
 
 def sentence_starts(text: str) -> list[int]:
