@@ -11,7 +11,8 @@ Schedule (2 cores): the 20,000-release backfill (one core, in a child process) s
 and runs in the background, alongside the crawl-throughput comparison and the single-process
 benchmarks (extraction, feed build, the throughput profile), which take the other core; the
 incremental polls need that backfill, and `stnews classify` (one worker per core) and the
-feed-server load need both cores, so they come last. Every section records the load average it ran under.
+feed-server load need both cores, so they come last. Every section records the load average
+it ran under.
 """
 
 from __future__ import annotations
