@@ -15,7 +15,7 @@ from tests.support import ROOT
 
 @pytest.mark.parametrize("rounds", [2])
 def test_simultaneous_crawls_store_each_release_once(tmp_path, rounds: int) -> None:
-    site = SyntheticSite(80)
+    site = SyntheticSite(50)
     fixtures = site.write_fixtures(tmp_path / "site")
     db = new_database_url(tmp_path)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "STNEWS_LOG_LEVEL": "WARNING"}
@@ -36,4 +36,4 @@ def test_simultaneous_crawls_store_each_release_once(tmp_path, rounds: int) -> N
             assert summary["errors"] == 0 and summary["dropped"] == {}, summary
     releases = stored_releases(db)
     ids = [release["native_id"] for release in releases]
-    assert len(ids) == len(set(ids)) == 80, BACKEND
+    assert len(ids) == len(set(ids)) == 50, BACKEND

@@ -1,7 +1,7 @@
 """Crash safety: SIGKILL a crawl or a feed build anywhere; nothing is half written.
 
-A crawl over a replayed synthetic site of 200 releases is killed when it has stored 0 (its
-run just recorded), 30 and 100 releases; the feed writer is killed while writing and made
+A crawl over a replayed synthetic site of 120 releases is killed when it has stored 0 (its
+run just recorded), 20 and 60 releases; the feed writer is killed while writing and made
 to fail at a rename or while writing data. After each kill the database holds whole
 releases only (row, raw page, every required field), the killed run stays "running" until
 the next crawl records it as interrupted, and a final `--full` crawl completes the set,
@@ -39,10 +39,10 @@ from storage import CrawlRun, Database, RawResponse, Release, ReleaseTag, Source
 from tests.databases import new_database_url
 from tests.support import ROOT
 
-RELEASES = 200
+RELEASES = 120
 # Small writer batches: a kill lands between commits of 10 releases, not of 50.
 BATCH = 10
-KILL_AFTER = (0, 30, 100)  # stored releases when the crawl is killed
+KILL_AFTER = (0, 20, 60)  # stored releases when the crawl is killed
 CRAWL = [sys.executable, "-m", "crawler.cli"]
 
 
