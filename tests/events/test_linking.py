@@ -36,6 +36,24 @@ def test_dates_in_three_languages_resolve_against_publication() -> None:
     assert found[0].year is None and event_date(found, None).month_day == (7, 6)
 
 
+def test_english_dates_are_read_by_patterns() -> None:
+    pub = date(2023, 12, 1)
+    assert _days("", "signed on Nov. 29, 2023 in Paris", "en", pub) == [date(2023, 11, 29)]
+    assert _days("", "The forum met on 29 November and again on Sept 3rd", "en", pub) == [
+        date(2023, 11, 29), date(2023, 9, 3)]  # fmt: skip
+    # A range gives its first day, in either order of day and month.
+    assert _days("", "held in Sendai on October 21 and 22.", "en", pub) == [date(2023, 10, 21)]
+    assert _days("", "visited Taiwan from 21 to 22 November, the first", "en", pub) == [
+        date(2023, 11, 21)]  # fmt: skip
+    assert _days("", "in Saclay on May 15-16, 2022. The", "en", pub) == [date(2022, 5, 15)]
+    assert _days("", "In a statement on Friday (November 24) the", "en", pub) == [
+        date(2023, 11, 24)]  # fmt: skip
+    # Not dates: relative phrases, a month and year alone, the verb "may", a bare count.
+    for text in ("for five years, starting today", "launched in January 2023 the two",
+                 "researchers may 3D-print parts", "As of March 2019, 20 centres"):  # fmt: skip
+        assert _days("", text, "en", pub) == [], text
+
+
 def test_event_date_skips_dates_far_from_publication() -> None:
     found = mentions("", "臺灣和法國於2023年11月23日簽署協議。會議於4月29日在台北舉行", "zh-Hant",
                      date(2024, 4, 29))  # fmt: skip
