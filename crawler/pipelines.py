@@ -41,7 +41,7 @@ from storage import ReleaseRecord, SaveOutcome, save_release
 from storage.limits import ValueTooLong, fit_release
 from storage.links import UnsafeLink, link_problem, web_link
 from storage.releases import RawPage
-from storage.writer import ReleaseWriter, WriterDied, WriterStats
+from storage.writer import DEFAULT_LINGER, ReleaseWriter, WriterDied, WriterStats
 
 DROPPED = "releases/dropped"
 logger = logging.getLogger(__name__)
@@ -258,7 +258,10 @@ class StorePipeline(ReleasePipeline):
         self._shared: ReleaseWriter | None = None
         if mode == "process":
             batch_size = setting(settings, "STORE_BATCH_SIZE")
-            self.writer = self._shared = acquire_writer(settings["DATABASE_URL"], batch_size)
+            linger = setting(settings, "STORE_BATCH_SECONDS")
+            self.writer = self._shared = acquire_writer(
+                settings["DATABASE_URL"], batch_size, linger
+            )
         self._in_flight = 0
         self._idle_waiters: list[Deferred[None]] = []
         # Outcomes reported by the writer's reader thread, for the reactor thread to handle;
@@ -375,22 +378,23 @@ class StorePipeline(ReleasePipeline):
 
 # One writer per database (and batch size) per process, shared by the crawls it runs side by
 # side (`stnews crawl` runs every source at once): one child process, not one per source.
-_writers: dict[tuple[str, int], tuple[ReleaseWriter, int]] = {}
+_writers: dict[tuple[str, int, float], tuple[ReleaseWriter, int]] = {}
 _writers_lock = threading.Lock()
 
 
-def acquire_writer(url: str, batch_size: int) -> ReleaseWriter:
+def acquire_writer(url: str, batch_size: int, linger: float = DEFAULT_LINGER) -> ReleaseWriter:
+    key = (url, batch_size, linger)
     with _writers_lock:
-        writer, users = _writers.get((url, batch_size), (None, 0))
+        writer, users = _writers.get(key, (None, 0))
         if writer is None or not writer.alive:
-            writer, users = ReleaseWriter(url, batch_size), 0
-        _writers[(url, batch_size)] = (writer, users + 1)
+            writer, users = ReleaseWriter(url, batch_size, linger), 0
+        _writers[key] = (writer, users + 1)
         return writer
 
 
 def release_writer(writer: ReleaseWriter) -> WriterStats | None:
     """Give a writer back; the last user closes it (blocking: drains, waits for the child)."""
-    key = (writer.url, writer.batch_size)
+    key = (writer.url, writer.batch_size, writer.linger)
     with _writers_lock:
         current, users = _writers.get(key, (None, 0))
         if current is writer and users > 1:

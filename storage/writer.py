@@ -56,10 +56,12 @@ from storage.releases import ReleaseRecord, SaveOutcome
 logger = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 50
-#: Seconds the child waits for more releases before writing a batch smaller than the batch
-#: size. A crawl hands over a release every few milliseconds; without the wait most batches
-#: would hold one or two, each paying for its own transaction.
-DEFAULT_LINGER = 0.05
+#: Seconds the child waits for more releases, after the first it takes, before writing a
+#: batch smaller than the batch size (``STORE_BATCH_SECONDS``). A crawl of realistic pages
+#: on a busy machine hands over a release every 50 to 100 ms: with a 50 ms wait most batches
+#: held one or two, and a batch of one cost 4.1 ms of CPU a release against 1.7 ms in
+#: batches of ten or more (bench/README.md, issue 19). A close never waits: it writes at once.
+DEFAULT_LINGER = 1.0
 #: Seconds the parent's sender thread gathers submitted releases before sending them: each
 #: wake-up of a thread costs the crawl's main thread a hand-over of the GIL.
 SEND_INTERVAL = 0.02
