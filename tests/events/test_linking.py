@@ -198,3 +198,28 @@ def test_a_release_without_partners_founds_its_own_event() -> None:
                              agency_country="TW", partners=(), coop_type=None))  # fmt: skip
     linker = link_all([signals()["newnet-twfr-stc-zh"], lonely])
     assert linker.event_of["x"] != linker.event_of["newnet-twfr-stc-zh"]
+
+
+def test_minhash_gives_datasketchs_values() -> None:
+    """Stored signals hold MinHash values; ``minhash`` computes them without importing
+    datasketch (its package imports SciPy) and must give exactly datasketch's."""
+    import numpy as np
+    from datasketch import MinHash
+
+    from crawler.events.signals import NUM_PERM, SCHEME, _language, minhash, shingles
+
+    checked = 0
+    for row in rows():
+        language = _language(row["language"], row["title"])
+        text = f"{row['title']}\n{row['body'][:600]}"
+        grams = shingles(text, language)
+        ours = minhash(text, language)
+        if not grams:
+            assert ours is None
+            continue
+        theirs = MinHash(num_perm=NUM_PERM, seed=1, scheme=SCHEME)
+        theirs.update_batch(list(grams))
+        assert ours is not None and ours.dtype == theirs.hashvalues.dtype
+        assert np.array_equal(ours, theirs.hashvalues), row["id"]
+        checked += 1
+    assert checked > 100
