@@ -73,6 +73,8 @@ OnDone = Callable[[SaveOutcome | None, BaseException | None], None]
 # How the child answers: ("done", [(seq, outcome value or None, error text or None), ...])
 # after each committed batch, and ("stats", {...}) once, before it exits after a close.
 _DONE, _STATS = "done", "stats"
+#: Sent to the child by ``flush()``: write what is waiting now instead of lingering for more.
+_FLUSH = "flush"
 
 
 class ReleaseWriteError(Exception):
@@ -118,7 +120,9 @@ class ReleaseWriter:
         self._lock = threading.Lock()
         self._sequence = itertools.count(1)
         self._pending: dict[int, OnDone] = {}
-        self._outbox: queue.SimpleQueue[tuple[int, ReleaseRecord] | None] = queue.SimpleQueue()
+        self._outbox: queue.SimpleQueue[tuple[int, ReleaseRecord] | str | None] = (
+            queue.SimpleQueue()
+        )
         self._process: multiprocessing.process.BaseProcess | None = None
         self._lifeline: Connection | None = None
         self._reader: threading.Thread | None = None
@@ -165,6 +169,14 @@ class ReleaseWriter:
             seq = next(self._sequence)
             self._pending[seq] = on_done
         self._outbox.put((seq, record))
+
+    def flush(self) -> None:
+        """Have the child write what it holds now, without waiting out ``linger`` for more
+        (a crawl with nothing left to fetch: no release is coming to fill the batch)."""
+        with self._lock:
+            if self._process is None or self._closing or self._dead:
+                return
+        self._outbox.put(_FLUSH)
 
     def close(self, timeout: float | None = None) -> WriterStats | None:
         """Write everything submitted, report it, and wait for the child to exit.
@@ -246,7 +258,13 @@ class ReleaseWriter:
                     time.sleep(SEND_INTERVAL)  # gather: one wake-up for several releases
                 chunk: list[tuple[int, ReleaseRecord]] = []
                 while item is not None:
-                    chunk.append(item)
+                    if isinstance(item, str):  # flush(): after everything submitted before it
+                        if chunk:
+                            connection.send(chunk)
+                            chunk = []
+                        connection.send(item)
+                    else:
+                        chunk.append(item)
                     if len(chunk) >= self.batch_size:
                         connection.send(chunk)
                         chunk = []
@@ -395,6 +413,9 @@ def _serve(
             message = records.recv()
             if message is None:
                 closing = True
+            elif message == _FLUSH:
+                if backlog:
+                    break  # write it now
             else:
                 backlog.extend(message)
         if not backlog:
