@@ -341,22 +341,35 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
+def _command(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
 def _sample_tree(pid: int, tree: ProcessTree) -> None:
+    own = _command(pid)
     for child in _descendants(pid):
         try:
             status = Path(f"/proc/{child}/status").read_text()
         except OSError:
+            continue
+        command = _command(child)
+        if command and command == own:
+            # Forked and not yet exec'd (the crawl's own command line): its resident set is
+            # the crawl's pages, shared. A short-lived one (``uname -p``, run by
+            # ``platform.processor()``) could exit before a sample after its exec and leave
+            # the crawl's size as its peak: 127 MB counted twice in a measured run.
+            tree.peak_kib.setdefault(child, 0)
             continue
         for line in status.splitlines():
             if line.startswith("VmHWM:"):
                 # The last sample, not the largest: a sample taken between fork and exec
                 # reads the parent's high-water mark; after exec it restarts, then only grows.
                 tree.peak_kib[child] = int(line.split()[1])
-        try:  # every time: the first samples may come before its exec (the parent's name)
-            command = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ")
-            name = command.decode(errors="replace").strip()[:160]
-        except OSError:
-            name = ""
+        # Every time: the first samples may come before its exec (the parent's name).
+        name = command.replace(b"\0", b" ").decode(errors="replace").strip()[:160]
         if name:  # a zombie's is empty: keep the last one seen
             tree.names[child] = name
 

@@ -127,7 +127,11 @@ _PASSWORD_FIELD = re.compile(rb"\btype\s*=\s*[\"']?password\b", re.IGNORECASE)
 
 def has_password_field(html: bytes | None) -> bool:
     """Whether a page has a password input (a login form)."""
-    return bool(html) and _PASSWORD_FIELD.search(html) is not None
+    # The word first, in C over the lower-cased page (a fraction of a millisecond on a
+    # 200 KB page, where the case-blind pattern alone took one or two): most pages have none.
+    if not html or b"password" not in html.lower():
+        return False
+    return _PASSWORD_FIELD.search(html) is not None
 
 
 #: Elements whose text a reader never sees.

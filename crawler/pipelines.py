@@ -41,7 +41,7 @@ from storage import ReleaseRecord, SaveOutcome, save_release
 from storage.limits import ValueTooLong, fit_release
 from storage.links import UnsafeLink, link_problem, web_link
 from storage.releases import RawPage
-from storage.writer import ReleaseWriter, WriterDied, WriterStats
+from storage.writer import DEFAULT_LINGER, ReleaseWriter, WriterDied, WriterStats
 
 DROPPED = "releases/dropped"
 logger = logging.getLogger(__name__)
@@ -256,9 +256,19 @@ class StorePipeline(ReleasePipeline):
         mode = setting(settings, "STORE_WRITER")  # checked at start (crawler.config)
         self.writer: ReleaseWriter | None = None
         self._shared: ReleaseWriter | None = None
+        self._idle_check: Any = None
+        self._submitted = self._flushed = 0  # releases handed to the writer; at the last flush
         if mode == "process":
             batch_size = setting(settings, "STORE_BATCH_SIZE")
-            self.writer = self._shared = acquire_writer(settings["DATABASE_URL"], batch_size)
+            linger = setting(settings, "STORE_BATCH_SECONDS")
+            self.writer = self._shared = acquire_writer(
+                settings["DATABASE_URL"], batch_size, linger
+            )
+            if linger > IDLE_CHECK_SECONDS:
+                from twisted.internet.task import LoopingCall
+
+                self._idle_check = LoopingCall(self._flush_when_idle)
+                self._idle_check.start(IDLE_CHECK_SECONDS, now=False)
         self._in_flight = 0
         self._idle_waiters: list[Deferred[None]] = []
         # Outcomes reported by the writer's reader thread, for the reactor thread to handle;
@@ -310,7 +320,25 @@ class StorePipeline(ReleasePipeline):
 
         self.writer.submit(record, on_done)
         self._in_flight += 1
+        self._submitted += 1
         return maybe_deferred_to_future(stored)
+
+    def _flush_when_idle(self) -> None:
+        """With nothing being downloaded or waiting to be, no release is coming to fill the
+        writer's batch: have it write what it holds instead of waiting out its linger (the
+        end of a crawl, or a pause in one)."""
+        if self.writer is None or self._submitted == self._flushed:
+            return
+        engine = self.crawler.engine
+        if engine is None or engine.downloader.active:
+            return
+        stats = self.stats
+        if (stats.get_value("scheduler/enqueued") or 0) > (
+            stats.get_value("scheduler/dequeued") or 0
+        ):
+            return
+        self._flushed = self._submitted
+        self.writer.flush()
 
     def _take_reports(self) -> None:
         with self._reported_lock:
@@ -362,6 +390,8 @@ class StorePipeline(ReleasePipeline):
             waiter: Deferred[None] = Deferred()
             self._idle_waiters.append(waiter)
             await maybe_deferred_to_future(waiter)
+        if self._idle_check is not None and self._idle_check.running:
+            self._idle_check.stop()
         shared, self._shared, self.writer = self._shared, None, None
         if shared is None:
             return
@@ -373,24 +403,29 @@ class StorePipeline(ReleasePipeline):
                 self.stats.set_value(f"release_writer/{name}", value)
 
 
+#: How often the store step checks whether the crawl has gone idle (``_flush_when_idle``).
+IDLE_CHECK_SECONDS = 0.1
+
+
 # One writer per database (and batch size) per process, shared by the crawls it runs side by
 # side (`stnews crawl` runs every source at once): one child process, not one per source.
-_writers: dict[tuple[str, int], tuple[ReleaseWriter, int]] = {}
+_writers: dict[tuple[str, int, float], tuple[ReleaseWriter, int]] = {}
 _writers_lock = threading.Lock()
 
 
-def acquire_writer(url: str, batch_size: int) -> ReleaseWriter:
+def acquire_writer(url: str, batch_size: int, linger: float = DEFAULT_LINGER) -> ReleaseWriter:
+    key = (url, batch_size, linger)
     with _writers_lock:
-        writer, users = _writers.get((url, batch_size), (None, 0))
+        writer, users = _writers.get(key, (None, 0))
         if writer is None or not writer.alive:
-            writer, users = ReleaseWriter(url, batch_size), 0
-        _writers[(url, batch_size)] = (writer, users + 1)
+            writer, users = ReleaseWriter(url, batch_size, linger), 0
+        _writers[key] = (writer, users + 1)
         return writer
 
 
 def release_writer(writer: ReleaseWriter) -> WriterStats | None:
     """Give a writer back; the last user closes it (blocking: drains, waits for the child)."""
-    key = (writer.url, writer.batch_size)
+    key = (writer.url, writer.batch_size, writer.linger)
     with _writers_lock:
         current, users = _writers.get(key, (None, 0))
         if current is writer and users > 1:

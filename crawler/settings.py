@@ -31,6 +31,9 @@ DATABASE_URL = os.environ.get("DATABASE_URL", EMBEDDED_DATABASE_URL)
 STORE_WRITER = "process"
 # Most releases the writer stores per transaction (it takes whatever is waiting, up to this).
 STORE_BATCH_SIZE = 50
+# Short of a full batch, how long the writer waits for more after the first release it
+# takes: a batch of one or two pays for a whole transaction (bench/README.md, issue 19).
+STORE_BATCH_SECONDS = 1.0
 
 # --- Scheduling (`stnews schedule`) ----------------------------------------------------------
 # Seconds between runs of a source come from its `interval` in sources.toml; this is for a

@@ -7,10 +7,14 @@ reaches the database, whichever code path made the record.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 WEB_SCHEMES = ("http", "https")
+# Whitespace (str.isspace's set: re's \s is the same for str patterns) and control characters;
+# one search instead of a generator over each character (a list page checks hundreds of links).
+_SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f]")
 
 
 class UnsafeLink(ValueError):
@@ -41,7 +45,7 @@ def link_problem(url: str | None, domains: Iterable[str] = ()) -> str | None:
     ``offsite`` (a host outside ``domains``; not checked when ``domains`` is empty).
     """
     url = url or ""
-    if not url or any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in url):
+    if not url or _SPACE_OR_CONTROL.search(url):
         return "malformed"
     try:
         parts = urlsplit(url)

@@ -412,13 +412,18 @@ def _store_raw(session: Session, release: Release, raw: RawPage | None) -> None:
     session.add(row)
 
 
+RAW_ZLIB_LEVEL = 3
+
+
 def _raw_values(raw: RawPage) -> dict[str, Any]:
     return {
         "fetched_at": raw.fetched_at,
         "final_url": raw.final_url,
         "status": raw.status,
         "encoding": raw.encoding,
-        "body_zlib": zlib.compress(raw.body, 6),
+        # Level 3, not 6: on the bench site's 210 KB pages 2.0 ms instead of 4.1 ms a page
+        # (the writer's largest single cost, issue 19) for output 8% larger.
+        "body_zlib": zlib.compress(raw.body, RAW_ZLIB_LEVEL),
         "extractor_version": raw.extractor_version,
     }
 

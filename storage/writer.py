@@ -56,10 +56,12 @@ from storage.releases import ReleaseRecord, SaveOutcome
 logger = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 50
-#: Seconds the child waits for more releases before writing a batch smaller than the batch
-#: size. A crawl hands over a release every few milliseconds; without the wait most batches
-#: would hold one or two, each paying for its own transaction.
-DEFAULT_LINGER = 0.05
+#: Seconds the child waits for more releases, after the first it takes, before writing a
+#: batch smaller than the batch size (``STORE_BATCH_SECONDS``). A crawl of realistic pages
+#: on a busy machine hands over a release every 50 to 100 ms: with a 50 ms wait most batches
+#: held one or two, and a batch of one cost 4.1 ms of CPU a release against 1.7 ms in
+#: batches of ten or more (bench/README.md, issue 19). A close never waits: it writes at once.
+DEFAULT_LINGER = 1.0
 #: Seconds the parent's sender thread gathers submitted releases before sending them: each
 #: wake-up of a thread costs the crawl's main thread a hand-over of the GIL.
 SEND_INTERVAL = 0.02
@@ -71,6 +73,8 @@ OnDone = Callable[[SaveOutcome | None, BaseException | None], None]
 # How the child answers: ("done", [(seq, outcome value or None, error text or None), ...])
 # after each committed batch, and ("stats", {...}) once, before it exits after a close.
 _DONE, _STATS = "done", "stats"
+#: Sent to the child by ``flush()``: write what is waiting now instead of lingering for more.
+_FLUSH = "flush"
 
 
 class ReleaseWriteError(Exception):
@@ -116,7 +120,9 @@ class ReleaseWriter:
         self._lock = threading.Lock()
         self._sequence = itertools.count(1)
         self._pending: dict[int, OnDone] = {}
-        self._outbox: queue.SimpleQueue[tuple[int, ReleaseRecord] | None] = queue.SimpleQueue()
+        self._outbox: queue.SimpleQueue[tuple[int, ReleaseRecord] | str | None] = (
+            queue.SimpleQueue()
+        )
         self._process: multiprocessing.process.BaseProcess | None = None
         self._lifeline: Connection | None = None
         self._reader: threading.Thread | None = None
@@ -163,6 +169,14 @@ class ReleaseWriter:
             seq = next(self._sequence)
             self._pending[seq] = on_done
         self._outbox.put((seq, record))
+
+    def flush(self) -> None:
+        """Have the child write what it holds now, without waiting out ``linger`` for more
+        (a crawl with nothing left to fetch: no release is coming to fill the batch)."""
+        with self._lock:
+            if self._process is None or self._closing or self._dead:
+                return
+        self._outbox.put(_FLUSH)
 
     def close(self, timeout: float | None = None) -> WriterStats | None:
         """Write everything submitted, report it, and wait for the child to exit.
@@ -244,7 +258,13 @@ class ReleaseWriter:
                     time.sleep(SEND_INTERVAL)  # gather: one wake-up for several releases
                 chunk: list[tuple[int, ReleaseRecord]] = []
                 while item is not None:
-                    chunk.append(item)
+                    if isinstance(item, str):  # flush(): after everything submitted before it
+                        if chunk:
+                            connection.send(chunk)
+                            chunk = []
+                        connection.send(item)
+                    else:
+                        chunk.append(item)
                     if len(chunk) >= self.batch_size:
                         connection.send(chunk)
                         chunk = []
@@ -393,6 +413,9 @@ def _serve(
             message = records.recv()
             if message is None:
                 closing = True
+            elif message == _FLUSH:
+                if backlog:
+                    break  # write it now
             else:
                 backlog.extend(message)
         if not backlog:

@@ -207,6 +207,48 @@ def test_batches_take_what_is_waiting_up_to_the_batch_size(db: Database) -> None
     assert len(stored(db)) == 26
 
 
+def test_short_of_a_batch_the_writer_flushes_after_its_linger(db: Database) -> None:
+    """Releases that come in a trickle are gathered for ``linger`` seconds after the first,
+    then written together without waiting for a full batch or a close; a close writes what
+    is waiting at once."""
+    linger = 3.0
+    reports = Reports()
+    writer = ReleaseWriter(db.url, batch_size=50, linger=linger)
+    pid = started(writer, reports)
+    with stopped(pid):  # all three wait in the pipe: the child takes them together
+        write(writer, reports, {n: record(n) for n in (1, 2, 3)})
+    resumed = time.monotonic()
+    wait_for(lambda: reports.count() == 4, "the short batch written by time", timeout=60)
+    assert time.monotonic() - resumed >= linger * 0.9  # it waited for more
+    assert len(stored(db)) == 4  # before any close
+    write(writer, reports, {n: record(n) for n in (4, 5)})
+    closing = time.monotonic()
+    figures = writer.close(timeout=60)
+    assert time.monotonic() - closing < linger  # no linger on a close
+    assert figures is not None
+    assert (figures.batches, figures.largest_batch, figures.releases) == (3, 3, 6)
+    assert len(stored(db)) == 6
+
+
+def test_flush_writes_what_is_waiting_without_its_linger(db: Database) -> None:
+    """A crawl with nothing left to fetch flushes: the child writes what it holds at once
+    instead of waiting out a long linger for releases that are not coming."""
+    linger = 60.0
+    reports = Reports()
+    writer = ReleaseWriter(db.url, batch_size=50, linger=linger)
+    writer.flush()  # before the child starts: nothing to do, and no child started for it
+    assert writer.pid is None
+    write(writer, reports, {n: record(n) for n in (1, 2, 3)})
+    asked = time.monotonic()
+    writer.flush()
+    wait_for(lambda: reports.count() == 3, "the flushed batch", timeout=linger / 2)
+    assert time.monotonic() - asked < linger / 2
+    assert len(stored(db)) == 3 and not reports.errors
+    writer.flush()  # nothing waiting: harmless
+    figures = writer.close(timeout=60)
+    assert figures is not None and figures.releases == 3
+
+
 def test_a_bad_release_fails_alone_and_whole(db: Database) -> None:
     """In one batch: a release whose raw page the database refuses after its row was written,
     and one whose date cannot be bound; both fail with their error, the others commit."""

@@ -14,7 +14,6 @@ from datetime import date
 from itertools import combinations, pairwise
 
 import numpy as np
-from datasketch import MinHash
 
 from crawler.classify import classify
 from crawler.classify.text import is_cjk, normalize
@@ -22,8 +21,25 @@ from crawler.classify.text import is_cjk, normalize
 from . import dates, markers
 
 NUM_PERM = 64
-SCHEME = "affine32"  # datasketch's permutation scheme, fixed so stored hash values stay valid
-_DTYPE = MinHash(num_perm=1, seed=1, scheme=SCHEME).hashvalues.dtype
+# datasketch's MinHash (seed 1, its "affine32" scheme), computed below with the same numbers:
+# stored hash values stay valid, and a test holds the two equal. Not datasketch itself:
+# importing its package imports its LSH indexes and with them SciPy, 60 MB and 0.6 s of
+# start-up in every crawl process, for the few lines of MinHash used here (issue 19).
+SCHEME = "affine32"
+_SEED = 1
+_DTYPE = np.dtype(np.uint32)
+_MAX_HASH = np.uint32(0xFFFFFFFF)
+
+
+def _permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """datasketch's affine32 permutations h -> a * h + b (mod 2**32), ``a`` odd."""
+    gen = np.random.RandomState(seed)
+    a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)
+    return a, b
+
+
+_A, _B = _permutations(NUM_PERM, _SEED)
 # Opening text hashed for similarity: the headline and lead say what happened; the rest of a
 # release (background, quotes) differs between publishers.
 SIMILARITY_CHARS = 600
@@ -92,9 +108,8 @@ class Signals:
     instruments: frozenset[str]
     title_instruments: frozenset[str]
     anchors: frozenset[frozenset[str]]
-    # The MinHash's hash values (datasketch computes them; comparing two is counting equal
-    # slots, done in ``similarity`` without rebuilding MinHash objects, whose construction
-    # draws the permutations again and cost a rebuild most of its time).
+    # The MinHash's hash values (``minhash``, as datasketch computes them); comparing two is
+    # counting equal slots (``similarity``).
     minhash: np.ndarray | None = field(repr=False, default=None)
 
     @property
@@ -183,12 +198,23 @@ def shingles(text: str, language: str) -> set[bytes]:
 
 
 def minhash(text: str, language: str) -> np.ndarray | None:
+    """The MinHash hash values of the text's shingles: what ``datasketch.MinHash(num_perm=64,
+    seed=1, scheme="affine32").update_batch(grams)`` gives (its SHA-1 32-bit hash, its
+    MurmurHash3 pre-mix, its permutations)."""
     grams = shingles(text, language)
     if not grams:
         return None
-    mh = MinHash(num_perm=NUM_PERM, seed=1, scheme=SCHEME)
-    mh.update_batch(list(grams))
-    return mh.hashvalues.copy()
+    hv = np.array(
+        [int.from_bytes(hashlib.sha1(g).digest()[:4], "little") for g in grams], dtype=np.uint32
+    ).reshape(-1, 1)
+    # MurmurHash3's 32-bit finalizer; uint32 arithmetic wraps, which is the modulo.
+    hv = hv ^ (hv >> np.uint32(16))
+    hv = hv * np.uint32(0x85EBCA6B)
+    hv = hv ^ (hv >> np.uint32(13))
+    hv = hv * np.uint32(0xC2B2AE35)
+    hv = hv ^ (hv >> np.uint32(16))
+    values = (hv * _A + _B).min(axis=0)
+    return np.minimum(np.full(NUM_PERM, _MAX_HASH, dtype=np.uint32), values)
 
 
 def similarity(a: np.ndarray, b: np.ndarray) -> float:

@@ -36,6 +36,24 @@ def test_dates_in_three_languages_resolve_against_publication() -> None:
     assert found[0].year is None and event_date(found, None).month_day == (7, 6)
 
 
+def test_english_dates_are_read_by_patterns() -> None:
+    pub = date(2023, 12, 1)
+    assert _days("", "signed on Nov. 29, 2023 in Paris", "en", pub) == [date(2023, 11, 29)]
+    assert _days("", "The forum met on 29 November and again on Sept 3rd", "en", pub) == [
+        date(2023, 11, 29), date(2023, 9, 3)]  # fmt: skip
+    # A range gives its first day, in either order of day and month.
+    assert _days("", "held in Sendai on October 21 and 22.", "en", pub) == [date(2023, 10, 21)]
+    assert _days("", "visited Taiwan from 21 to 22 November, the first", "en", pub) == [
+        date(2023, 11, 21)]  # fmt: skip
+    assert _days("", "in Saclay on May 15-16, 2022. The", "en", pub) == [date(2022, 5, 15)]
+    assert _days("", "In a statement on Friday (November 24) the", "en", pub) == [
+        date(2023, 11, 24)]  # fmt: skip
+    # Not dates: relative phrases, a month and year alone, the verb "may", a bare count.
+    for text in ("for five years, starting today", "launched in January 2023 the two",
+                 "researchers may 3D-print parts", "As of March 2019, 20 centres"):  # fmt: skip
+        assert _days("", text, "en", pub) == [], text
+
+
 def test_event_date_skips_dates_far_from_publication() -> None:
     found = mentions("", "臺灣和法國於2023年11月23日簽署協議。會議於4月29日在台北舉行", "zh-Hant",
                      date(2024, 4, 29))  # fmt: skip
@@ -180,3 +198,28 @@ def test_a_release_without_partners_founds_its_own_event() -> None:
                              agency_country="TW", partners=(), coop_type=None))  # fmt: skip
     linker = link_all([signals()["newnet-twfr-stc-zh"], lonely])
     assert linker.event_of["x"] != linker.event_of["newnet-twfr-stc-zh"]
+
+
+def test_minhash_gives_datasketchs_values() -> None:
+    """Stored signals hold MinHash values; ``minhash`` computes them without importing
+    datasketch (its package imports SciPy) and must give exactly datasketch's."""
+    import numpy as np
+    from datasketch import MinHash
+
+    from crawler.events.signals import NUM_PERM, SCHEME, _language, minhash, shingles
+
+    checked = 0
+    for row in rows():
+        language = _language(row["language"], row["title"])
+        text = f"{row['title']}\n{row['body'][:600]}"
+        grams = shingles(text, language)
+        ours = minhash(text, language)
+        if not grams:
+            assert ours is None
+            continue
+        theirs = MinHash(num_perm=NUM_PERM, seed=1, scheme=SCHEME)
+        theirs.update_batch(list(grams))
+        assert ours is not None and ours.dtype == theirs.hashvalues.dtype
+        assert np.array_equal(ours, theirs.hashvalues), row["id"]
+        checked += 1
+    assert checked > 100
