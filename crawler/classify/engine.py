@@ -316,6 +316,8 @@ def classify(
             for c in compounds
         ]
     mentions = _outside_quotes(text, mentions)
+    if not cjk:
+        mentions = _not_examples(text, mentions)
     terms = _outside(lexicon().find(lowered, cjk_hits, cjk), name_spans)
 
     starts = sentence_starts(text)
@@ -713,6 +715,21 @@ def _outside_quotes(text: str, mentions: list[Mention]) -> list[Mention]:
             continue
         out.append(m)
     return out
+
+
+# A name brought in as a comparison or an example ("like centres in Japan do", "unlike
+# Korea", "comme au Japon", "wie in Japan") is not a party: nothing between the marker and the
+# name ends the clause. Hand-written (a regex over a few words), as no library marks these.
+_EXAMPLE_BEFORE = re.compile(
+    r"\b(?:like|unlike|as in|comme en|comme au|comme aux|comme dans|wie in|wie im|ähnlich wie)"
+    r"\b[^,;:.!?()]{0,30}$",
+    re.IGNORECASE,
+)
+
+
+def _not_examples(text: str, mentions: list[Mention]) -> list[Mention]:
+    """Drop countries named only as a comparison or an example (Latin script only)."""
+    return [m for m in mentions if not _EXAMPLE_BEFORE.search(text, max(0, m.start - 45), m.start)]
 
 
 def _outside(terms: list[Term], spans: list[tuple[int, int]]) -> list[Term]:
