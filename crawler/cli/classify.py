@@ -81,10 +81,11 @@ def _jobs(text: str) -> int:
 
 #: More processes than this gain little: reading and writing lines in this one stays serial.
 MAX_JOBS = 8
-#: Lines handed to a worker at a time. Small, so that a slow pipe (one release now and then)
-#: sees each result at once; a line takes about a millisecond to classify, so the round trip
-#: (tens of microseconds) stays a few percent.
-CHUNK = 2
+#: Most lines handed to a worker at once, and how long a short group waits for more: a file
+#: goes out in full groups (each round trip costs about what a line does), a pipe that brings
+#: one release now and then has each one classified at once.
+CHUNK = 16
+CHUNK_WAIT = 0.005
 _homes_in_workers: Mapping[str, str] = {}
 
 
@@ -106,15 +107,57 @@ def _classified(lines: Iterable[str], homes: Mapping[str, str], jobs: int) -> It
     global _homes_in_workers
     warm_up()  # loaded once here: each forked worker starts with the tables in memory
     _homes_in_workers = homes
+    # Forked before the reader thread starts: a fork copies no running thread.
     with multiprocessing.get_context("fork").Pool(jobs) as pool:
-        yield from pool.imap(_classify_numbered, enumerate(lines, start=1), chunksize=CHUNK)
+        for outputs in pool.imap(_classify_group, _groups(lines, CHUNK, CHUNK_WAIT)):
+            yield from outputs
 
 
-def _classify_numbered(numbered: tuple[int, str]) -> str:
+def _groups(lines: Iterable[str], size: int, wait: float) -> Iterator[list[tuple[int, str]]]:
+    """The lines, numbered from 1, in groups of up to ``size``: a group goes as soon as it is
+    full or no line came for ``wait`` seconds. A thread reads, so a slow input never holds
+    back lines already read. (multiprocessing's own ``chunksize`` waits for a full chunk.)"""
+    import queue
+    import threading
+
+    pending: queue.Queue = queue.Queue(maxsize=size * 64)
+    end = object()
+    failure: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            for numbered in enumerate(lines, start=1):
+                pending.put(numbered)
+        except BaseException as exc:  # handed to the consumer, raised there
+            failure.append(exc)
+        finally:
+            pending.put(end)
+
+    threading.Thread(target=read, name="classify-input", daemon=True).start()
+    done = False
+    while not done:
+        item = pending.get()
+        if item is end:
+            break
+        group = [item]
+        while len(group) < size:
+            try:
+                item = pending.get(timeout=wait)
+            except queue.Empty:
+                break
+            if item is end:
+                done = True
+                break
+            group.append(item)
+        yield group
+    if failure:
+        raise failure[0]
+
+
+def _classify_group(group: list[tuple[int, str]]) -> list[str]:
     from crawler.classify.jsonl import classify_line
 
-    number, line = numbered
-    return classify_line(line, number, _homes_in_workers)
+    return [classify_line(line, number, _homes_in_workers) for number, line in group]
 
 
 class _Homes(Mapping[str, str]):
