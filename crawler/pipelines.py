@@ -41,7 +41,7 @@ from storage import ReleaseRecord, SaveOutcome, save_release
 from storage.limits import ValueTooLong, fit_release
 from storage.links import UnsafeLink, link_problem, web_link
 from storage.releases import RawPage
-from storage.writer import DEFAULT_LINGER, ReleaseWriter, WriterDied, WriterStats
+from storage.writer import ReleaseWriter, WriterDied, WriterStats
 
 DROPPED = "releases/dropped"
 logger = logging.getLogger(__name__)
@@ -413,7 +413,7 @@ _writers: dict[tuple[str, int, float], tuple[ReleaseWriter, int]] = {}
 _writers_lock = threading.Lock()
 
 
-def acquire_writer(url: str, batch_size: int, linger: float = DEFAULT_LINGER) -> ReleaseWriter:
+def acquire_writer(url: str, batch_size: int, linger: float) -> ReleaseWriter:
     key = (url, batch_size, linger)
     with _writers_lock:
         writer, users = _writers.get(key, (None, 0))

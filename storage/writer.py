@@ -55,13 +55,6 @@ from storage.releases import ReleaseRecord, SaveOutcome
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_BATCH_SIZE = 50
-#: Seconds the child waits for more releases, after the first it takes, before writing a
-#: batch smaller than the batch size (``STORE_BATCH_SECONDS``). A crawl of realistic pages
-#: on a busy machine hands over a release every 50 to 100 ms: with a 50 ms wait most batches
-#: held one or two, and a batch of one cost 4.1 ms of CPU a release against 1.7 ms in
-#: batches of ten or more (bench/README.md, issue 19). A close never waits: it writes at once.
-DEFAULT_LINGER = 1.0
 #: Seconds the parent's sender thread gathers submitted releases before sending them: each
 #: wake-up of a thread costs the crawl's main thread a hand-over of the GIL.
 SEND_INTERVAL = 0.02
@@ -108,9 +101,10 @@ class ReleaseWriter:
     one at a time, in the order the child reports (batch by batch).
     """
 
-    def __init__(
-        self, url: str, batch_size: int = DEFAULT_BATCH_SIZE, linger: float = DEFAULT_LINGER
-    ) -> None:
+    def __init__(self, url: str, batch_size: int, linger: float) -> None:
+        """``batch_size``: most releases per transaction; ``linger``: seconds the child waits
+        for more after the first it takes, before writing a smaller batch (a close never
+        waits). The caller's settings hold both defaults (crawler/settings.py)."""
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, not {batch_size}")
         self.url = url

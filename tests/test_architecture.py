@@ -129,3 +129,13 @@ def test_storage_restates_no_project_default() -> None:
 
     for function in (Database.__init__, make_engine):
         assert inspect.signature(function).parameters["url"].default is inspect.Parameter.empty
+
+
+def test_the_writer_takes_its_batching_from_the_caller() -> None:
+    import inspect
+
+    from storage.writer import ReleaseWriter
+
+    parameters = inspect.signature(ReleaseWriter.__init__).parameters
+    for name in ("batch_size", "linger"):
+        assert parameters[name].default is inspect.Parameter.empty

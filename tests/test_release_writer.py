@@ -26,6 +26,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from bench.sitegen import SyntheticSite
+from crawler.config import default
 from crawler.normalize import fingerprint
 from storage import Database, RawResponse, Release, ReleaseRecord, ReleaseTag, SaveOutcome
 from storage.releases import RawPage, raw_body
@@ -33,6 +34,9 @@ from storage.writer import ReleaseWriteError, ReleaseWriter, WriterDied
 from tests.crawl_support import crawl_json
 from tests.databases import new_database_url
 from tests.support import ROOT, wait_for
+
+#: The project's default wait for a fuller batch (crawler/settings.py STORE_BATCH_SECONDS).
+LINGER = default("STORE_BATCH_SECONDS")
 
 
 def record(n: int, **changes) -> ReleaseRecord:
@@ -88,7 +92,7 @@ def write(writer: ReleaseWriter, reports: Reports, records: dict[int, ReleaseRec
 
 def write_all(url: str, records: dict[int, ReleaseRecord], batch_size: int = 50) -> Reports:
     reports = Reports()
-    writer = ReleaseWriter(url, batch_size)
+    writer = ReleaseWriter(url, batch_size, LINGER)
     write(writer, reports, records)
     writer.close(timeout=60)
     assert reports.count() == len(records)
@@ -195,7 +199,7 @@ def test_outcomes_new_unchanged_updated(db: Database) -> None:
 
 def test_batches_take_what_is_waiting_up_to_the_batch_size(db: Database) -> None:
     reports = Reports()
-    writer = ReleaseWriter(db.url, batch_size=10)
+    writer = ReleaseWriter(db.url, batch_size=10, linger=LINGER)
     pid = started(writer, reports)
     with stopped(pid):
         write(writer, reports, {n: record(n) for n in range(1, 26)})
@@ -253,7 +257,7 @@ def test_a_bad_release_fails_alone_and_whole(db: Database) -> None:
     """In one batch: a release whose raw page the database refuses after its row was written,
     and one whose date cannot be bound; both fail with their error, the others commit."""
     reports = Reports()
-    writer = ReleaseWriter(db.url, batch_size=50)
+    writer = ReleaseWriter(db.url, batch_size=50, linger=LINGER)
     pid = started(writer, reports)
     bad_raw = record(3)
     bad_raw = replace(bad_raw, raw=replace(bad_raw.raw, status=None))  # NOT NULL column
@@ -274,7 +278,7 @@ def test_a_bad_release_fails_alone_and_whole(db: Database) -> None:
 
 def test_close_writes_and_reports_everything_submitted(db: Database) -> None:
     reports = Reports()
-    writer = ReleaseWriter(db.url, batch_size=20)
+    writer = ReleaseWriter(db.url, batch_size=20, linger=LINGER)
     write(writer, reports, {n: record(n) for n in range(300)})
     figures = writer.close(timeout=60)
     assert reports.count() == 300 and not reports.errors
@@ -283,7 +287,7 @@ def test_close_writes_and_reports_everything_submitted(db: Database) -> None:
     assert not writer.alive
     with pytest.raises(RuntimeError, match="closed"):
         writer.submit(record(1), reports.callback(1))
-    assert ReleaseWriter(db.url).close() is None  # never started: nothing to do
+    assert ReleaseWriter(db.url, 50, LINGER).close() is None  # never started: nothing to do
 
 
 def test_two_writers_at_once_store_each_release_once(db: Database) -> None:
@@ -312,7 +316,7 @@ def test_two_writers_at_once_store_each_release_once(db: Database) -> None:
 
 def test_a_dead_writer_fails_what_it_held_and_refuses_more(db: Database) -> None:
     reports = Reports()
-    writer = ReleaseWriter(db.url)
+    writer = ReleaseWriter(db.url, 50, LINGER)
     pid = started(writer, reports)
     os.kill(pid, signal.SIGSTOP)
     write(writer, reports, {n: record(n) for n in range(1, 6)})
@@ -336,7 +340,7 @@ import sys, threading
 from tests.test_release_writer import record
 from storage.writer import ReleaseWriter
 
-writer = ReleaseWriter(sys.argv[1], batch_size=int(sys.argv[2]))
+writer = ReleaseWriter(sys.argv[1], batch_size=int(sys.argv[2]), linger=1.0)
 done = threading.Event()
 writer.submit(record(0), lambda outcome, error: done.set())
 done.wait(60)
