@@ -40,6 +40,9 @@ from tests.safety_support import (
     stored_releases,
 )
 
+# Whole crawls about the crawler's handling of input, not about the database: SQLite leg only.
+pytestmark = pytest.mark.slow
+
 ORIGIN = "https://www.nstc.gov.tw"
 HUGE = 50 * 1024 * 1024  # above DOWNLOAD_MAXSIZE (16 MB)
 # List page 2: 3,000 links. Well-formed links to pages that do not exist (each listed twice),

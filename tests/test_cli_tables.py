@@ -118,6 +118,7 @@ def test_crawl_summary_lists_dropped_reasons_under_the_table(terminal) -> None:
     assert "koreakr_motir dropped 2 missing-date, 1 storage-error" in text
 
 
+@pytest.mark.slow
 def test_check_table(terminal) -> None:
     assert main(["check", "koreakr_motir", "nstc_pages"]) == 0
     text = terminal()

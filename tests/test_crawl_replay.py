@@ -246,6 +246,7 @@ def test_edited_page_updates_its_row(tmp_path: Path) -> None:
     assert len({e.id for e in entries}) == len(entries)
 
 
+@pytest.mark.slow
 def test_page_without_a_date_is_dropped_with_its_reason(tmp_path: Path) -> None:
     fixtures = copy_fixtures(tmp_path / "fixtures", ("nstc",))
     # Take the date of seed 000 off its detail page (its "Date:" and "Last Modified :" lines)
@@ -275,6 +276,7 @@ def _reencode_seed_page(fixtures: Path, encoding: str, declare: bool) -> None:
     index.write_text(re.sub(r'"text/html;\s*charset=[^"]*"', '"text/html"', text, flags=re.I))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("encoding", "declare"), [("big5", True), ("utf-8", False)])
 def test_charset_from_meta_tag_or_detection(tmp_path: Path, encoding: str, declare: bool) -> None:
     fixtures = copy_fixtures(tmp_path / "fixtures", ("nstc",))

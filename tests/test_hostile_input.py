@@ -130,11 +130,13 @@ def forged(tmp_path_factory: pytest.TempPathFactory) -> Run:
     return crawl_class(tmp, "forged", html=False, feeds=("forged_feed", "forged_entries"))
 
 
+@pytest.mark.slow
 def test_forged_pages_and_entries_crawl_cleanly(forged: Run) -> None:
     assert_clean(forged)
     assert_links_on_source(forged)
 
 
+@pytest.mark.slow
 def test_a_page_posing_as_a_feed_entry_sets_nothing(forged: Run) -> None:
     good = forged.by_url(detail_url("forged-good"))
     assert good["title"] == "Taiwan and Japan Renew Their Science Agreement"
@@ -152,6 +154,7 @@ def test_a_page_posing_as_a_feed_entry_sets_nothing(forged: Run) -> None:
         assert release["native_id"].endswith(case_id(case))
 
 
+@pytest.mark.slow
 def test_entry_links_must_be_http_pages_of_the_source(forged: Run) -> None:
     stats = forged.stats("forged_entries")
     # javascript:, vbscript:, data:, ftp: are no web links: skipped as the feed is read.
@@ -166,6 +169,7 @@ def test_entry_links_must_be_http_pages_of_the_source(forged: Run) -> None:
     assert not [r for r in forged.releases if "FORGED" in r["title"]]
 
 
+@pytest.mark.slow
 def test_reparse_reads_a_forged_page_as_a_page(forged: Run) -> None:
     """The stored raw page of forged-html is the entry JSON; only the crawl's extractor
     version could make re-extraction read it as an entry, and the page does not carry it."""
@@ -263,6 +267,7 @@ def links(tmp_path_factory: pytest.TempPathFactory) -> Run:
     return crawl_class(tmp, "links", html=True, feeds=("links_feed", "links_entries"))
 
 
+@pytest.mark.slow
 def test_bad_links_cost_only_their_own_entry(links: Run) -> None:
     assert_clean(links)
     assert_links_on_source(links)
@@ -273,6 +278,7 @@ def test_bad_links_cost_only_their_own_entry(links: Run) -> None:
     assert urls == {detail_url(case) for case in wanted}
 
 
+@pytest.mark.slow
 def test_bad_links_are_counted(links: Run) -> None:
     html = links.stats("nstc")
     # Of the 11 bad hrefs: "https:///path" is a relative link to a page of the site (404 in
@@ -307,6 +313,7 @@ def test_the_real_moeaidb_list_with_three_bad_links_stores_the_rest(tmp_path: Pa
     assert len(ids) == len(details) - 3 > 10, sorted(ids)
 
 
+@pytest.mark.slow
 def test_a_release_keeps_only_its_http_image_and_files(links: Run) -> None:
     release = links.by_url(detail_url("links-bad-image"))
     assert release["image_url"] is None
@@ -329,6 +336,7 @@ def _no_bad_text(text: str) -> None:
     text.encode("utf-8")  # no lone surrogate survives
 
 
+@pytest.mark.slow
 def test_a_bad_reference_loses_only_its_character(charrefs: Run) -> None:
     assert_clean(charrefs)
     for n, case in enumerate(SURROGATE_REFS):
@@ -340,6 +348,7 @@ def test_a_bad_reference_loses_only_its_character(charrefs: Run) -> None:
         _no_bad_text(release["body"])
 
 
+@pytest.mark.slow
 def test_surrogate_references_in_utf8_and_utf16_feeds_lose_only_that_character(
     charrefs: Run,
 ) -> None:
@@ -354,6 +363,7 @@ def test_surrogate_references_in_utf8_and_utf16_feeds_lose_only_that_character(
         assert padded["title"] == f"Taiwan and Austria Sign a Materials Note ({tag})"
 
 
+@pytest.mark.slow
 def test_raw_lone_surrogates_in_feeds_lose_only_themselves(charrefs: Run) -> None:
     for tag in ("raw-utf8", "raw-utf16le", "raw-utf16be"):
         clean = charrefs.by_url(detail_url(f"{tag}-clean"))
@@ -364,6 +374,7 @@ def test_raw_lone_surrogates_in_feeds_lose_only_themselves(charrefs: Run) -> Non
         assert bad["body"] == "Offshore wind – 風力 research continues."
 
 
+@pytest.mark.slow
 def test_entity_declarations_are_found_in_any_encoding(charrefs: Run) -> None:
     # UTF-7 by declaration, UTF-7 by header only, EBCDIC: none shows "<!ENTITY" in its bytes.
     for name in ("entity-utf7.xml", "entity-utf7-header.xml", "entity-ebcdic.xml"):
@@ -472,6 +483,7 @@ def charset(tmp_path_factory: pytest.TempPathFactory) -> Run:
     return crawl_class(tmp, "charset", html=True)
 
 
+@pytest.mark.slow
 def test_stray_bytes_become_replacement_characters_in_place(charset: Run) -> None:
     assert_clean(charset)
     release = charset.by_url(detail_url("stray-cp1252"))
@@ -488,6 +500,7 @@ def test_stray_bytes_become_replacement_characters_in_place(charset: Run) -> Non
         assert "‚Ä" not in release["title"] + release["body"]  # no mac-iceland page
 
 
+@pytest.mark.slow
 def test_mixed_utf8_and_legacy_pages_keep_every_paragraph(charset: Run) -> None:
     big5 = charset.by_url(detail_url("mixed-big5"))
     assert big5["body"].split("\n\n") == [
@@ -504,6 +517,7 @@ def test_mixed_utf8_and_legacy_pages_keep_every_paragraph(charset: Run) -> None:
     assert charset.stats("nstc")["safety/repaired/charset"] == 2  # mixed-cp949, 203 Big5
 
 
+@pytest.mark.slow
 def test_status_203_answers_are_repaired_like_200(charset: Run) -> None:
     big5 = charset.by_url(detail_url("status-203-big5"))
     assert big5["title"] == "國科會與德國合作研究計畫"

@@ -30,6 +30,9 @@ from tests.corpus_cases import load_cases
 from tests.safety_support import CORPUS, crawl
 from tests.support import ROOT
 
+# Whole crawls about the crawler's handling of input, not about the database: SQLite leg only.
+pytestmark = pytest.mark.slow
+
 CASES = CORPUS / "interstitial"
 FIXTURES = ROOT / "fixtures"
 

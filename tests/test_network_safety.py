@@ -49,6 +49,7 @@ def test_the_project_settings_enable_the_safety_middlewares() -> None:
     assert settings.getint("DOWNLOAD_TIMEOUT") == 30
 
 
+@pytest.mark.slow
 def test_a_crawl_opens_no_console_that_runs_code(tmp_path: Path) -> None:
     """Neither Scrapy's telnet console nor its remote-control HTTP server (on by default)."""
     result = run_cli(
@@ -395,6 +396,7 @@ DETAIL = (
 )
 
 
+@pytest.mark.slow
 def test_a_local_server_needs_the_explicit_permission(tmp_path: Path) -> None:
     links = "".join(
         f"<a class='release' href='{path}'>x</a>"

@@ -24,6 +24,9 @@ HOMES = {
 }  # fmt: skip
 PROVENANCE_KINDS = {"real", "derived", "synthetic"}
 
+# Whole crawls about the crawler's handling of input, not about the database: SQLite leg only.
+pytestmark = pytest.mark.slow
+
 
 def _index(source: str) -> list[dict]:
     return json.loads((FIXTURES / source / "index.json").read_text(encoding="utf-8"))["responses"]

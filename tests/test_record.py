@@ -47,6 +47,7 @@ def site():
     server.shutdown()
 
 
+@pytest.mark.slow
 def test_record_then_replay_gives_the_same_releases(site: str, tmp_path: Path) -> None:
     recorded = tmp_path / "recorded"
     start = site + LIST_PATH

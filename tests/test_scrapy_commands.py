@@ -4,6 +4,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from tests.databases import new_database_url
 from tests.support import ROOT
 
@@ -27,6 +29,7 @@ def test_scrapy_list(tmp_path) -> None:
     assert "same name" not in result.stderr
 
 
+@pytest.mark.slow
 def test_scrapy_check_against_fixtures(tmp_path) -> None:
     result = scrapy("check", "-s", "REPLAY_DIR=fixtures", tmp_db=f"sqlite:///{tmp_path}/x.db")
     assert result.returncode == 0, result.stdout + result.stderr

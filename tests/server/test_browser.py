@@ -139,6 +139,7 @@ _OVERFLOWING = """(width) => {
 }"""
 
 
+@pytest.mark.slow  # layout, not the database: SQLite leg only
 def test_main_pages_fit_390_px_and_screenshots_are_saved(site: dict) -> None:
     folder = Path(os.environ.get("STNEWS_SCREENSHOTS", ROOT / "var" / "screenshots"))
     shutil.rmtree(folder, ignore_errors=True)
