@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 
 from bench.sitegen import SyntheticSite
 from storage import CrawlRun, Database, Release
-from tests.databases import new_database_url
+from tests.databases import BACKEND, new_database_url
 from tests.support import ROOT
 
 # Whole crawls in child processes: a loaded machine may need more than the default timeout.
@@ -124,7 +124,7 @@ def crawled_before(pages: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
     """A SQLite database holding the complete first crawl, made once per module and copied by
     each test (the tests stop the second crawl; the first is the same for all). None on
     PostgreSQL, where each test crawls it itself."""
-    if not new_database_url(tmp_path_factory.mktemp("probe")).startswith("sqlite:"):
+    if BACKEND != "sqlite":
         return None
     folder = tmp_path_factory.mktemp("before-db")
     site = Site(folder, pages, f"sqlite:///{folder / 'stnews.db'}")
