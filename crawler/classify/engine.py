@@ -377,12 +377,27 @@ def classify(
     if t.bilateral:
         score += TITLE_BILATERAL
         evidence.append("title bilateral: " + ", ".join(dict.fromkeys(t.bilateral)))
-    if t.courtesy and not (set(t_kinds) - {"visit-or-delegation"}) and not t.bilateral:
+    if t.courtesy and not (set(t_kinds) - {"visit-or-delegation"}):
         # A courtesy call, or a meeting with an envoy or parliamentarians who "hope to deepen
         # cooperation", announces no mechanism: diplomacy, not a cooperation announcement.
         score += NEGATIVE_TITLE
         cues = ", ".join(dict.fromkeys(x.text for x in t.courtesy))
         evidence.append("title courtesy call / envoy: " + cues)
+    lead0 = units.get(bisect_right(starts, body_start) - 1) if title and body else None
+    lead_courtesy = bool(
+        lead0 is not None
+        and not cjk  # CJK leads list envoys and legislators among the guests of real events
+        and lead0.courtesy
+        and not t.courtesy
+        and not (set(t_kinds) - {"visit-or-delegation"})
+    )
+    if lead_courtesy:
+        assert lead0 is not None
+        # "Syria, Iran discuss ways to boost cooperation": the first sentence says the talks
+        # were an envoy's call, and the title names no mechanism or event.
+        score += NEGATIVE_TITLE
+        cues = ", ".join(dict.fromkeys(x.text for x in lead0.courtesy))
+        evidence.append("lead: the talks are a courtesy call / envoy's meeting: " + cues)
     if evidence_anniversary:
         evidence.append("title anniversary: the agreement named is not new")
     if anniversary and not t.renewal and not t_kinds:
@@ -494,6 +509,7 @@ def classify(
         "t_coop": float(bool(t.coop)),
         "t_bilateral": float(bool(t.bilateral)),
         "t_courtesy": float(bool(t.courtesy)),
+        "l_courtesy": float(lead_courtesy),
         "t_hardneg": float(bool(t.hard_negative)),
         "t_hardveto": float(hard_veto),
         "t_anniv": float(anniversary),
@@ -755,10 +771,10 @@ def _bilateral(
     out = []
     for c in compounds:
         foreign = {code for code in c.codes if code != home}
-        if home in c.codes and foreign:
+        if home in c.codes and foreign and not _posted(text, c.start):
             out.append((c.start, text[c.start : c.end], foreign))
     for i, (a, b) in enumerate(pairwise(mentions)):
-        if (a.code == home) == (b.code == home) or a.abbr or b.abbr:
+        if (a.code == home) == (b.code == home) or a.abbr or b.abbr or _posted(text, a.start):
             continue
         gap = text[a.end : b.start]
         if len(gap) <= 12 and (_COMPOUND_GAP.fullmatch(gap) or _PAIR_GAP.fullmatch(gap)):
@@ -775,6 +791,14 @@ def _bilateral(
 
 
 _PAIR_DASH = re.compile(r" ?[-/–] ?")
+# "駐日米国大使", "在ジブチ日本国大使", 駐台法國代表: 駐/在 ("posted in") make the names an
+# envoy's posting and nationality, not two parties.
+_POSTED = frozenset("駐在")
+_POSTED_BEFORE = frozenset("駐在주")  # 주한미국대사: the US ambassador posted in Korea
+
+
+def _posted(text: str, start: int) -> bool:
+    return text[start] in _POSTED or (start > 0 and text[start - 1] in _POSTED_BEFORE)
 
 
 def _foreign_pair(text: str, mentions: list[Mention], home: str, title_end: int) -> str | None:
