@@ -470,8 +470,14 @@ def classify(
     strict = not (t.foreign or t.bilateral)
     lead_units: list[tuple[int, _Unit]] = []
     later = 0
+    # ... unless the title itself reports a visit ("Delegation der Universität zu Köln
+    # besucht die Tongji-Universität"): then the lead's visitors or hosts are its partners.
+    visit_title = strict and "visit-or-delegation" in t_kinds
     for i, u in sorted(units.items()):
-        if i < 0 or not u.foreign or not u.linked(strict):
+        if i < 0 or not u.foreign:
+            continue
+        visit_lead = visit_title and i <= last_lead and "visit-or-delegation" in u.types
+        if not (u.linked(strict) or visit_lead):
             continue
         if i <= last_lead:
             lead_units.append((i, u))
