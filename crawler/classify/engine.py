@@ -588,6 +588,26 @@ def classify(
                 "cooperation without a named mechanism"
                 " (no agreement, committee, call, hub, visit or event)"
             )
+        first_body = bisect_right(starts, body_start) - 1 if title else 0
+        if coop_type == "visit-or-delegation" and "agreement" not in t_kinds:
+            # "Delegationsreise nach Indien", "Tongji-Vizepräsident besucht Partner in
+            # Deutschland": a trip whose lead reports agreements signed on it reports them.
+            signed = next(
+                (
+                    u.types["agreement"]
+                    for i, u in sorted(units.items())
+                    if first_body <= i <= min(last_lead, first_body + 1)
+                    and "agreement" in u.types
+                    and not _PAST.search(text, starts[i], _sentence_end(starts, i, text))
+                ),
+                None,
+            )
+            if signed is not None:
+                coop_type = "agreement"
+                kind_reason = (
+                    f"the title reports a visit and the lead an agreement ({signed.text!r})"
+                    " concluded on it: the agreement is the more specific"
+                )
         lead_kinds = {k for _, u in lead_units[:2] for k in u.kinds()}
         first = min(t_kinds.values(), key=lambda term: term.start, default=None)
         if (
@@ -859,6 +879,19 @@ def _span(t: _Unit, units: dict[int, _Unit], starts: list[int], text: str) -> tu
         if u is t and i >= 0:
             return starts[i], starts[i + 1] if i + 1 < len(starts) else len(text)
     return 0, 0
+
+
+# A sentence that dates its agreement ("signed in 2019", 平成14年に協定を結び, 지난해 체결한,
+# "avait signé", "Since ... France has signed") recalls one concluded before the trip.
+_PAST = re.compile(
+    r"\b(?:19|20)\d\d\b|(?:19|20)\d\d年|平成|昭和|令和|지난해|작년|去年|\b(?:since|depuis|seit)\b"
+    r"|\bavait\b|\bhatte\b|\bhad\b",
+    re.IGNORECASE,
+)
+
+
+def _sentence_end(starts: list[int], i: int, text: str) -> int:
+    return starts[i + 1] if i + 1 < len(starts) else len(text)
 
 
 def _pick_type(kinds: dict[str, Term]) -> str | None:
