@@ -37,7 +37,7 @@ from itertools import pairwise
 
 from . import model as learned
 from . import tables
-from .gazetteer import REGION_PREFIX, Compound, Mention, gazetteer
+from .gazetteer import REGION_PREFIX, Compound, Mention, _load_toml, gazetteer
 from .lexicon import Term, lexicon
 from .text import dispatch_regex, is_cjk, lower_same_length, normalize, sentence_starts
 
@@ -315,6 +315,10 @@ def classify(
             c._replace(codes=tuple(home if x in members else x for x in c.codes))
             for c in compounds
         ]
+    own = _forums_of(home)
+    if own:
+        # A grouping the home belongs to (a G7 meeting for Japan) is its own forum.
+        mentions = [m._replace(code=home) if m.code in own else m for m in mentions]
     mentions = _outside_quotes(text, mentions)
     if not cjk:
         mentions = _not_examples(text, mentions)
@@ -646,6 +650,13 @@ def classify(
         coop_type=coop_type,
         evidence=tuple(evidence[:5] + evidence[-1:] if len(evidence) > 6 else evidence),
     )
+
+
+@cache
+def _forums_of(home: str) -> frozenset[str]:
+    """The groupings (G7, OECD, APEC...) the home is a member of (``entities.toml``)."""
+    table = _load_toml("entities.toml").get("memberships", {})
+    return frozenset(org for org, members in table.items() if home in members)
 
 
 def _units(
