@@ -455,8 +455,9 @@ def classify(
     if others:
         # "Accord UE-Japon" on a French site, "US-China ..." on a Taiwanese one: the title
         # pairs two foreign sides and never names the home side, which is then no party.
-        soft = bool(t.coop or t_kinds)
-        score += NEGATIVE_TITLE_COOP if soft else NEGATIVE_TITLE
+        # Not softened by cooperation words or a kind: "Accord UE-Japon" names both, and
+        # is still the EU's and Japan's agreement.
+        score += NEGATIVE_TITLE
         evidence.append(f"title pairs two foreign sides: {others} (home not named)")
     domestic = any("neg.domestic" in x.categories for x in t.negative)
     if t.negative and (domestic or not t_kinds):
@@ -471,9 +472,12 @@ def classify(
 
     # Without a partner in the title, foreign names next to an event word may just be the
     # participants of a domestic event; they need cooperation language proper.
-    strict = not (t.foreign or t.bilateral)
+    # So do they when the title names a foreign side but no cooperation nor any kind ("NASA's
+    # commercial moon shot", "Dear Abby: ... flight to India"): a visit or meeting in the
+    # lead is then anybody's trip.
+    strict = not (t.bilateral or (t.foreign and (t.coop or t_kinds)))
     lead_units: list[tuple[int, _Unit]] = []
-    later = 0
+    later_units: list[_Unit] = []
     # ... unless the title itself reports a visit ("Delegation der Universität zu Köln
     # besucht die Tongji-Universität"): then the lead's visitors or hosts are its partners.
     visit_title = strict and "visit-or-delegation" in t_kinds
@@ -486,7 +490,12 @@ def classify(
         if i <= last_lead:
             lead_units.append((i, u))
         else:
-            later += 1
+            later_units.append(u)
+    # Later sentences and pairs count only for the sides the title or the lead names: a
+    # country brought up further down ("... as tensions between the US and China grow") is
+    # context, not more evidence of this release's cooperation.
+    anchor = {m.code for m in t.foreign} | {m.code for _, u in lead_units for m in u.foreign}
+    later = sum(1 for u in later_units if anchor & {m.code for m in u.foreign})
     if lead_units:
         strong = [(i, u) for i, u in lead_units if u.strong(strict)]
         best = (strong or lead_units)[0][0]
@@ -499,7 +508,12 @@ def classify(
         # title that names a partner and a kind of cooperation.
         score += TITLE_ONLY
         evidence.append("no body: the title stands alone")
-    body_bilateral = [lab for i, u in units.items() if i >= 0 for lab in u.bilateral]
+    body_bilateral = [
+        lab
+        for i, u in units.items()
+        if i >= 0 and (i <= last_lead or anchor & u.bilateral_codes)
+        for lab in u.bilateral
+    ]
     if body_bilateral:
         score += BODY_BILATERAL
         if not t.bilateral:
