@@ -451,7 +451,8 @@ def classify(
         hard_veto = True
         cues = ", ".join(dict.fromkeys(x.text for x in prize))
         evidence.append("title names a prize: " + cues)
-    others = _foreign_pair(text, mentions, home, title_end) if title else None
+    trip = "visit-or-delegation" in t_kinds
+    others = _foreign_pair(text, mentions, home, title_end, trip) if title else None
     if others:
         # "Accord UE-Japon" on a French site, "US-China ..." on a Taiwanese one: the title
         # pairs two foreign sides and never names the home side, which is then no party.
@@ -459,6 +460,11 @@ def classify(
         # is still the EU's and Japan's agreement.
         score += NEGATIVE_TITLE
         evidence.append(f"title pairs two foreign sides: {others} (home not named)")
+    if title and (_TALLY.search(title) or _TALLY_CJK.search(title)):
+        # "more than 100 agreements", "Plus de 20 conventions", 逾30項協議: a tally of
+        # agreements reports a record, not a signing.
+        score += NEGATIVE_TITLE
+        evidence.append("title counts agreements: a tally, not a signing")
     domestic = any("neg.domestic" in x.categories for x in t.negative)
     if t.negative and (domestic or not t_kinds):
         # Research results stay results whatever their wording; a trade or budget title that
@@ -842,6 +848,8 @@ def _bilateral(
 
 
 _PAIR_DASH = re.compile(r" ?[-/–] ?")
+# "Zusammenarbeit mit Japan und Korea", "with Japan and Korea": the home side works with both.
+_WITH_BEFORE = re.compile(r"\b(?:with|mit|avec)\s+(?:the\s+|der\s+|dem\s+|le\s+|la\s+|l')?$", re.I)
 # "駐日米国大使", "在ジブチ日本国大使", 駐台法國代表: 駐/在 ("posted in") make the names an
 # envoy's posting and nationality, not two parties.
 _POSTED = frozenset("駐在")
@@ -852,16 +860,25 @@ def _posted(text: str, start: int) -> bool:
     return text[start] in _POSTED or (start > 0 and text[start - 1] in _POSTED_BEFORE)
 
 
-def _foreign_pair(text: str, mentions: list[Mention], home: str, title_end: int) -> str | None:
-    """A dashed pair of two foreign names in the title ("UE-Japon", "U.S.-China") when the
-    title names no home side, else ``None``."""
+def _foreign_pair(
+    text: str, mentions: list[Mention], home: str, title_end: int, trip: bool = False
+) -> str | None:
+    """A pair of two foreign names in the title ("UE-Japon", "U.S.-China", "EU-Kommission
+    und Indien") when the title names no home side, else ``None``. In a trip's title
+    (``trip``) "Canada and the US" are two destinations: only a dash pairs them."""
     in_title = [m for m in mentions if m.end <= title_end]
     if len(in_title) < 2 or any(m.code == home for m in in_title):
         return None
     for a, b in pairwise(in_title):
         if a.code == b.code or a.abbr or b.abbr or REGION_PREFIX in (a.code[:1], b.code[:1]):
             continue
-        if _PAIR_DASH.fullmatch(text[a.end : b.start]):
+        gap = text[a.end : b.start]
+        if _PAIR_DASH.fullmatch(gap) or (
+            not trip
+            and len(gap) <= 12
+            and _PAIR_GAP.fullmatch(gap)
+            and not _WITH_BEFORE.search(text, max(0, a.start - 12), a.start)
+        ):
             return text[a.start : b.end]
     return None
 
@@ -917,6 +934,16 @@ _PAST = re.compile(
 
 def _sentence_end(starts: list[int], i: int, text: str) -> int:
     return starts[i + 1] if i + 1 < len(starts) else len(text)
+
+
+_TALLY = re.compile(
+    r"(?i)\b\d{2,}[\d,]*\+?\s+(?:\w+\s+){0,2}(?:agreements|mous|memoranda|accords|partnerships"
+    r"|abkommen|vereinbarungen|kooperationsvereinbarungen|partnerschaften|conventions"
+    r"|partenariats)\b"
+)
+_TALLY_CJK = re.compile(
+    r"\d{2,}\s*(?:項|份|件|個|개|건)\s*(?:合作)?(?:協定|協議|備忘錄|MOU|협약|협정|양해각서|覚書)"
+)
 
 
 def _pick_type(kinds: dict[str, Term]) -> str | None:
