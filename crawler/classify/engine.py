@@ -834,6 +834,8 @@ def _bilateral(
         if (a.code == home) == (b.code == home) or a.abbr or b.abbr or _posted(text, a.start):
             continue
         gap = text[a.end : b.start]
+        if gap == ", " and _in_list(text, mentions, i):
+            continue  # "Japan, France, Germany, Hungary...": a list of members, not a pair
         if len(gap) <= 12 and (_COMPOUND_GAP.fullmatch(gap) or _PAIR_GAP.fullmatch(gap)):
             codes = {b.code if a.code == home else a.code}
             end = b.end
@@ -848,6 +850,16 @@ def _bilateral(
 
 
 _PAIR_DASH = re.compile(r" ?[-/–] ?")
+
+
+def _in_list(text: str, mentions: list[Mention], i: int) -> bool:
+    """Whether the comma between mentions ``i`` and ``i + 1`` continues a list of three or
+    more names (another name joined by a comma or "and" on either side)."""
+    before = i > 0 and text[mentions[i - 1].end : mentions[i].start] in (", ", "、")
+    after = i + 2 < len(mentions) and _PAIR_GAP.fullmatch(
+        text[mentions[i + 1].end : mentions[i + 2].start]
+    )
+    return bool(before or after)
 # "Zusammenarbeit mit Japan und Korea", "with Japan and Korea": the home side works with both.
 _WITH_BEFORE = re.compile(r"\b(?:with|mit|avec)\s+(?:the\s+|der\s+|dem\s+|le\s+|la\s+|l')?$", re.I)
 # "駐日米国大使", "在ジブチ日本国大使", 駐台法國代表: 駐/在 ("posted in") make the names an
