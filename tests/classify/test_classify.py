@@ -721,15 +721,14 @@ def test_ngrams_only_for_languages_the_model_learned_them_in() -> None:
     from crawler.classify import model
 
     weights = model.load()
-    assert weights is not None and weights["ngram_languages"] is not None
-    # Grouped by publisher, cross-validation found n-grams add nothing (train.MIN_NGRAM_ITEMS),
-    # so the shipped model reads none; the mechanism still gives them to listed languages only.
-    assert not weights["ngram_languages"]
-    fr = model.inputs({"score": 1.0}, "Accord franco-japonais", "", "fr", frozenset({"en"}))
-    en = model.inputs({"score": 1.0}, "Taiwan and Japan sign", "", "en", frozenset({"en"}))
-    assert not any(k.startswith("t:") for k in fr) and any(k.startswith("t:") for k in en)
-    shipped = model.inputs({"score": 1.0}, "Taiwan and Japan sign", "", "en", frozenset())
-    assert not any(k.startswith("t:") for k in shipped)
+    assert weights is not None and weights["ngram_languages"]
+    # Languages with enough development items (train.MIN_NGRAM_ITEMS) read n-grams; any
+    # other language (here "es", of which there are none) gets the rules' features only.
+    assert "en" in weights["ngram_languages"] and "es" not in weights["ngram_languages"]
+    langs = weights["ngram_languages"]
+    es = model.inputs({"score": 1.0}, "Acuerdo hispano-japonés", "", "es", langs)
+    en = model.inputs({"score": 1.0}, "Taiwan and Japan sign", "", "en", langs)
+    assert not any(k.startswith("t:") for k in es) and any(k.startswith("t:") for k in en)
 
 
 def test_time_since_is_no_anniversary() -> None:

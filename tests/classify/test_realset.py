@@ -106,18 +106,19 @@ def test_split_is_fixed_and_covers_every_language() -> None:
 
 
 # Bars that the held-out split does not meet today (rules + model of this commit; figures in
-# docs/classification.md, branch classq2): a known miss fails no build, anything else does.
+# docs/classification.md, branch classgen): a known miss fails no build, anything else does.
 KNOWN_MISSES = {
-    ("en", "precision"),  # 0.72 (19 cooperation items held out)
-    ("zh-Hant", "precision"),  # 0.84
-    ("zh-Hant", "recall"),  # 0.84
-    ("ko", "precision"),  # 0.941
-    ("ko", "kind"),  # 0.75
-    ("fr", "precision"),  # 0.8 (9 cooperation items held out)
-    ("fr", "recall"),  # 0.889
-    ("fr", "kind"),  # 0.75 (8 hits; 0.857 at branch classq)
-    ("de", "precision"),  # 0.923 (17 cooperation items held out)
-    ("de", "recall"),  # 0.706
+    ("en", "precision"),  # 0.724 (22 cooperation items held out)
+    ("zh-Hant", "precision"),  # 0.786
+    ("zh-Hant", "recall"),  # 0.815
+    # 0.864: 19 of 22 hits (0.905 at branch classq2, 19 of 21); the held-out items were not
+    # inspected, so which partner sets are wrong is not known here.
+    ("zh-Hant", "partners"),
+    ("ko", "precision"),  # 0.944
+    ("ko", "kind"),  # 0.765
+    ("fr", "precision"),  # 0.643 (10 cooperation items held out)
+    ("fr", "kind"),  # 0.778 (9 hits)
+    ("de", "recall"),  # 0.714
 }
 
 
