@@ -860,8 +860,9 @@ def _in_list(text: str, mentions: list[Mention], i: int) -> bool:
         text[mentions[i + 1].end : mentions[i + 2].start]
     )
     return bool(before or after)
-# "Zusammenarbeit mit Japan und Korea", "with Japan and Korea": the home side works with both.
-_WITH_BEFORE = re.compile(r"\b(?:with|mit|avec)\s+(?:the\s+|der\s+|dem\s+|le\s+|la\s+|l')?$", re.I)
+# "Zusammenarbeit mit Japan und Korea", "with Germany, Austria and Switzerland": the home
+# side works with all of them ("with" earlier in the same clause, names and commas between).
+_WITH_BEFORE = re.compile(r"\b(?:with|mit|avec)\s[^.;:!?()]{0,50}$", re.I)
 # "駐日米国大使", "在ジブチ日本国大使", 駐台法國代表: 駐/在 ("posted in") make the names an
 # envoy's posting and nationality, not two parties.
 _POSTED = frozenset("駐在")
@@ -889,7 +890,7 @@ def _foreign_pair(
             not trip
             and len(gap) <= 12
             and _PAIR_GAP.fullmatch(gap)
-            and not _WITH_BEFORE.search(text, max(0, a.start - 12), a.start)
+            and not _WITH_BEFORE.search(text, max(0, a.start - 60), a.start)
         ):
             return text[a.start : b.end]
     return None
