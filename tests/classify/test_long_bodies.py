@@ -76,7 +76,7 @@ def test_real_full_length_news_is_rarely_cooperation() -> None:
     # 181 real news articles (median ~3,200 characters, up to 53,000) on anything but S&T
     # cooperation; they name countries, deals, visits and talks. When this was written the
     # rules alone said cooperation in 13 of 543 verdicts (three homes each), rules and model
-    # in 21 (branch classq2: 20): the bound catches a regression, not noise.
+    # in 15 (branch classq2: 20; its rules alone 29): the bound catches a regression.
     import gzip
     import html
     import re
