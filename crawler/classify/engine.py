@@ -395,6 +395,16 @@ def classify(
         and not t.courtesy
         and not (set(t_kinds) - {"visit-or-delegation"})
     )
+    if (
+        cjk
+        and lead0 is not None
+        and not t.courtesy
+        and not (set(t_kinds) - {"visit-or-delegation"})
+        and _ENVOY_FIRST.match(text, body_start, body_start + 40)
+    ):
+        # "駐瑞典代表李澄然6日...拜會": the lead opens with an envoy as the actor. (Envoys
+        # listed among the guests of a real event come later in the sentence.)
+        lead_courtesy = True
     if lead_courtesy:
         assert lead0 is not None
         # "Syria, Iran discuss ways to boost cooperation": the first sentence says the talks
@@ -465,6 +475,14 @@ def classify(
         # agreements reports a record, not a signing.
         score += NEGATIVE_TITLE
         evidence.append("title counts agreements: a tally, not a signing")
+    if title and not cjk and not (set(t_kinds) - {"agreement"}) and _heading(lowered[:title_end]):
+        # "Bilateral agreements", "Relations Taïwan-France", "Zahlreiche deutsch-taiwanische
+        # Hochschulkooperationen": a plural cooperation noun and no verb, date or count heads
+        # a standing page. Its agreements are the page's subject, not a signing: nothing
+        # softens the cue.
+        score += NEGATIVE_TITLE
+        hard_veto = True
+        evidence.append("title is a heading (plural cooperation noun, no verb or count): a standing page")
     domestic = any("neg.domestic" in x.categories for x in t.negative)
     if t.negative and (domestic or not t_kinds):
         # Research results stay results whatever their wording; a trade or budget title that
@@ -947,6 +965,35 @@ _PAST = re.compile(
 
 def _sentence_end(starts: list[int], i: int, text: str) -> int:
     return starts[i + 1] if i + 1 < len(starts) else len(text)
+
+
+# A CJK lead whose first words are an envoy posted abroad (駐瑞典代表, 駐日大使), not an office
+# (代表處, 大使館): the envoy is the one who calls.
+_ENVOY_FIRST = re.compile(r"[^，。、,\n]{0,8}?駐[^，。、,\s]{1,10}?(?:代表(?!處)|大使(?!館))")
+_TITLE_WORDS = re.compile(r"[^\W\d_]+")
+_HEADING_WORDS = 6
+
+
+@cache
+def _title_shape() -> tuple[frozenset[str], frozenset[str]]:
+    shape = _load_toml("lexicon.toml")["title_shape"]
+    return frozenset(shape["heading"]), frozenset(shape["sentence"])
+
+
+def _heading(title: str) -> bool:
+    """Whether a lower-cased Latin-script title is a page heading: at most six words, a plural
+    cooperation noun, and no verb, auxiliary, number or digit (``title_shape`` in
+    ``lexicon.toml``)."""
+    if any(ch.isdigit() for ch in title):
+        return False
+    heading, sentence = _title_shape()
+    # Elided articles (l', d') are no words of their own.
+    words = [w for w in _TITLE_WORDS.findall(title.replace("’", "'").replace("'", " ")) if len(w) > 1]
+    # Headings are short noun phrases; a longer title without a finite verb is a headline
+    # in nominal style ("Karliczek: Mehr erreichen durch internationale Partnerschaften...").
+    if len(words) > _HEADING_WORDS:
+        return False
+    return any(w in heading for w in words) and not any(w in sentence for w in words)
 
 
 _TALLY = re.compile(
