@@ -482,7 +482,7 @@ def classify(
         # softens the cue.
         score += NEGATIVE_TITLE
         hard_veto = True
-        evidence.append("title is a heading (plural cooperation noun, no verb or count): a standing page")
+        evidence.append("title is a heading (plural cooperation noun, no verb or count)")
     domestic = any("neg.domestic" in x.categories for x in t.negative)
     if t.negative and (domestic or not t_kinds):
         # Research results stay results whatever their wording; a trade or budget title that
@@ -988,7 +988,8 @@ def _heading(title: str) -> bool:
         return False
     heading, sentence = _title_shape()
     # Elided articles (l', d') are no words of their own.
-    words = [w for w in _TITLE_WORDS.findall(title.replace("’", "'").replace("'", " ")) if len(w) > 1]
+    found = _TITLE_WORDS.findall(title.replace("’", "'").replace("'", " "))
+    words = [w for w in found if len(w) > 1]
     # Headings are short noun phrases; a longer title without a finite verb is a headline
     # in nominal style ("Karliczek: Mehr erreichen durch internationale Partnerschaften...").
     if len(words) > _HEADING_WORDS:
