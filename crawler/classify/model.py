@@ -43,14 +43,24 @@ def load() -> dict[str, Any] | None:
 
 def grams(text: str) -> set[str]:
     """Character bigrams and trigrams of ``text`` (lower-cased), blanks excluded."""
-    t = text.lower()
+    # A gram holds no blank, so it lies within one blank-free run: the grams are the union
+    # of each run's, and a run's grams (the same words recur from release to release) are
+    # looked up rather than sliced and hashed again, which took most of the model's time.
     out: set[str] = set()
-    for n in NGRAMS:
-        for i in range(len(t) - n + 1):
-            g = t[i : i + n]
-            if " " not in g and "\n" not in g:
-                out.add(g)
+    memo = _RUN_GRAMS
+    for run in text.lower().replace("\n", " ").split(" "):
+        found = memo.get(run)
+        if found is None:
+            if len(memo) > 50_000:  # any text is made of runs: keep the memo bounded
+                memo.clear()
+            found = memo[run] = frozenset(
+                run[i : i + n] for n in NGRAMS for i in range(len(run) - n + 1)
+            )
+        out.update(found)
     return out
+
+
+_RUN_GRAMS: dict[str, frozenset[str]] = {}
 
 
 def inputs(
@@ -75,6 +85,58 @@ def inputs(
     for g in grams(body[:LEAD_CHARS]):
         x.setdefault("b:" + g, LEAD_WEIGHT)
     return x
+
+
+def score(
+    model: dict[str, Any], features: dict[str, float], title: str, body: str, language: str
+) -> float:
+    """``probability(model, inputs(features, title, body, language, ngram_languages))``, the
+    same number, without building the inputs: the classifier calls it for every release, and
+    making a key for each of some 200 n-grams and looking it up took a seventh of its time.
+    The terms are added in the same order (features, language, title grams, lead grams);
+    ``features`` hold no ``lang:``, ``t:`` or ``b:`` keys (the engine's never do)."""
+    weights = model["weights"]
+    scale = model.get("scale", {})
+    z = model["bias"]
+    for key, value in features.items():
+        w = weights.get(key)
+        if w is not None:
+            z += w * (value / scale.get(key, 1.0))
+    lang = (language or "")[:2].lower()
+    w = weights.get("lang:" + lang)
+    if w is not None:
+        z += w * (1.0 / scale.get("lang:" + lang, 1.0))
+    ngram_languages = model["ngram_languages"]
+    if ngram_languages is None or not lang or lang in ngram_languages:
+        title_weights, lead_weights = _gram_weights(model)
+        for g in grams(title or body[:80]):
+            w = title_weights.get(g)
+            if w is not None:
+                z += w
+        for g in grams(body[:LEAD_CHARS]):
+            w = lead_weights.get(g)
+            if w is not None:
+                z += w
+    return 1.0 / (1.0 + math.exp(-max(min(z, 30.0), -30.0)))
+
+
+_GRAM_WEIGHTS: dict[int, tuple[dict[str, Any], dict[str, float], dict[str, float]]] = {}
+
+
+def _gram_weights(model: dict[str, Any]) -> tuple[dict[str, float], dict[str, float]]:
+    """The title's and the lead's n-gram terms, keyed by the bare n-gram: weight * (value /
+    scale), the product ``probability`` forms for an input of value 1.0 or LEAD_WEIGHT."""
+    found = _GRAM_WEIGHTS.get(id(model))
+    if found is None or found[0] is not model:
+        scale = model.get("scale", {})
+        title, lead = {}, {}
+        for key, w in model["weights"].items():
+            if key.startswith("t:"):
+                title[key[2:]] = w * (1.0 / scale.get(key, 1.0))
+            elif key.startswith("b:"):
+                lead[key[2:]] = w * (LEAD_WEIGHT / scale.get(key, 1.0))
+        found = _GRAM_WEIGHTS[id(model)] = (model, title, lead)
+    return found[1], found[2]
 
 
 _MECHANISM_KINDS = ("agreement", "joint-committee", "joint-call", "hub-or-center")
