@@ -638,7 +638,10 @@ def _units(
         u = units.get(i)
         if u is None:
             if i > last_lead:
-                topics.update(c for c in cats if c.startswith("topic."))
+                found = _TOPICS_OF.get(cats)
+                if found is None:  # once per category tuple of the lexicon
+                    found = _TOPICS_OF[cats] = tuple(c for c in cats if c.startswith("topic."))
+                topics.update(found)
                 continue
             u = units[i] = _Unit()
         for cat in cats:
@@ -681,6 +684,10 @@ def _units(
                 if not m.code.startswith(REGION_PREFIX) or m.code in u.bilateral_codes
             ]
     return units, topics
+
+
+#: The topic categories among a term's categories, by the term's category tuple.
+_TOPICS_OF: dict[tuple[str, ...], tuple[str, ...]] = {}
 
 
 def _topics_in(text: str, cjk: bool) -> set[str]:
