@@ -105,6 +105,9 @@ def test_model_score_is_the_probability_of_the_inputs() -> None:
                     weights, model.inputs(features, title, item["body"], language, langs)
                 )
                 assert model.score(weights, features, title, item["body"], language) == expected
+                x = model.inputs(features, title, item["body"], language, langs)
+                # An exact sum: the order of the inputs (sets of n-grams) does not matter.
+                assert model.probability(weights, dict(reversed(x.items()))) == expected
 
 
 def test_example_markers_are_found_before_every_name_the_regex_finds() -> None:
