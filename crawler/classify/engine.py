@@ -705,17 +705,21 @@ def _outside_quotes(text: str, mentions: list[Mention]) -> list[Mention]:
     """Drop organisations named inside quotation marks ('2026 UN Climate Week', 「OECD 포럼」):
     they name an event or a programme, not a party. Countries and compounds stay (the
     quoted 「한·중 벤처스타트업 서밋」 is still Korea-China)."""
-    if not mentions or not any(ch in text for ch in "‘“'\"「『《〈｢"):
+    if not mentions:
+        return mentions
+    # Only organisations can be dropped: most releases name none, and then neither the
+    # quotation marks nor the quoted spans need looking for.
+    aliases = gazetteer().aliases
+    orgs = {m.text for m in mentions if (alias := aliases.get(m.text)) and alias.kind == "org"}
+    if not orgs or not any(ch in text for ch in "‘“'\"「『《〈｢"):
         return mentions
     spans = [m.span(1) for m in _QUOTED.finditer(text)]
     if not spans:
         return mentions
-    g = gazetteer()
     out = []
     for m in mentions:
-        alias = g.aliases.get(m.text)
-        quoted = any(s <= m.start and m.end <= e for s, e in spans)
-        if quoted and alias is not None and alias.kind == "org":
+        quoted = m.text in orgs and any(s <= m.start and m.end <= e for s, e in spans)
+        if quoted:
             continue
         out.append(m)
     return out
