@@ -48,21 +48,30 @@ def grams(text: str) -> set[str]:
     # looked up rather than sliced and hashed again.
     out: set[str] = set()
     for run in text.lower().replace("\n", " ").split(" "):
-        found = _RUN_GRAMS.get(run)
-        out.update(_run_grams(run) if found is None else found)
+        out.update(_run_grams(run))
     return out
 
 
+#: Runs memoised: words, not the long blank-free runs of Chinese or Japanese text (a whole
+#: sentence, which seldom recurs), and at most this many, so the memos stay a few MB.
+_MEMO_RUN_CHARS = 24
+_MEMO_RUNS = 5_000
 _RUN_GRAMS: dict[str, frozenset[str]] = {}
 
 
 def _run_grams(run: str) -> frozenset[str]:
-    if len(_RUN_GRAMS) > 50_000:  # any text is made of runs: keep the memo bounded
-        _RUN_GRAMS.clear()
-    found = _RUN_GRAMS[run] = frozenset(
-        run[i : i + n] for n in NGRAMS for i in range(len(run) - n + 1)
-    )
+    found = _RUN_GRAMS.get(run)
+    if found is None:
+        found = _sliced(run)
+        if len(run) <= _MEMO_RUN_CHARS:
+            if len(_RUN_GRAMS) >= _MEMO_RUNS:
+                _RUN_GRAMS.clear()
+            _RUN_GRAMS[run] = found
     return found
+
+
+def _sliced(run: str) -> frozenset[str]:
+    return frozenset(run[i : i + n] for n in NGRAMS for i in range(len(run) - n + 1))
 
 
 def inputs(
@@ -154,11 +163,12 @@ def _run_terms(model: dict[str, Any]) -> tuple[_Runs, _Runs]:
 
 
 def _weigh_run(runs: _Runs, run: str) -> dict[str, float]:
-    if len(runs) > 50_000:  # as ``_RUN_GRAMS``
-        runs.clear()
     gram_terms = runs.gram_terms
-    grams_of_run = _RUN_GRAMS.get(run) or _run_grams(run)
-    found = runs[run] = {g: gram_terms[g] for g in grams_of_run if g in gram_terms}
+    found = {g: gram_terms[g] for g in _sliced(run) if g in gram_terms}
+    if len(run) <= _MEMO_RUN_CHARS:  # as ``_RUN_GRAMS``
+        if len(runs) >= _MEMO_RUNS:
+            runs.clear()
+        runs[run] = found
     return found
 
 
