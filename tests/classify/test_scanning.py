@@ -1,4 +1,6 @@
-"""The Aho-Corasick scans match exactly what the trie regexes they replace matched."""
+"""The classifier's shortcuts give exactly what the plain computation gives: the Aho-Corasick
+scans what the trie regexes they replace matched, the model's scoring what its inputs give,
+the example-marker search what the per-name regex drops."""
 
 from __future__ import annotations
 
