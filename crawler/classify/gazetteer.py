@@ -347,7 +347,7 @@ class Gazetteer:
         aliases = self.aliases
         hits: list[tuple[int, int, str]] = []
         for start, end in leftmost_longest(self.latin_names, text, name_end=True):
-            if start and text[start - 1].isascii() and text[start - 1].isalnum():
+            if start and text[start - 1] in _ALNUM:
                 continue
             hits.append((start, end, text[start:end]))
         if cjk_hits:
@@ -357,6 +357,8 @@ class Gazetteer:
         spans: list[tuple[int, int]] = []
         weak_hits = []
         compounds: list[Compound] = []
+        # ``tuple.__new__``: the same named tuple without the Python-level ``Mention.__new__``.
+        new, mention = tuple.__new__, Mention
         for start, end, word in hits:
             alias = aliases[word]
             spans.append((start, end))
@@ -365,13 +367,14 @@ class Gazetteer:
                 continue
             if kind == BILAT:
                 prefix_code, code = self.bilat[word]
-                mentions.append(Mention(start, end, code, word))
+                mentions.append(new(mention, (start, end, code, word, False)))
                 compounds.append(Compound(start, end, (prefix_code, code)))
                 continue
             if kind == WEAK:
                 weak_hits.append((start, end, word))
                 continue
-            mentions.append(Mention(start, end, home if kind == HOME else alias.code, word))
+            code = home if kind == HOME else alias.code
+            mentions.append(new(mention, (start, end, code, word, False)))
         for start, end, word in weak_hits:
             code = self._resolve_weak(word, text)
             if code:
@@ -474,6 +477,10 @@ def _shared(table: dict[str, Any]) -> dict[str, Any]:
     the table cache's load from about 90 ms to a few."""
     one: dict[Any, Any] = {}
     return {key: one.setdefault(value, value) for key, value in table.items()}
+
+
+# ``str.isascii() and str.isalnum()`` of one character, as a set.
+_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 
 
 def _is_han(ch: str) -> bool:

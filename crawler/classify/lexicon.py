@@ -57,6 +57,7 @@ class Lexicon:
         self.sparse_regex = tables.compile("(" + latin_trie + r")(?![a-z0-9])")
         self.cjk_words = frozenset(cjk)  # scanned together with the CJK names, see engine
         self._memo: dict[str, tuple[str, ...]] = {}  # word -> categories, see ``categories``
+        self._kept: dict[str, tuple[str, ...]] = {}  # the same, () when ignore-listed
 
     def categories(self, word: str) -> tuple[str, ...]:
         found = self._memo.get(word)
@@ -86,11 +87,38 @@ class Lexicon:
         # ``tuple.__new__`` builds the named tuple without the Python-level ``Term.__new__``
         # (the same object, at a fraction of the cost: a release holds about a hundred terms).
         new, term = tuple.__new__, Term
-        for start, end, word, cats in self._scan(lowered, cjk_hits, cjk):
-            out.append(new(term, (start, end, word, cats)))
+        if cjk:
+            for start, end, word, cats in self._scan(lowered, cjk_hits, cjk):
+                out.append(new(term, (start, end, word, cats)))
+        else:
+            # ``_scan``'s Latin branch, inlined (no generator) and with the ignore list
+            # applied once per distinct word (``_kept``): the same terms, in the same order.
+            kept = self._kept
+            for m in self.latin_regex.finditer(" " + lowered):
+                word = m.group(1)
+                cats = kept.get(word)
+                if cats is None:
+                    cats = self._keep(word)
+                if cats:
+                    start, end = m.span(1)
+                    out.append(new(term, (start - 1, end - 1, word, cats)))
+            if cjk_hits:
+                exact = self.exact
+                for start, end, word in cjk_hits:
+                    cats = exact.get(word)
+                    if cats and IGNORE not in cats:
+                        out.append(new(term, (start, end, word, cats)))
         if cjk_hits:
             out.sort()
         return out
+
+    def _keep(self, word: str) -> tuple[str, ...]:
+        """The categories of ``word``, or ``()`` when it has none or is ignore-listed."""
+        if len(self._kept) > 100_000:  # as ``_memo``
+            self._kept.clear()
+        cats = self.categories(word)
+        found = self._kept[word] = cats if cats and IGNORE not in cats else ()
+        return found
 
     def topics(
         self, lowered: str, cjk_hits: list[tuple[int, int, str]], cjk: bool = False

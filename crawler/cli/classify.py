@@ -83,8 +83,10 @@ def _jobs(text: str) -> int:
 MAX_JOBS = 8
 #: Most lines handed to a worker at once, and how long a short group waits for more: a file
 #: goes out in full groups (each round trip costs about what a line does), a pipe that brings
-#: one release now and then has each one classified at once.
-CHUNK = 16
+#: one release now and then has each one classified at once. 64 rather than 16: each group
+#: also wakes multiprocessing.Pool's threads in this process, whose CPU for 2,000 typical
+#: releases fell from about 0.5 s to 0.35 s (start-up included) with the larger groups.
+CHUNK = 64
 CHUNK_WAIT = 0.005
 _homes_in_workers: Mapping[str, str] = {}
 

@@ -1,10 +1,13 @@
-"""The Aho-Corasick scans match exactly what the trie regexes they replace matched."""
+"""The classifier's shortcuts give exactly what the plain computation gives: the Aho-Corasick
+scans what the trie regexes they replace matched, the model's scoring what its inputs give,
+the example-marker search what the per-name regex drops."""
 
 from __future__ import annotations
 
 import random
 import re
 
+from crawler.classify import classify
 from crawler.classify.gazetteer import gazetteer
 from crawler.classify.text import automaton, leftmost_longest, trie_regex
 
@@ -53,3 +56,101 @@ def test_gazetteer_scan_equals_its_former_regex_on_the_real_set() -> None:
         text = f"{item['title']}\n{item['body']}"
         expected = [m.span() for m in regex.finditer(text)]
         assert leftmost_longest(gaz.latin_names, text, name_end=True) == expected
+
+
+def _items() -> list[dict]:
+    import json
+    from pathlib import Path
+
+    here = Path(__file__).parent
+    lines = (here / "realset.jsonl").read_text(encoding="utf-8").splitlines()
+    lines += (here / "devset.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def test_grams_are_the_sliced_grams() -> None:
+    """``model.grams`` (per blank-free run, memoised) against slicing every offset."""
+    from crawler.classify import model
+
+    def sliced(text: str) -> set[str]:
+        t = text.lower()
+        return {
+            t[i : i + n]
+            for n in model.NGRAMS
+            for i in range(len(t) - n + 1)
+            if " " not in t[i : i + n] and "\n" not in t[i : i + n]
+        }
+
+    rng = random.Random(7)
+    texts = [item["title"] for item in _items()] + [item["body"][:200] for item in _items()]
+    texts += ["".join(rng.choices("aB \n\tç", k=rng.randint(0, 12))) for _ in range(300)]
+    for text in texts:
+        assert model.grams(text) == sliced(text), text
+
+
+def test_model_score_is_the_probability_of_the_inputs() -> None:
+    """The engine's ``model.score`` gives exactly ``probability(inputs(...))``: every
+    language (with and without n-grams), with and without a title."""
+    from crawler.classify import model
+
+    weights = model.load()
+    assert weights is not None
+    for item in _items()[::3]:
+        for language in (item["language"], "", "fr", "xx"):
+            for title in (item["title"], ""):
+                trace: dict[str, object] = {}
+                classify(title, item["body"], item["agency_country"], language, trace)
+                features = trace["features"]
+                assert isinstance(features, dict)
+                langs = weights["ngram_languages"]
+                expected = model.probability(
+                    weights, model.inputs(features, title, item["body"], language, langs)
+                )
+                assert model.score(weights, features, title, item["body"], language) == expected
+                x = model.inputs(features, title, item["body"], language, langs)
+                # An exact sum: the order of the inputs (sets of n-grams) does not matter.
+                assert model.probability(weights, dict(reversed(x.items()))) == expected
+
+
+def test_example_markers_are_found_before_every_name_the_regex_finds() -> None:
+    """``_not_examples`` looks for the markers in the lower-cased text first; it must drop
+    exactly the names the case-blind regex drops, in any case and with odd folds."""
+    from crawler.classify import engine
+    from crawler.classify.text import lower_same_length, normalize
+
+    rng = random.Random(11)
+    fillers = ["", " ", "  the ", " in ", ", ", " (", " and others such as ", " x" * 20]
+    cases = [str.lower, str.upper, str.title, lambda s: s.replace("s", "ſ").replace("i", "ı")]
+    gaz = gazetteer()
+    dropped = 0
+    for item in _items()[:300]:
+        text = normalize(f"{item['title']}\n{item['body']}")[:1500]
+        mentions = gaz.find(text, [], "TW", "latin")[0]
+        # Put a marker (any case) with some filler before some of the names.
+        for m in sorted(rng.sample(mentions, min(4, len(mentions))), reverse=True):
+            marker = rng.choice(cases)(rng.choice(engine._EXAMPLE_MARKERS))
+            text = text[: m.start] + marker + rng.choice(fillers) + text[m.start :]
+        mentions = gaz.find(text, [], "TW", "latin")[0]
+        expected = [
+            m for m in mentions
+            if not engine._EXAMPLE_BEFORE.search(text, max(0, m.start - 45), m.start)
+        ]  # fmt: skip
+        assert engine._not_examples(text, mentions, lower_same_length(text)) == expected
+        dropped += len(mentions) - len(expected)
+    assert dropped > 50  # the test exercises the dropping
+
+
+def test_fold_odd_lists_every_character_the_markers_fold_differently() -> None:
+    """Characters that ``re.IGNORECASE`` matches to a marker letter while lower-casing to
+    another one must send ``_not_examples`` to the plain regex search."""
+    import sys
+
+    from crawler.classify import engine
+
+    letters = sorted({ch for marker in engine._EXAMPLE_MARKERS for ch in marker if ch.isalpha()})
+    blind = re.compile("[" + "".join(letters) + "]", re.IGNORECASE)
+    odd = [
+        chr(cp) for cp in range(sys.maxunicode + 1)
+        if blind.fullmatch(chr(cp)) and chr(cp).lower()[:1] not in letters
+    ]  # fmt: skip
+    assert odd and all(engine._FOLD_ODD.fullmatch(ch) for ch in odd), odd
