@@ -34,11 +34,12 @@ run: $(STAMP)
 ## The `slow` and `soak` tests (whole crawls, kills and restarts, the install from a wheel,
 ## the SQLite locking soak) test the crawler, not the database: they run in the SQLite leg
 ## only; of the rest, the PostgreSQL leg takes the tests that open a test database (the
-## others never read STNEWS_TEST_DB: tests/conftest.py deselects them there).
+## others never read STNEWS_TEST_DB: tests/conftest.py deselects them there). Workers take
+## whole modules (--dist loadfile), the longest first (tests/conftest.py LONGEST_FIRST).
 test: $(STAMP) browser
 	$(BIN)/ruff check .
-	$(BIN)/pytest -q -n auto
-	STNEWS_TEST_DB=postgresql $(BIN)/pytest -q -n auto -m "not slow and not soak"
+	$(BIN)/pytest -q -n auto --dist loadfile
+	STNEWS_TEST_DB=postgresql $(BIN)/pytest -q -n auto --dist loadfile -m "not slow and not soak"
 
 ## Record the versions in .venv as the tested ones, after an upgrade has passed `make test`.
 constraints: $(STAMP)

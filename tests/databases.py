@@ -56,7 +56,11 @@ def new_postgres_url() -> str:
         connection.execute(f'CREATE SCHEMA "{schema}"')
     _schemas.append(schema)
     separator = "&" if "?" in POSTGRES_URL else "?"
-    return f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
+    # synchronous_commit=off: a commit returns before its WAL reaches the disk (about 10 ms
+    # less per commit here). It changes only what a crash of the server itself could lose,
+    # which no test does; what other sessions see, and when, is unchanged.
+    options = f"-csearch_path%3D{schema}%20-csynchronous_commit%3Doff"
+    return f"{POSTGRES_URL}{separator}options={options}"
 
 
 def new_database_url(folder: Path, name: str = "stnews.db") -> str:

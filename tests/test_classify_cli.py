@@ -3,6 +3,8 @@ this process; the crawl that fills the database runs in a child)."""
 
 import json
 
+import pytest
+
 from tests.cli_support import call
 from tests.crawl_support import crawl_json, run_cli
 from tests.databases import new_database_url
@@ -56,6 +58,7 @@ def test_reclassify_reports_changed_labels(tmp_path) -> None:
     assert ": 0 changed labels" in again.stdout
 
 
+@pytest.mark.slow  # classification, not the store: SQLite leg only
 def test_crawl_and_reclassify_judge_from_the_sources_home(tmp_path) -> None:
     """The home side is the source's `home`, not its agency's country, both when a crawl
     classifies and when `reclassify` does it again. The Commission sits in Brussels, but

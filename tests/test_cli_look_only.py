@@ -62,6 +62,7 @@ def user_db(tmp_path_factory: pytest.TempPathFactory) -> str:
     return db
 
 
+@pytest.mark.slow  # the commands' own behaviour: SQLite leg only
 def test_scrapy_check_crawls_into_a_throwaway_database(user_db: str) -> None:
     before = snapshot(user_db)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": user_db}
@@ -75,6 +76,7 @@ def test_scrapy_check_crawls_into_a_throwaway_database(user_db: str) -> None:
     assert snapshot(user_db) == before
 
 
+@pytest.mark.slow  # the commands' own behaviour: SQLite leg only
 def test_stnews_check_leaves_the_users_database_alone(user_db: str, capsys) -> None:
     before = snapshot(user_db)
     assert main(["--db", user_db, "check", "ey", "koreakr_motir", "--json"]) == 0
@@ -83,6 +85,7 @@ def test_stnews_check_leaves_the_users_database_alone(user_db: str, capsys) -> N
     assert snapshot(user_db) == before
 
 
+@pytest.mark.slow  # the commands' own behaviour: SQLite leg only
 def test_a_replay_reports_its_verdict_and_never_moves_health(user_db: str, tmp_path) -> None:
     # The ey fixtures with a detail page whose body the selectors no longer find: a replay
     # judges the source degraded, and the health recorded from the site stays healthy.

@@ -56,6 +56,7 @@ def test_sources_table(terminal) -> None:
     assert len(text.splitlines()) > len(rows)  # agencies wrap onto more lines instead
 
 
+@pytest.mark.slow  # table layout: SQLite leg only
 def test_status_table(crawled, terminal) -> None:
     db, _ = crawled
     assert main(["--db", db, "status"]) == 0
@@ -65,6 +66,7 @@ def test_status_table(crawled, terminal) -> None:
         assert any(line.startswith(f"{name} ") for line in text.splitlines()), name
 
 
+@pytest.mark.slow  # table layout: SQLite leg only
 def test_status_json_has_what_the_table_abbreviates(crawled, capsys) -> None:
     db, _ = crawled
     assert main(["--db", db, "status", "koreakr_motir", "--json"]) == 0
@@ -73,6 +75,7 @@ def test_status_json_has_what_the_table_abbreviates(crawled, capsys) -> None:
     assert row["last_run"]["finished"] and row["last_run"]["new"] == row["releases"] > 0
 
 
+@pytest.mark.slow  # table layout: SQLite leg only
 def test_releases_table(crawled, terminal) -> None:
     db, _ = crawled
     assert main(["--db", db, "releases", "--json"]) == 0
@@ -87,6 +90,7 @@ def test_releases_table(crawled, terminal) -> None:
     assert any(not w.isascii() for r in releases for w in r["title"].split())
 
 
+@pytest.mark.slow  # table layout: SQLite leg only
 def test_crawl_summary(crawled, terminal) -> None:
     _, rows = crawled
     print_summary(list(rows.values()))

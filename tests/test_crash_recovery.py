@@ -14,8 +14,6 @@ import json
 import os
 import shutil
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -25,6 +23,7 @@ from sqlalchemy import func, select
 
 from bench.sitegen import SyntheticSite
 from storage import CrawlRun, Database, Release
+from tests import forked_cli
 from tests.databases import BACKEND, new_database_url
 from tests.support import ROOT
 
@@ -48,13 +47,11 @@ class Site:
         self.db = Database(self.url)
 
     def command(self, replay: Path) -> list[str]:
-        return [sys.executable, "-m", "crawler.cli", "--db", self.url, "crawl", "nstc",
+        return ["--db", self.url, "crawl", "nstc",
                 "--replay", str(replay), "--json", "-s", f"STORE_BATCH_SIZE={BATCH}"]  # fmt: skip
 
     def crawl(self, replay: Path) -> tuple[int, dict]:
-        done = subprocess.run(
-            self.command(replay), env=_env(), cwd=ROOT, capture_output=True, text=True, timeout=300
-        )
+        done = forked_cli.run(self.command(replay), env=_env(), cwd=ROOT, timeout=300)
         assert "Traceback" not in done.stderr, done.stderr
         (row,) = json.loads(done.stdout)
         return done.returncode, row
@@ -73,15 +70,10 @@ class Site:
         with self.db.session(readonly=True) as session:
             return list(session.scalars(select(CrawlRun.status).order_by(CrawlRun.id)))
 
-    def stop_part_way(
-        self, at: int, stop: Callable[[subprocess.Popen], None]
-    ) -> tuple[int, str]:
+    def stop_part_way(self, at: int, stop: Callable[[forked_cli.Forked], None]) -> tuple[int, str]:
         """Start the crawl of the grown site and ``stop`` it once ``at`` more releases are
         stored; returns its exit status and stderr."""
-        process = subprocess.Popen(
-            self.command(self.after), env=_env(), cwd=ROOT,
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
+        process = forked_cli.Forked(self.command(self.after), env=_env(), cwd=ROOT)
         try:
             deadline = time.monotonic() + 300
             # Wait for the crawl to have recorded its run: a signal in the interpreter's first
@@ -104,7 +96,7 @@ def _children(pid: int) -> list[int]:
     return [int(child) for child in path.read_text().split()]
 
 
-def _kill_writer(process: subprocess.Popen) -> None:
+def _kill_writer(process: forked_cli.Forked) -> None:
     writers = _children(process.pid)
     assert writers, "no writer child to kill"
     for pid in writers:

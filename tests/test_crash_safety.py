@@ -36,6 +36,7 @@ from bench.sitegen import SyntheticSite
 from crawler.feeds.ical import render_calendar
 from crawler.feeds.write import render_feeds, write_feeds
 from storage import CrawlRun, Database, RawResponse, Release, ReleaseTag, Source
+from tests import forked_cli
 from tests.databases import new_database_url
 from tests.support import ROOT
 
@@ -43,7 +44,6 @@ RELEASES = 120
 # Small writer batches: a kill lands between commits of 10 releases, not of 50.
 BATCH = 10
 KILL_AFTER = (0, 20, 60)  # stored releases when the crawl is killed
-CRAWL = [sys.executable, "-m", "crawler.cli"]
 
 
 def env() -> dict[str, str]:
@@ -61,7 +61,9 @@ def database(url: str) -> Iterator[Database]:
         db.dispose()
 
 
-def wait_for(condition: Callable[[], bool], proc: subprocess.Popen, timeout: float = 60) -> bool:
+def wait_for(
+    condition: Callable[[], bool], proc: subprocess.Popen | forked_cli.Forked, timeout: float = 60
+) -> bool:
     """Poll until ``condition``; False if the process ended first."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -112,14 +114,12 @@ def test_killed_crawls_leave_whole_releases_and_a_rerun_completes_the_set(
     site = SyntheticSite(RELEASES)
     replay = site.write_fixtures(tmp_path / "replay")
     url = new_database_url(tmp_path)
-    command = [*CRAWL, "--db", url, "crawl", "nstc", "--replay", str(replay), "--json", "--full",
+    command = ["--db", url, "crawl", "nstc", "--replay", str(replay), "--json", "--full",
                "-s", f"STORE_BATCH_SIZE={BATCH}"]  # fmt: skip
     killed_pids: list[int] = []
     with database(url) as db:
         for threshold in KILL_AFTER:
-            proc = subprocess.Popen(
-                command, env=env(), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-            )
+            proc = forked_cli.Forked(command, env=env(), cwd=ROOT)
 
             def reached(pid: int = proc.pid, at_least: int = threshold) -> bool:
                 with db.session(readonly=True) as session:
@@ -149,7 +149,7 @@ def test_killed_crawls_leave_whole_releases_and_a_rerun_completes_the_set(
                 assert recorded[pid].finish_reason == "process died"
             killed_pids.append(proc.pid)
 
-        done = subprocess.run(command, env=env(), cwd=ROOT, capture_output=True, text=True)
+        done = forked_cli.run(command, env=env(), cwd=ROOT, timeout=180)
         assert done.returncode == 0, done.stderr
         assert assert_consistent(db, site) == RELEASES
         statuses = [(run.pid, run.status) for run in runs(db)]
@@ -332,13 +332,11 @@ def test_a_second_sigterm_still_records_the_run_as_interrupted(tmp_path: Path) -
     threading.Thread(target=lambda: accepted.append(listener.accept()[0]), daemon=True).start()
     start_url = f"http://127.0.0.1:{listener.getsockname()[1]}/en/news"
     command = [
-        *CRAWL, "--db", url, "crawl", "nstc", "--json", "-a", f"start_url={start_url}",
+        "--db", url, "crawl", "nstc", "--json", "-a", f"start_url={start_url}",
         "-s", "ALLOW_PRIVATE_ADDRESSES=True", "-s", "ROBOTSTXT_OBEY=False",
         "-s", "DOWNLOAD_TIMEOUT=120", "-s", "RETRY_ENABLED=False",
     ]  # fmt: skip
-    proc = subprocess.Popen(
-        command, env=env(), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+    proc = forked_cli.Forked(command, env=env(), cwd=ROOT)
     try:
         assert wait_for(lambda: bool(accepted), proc), "the crawl never connected"
         proc.send_signal(signal.SIGTERM)

@@ -5,7 +5,6 @@ import asyncio
 import json
 import os
 import signal
-import subprocess
 import threading
 import time
 from collections import Counter
@@ -34,7 +33,8 @@ from crawler.release_spider import listing
 from crawler.service.workers import enqueue
 from crawler.source_registry import spider_classes
 from storage import CrawlRun, Database, Release, Source
-from tests.crawl_support import STNEWS, run_cli
+from tests import forked_cli
+from tests.crawl_support import run_cli
 from tests.databases import REDIS_URL, new_database_url
 from tests.support import ROOT
 
@@ -234,16 +234,17 @@ def counting_site() -> Iterator[CountingSite]:
     site.server.server_close()
 
 
-def _worker(db: str, prefix: str, *args: str, **popen: object) -> subprocess.Popen:
+def _worker(db: str, prefix: str, *args: str, stderr: Path | None = None) -> forked_cli.Forked:
+    """`stnews worker` in a process of its own; its stderr to a file if given."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "STNEWS_LOG_LEVEL": "WARNING"}
     env.pop("DATABASE_URL", None)
-    return subprocess.Popen(
-        [*STNEWS, "--db", db, "worker", "nstc", "--redis", REDIS_URL, "--prefix", prefix,
+    return forked_cli.Forked(
+        ["--db", db, "worker", "nstc", "--redis", REDIS_URL, "--prefix", prefix,
          "--allow-domain", "127.0.0.1", "--json",
          "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False",
          "-s", "ALLOW_PRIVATE_ADDRESSES=127.0.0.1",
          "-s", "ROBOTSTXT_OBEY=False", "-s", "CONCURRENT_REQUESTS=2", *args],
-        env=env, cwd=ROOT, text=True, **popen,
+        env=env, cwd=ROOT, stderr=stderr,
     )  # fmt: skip
 
 
@@ -260,8 +261,7 @@ def test_two_workers_fetch_every_page_once_and_store_every_release_once(
         "enqueue", "nstc", "--redis", REDIS_URL, "--prefix", prefix, "--start-url", start, db=db
     )
 
-    pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
-    workers = [_worker(db, prefix, "--max-idle", "1.5", **pipes) for _ in range(2)]
+    workers = [_worker(db, prefix, "--max-idle", "1.5") for _ in range(2)]
     summaries = []
     try:
         for worker in workers:
@@ -315,7 +315,7 @@ def test_worker_stopped_mid_crawl_leaves_its_work_to_the_others(
     run_cli(
         "enqueue", "nstc", "--redis", REDIS_URL, "--prefix", prefix, "--start-url", start, db=db
     )
-    first = _worker(db, prefix, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = _worker(db, prefix)
     try:
         deadline = time.monotonic() + 60
         while counting_site.hits.total() < 5:
@@ -334,7 +334,7 @@ def test_worker_stopped_mid_crawl_leaves_its_work_to_the_others(
     assert 0 < stopped["pages"] < len(counting_site.expected_paths())
 
     # What the stopped worker had taken it finished; what it found is queued for the next.
-    rest = _worker(db, prefix, "--max-idle", "1.5", stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    rest = _worker(db, prefix, "--max-idle", "1.5")
     stdout, stderr = rest.communicate(timeout=90)
     assert rest.returncode == 0, stderr
     (finished,) = json.loads(stdout)
@@ -348,22 +348,19 @@ def test_worker_stopped_mid_crawl_leaves_its_work_to_the_others(
 def test_idle_worker_stops_cleanly_on_sigint(prefix: str, tmp_path: Path) -> None:
     log = tmp_path / "worker.log"
     db = new_database_url(tmp_path, "worker.db")
-    with log.open("w") as stderr:
-        worker = _worker(
-            db, prefix, "-v", "-s", "LOG_LEVEL=INFO", stdout=subprocess.PIPE, stderr=stderr
-        )
-        try:
-            deadline = time.monotonic() + 30
-            while "waiting for start URLs" not in log.read_text():
-                assert worker.poll() is None, log.read_text()
-                assert time.monotonic() < deadline, "worker did not start"
-                time.sleep(0.2)
-            worker.send_signal(signal.SIGINT)
-            stdout, _ = worker.communicate(timeout=30)
-        finally:
-            if worker.poll() is None:
-                worker.kill()
-                worker.wait()
+    worker = _worker(db, prefix, "-v", "-s", "LOG_LEVEL=INFO", stderr=log)
+    try:
+        deadline = time.monotonic() + 30
+        while "waiting for start URLs" not in log.read_text():
+            assert worker.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "worker did not start"
+            time.sleep(0.2)
+        worker.send_signal(signal.SIGINT)
+        stdout, _ = worker.communicate(timeout=30)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
     assert worker.returncode == 0, log.read_text()
     (summary,) = json.loads(stdout)
     assert summary["status"] == "interrupted"

@@ -294,6 +294,7 @@ def test_bad_links_are_counted(links: Run) -> None:
     assert links.stats("links_entries")["releases/dropped/unsafe-link/offsite"] == 2
 
 
+@pytest.mark.slow  # the crawler's handling of input: SQLite leg only
 def test_the_real_moeaidb_list_with_three_bad_links_stores_the_rest(tmp_path: Path) -> None:
     """The issue's case: moeaidb stored 0 of its releases when one link was bad. Its real
     fixtures, with list page 1 swapped for the copy whose three links are spoiled."""

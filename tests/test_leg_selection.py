@@ -26,3 +26,29 @@ def test_a_module_that_reaches_the_backend_directly_runs_in_both() -> None:
 
     assert _module_uses_test_databases(direct)
     assert not _module_uses_test_databases(pure)
+
+
+def test_the_longest_first_list_names_test_modules_that_exist() -> None:
+    # A renamed module would silently lose its place at the front of `make test`'s queue.
+    from tests.conftest import LONGEST_FIRST
+    from tests.support import ROOT
+
+    missing = [path for path in LONGEST_FIRST if not (ROOT / path).is_file()]
+    assert not missing
+    assert len(set(LONGEST_FIRST)) == len(LONGEST_FIRST)
+
+
+def test_modules_in_the_list_come_first_and_each_stays_whole(
+    request: pytest.FixtureRequest,
+) -> None:
+    from tests.conftest import LONGEST_FIRST
+
+    paths = [item.nodeid.split("::", 1)[0] for item in request.session.items]
+    listed = [path for path in dict.fromkeys(paths) if path in LONGEST_FIRST]
+    assert listed == [path for path in LONGEST_FIRST if path in paths]
+    # The listed modules form the head of the run, and no module is split in two.
+    assert paths[: len([p for p in paths if p in LONGEST_FIRST])] == [
+        p for p in paths if p in LONGEST_FIRST
+    ]
+    runs = [path for n, path in enumerate(paths) if n == 0 or paths[n - 1] != path]
+    assert len(runs) == len(set(runs))

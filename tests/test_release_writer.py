@@ -31,6 +31,7 @@ from crawler.normalize import fingerprint
 from storage import Database, RawResponse, Release, ReleaseRecord, ReleaseTag, SaveOutcome
 from storage.releases import RawPage, raw_body
 from storage.writer import ReleaseWriteError, ReleaseWriter, WriterDied
+from tests import forked_cli
 from tests.crawl_support import crawl_json
 from tests.databases import new_database_url
 from tests.support import ROOT, wait_for
@@ -413,16 +414,16 @@ def test_a_writer_killed_mid_batch_leaves_whole_releases(db: Database) -> None:
 
 def children_of(pid: int) -> list[tuple[int, str]]:
     found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
+    try:
+        pids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return found
+    for child in pids:
         try:
-            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except (OSError, IndexError, ValueError):
+            command = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
             continue
-        if ppid == pid:
-            found.append((int(entry.name), command))
+        found.append((int(child), command))
     return found
 
 
@@ -434,11 +435,8 @@ def test_a_crawl_whose_writer_dies_drops_what_it_held_and_goes_on_inline(
     url = new_database_url(tmp_path)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "STNEWS_LOG_LEVEL": "WARNING"}
     env.pop("DATABASE_URL", None)
-    command = [sys.executable, "-m", "crawler.cli", "--db", url, "crawl", "nstc",
-               "--replay", str(replay), "--json", "--full"]  # fmt: skip
-    crawl = subprocess.Popen(
-        command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+    command = ["--db", url, "crawl", "nstc", "--replay", str(replay), "--json", "--full"]
+    crawl = forked_cli.Forked(command, env=env, cwd=ROOT)
     try:
         writers: list[int] = []
 

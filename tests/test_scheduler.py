@@ -38,14 +38,11 @@ from storage.scheduling import (
     release_crawl_lock,
     release_lease,
 )
-from tests import support
+from tests import forked_cli, support
 from tests.support import FIXTURES, ROOT
 
 START = date.today() - timedelta(days=13)  # the 13th release is dated today: not stale
 SCHEDULE_TIMEOUT = 90  # generous for a loaded machine: polling returns once the runs are there
-
-
-STNEWS = [sys.executable, "-m", "crawler.cli"]
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -58,19 +55,18 @@ class Schedulers:
     def __init__(self, tmp_path: Path, db: str) -> None:
         self.tmp_path = tmp_path
         self.db = db
-        self.procs: list[subprocess.Popen] = []
+        self.procs: list[forked_cli.Forked] = []
 
-    def start(self, *args: str, log: str) -> subprocess.Popen:
+    def start(self, *args: str, log: str) -> forked_cli.Forked:
         env = {**os.environ, "PYTHONPATH": str(ROOT), "STNEWS_LOG_LEVEL": "WARNING"}
         env.pop("DATABASE_URL", None)
-        with open(self.tmp_path / log, "wb") as out:
-            proc = subprocess.Popen(
-                [*STNEWS, "--db", self.db, "schedule", *args],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                env=env,
-                cwd=self.tmp_path,
-            )
+        proc = forked_cli.Forked(
+            ["--db", self.db, "schedule", *args],
+            stdout=self.tmp_path / log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=self.tmp_path,
+        )
         self.procs.append(proc)
         return proc
 

@@ -10,8 +10,6 @@ import logging
 import os
 import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -46,11 +44,11 @@ from storage import CrawlRun, Database, Release, ReleaseRecord, save_release
 from storage.feed_polls import finished_runs
 from storage.runs import finish_run, start_run
 from storage.scheduling import crawl_lock, current_lease
+from tests import forked_cli
 from tests.databases import REDIS_URL
 from tests.support import ROOT, wait_for
 
 START = date.today() - timedelta(days=13)  # the 13th release is dated today: not stale
-STNEWS = [sys.executable, "-m", "crawler.cli"]
 
 
 # --- fixtures and helpers ----------------------------------------------------------------------
@@ -478,6 +476,7 @@ def test_a_redis_outage_is_a_recorded_failure_and_the_scheduler_keeps_running(
 # --- end to end: the scheduler and a `stnews worker` -------------------------------------------
 
 
+@pytest.mark.slow  # the queue and the worker: SQLite leg only
 def test_scheduler_and_a_worker_store_the_releases_and_publish_the_feeds(
     tmp_path: Path,
     database_url: str,
@@ -501,14 +500,13 @@ def test_scheduler_and_a_worker_store_the_releases_and_publish_the_feeds(
     env = {**os.environ, "PYTHONPATH": str(ROOT), "STNEWS_LOG_LEVEL": "WARNING"}
     env.pop("DATABASE_URL", None)
     log = tmp_path / "worker.log"
-    with log.open("wb") as stderr:
-        worker = subprocess.Popen(
-            [*STNEWS, "--db", database_url, "worker", "nstc", "--redis", REDIS_URL,
-             "--prefix", prefix, "--json", "-s", f"REPLAY_DIR={fixtures}",
-             "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False",
-             "-s", "ROBOTSTXT_OBEY=False"],
-            stdout=subprocess.PIPE, stderr=stderr, env=env, cwd=ROOT, text=True,
-        )  # fmt: skip
+    worker = forked_cli.Forked(
+        ["--db", database_url, "worker", "nstc", "--redis", REDIS_URL,
+         "--prefix", prefix, "--json", "-s", f"REPLAY_DIR={fixtures}",
+         "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False",
+         "-s", "ROBOTSTXT_OBEY=False"],
+        stderr=log, env=env, cwd=ROOT,
+    )  # fmt: skip
     try:
         expected = {site.title(seq) for seq in range(1, 13)}
         wait_for(

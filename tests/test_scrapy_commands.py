@@ -36,6 +36,7 @@ def test_scrapy_check_against_fixtures(tmp_path) -> None:
     assert "OK" in result.stderr
 
 
+@pytest.mark.slow  # Scrapy's command line: SQLite leg only
 def test_scrapy_crawl_replays_into_the_database(tmp_path) -> None:
     from tests.crawl_support import expected_release_ids, stored_releases
 

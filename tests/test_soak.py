@@ -26,7 +26,6 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import threading
 import time
 import xml.etree.ElementTree as ET
@@ -94,13 +93,8 @@ class Soak:
 
     def crawl(self, *args: str) -> dict | None:
         """One `stnews crawl --json` child; stopped gracefully (SIGTERM) when the soak ends."""
-        child = subprocess.Popen(
-            [sys.executable, "-m", "crawler.cli", "--db", self.url, "crawl", "--json", *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=child_env(),
-            cwd=ROOT,
+        child = forked_cli.Forked(
+            ["--db", self.url, "crawl", "--json", *args], env=child_env(), cwd=ROOT
         )
         signalled = False
         while True:
@@ -189,13 +183,13 @@ def scheduler_command(url: str, tmp: Path) -> list[str] | None:
     """`stnews schedule` for the fixture sources."""
     sources = [arg for name in SCHEDULED for arg in ("--source", name)]
     return [
-        sys.executable, "-m", "crawler.cli", "--db", url, "schedule", *sources,
+        "--db", url, "schedule", *sources,
         "--interval", "3", "--jitter", "0", "--replay", str(FIXTURES),
         "--feeds-dir", str(tmp / "scheduler-feeds"),
     ]  # fmt: skip
 
 
-def wait_until_leading(scheduler: subprocess.Popen[bytes], log: Path) -> None:
+def wait_until_leading(scheduler: forked_cli.Forked, log: Path) -> None:
     """The soak starts once the scheduler runs its jobs (and handles SIGTERM)."""
     deadline = time.monotonic() + 120
     while "leader:" not in log.read_text(errors="replace"):
@@ -228,7 +222,7 @@ def test_everything_at_once_on_one_database(tmp_path: Path) -> None:
     soak = Soak(url, tmp_path)
     records = Records()
     logging.getLogger().addHandler(records)
-    scheduler: subprocess.Popen[bytes] | None = None
+    scheduler: forked_cli.Forked | None = None
     schedule_log = tmp_path / "schedule.log"
     command = scheduler_command(url, tmp_path)
     server = start_server(url, "127.0.0.1", 0, cache_ttl=0.5)
@@ -247,10 +241,13 @@ def test_everything_at_once_on_one_database(tmp_path: Path) -> None:
     soak.attempted.append(FIRST_SITE)
     try:
         if command is not None:
-            with open(schedule_log, "wb") as log:
-                scheduler = subprocess.Popen(
-                    command, stdout=log, stderr=subprocess.STDOUT, env=child_env(), cwd=tmp_path
-                )
+            scheduler = forked_cli.Forked(
+                command,
+                stdout=schedule_log,
+                stderr=subprocess.STDOUT,
+                env=child_env(),
+                cwd=tmp_path,
+            )
             wait_until_leading(scheduler, schedule_log)
         for worker in workers:
             worker.start()

@@ -85,6 +85,7 @@ def truth(database: Database, needle: str) -> set[str]:
         }
 
 
+@pytest.mark.slow  # pages in a browser, not the database: SQLite leg only
 @pytest.mark.parametrize("language", sorted(QUERIES))
 def test_a_query_in_each_language_finds_its_releases(site: dict, page, language: str) -> None:
     query = QUERIES[language]
@@ -159,6 +160,7 @@ def test_main_pages_fit_390_px_and_screenshots_are_saved(site: dict) -> None:
     assert len(list(folder.glob("*.png"))) == len(pages) * len(WIDTHS)
 
 
+@pytest.mark.slow  # pages in a browser, not the database: SQLite leg only
 def test_filters_and_paging_work_without_javascript(site: dict) -> None:
     context = site["browser"].new_context(
         java_script_enabled=False, viewport={"width": 390, "height": 900}
@@ -193,6 +195,7 @@ def test_filters_and_paging_work_without_javascript(site: dict) -> None:
         context.close()
 
 
+@pytest.mark.slow  # pages in a browser, not the database: SQLite leg only
 def test_partner_page_lists_its_cooperation(site: dict, page) -> None:
     page.goto(site["base"] + "partners")
     page.get_by_role("link", name="United States").click()
