@@ -12,6 +12,7 @@ from scrapy.utils.project import get_project_settings
 from crawler.config import check
 
 SETTINGS_MODULE = "crawler.settings"
+REMOTE_CONTROL = "scrapy.extensions.remote_control.RemoteControl"
 
 
 def project_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
@@ -22,5 +23,12 @@ def project_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
     settings = get_project_settings()
     for name, value in (overrides or {}).items():
         settings.set(name, value, priority="cmdline")
+    # Scrapy imports every extension it lists, even a disabled one, and its RemoteControl
+    # imports aiohttp and pydantic only to find itself off: 0.18 s of CPU and 10 MB in every
+    # crawl process. Unless it is asked for, it is left out of the list.
+    if not settings.getbool("REMOTE_CONTROL_ENABLED"):
+        extensions = dict(settings.getdict("EXTENSIONS_BASE"))
+        if extensions.pop(REMOTE_CONTROL, None) is not None:
+            settings.set("EXTENSIONS_BASE", extensions, priority="default")
     check(settings)
     return settings

@@ -203,9 +203,6 @@ ITEM_PIPELINES = {
 EXTENSIONS = {
     "crawler.extensions.CrawlRunRecorder": 500,
     "crawler.health.HealthMonitor": 510,
-    # Off unless REMOTE_CONTROL_ENABLED anyway, but merely loading it imports aiohttp and
-    # pydantic: 0.18 s of CPU and 10 MB in every crawl process. Set it to 0 to use it.
-    "scrapy.extensions.remote_control.RemoteControl": None,
 }
 
 # Keep only what a crawl needs of the HTTP cache: nothing. Replay is the offline path.

@@ -139,3 +139,24 @@ def test_the_writer_takes_its_batching_from_the_caller() -> None:
     parameters = inspect.signature(ReleaseWriter.__init__).parameters
     for name in ("batch_size", "linger"):
         assert parameters[name].default is inspect.Parameter.empty
+
+
+def test_a_crawls_extensions_load_without_the_remote_control_servers_libraries() -> None:
+    # Scrapy imports every listed extension to sort them, even a disabled one: its
+    # RemoteControl would cost each crawl process aiohttp's import (crawler/project.py).
+    code = (
+        "import sys; from crawler.project import project_settings; "
+        "s = project_settings(); s.get_component_priority_dict_with_base('EXTENSIONS'); "
+        "print('aiohttp' in sys.modules, 'crawler.health' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert result.stdout.split() == ["False", "True"], result.stderr[-2000:]
+    enabled = (
+        "from crawler.project import project_settings; "
+        "s = project_settings({'REMOTE_CONTROL_ENABLED': True}); "
+        "print('scrapy.extensions.remote_control.RemoteControl' in s.getdict('EXTENSIONS_BASE'))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", enabled], cwd=ROOT, capture_output=True, text=True
+    )
+    assert result.stdout.strip() == "True", result.stderr[-2000:]
