@@ -435,7 +435,8 @@ def test_a_crawl_whose_writer_dies_drops_what_it_held_and_goes_on_inline(
     env = {**os.environ, "PYTHONPATH": str(ROOT), "STNEWS_LOG_LEVEL": "WARNING"}
     env.pop("DATABASE_URL", None)
     command = [sys.executable, "-m", "crawler.cli", "--db", url, "crawl", "nstc",
-               "--replay", str(replay), "--json", "--full"]  # fmt: skip
+               "--replay", str(replay), "--json", "--full",
+               "-s", "STORE_WRITER=process"]  # fmt: skip
     crawl = subprocess.Popen(
         command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
