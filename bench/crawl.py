@@ -390,9 +390,9 @@ def backfill(config: Config, server: SiteServer) -> tuple[Section, Archive]:
         "pages) into an empty SQLite database, run once (a long crawl: its figure is one run). "
         "Peak RSS is the crawl process's own `ru_maxrss` from `os.wait4` (the kernel's "
         "high-water mark of resident memory: no peak can fall between samples), plus the peak "
-        "of each of its descendants: the writer child (`STORE_WRITER=process`) and "
-        "multiprocessing's resource tracker, read as `VmHWM` (their peak since exec) every "
-        "5 ms while they run (the writer's own report of it when larger). The target figure "
+        "of each of its descendants (none by default; with `STORE_WRITER=process` the writer "
+        "child and multiprocessing's resource tracker), read as `VmHWM` (their peak since "
+        "exec) every 5 ms while they run (the writer's own report of it when larger). The target figure "
         "adds the peaks, an upper bound of what the crawl held at once. Processes seen: "
         + ", ".join(
             f"`{name.split(' -c ')[0][-60:] or pid}` {run.tree.peak_kib.get(pid, 0) / 1000:.0f} MB"
