@@ -392,8 +392,8 @@ def backfill(config: Config, server: SiteServer) -> tuple[Section, Archive]:
         "high-water mark of resident memory: no peak can fall between samples), plus the peak "
         "of each of its descendants (none by default; with `STORE_WRITER=process` the writer "
         "child and multiprocessing's resource tracker), read as `VmHWM` (their peak since "
-        "exec) every 5 ms while they run (the writer's own report of it when larger). The target figure "
-        "adds the peaks, an upper bound of what the crawl held at once. Processes seen: "
+        "exec) every 5 ms while they run (the writer's own report of it when larger). The "
+        "target figure adds the peaks, an upper bound of what the crawl held at once. Processes seen: "
         + ", ".join(
             f"`{name.split(' -c ')[0][-60:] or pid}` {run.tree.peak_kib.get(pid, 0) / 1000:.0f} MB"
             for pid, name in run.tree.names.items()
