@@ -393,7 +393,8 @@ def backfill(config: Config, server: SiteServer) -> tuple[Section, Archive]:
         "of each of its descendants (none by default; with `STORE_WRITER=process` the writer "
         "child and multiprocessing's resource tracker), read as `VmHWM` (their peak since "
         "exec) every 5 ms while they run (the writer's own report of it when larger). The "
-        "target figure adds the peaks, an upper bound of what the crawl held at once. Processes seen: "
+        "target figure adds the peaks, an upper bound of what the crawl held at once. "
+        "Processes seen: "
         + ", ".join(
             f"`{name.split(' -c ')[0][-60:] or pid}` {run.tree.peak_kib.get(pid, 0) / 1000:.0f} MB"
             for pid, name in run.tree.names.items()
