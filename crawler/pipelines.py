@@ -271,8 +271,10 @@ class StorePipeline(ReleasePipeline):
             self.writer = self._shared = acquire_writer(
                 settings["DATABASE_URL"], batch_size, linger
             )
-        elif mode == "batch":
-            self.writer = ReactorBatches(self.database, batch_size, linger)
+        elif mode in ("batch", "thread"):
+            self.writer = ReactorBatches(
+                self.database, batch_size, linger, threaded=mode == "thread"
+            )
         if self.writer is not None and linger > IDLE_CHECK_SECONDS:
             from twisted.internet.task import LoopingCall
 
@@ -413,6 +415,7 @@ class StorePipeline(ReleasePipeline):
         batches = self.writer if isinstance(self.writer, ReactorBatches) else None
         shared, self._shared, self.writer = self._shared, None, None
         if batches is not None:
+            batches.close()  # nothing is in flight: returns at once
             for name, value in batches.figures.items():
                 self.stats.set_value(f"release_writer/{name}", value)
         if shared is None:
@@ -439,11 +442,24 @@ class ReactorBatches:
     each raw page across a pipe, no threads waking the reactor. A batch is written when it is
     full, ``linger`` seconds after its first release, when the crawl goes idle (``flush``),
     or at close. The reactor thread waits while a batch is written (tens of milliseconds).
+
+    ``threaded`` (``STORE_WRITER = "thread"``): batches are written one at a time by a thread
+    of the crawl process instead; SQLite (or the PostgreSQL driver) and zstd let go of the
+    GIL while they work, most of a batch's time, so the reactor goes on meanwhile. Outcomes
+    are reported from that thread (``on_done`` must be thread-safe, as for the writer
+    process).
     """
 
-    def __init__(self, database: Any, batch_size: int, linger: float) -> None:
+    def __init__(
+        self, database: Any, batch_size: int, linger: float, threaded: bool = False
+    ) -> None:
         self.batch_size = batch_size
         self.linger = linger
+        self._executor: Any = None
+        if threaded:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._executor = ThreadPoolExecutor(1, thread_name_prefix="release-batches")
         self._writer = BatchWriter(database)
         self._sequence = 0
         self._waiting: list[tuple[int, ReleaseRecord]] = []
@@ -474,20 +490,29 @@ class ReactorBatches:
         while self._waiting:
             batch = self._waiting[: self.batch_size]
             del self._waiting[: self.batch_size]
-            try:
-                report = self._writer.write(batch)
-            except Exception as exc:  # never leave an item waiting for a report forever
-                logger.exception("storing a batch of %d releases failed", len(batch))
-                report = [(seq, None, f"{type(exc).__name__}: {exc}") for seq, _ in batch]
-            for seq, outcome, error in report:
-                on_done = self._callbacks.pop(seq)
-                if error is None:
-                    on_done(SaveOutcome(outcome), None)
-                else:
-                    on_done(None, ReleaseWriteError(error))
+            callbacks = {seq: self._callbacks.pop(seq) for seq, _ in batch}
+            if self._executor is not None:
+                self._executor.submit(self._write, batch, callbacks)
+            else:
+                self._write(batch, callbacks)
+
+    def _write(self, batch: list[tuple[int, ReleaseRecord]], callbacks: dict[int, Any]) -> None:
+        try:
+            report = self._writer.write(batch)
+        except Exception as exc:  # never leave an item waiting for a report forever
+            logger.exception("storing a batch of %d releases failed", len(batch))
+            report = [(seq, None, f"{type(exc).__name__}: {exc}") for seq, _ in batch]
+        for seq, outcome, error in report:
+            if error is None:
+                callbacks[seq](SaveOutcome(outcome), None)
+            else:
+                callbacks[seq](None, ReleaseWriteError(error))
 
     def close(self) -> None:
+        """Write what is waiting and wait until it is written."""
         self.flush()
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
         self.alive = False
 
 

@@ -152,3 +152,35 @@ def test_reactor_batches_store_whole_batches_and_report_each_release(database_ur
         "https://www.nstc.gov.tw/d/2",
         "https://www.nstc.gov.tw/folksonomy/detail/d82a8144?l=en",
     ]
+
+
+def test_threaded_batches_are_written_by_another_thread_and_close_waits(database_url) -> None:
+    # STORE_WRITER = "thread": the same batches, written one at a time by a thread.
+    import threading
+
+    from crawler.pipelines import ReactorBatches, to_record
+    from storage import SaveOutcome
+
+    crawler = get_crawler(settings_dict={"DATABASE_URL": database_url})
+    crawler._apply_settings()
+    normalize = NormalizePipeline(crawler)
+    batches = ReactorBatches(database_for(database_url), batch_size=2, linger=60, threaded=True)
+    reported: list[tuple[str, object, str]] = []
+    for n in range(3):
+        item = make_item(native_id=str(n), url=f"https://www.nstc.gov.tw/d/{n}", title=f"T{n}")
+        record = to_record(normalize.process_item(item), ("www.nstc.gov.tw",))
+        batches.submit(
+            record,
+            lambda outcome, error, url=record.url: reported.append(
+                (url, outcome, threading.current_thread().name)
+            ),
+        )
+    batches.close()  # the third, short of a batch, is written at close; close waits for it
+    assert sorted(url for url, _, _ in reported) == [
+        f"https://www.nstc.gov.tw/d/{n}" for n in range(3)
+    ]
+    assert {outcome for _, outcome, _ in reported} == {SaveOutcome.NEW}
+    assert all(name.startswith("release-batches") for _, _, name in reported)
+    assert batches.figures["batches"] == 2
+    with database_for(database_url).session() as session:
+        assert len(session.scalars(select(Release)).all()) == 3
