@@ -29,8 +29,9 @@ DATABASE_URL = os.environ.get("DATABASE_URL", EMBEDDED_DATABASE_URL)
 # release) in the crawl's reactor thread. "process": the same batches written by a writer
 # child process, on another core; its start-up (0.4 to 0.75 s of CPU), the raw pages pickled
 # across a pipe and its 70 to 90 MB made it cost more than it saved, in CPU and in wall clock
-# (docs/architecture.md, issue 19). "inline": one transaction per release in the reactor
-# thread (slower; for debugging).
+# (docs/architecture.md, issue 19). "thread": the same batches written by a thread of the
+# crawl process (measured even with "batch" on a loaded machine). "inline": one transaction
+# per release in the reactor thread (slower; for debugging).
 STORE_WRITER = "batch"
 # Most releases the writer stores per transaction (it takes whatever is waiting, up to this).
 STORE_BATCH_SIZE = 50
