@@ -44,7 +44,7 @@ POSITIVE = frozenset(
     }
 )
 #: Settings with a closed set of values.
-CHOICES: dict[str, tuple[str, ...]] = {"STORE_WRITER": ("process", "inline")}
+CHOICES: dict[str, tuple[str, ...]] = {"STORE_WRITER": ("process", "batch", "thread", "inline")}
 
 
 class SettingsError(ValueError):

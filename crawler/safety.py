@@ -59,7 +59,7 @@ from scrapy.http import HtmlResponse, Response, TextResponse
 from scrapy.responsetypes import responsetypes
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
-from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding
+from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding, read_bom
 from w3lib.encoding import resolve_encoding as w3lib_resolve_encoding
 
 from crawler.charset import TRUSTED_DETECTIONS, codec_name, mostly_utf8, repair_utf8
@@ -604,9 +604,14 @@ class ResponseSanityMiddleware(_Refusing):
         if _resolve_encoding(response.encoding) != "utf-8":
             return response
         # One linear pass (``_undecodable`` re-decodes from each error: fine for a few).
-        undecodable = response.body.decode("utf-8", errors="replace").count("\ufffd") - (
-            response.body.count("\ufffd".encode())
-        )
+        # The response's own text is that decoding (UTF-8, errors replaced) and is kept: the
+        # spider's selectors reuse it instead of decoding the page a second time (0.4 ms on
+        # a 200 KB page). Not after another BOM: w3lib would decode by the BOM instead.
+        if read_bom(response.body)[0] in (None, "utf-8"):
+            text = response.text
+        else:
+            text = response.body.decode("utf-8", errors="replace")
+        undecodable = text.count("\ufffd") - response.body.count("\ufffd".encode())
         if undecodable < _MISDECODED_MIN or not mostly_utf8(response.body, undecodable):
             return response
         content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1")

@@ -25,10 +25,14 @@ EMBEDDED_DATABASE_URL = "sqlite:///var/stnews.db"
 DATABASE_URL = os.environ.get("DATABASE_URL", EMBEDDED_DATABASE_URL)
 
 # --- Storing releases (crawler/pipelines.py StorePipeline, storage/writer.py) ---------------
-# "process": a writer child process stores releases in batches (one transaction per batch, a
-# savepoint per release), off the crawl's CPU. "inline": one transaction per release in the
-# crawl's reactor thread (slower; for debugging).
-STORE_WRITER = "process"
+# "batch": releases are stored in batches (one transaction per batch, a savepoint per
+# release) in the crawl's reactor thread. "process": the same batches written by a writer
+# child process, on another core; its start-up (0.4 to 0.75 s of CPU), the raw pages pickled
+# across a pipe and its 70 to 90 MB made it cost more than it saved, in CPU and in wall clock
+# (docs/architecture.md, issue 19). "thread": the same batches written by a thread of the
+# crawl process (measured even with "batch" on a loaded machine). "inline": one transaction
+# per release in the reactor thread (slower; for debugging).
+STORE_WRITER = "batch"
 # Most releases the writer stores per transaction (it takes whatever is waiting, up to this).
 STORE_BATCH_SIZE = 50
 # Short of a full batch, how long the writer waits for more after the first release it

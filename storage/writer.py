@@ -369,7 +369,7 @@ def _child_main(
 
     database = Database(url, migrate=False)
     try:
-        _serve(_BatchWriter(database), batch_size, linger, records, results, lifeline)
+        _serve(BatchWriter(database), batch_size, linger, records, results, lifeline)
     except (EOFError, OSError):
         pass  # the parent closed its ends or died
     finally:
@@ -382,7 +382,7 @@ def _child_main(
 
 
 def _serve(
-    batches: _BatchWriter,
+    batches: BatchWriter,
     batch_size: int,
     linger: float,
     records: Connection,
@@ -425,7 +425,11 @@ def _serve(
     results.send((_STATS, figures))
 
 
-class _BatchWriter:
+class BatchWriter:
+    """Writes batches of (seq, record) with ``save_releases`` and its retries, and reports
+    (seq, outcome value or None, error text or None) for each: the child's work, also done
+    in the crawl's own thread by ``STORE_WRITER = "batch"`` (crawler/pipelines.py)."""
+
     def __init__(self, database: Any) -> None:
         self.database = database
         #: Source name -> id, of sources known to be committed.

@@ -21,7 +21,6 @@ import sys
 import threading
 import time
 import xml.etree.ElementTree as ET
-import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -36,6 +35,7 @@ from bench.sitegen import SyntheticSite
 from crawler.feeds.ical import render_calendar
 from crawler.feeds.write import render_feeds, write_feeds
 from storage import CrawlRun, Database, RawResponse, Release, ReleaseTag, Source
+from storage.releases import raw_body
 from tests import forked_cli
 from tests.databases import new_database_url
 from tests.support import ROOT
@@ -95,7 +95,7 @@ def assert_consistent(db: Database, site: SyntheticSite) -> int:
             assert release.body and release.url and release.fingerprint
             assert release.published_at is not None
             assert release.raw is not None, f"release {seq} stored without its raw page"
-            page = zlib.decompress(release.raw.body_zlib)
+            page = raw_body(release.raw)
             assert release.native_id.encode() in page or site.title(seq).encode() in page
     assert raw_rows == len(releases), "raw pages without their release"
     assert orphan_tags == 0

@@ -106,3 +106,81 @@ def test_store_counts_new_unchanged_updated(crawler, database_url) -> None:
     with database_for(database_url).session() as session:
         (row,) = session.scalars(select(Release)).all()
         assert row.body == "Edited body."
+
+
+def test_reactor_batches_store_whole_batches_and_report_each_release(database_url) -> None:
+    # STORE_WRITER = "batch": releases wait for a full batch (or a flush), then one
+    # transaction writes them; each release's outcome or error is reported on its own.
+    from crawler.pipelines import ReactorBatches, to_record
+    from storage import SaveOutcome
+
+    crawler = get_crawler(settings_dict={"DATABASE_URL": database_url})
+    crawler._apply_settings()
+    normalize = NormalizePipeline(crawler)
+    batches = ReactorBatches(database_for(database_url), batch_size=3, linger=60)
+    reported: list[tuple[str, object, object]] = []
+
+    def submit(item: ReleaseItem) -> None:
+        record = to_record(normalize.process_item(item), ("www.nstc.gov.tw",))
+        batches.submit(record, lambda outcome, error: reported.append((record.url, outcome, error)))
+
+    submit(make_item())
+    submit(make_item(native_id="2", url="https://www.nstc.gov.tw/d/2", title="Second"))
+    assert reported == []  # waiting for a full batch
+    with database_for(database_url).session() as session:
+        assert session.scalars(select(Release)).all() == []
+    # A third release whose image link is not a web link: refused by the store alone.
+    bad = to_record(
+        normalize.process_item(make_item(native_id="3", url="https://www.nstc.gov.tw/d/3")),
+        ("www.nstc.gov.tw",),
+    )
+    bad.image_url = "javascript:alert(1)"
+    batches.submit(bad, lambda outcome, error: reported.append((bad.url, outcome, error)))
+    assert [(url, outcome) for url, outcome, _ in reported] == [
+        ("https://www.nstc.gov.tw/d/2", SaveOutcome.NEW),
+        ("https://www.nstc.gov.tw/d/3", None),
+        ("https://www.nstc.gov.tw/folksonomy/detail/d82a8144?l=en", SaveOutcome.NEW),
+    ]
+    assert "unsafe-link" in str(reported[1][2])
+    submit(make_item())  # the same release again: unchanged, written at the flush
+    batches.close()
+    assert reported[-1][1] is SaveOutcome.UNCHANGED
+    assert batches.figures["batches"] == 2 and batches.figures["releases"] == 4
+    with database_for(database_url).session() as session:
+        urls = sorted(row.url for row in session.scalars(select(Release)))
+    assert urls == [
+        "https://www.nstc.gov.tw/d/2",
+        "https://www.nstc.gov.tw/folksonomy/detail/d82a8144?l=en",
+    ]
+
+
+def test_threaded_batches_are_written_by_another_thread_and_close_waits(database_url) -> None:
+    # STORE_WRITER = "thread": the same batches, written one at a time by a thread.
+    import threading
+
+    from crawler.pipelines import ReactorBatches, to_record
+    from storage import SaveOutcome
+
+    crawler = get_crawler(settings_dict={"DATABASE_URL": database_url})
+    crawler._apply_settings()
+    normalize = NormalizePipeline(crawler)
+    batches = ReactorBatches(database_for(database_url), batch_size=2, linger=60, threaded=True)
+    reported: list[tuple[str, object, str]] = []
+    for n in range(3):
+        item = make_item(native_id=str(n), url=f"https://www.nstc.gov.tw/d/{n}", title=f"T{n}")
+        record = to_record(normalize.process_item(item), ("www.nstc.gov.tw",))
+        batches.submit(
+            record,
+            lambda outcome, error, url=record.url: reported.append(
+                (url, outcome, threading.current_thread().name)
+            ),
+        )
+    batches.close()  # the third, short of a batch, is written at close; close waits for it
+    assert sorted(url for url, _, _ in reported) == [
+        f"https://www.nstc.gov.tw/d/{n}" for n in range(3)
+    ]
+    assert {outcome for _, outcome, _ in reported} == {SaveOutcome.NEW}
+    assert all(name.startswith("release-batches") for _, _, name in reported)
+    assert batches.figures["batches"] == 2
+    with database_for(database_url).session() as session:
+        assert len(session.scalars(select(Release)).all()) == 3

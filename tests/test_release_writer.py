@@ -435,7 +435,8 @@ def test_a_crawl_whose_writer_dies_drops_what_it_held_and_goes_on_inline(
     url = new_database_url(tmp_path)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "STNEWS_LOG_LEVEL": "WARNING"}
     env.pop("DATABASE_URL", None)
-    command = ["--db", url, "crawl", "nstc", "--replay", str(replay), "--json", "--full"]
+    command = ["--db", url, "crawl", "nstc", "--replay", str(replay), "--json", "--full",
+               "-s", "STORE_WRITER=process"]  # fmt: skip
     crawl = forked_cli.Forked(command, env=env, cwd=ROOT)
     try:
         writers: list[int] = []

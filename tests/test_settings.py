@@ -94,7 +94,7 @@ def test_bad_values_are_one_error_naming_each() -> None:
     for name, value in bad.items():
         assert f"{name}={value!r}" in message, name
     assert "STNEWS_FEED_LIMIT='0': must be above 0" in message
-    assert "STORE_WRITER='disk': expected one of process, inline" in message
+    assert "STORE_WRITER='disk': expected one of process, batch, thread, inline" in message
     assert "INCREMENTAL_ENABLED='maybe': expected True or False" in message
 
 

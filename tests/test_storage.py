@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from crawler.normalize import fingerprint
 from storage import Database, Release, ReleaseRecord, SaveOutcome, list_releases, save_release
 from storage.models import CrawlRun, RawResponse
-from storage.releases import RawPage, raw_body
+from storage.releases import RawPage, decompress_page, raw_body
 from storage.runs import finish_run, mark_interrupted, start_run
 
 
@@ -78,7 +78,22 @@ def test_raw_response_is_kept_compressed(database: Database) -> None:
     with database.session() as session:
         raw = session.scalar(select(RawResponse))
         assert raw_body(raw) == b"<html>page</html>"
+        assert raw.body_zlib != b"<html>page</html>"
         assert raw.extractor_version == "nstc/1"
+
+
+def test_raw_pages_stored_before_zstd_still_read() -> None:
+    # Pages stored as zlib streams (before issue 19) and as zstd frames both come back.
+    import zlib
+
+    page = b"<html>" + b"<p>text</p>" * 500 + b"</html>"
+    assert decompress_page(zlib.compress(page, 6)) == page
+    assert decompress_page(zlib.compress(page, 1)) == page
+    from storage.releases import compress_page
+
+    stored = compress_page(page)
+    assert stored[:4] == b"\x28\xb5\x2f\xfd" and len(stored) < len(page) // 5
+    assert decompress_page(stored) == page
 
 
 def test_datetimes_come_back_aware(database: Database) -> None:

@@ -112,9 +112,16 @@ def cmd_crawl(args: argparse.Namespace) -> int:
 def link_events(database) -> str | None:
     """The post-crawl step: new cooperation releases join their events. A failure is logged
     and reported; it never fails the crawl (the next crawl or `stnews events link` retries)."""
-    from crawler.service.linking import link_new
+    from storage.events import unlinked_cooperation
 
     try:
+        with database.session(readonly=True) as session:
+            if not unlinked_cooperation(session, 1):
+                # Nothing new to link (most polls): the linker and NumPy are not loaded
+                # (0.47 s of imports, issue 19).
+                return None
+        from crawler.service.linking import link_new
+
         return link_new(database).summary()
     except Exception as exc:  # linking must never undo a finished crawl
         err.print(f"[yellow]warning:[/yellow] event linking failed: {exc}")
