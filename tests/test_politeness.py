@@ -61,7 +61,7 @@ class RecordingServer(ThreadingHTTPServer):
 
 
 class SiteHandler(BaseHTTPRequestHandler):
-    """/flaky: 503 + Retry-After 1, then 200. /busy: 429 + Retry-After 9999. /backoff: 503.
+    """/flaky: 503 + Retry-After 2, then 200. /busy: 429 + Retry-After 9999. /backoff: 503.
     /chain/N: a slow page pointing at /chain/N+1 (up to 3). Anything else: 200."""
 
     server: RecordingServer
@@ -74,7 +74,9 @@ class SiteHandler(BaseHTTPRequestHandler):
         headers: dict[str, str] = {}
         status = 200
         if self.path == "/flaky" and count == 1:
-            status, headers = 503, {"Retry-After": "1"}
+            # 2 s: room for the chain's four slow pages (0.6 s) to finish within the wait,
+            # also on a loaded machine.
+            status, headers = 503, {"Retry-After": "2"}
         elif self.path == "/busy":
             status, headers = 429, {"Retry-After": "9999"}
         elif self.path == "/backoff":
@@ -263,7 +265,7 @@ def test_crawl_honours_retry_after_without_stalling(site: RecordingServer, tmp_p
     stats = report["stats"]
 
     flaky = site.hits["/flaky"]
-    assert len(flaky) == 2 and flaky[1] - flaky[0] >= 1.0  # Retry-After: 1
+    assert len(flaky) == 2 and flaky[1] - flaky[0] >= 2.0  # Retry-After: 2
     assert statuses["/flaky"] == 200
 
     assert len(site.hits["/busy"]) == 1 and statuses["/busy"] == 429
