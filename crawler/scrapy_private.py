@@ -29,6 +29,9 @@ creator_context = _get_creator_context
 keylog_filename = _get_keylog_filename
 set_keylog_callback = _set_keylog_callback
 
+#: Where a text response keeps the Selector that ``response.css``/``xpath`` parse it into.
+CACHED_SELECTOR = "_cached_selector"
+
 #: The engine's idle poll of its scheduler, seconds (a class attribute, no setting).
 ENGINE_HEARTBEAT = "_SLOT_HEARTBEAT_INTERVAL"
 
@@ -50,3 +53,14 @@ def set_engine_heartbeat(seconds: float) -> bool:
         return False
     setattr(ExecutionEngine, ENGINE_HEARTBEAT, seconds)
     return True
+
+
+def forget_parsed_page(response: Any) -> None:
+    """Drop the response's cached Selector, and with it the page's lxml tree.
+
+    The Selector refers back to its response, so the pair is a reference cycle: refcounting
+    never frees it, Python's cyclic collector does, late (a full collection is rare once a
+    crawl holds a few hundred thousand objects), and the tree is C memory the collector does
+    not count. A later ``response.css`` parses the page again."""
+    if getattr(response, CACHED_SELECTOR, None) is not None:
+        setattr(response, CACHED_SELECTOR, None)

@@ -172,6 +172,8 @@ DOWNLOADER_MIDDLEWARES = {
 }
 
 SPIDER_MIDDLEWARES = {
+    # Nearest the engine: frees each parsed page once its callback is done (memory, issue 19).
+    "crawler.middlewares.ForgetParsedPageMiddleware": 10,
     # Stub release pages: take the body from the attached HWPX/PDF (crawler/attachments.py).
     "crawler.attachments.AttachmentBodyMiddleware": 940,
     # Count what every list page yields, for source health (before anything filters it).
