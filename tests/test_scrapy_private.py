@@ -66,9 +66,11 @@ def test_forgetting_the_parsed_page_frees_it_without_the_cyclic_collector() -> N
     assert response.css("p::text").get() == "one"
     selector = weakref.ref(getattr(response, scrapy_private.CACHED_SELECTOR))
     assert selector() is response.selector  # the attribute is the cache .css reads
+    assert getattr(response, scrapy_private.CACHED_TEXT) is response.text  # the text's cache
     gc.disable()
     try:
         scrapy_private.forget_parsed_page(response)
+        assert getattr(response, scrapy_private.CACHED_TEXT) is None
         assert selector() is None  # freed by refcount: the cycle is broken
         alive = weakref.ref(response)
         del response
@@ -123,6 +125,7 @@ def test_no_other_module_uses_a_private_scrapy_name() -> None:
                 "_get_cert_options",
                 scrapy_private.ENGINE_HEARTBEAT,
                 scrapy_private.CACHED_SELECTOR,
+                scrapy_private.CACHED_TEXT,
             )
             if uses_private_scrapy_names(text):
                 found.append(str(path.relative_to(ROOT)))
