@@ -165,7 +165,9 @@ class CrawlRun:
         of its own report and the sampled ``VmHWM``): an upper bound of what it held at once."""
         reported = self.stats.get("release_writer/peak_rss_mb", 0.0)
         sampled = self.tree.peak_mb
-        writer = [p for p, name in self.tree.names.items() if "spawn_main" in name]
+        from storage.writer import CHILD_NAME  # in the writer's command line
+
+        writer = [p for p, name in self.tree.names.items() if CHILD_NAME in name]
         if reported and writer:  # the writer's own report, when larger than the samples
             writer_sampled = sum(self.tree.peak_kib.get(p, 0) for p in writer) * 1024 / 1e6
             sampled += max(0.0, reported - writer_sampled)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import email.utils
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from datetime import UTC, datetime
+from typing import Any
 
 from scrapy import Request
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
@@ -16,6 +17,7 @@ from scrapy.utils.asyncio import sleep as reactor_sleep
 from scrapy.utils.response import response_status_message
 
 from crawler.config import setting
+from crawler.scrapy_private import forget_parsed_page
 
 logger = logging.getLogger(__name__)
 
@@ -126,3 +128,30 @@ class BackoffRetryMiddleware(RetryMiddleware):
             {"request": request, "wait": retry_after, "max": self.retry_after_max},
             extra={"spider": self.crawler.spider},
         )
+
+
+class ForgetParsedPageMiddleware:
+    """Spider middleware: once a callback's output is all out, drop the response's parsed page.
+
+    Scrapy keeps a response until every item it yielded has left the item pipelines, which
+    with the release writer's batches is a second or more, and a parsed 200 KB page is a few
+    megabytes of lxml tree. Worse, the cached Selector and its response form a reference
+    cycle, so without this the tree lives until Python's cyclic collector runs
+    (``crawler.scrapy_private.forget_parsed_page``). It sits nearest the engine, so every
+    other middleware is done with the output when it runs.
+    """
+
+    def process_spider_output(self, response: Response, result: Iterable[Any]) -> Iterable[Any]:
+        try:
+            yield from result
+        finally:
+            forget_parsed_page(response)
+
+    async def process_spider_output_async(
+        self, response: Response, result: AsyncIterator[Any]
+    ) -> AsyncIterator[Any]:
+        try:
+            async for output in result:
+                yield output
+        finally:
+            forget_parsed_page(response)

@@ -229,18 +229,31 @@ class DeduplicatePipeline(ReleasePipeline):
     """
 
     def open_spider(self) -> None:
-        self.seen: set[tuple[str, str, str]] = set()
+        self.seen: set[bytes] = set()
 
     def process_release(self, item: ReleaseItem) -> ReleaseItem:
         source = item["source"]
-        keys = {("url", source, item["url"]), ("content", source, item["fingerprint"])}
+        keys = {
+            _seen_key("url", source, item["url"]),
+            _seen_key("content", source, item["fingerprint"]),
+        }
         if item.get("native_id"):
-            keys.add(("id", source, str(item["native_id"])))
+            keys.add(_seen_key("id", source, str(item["native_id"])))
         if keys & self.seen:
             self.stats.inc_value("releases/duplicate")
             raise DropItem(f"duplicate: {item['url']}", log_level="DEBUG")
         self.seen |= keys
         return item
+
+
+def _seen_key(kind: str, source: str, value: str) -> bytes:
+    """A 16-byte digest of a deduplication key. A crawl keeps three keys for every release
+    it reads; as tuples of strings (URL, site id, fingerprint) they held 630 bytes a release
+    for the whole crawl, as digests 250 (tracemalloc; issue 19: 7.5 MB less in a 20,000-release
+    backfill).
+    128 bits: no collision in practice."""
+    text = f"{kind}\0{source}\0{value}".encode("utf-8", "surrogatepass")
+    return hashlib.blake2b(text, digest_size=16).digest()
 
 
 class StorePipeline(ReleasePipeline):

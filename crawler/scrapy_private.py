@@ -29,6 +29,11 @@ creator_context = _get_creator_context
 keylog_filename = _get_keylog_filename
 set_keylog_callback = _set_keylog_callback
 
+#: Where a text response keeps the Selector that ``response.css``/``xpath`` parse it into,
+#: and its body decoded (``response.text``).
+CACHED_SELECTOR = "_cached_selector"
+CACHED_TEXT = "_cached_ubody"
+
 #: The engine's idle poll of its scheduler, seconds (a class attribute, no setting).
 ENGINE_HEARTBEAT = "_SLOT_HEARTBEAT_INTERVAL"
 
@@ -50,3 +55,16 @@ def set_engine_heartbeat(seconds: float) -> bool:
         return False
     setattr(ExecutionEngine, ENGINE_HEARTBEAT, seconds)
     return True
+
+
+def forget_parsed_page(response: Any) -> None:
+    """Drop the response's cached Selector, and with it the page's lxml tree, and its
+    decoded text (as large as the body, up to four times for CJK pages).
+
+    The Selector refers back to its response, so the pair is a reference cycle: refcounting
+    never frees it, Python's cyclic collector does, late (a full collection is rare once a
+    crawl holds a few hundred thousand objects), and the tree is C memory the collector does
+    not count. A later ``response.css`` or ``response.text`` decodes and parses again."""
+    for name in (CACHED_SELECTOR, CACHED_TEXT):
+        if getattr(response, name, None) is not None:
+            setattr(response, name, None)

@@ -34,7 +34,10 @@ DATABASE_URL = os.environ.get("DATABASE_URL", EMBEDDED_DATABASE_URL)
 # per release in the reactor thread (slower; for debugging).
 STORE_WRITER = "batch"
 # Most releases the writer stores per transaction (it takes whatever is waiting, up to this).
-STORE_BATCH_SIZE = 50
+# A batch is in the writer's memory whole, raw pages included (210 KB each on the bench's
+# site): full batches of 50 peaked the child at 104 MB, of 20 at 78-82 MB, for the same CPU
+# (1.7 ms a release from ten up). A backfill's batches average about 15 (issue 19).
+STORE_BATCH_SIZE = 20
 # Short of a full batch, how long the writer waits for more after the first release it
 # takes: a batch of one or two pays for a whole transaction. A crawl of realistic pages on a
 # busy machine hands over a release every 50 to 100 ms: with a 50 ms wait most batches held
@@ -176,6 +179,8 @@ DOWNLOADER_MIDDLEWARES = {
 }
 
 SPIDER_MIDDLEWARES = {
+    # Nearest the engine: frees each parsed page once its callback is done (memory, issue 19).
+    "crawler.middlewares.ForgetParsedPageMiddleware": 10,
     # Stub release pages: take the body from the attached HWPX/PDF (crawler/attachments.py).
     "crawler.attachments.AttachmentBodyMiddleware": 940,
     # Count what every list page yields, for source health (before anything filters it).

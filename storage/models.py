@@ -74,6 +74,10 @@ class Release(Base):
         # A source's newest releases (the health check after every poll): migration 0006.
         Index("ix_release_source_published", "source_id", "published_at"),
         Index("ix_release_coop_published", "is_cooperation", "published_at"),
+        # The feeds' filter values, value by value (storage.queries.present_values): 0007.
+        Index("ix_release_coop_source", "is_cooperation", "source_id"),
+        Index("ix_release_coop_type", "is_cooperation", "coop_type"),
+        Index("ix_release_coop_language", "is_cooperation", "language"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -110,33 +110,46 @@ def feed_releases(
 
 def present_values(session: Session) -> dict[str, list[str]]:
     """The values each feed filter can take among cooperation releases, sorted: keys
-    "partners", "sources", "topics", "coop_types", "languages"."""
+    "partners", "sources", "topics", "coop_types", "languages".
+
+    Each list is read value by value from an index (``_distinct``): a handful of seeks
+    whatever the archive's size, where ``SELECT DISTINCT`` read every cooperation release
+    (at 100,000 releases most of ``stnews feed``'s growth over 1,000; issue 19)."""
     cooperation = _cooperation()
+    is_cooperation = (
+        select(Release.id).where(Release.id == ReleaseTag.release_id, cooperation).exists()
+    )
 
     def tags(kind: str) -> list[str]:
-        query = (
-            select(ReleaseTag.value)
-            .join(Release, Release.id == ReleaseTag.release_id)
-            .where(ReleaseTag.kind == kind, cooperation)
-            .distinct()
-        )
-        return sorted(session.scalars(query))
+        return sorted(_distinct(session, ReleaseTag.value, ReleaseTag.kind == kind, is_cooperation))
 
-    def column(query: Select) -> list[str]:
-        return sorted(value for value in session.scalars(query) if value)
+    def column(values: list[Any]) -> list[str]:
+        return sorted(value for value in values if value)
 
+    source_ids = _distinct(session, Release.source_id, cooperation)
+    names = session.scalars(select(Source.name).where(Source.id.in_(source_ids)))
     return {
         "partners": tags("partner"),
-        "sources": column(
-            select(Source.name)
-            .join(Release, Release.source_id == Source.id)
-            .where(cooperation)
-            .distinct()
-        ),
+        "sources": column(list(names)),
         "topics": tags("topic"),
-        "coop_types": column(select(Release.coop_type).where(cooperation).distinct()),
-        "languages": column(select(Release.language).where(cooperation).distinct()),
+        "coop_types": column(_distinct(session, Release.coop_type, cooperation)),
+        "languages": column(_distinct(session, Release.language, cooperation)),
     }
+
+
+def _distinct(session: Session, column: Any, *where: ColumnElement[bool]) -> list[Any]:
+    """The distinct non-null values of ``column`` among the rows matching ``where``, in the
+    database's order, by a loose index scan: the next value above the last one found, one
+    index seek each. For few values over many rows, with an index whose columns are
+    ``where``'s equalities, then ``column`` (``ix_release_coop_*``, ``ix_release_tag_lookup``).
+    Neither SQLite nor PostgreSQL skips through an index like this for ``DISTINCT``."""
+    first = select(column).where(*where, column.is_not(None)).order_by(column).limit(1)
+    found: list[Any] = []
+    value = session.scalar(first)
+    while value is not None:
+        found.append(value)
+        value = session.scalar(first.where(column > value))
+    return found
 
 
 def _cooperation():

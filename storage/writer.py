@@ -22,10 +22,13 @@ instead of adding to the crawl's. What it promises:
 - If the child dies, every release submitted and not yet reported fails with
   ``WriterDied``, and ``submit`` refuses new ones.
 
-The child is started with multiprocessing's "spawn" method (a fresh interpreter; never a
-fork of a process running Twisted and threads). It imports only this package and
-SQLAlchemy, never the parent's ``__main__``. It does not migrate: the schema must be
-current (every ``Database(url)`` of the parent makes it so).
+The child is a fresh interpreter started with ``subprocess`` (never a fork of a process
+running Twisted and threads), given the parent's ``sys.path`` and its three pipes; the
+database URL comes through a pipe, never the command line. It imports only this package and
+SQLAlchemy. Not multiprocessing's "spawn": that starts a resource-tracker process as well
+(13 MB of memory and a process per crawl, for nothing: the writer uses no named semaphores
+or shared memory). It does not migrate: the schema must be current (every
+``Database(url)`` of the parent makes it so).
 
 Nothing here imports Scrapy or Twisted.
 """
@@ -34,21 +37,21 @@ from __future__ import annotations
 
 import atexit
 import itertools
+import json
 import logging
-import multiprocessing
 import os
 import queue
 import resource
 import signal
+import subprocess
 import sys
 import threading
 import time
-import types
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from multiprocessing.connection import Connection, wait
+from multiprocessing.connection import Connection, Pipe, wait
 from typing import Any
 
 from storage.releases import ReleaseRecord, SaveOutcome
@@ -62,6 +65,15 @@ SEND_INTERVAL = 0.02
 #: Called once per submitted record, from the writer's reader thread: (outcome, None) when it
 #: was stored, (None, error) when it was not.
 OnDone = Callable[[SaveOutcome | None, BaseException | None], None]
+
+#: In the child's command line (``ps``, tests and the bench find it by this).
+CHILD_NAME = "stnews-release-writer"
+#: The child's program, given the parent's import path and the pipes' descriptors. It opens
+#: with its name, so that the name leads the command line (``ps`` and the bench cut it short).
+_CHILD_BOOT = (
+    f"{CHILD_NAME!r}; import sys, json; sys.path[:] = json.loads(sys.argv[1]); "
+    "from storage.writer import _child_boot; _child_boot(*map(int, sys.argv[2:5]))"
+)
 
 # How the child answers: ("done", [(seq, outcome value or None, error text or None), ...])
 # after each committed batch, and ("stats", {...}) once, before it exits after a close.
@@ -117,7 +129,7 @@ class ReleaseWriter:
         self._outbox: queue.SimpleQueue[tuple[int, ReleaseRecord] | str | None] = (
             queue.SimpleQueue()
         )
-        self._process: multiprocessing.process.BaseProcess | None = None
+        self._process: subprocess.Popen[bytes] | None = None
         self._lifeline: Connection | None = None
         self._reader: threading.Thread | None = None
         self._closing = False
@@ -188,7 +200,7 @@ class ReleaseWriter:
         reader.join(timeout)
         if reader.is_alive():
             raise TimeoutError(f"the release writer did not finish within {timeout} s")
-        process.join(timeout)
+        _wait(process, timeout)
         self._cut_lifeline()
         atexit.unregister(self._abandon)
         return self.stats
@@ -196,28 +208,20 @@ class ReleaseWriter:
     # --- parent side: plumbing -------------------------------------------------------------
 
     def _start(self) -> None:
-        context = multiprocessing.get_context("spawn")
         # Three one-way pipes, each (read end, write end): records to the child, results
         # back, and a lifeline the parent never writes to: its EOF tells the child that the
         # parent is gone, even with records still queued in the records pipe.
-        child_records, parent_records = context.Pipe(duplex=False)
-        parent_results, child_results = context.Pipe(duplex=False)
-        child_lifeline, self._lifeline = context.Pipe(duplex=False)
-        self._process = context.Process(
-            target=_child_main,
-            args=(
-                self.url,
-                self.batch_size,
-                self.linger,
-                child_records,
-                child_results,
-                child_lifeline,
-            ),
-            name="stnews-release-writer",
-            daemon=False,
-        )
+        child_records, parent_records = Pipe(duplex=False)
+        parent_results, child_results = Pipe(duplex=False)
+        child_lifeline, self._lifeline = Pipe(duplex=False)
+        ends = [end.fileno() for end in (child_records, child_results, child_lifeline)]
+        command = [sys.executable, "-c", _CHILD_BOOT, json.dumps(sys.path)]
         with _child_start_conditions():
-            self._process.start()
+            self._process = subprocess.Popen(
+                command + [str(fd) for fd in ends], pass_fds=ends, stdin=subprocess.DEVNULL
+            )
+        # Before any record (the pipe's buffer holds it): what the child needs to start.
+        parent_records.send((self.url, self.batch_size, self.linger))
         # The child holds its own copies now; ours would hide its exit (no EOF) from us.
         for end in (child_records, child_results, child_lifeline):
             end.close()
@@ -239,9 +243,12 @@ class ReleaseWriter:
             self._lifeline = None
 
     def _abandon(self) -> None:
-        """At exit without ``close()``: the child stops after the batch in hand."""
+        """At exit without ``close()``: the child stops after the batch in hand, and this
+        process waits for that (as multiprocessing waits for its children at exit)."""
         self._abandoned = True
         self._cut_lifeline()
+        if self._process is not None:
+            _wait(self._process, None)
 
     def _send_loop(self, connection: Connection) -> None:
         """Pickle and send what ``submit`` queued, in lists of everything waiting."""
@@ -299,8 +306,7 @@ class ReleaseWriter:
     def _finish(self) -> None:
         process = self._process
         assert process is not None
-        process.join(5)
-        code = process.exitcode
+        code = _wait(process, 5)
         with self._lock:
             self._dead = True
             lost, self._pending = self._pending, {}
@@ -320,6 +326,14 @@ class ReleaseWriter:
             _call(on_done, None, WriterDied(f"{self._death} before storing this release"))
 
 
+def _wait(process: subprocess.Popen[bytes], timeout: float | None) -> int | None:
+    """The child's exit status once it exited within ``timeout``, else None."""
+    try:
+        return process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        return None
+
+
 def _call(on_done: OnDone, outcome: SaveOutcome | None, error: BaseException | None) -> None:
     try:
         on_done(outcome, error)
@@ -329,29 +343,33 @@ def _call(on_done: OnDone, outcome: SaveOutcome | None, error: BaseException | N
 
 @contextmanager
 def _child_start_conditions() -> Iterator[None]:
-    """What the child must inherit, only while it starts.
-
-    - SIGINT and SIGTERM blocked (the mask survives exec): the child cannot be killed by
-      them while its interpreter starts, before it sets them to ignored.
-    - A bare ``__main__``: spawn would otherwise re-import the parent's main module in the
-      child (``crawler.cli``, and with it Scrapy), for nothing.
-    """
+    """What the child must inherit, only while it starts: SIGINT and SIGTERM blocked (the
+    mask survives exec), so that they cannot kill it while its interpreter starts, before it
+    sets them to ignored."""
     stops = {signal.SIGINT, signal.SIGTERM}
     blocked = threading.current_thread() is threading.main_thread()
     if blocked:
         previous = signal.pthread_sigmask(signal.SIG_BLOCK, stops)
-    main = sys.modules.get("__main__")
-    sys.modules["__main__"] = types.ModuleType("__main__")
     try:
         yield
     finally:
-        if main is not None:
-            sys.modules["__main__"] = main
         if blocked:
             signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 # --- the child -----------------------------------------------------------------------------
+
+
+def _child_boot(records_fd: int, results_fd: int, lifeline_fd: int) -> None:
+    """The child's entry (``_CHILD_BOOT``): its pipe ends, then the parent's first message."""
+    records = Connection(records_fd, writable=False)
+    results = Connection(results_fd, readable=False)
+    lifeline = Connection(lifeline_fd, writable=False)
+    try:
+        url, batch_size, linger = records.recv()
+    except (EOFError, OSError):
+        return  # the parent died while starting it
+    _child_main(url, batch_size, linger, records, results, lifeline)
 
 
 def _child_main(

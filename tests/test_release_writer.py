@@ -30,7 +30,7 @@ from crawler.config import default
 from crawler.normalize import fingerprint
 from storage import Database, RawResponse, Release, ReleaseRecord, ReleaseTag, SaveOutcome
 from storage.releases import RawPage, raw_body
-from storage.writer import ReleaseWriteError, ReleaseWriter, WriterDied
+from storage.writer import CHILD_NAME, ReleaseWriteError, ReleaseWriter, WriterDied
 from tests import forked_cli
 from tests.crawl_support import crawl_json
 from tests.databases import new_database_url
@@ -442,7 +442,7 @@ def test_a_crawl_whose_writer_dies_drops_what_it_held_and_goes_on_inline(
         writers: list[int] = []
 
         def writer_started() -> bool:
-            writers.extend(pid for pid, cmd in children_of(crawl.pid) if "spawn_main" in cmd)
+            writers.extend(pid for pid, cmd in children_of(crawl.pid) if CHILD_NAME in cmd)
             return bool(writers) or crawl.poll() is not None
 
         wait_for(writer_started, "the crawl's release writer", timeout=60, every=0.002)

@@ -56,6 +56,49 @@ def test_the_engine_heartbeat_is_a_class_attribute_the_engine_reads() -> None:
         setattr(ExecutionEngine, name, before)
 
 
+def test_forgetting_the_parsed_page_frees_it_without_the_cyclic_collector() -> None:
+    import gc
+    import weakref
+
+    from scrapy.http import HtmlResponse
+
+    response = HtmlResponse("https://example.org/", body=b"<p>one</p>", encoding="utf-8")
+    assert response.css("p::text").get() == "one"
+    selector = weakref.ref(getattr(response, scrapy_private.CACHED_SELECTOR))
+    assert selector() is response.selector  # the attribute is the cache .css reads
+    assert getattr(response, scrapy_private.CACHED_TEXT) is response.text  # the text's cache
+    gc.disable()
+    try:
+        scrapy_private.forget_parsed_page(response)
+        assert getattr(response, scrapy_private.CACHED_TEXT) is None
+        assert selector() is None  # freed by refcount: the cycle is broken
+        alive = weakref.ref(response)
+        del response
+        assert alive() is None
+    finally:
+        gc.enable()
+
+
+def test_without_forgetting_a_parsed_response_outlives_its_last_reference() -> None:
+    # Why forget_parsed_page exists: the response and its Selector are a reference cycle.
+    # Should Scrapy break it itself one day, the middleware is no longer needed.
+    import gc
+    import weakref
+
+    from scrapy.http import HtmlResponse
+
+    response = HtmlResponse("https://example.org/", body=b"<p>one</p>", encoding="utf-8")
+    response.css("p")
+    alive = weakref.ref(response)
+    gc.disable()
+    try:
+        del response
+        assert alive() is not None
+    finally:
+        gc.enable()
+        gc.collect()
+
+
 _SCRAPY_IMPORT = re.compile(r"^\s*from scrapy[\w.]* import (\([^)]*\)|[^\n]*)", re.M)
 _PRIVATE_PATH = re.compile(r"\bscrapy\.[\w.]*\._")
 
@@ -77,7 +120,13 @@ def test_no_other_module_uses_a_private_scrapy_name() -> None:
             if path == ROOT / "crawler" / "scrapy_private.py":
                 continue
             text = path.read_text(encoding="utf-8")
-            names = ("_verify_certificates", "_get_cert_options", scrapy_private.ENGINE_HEARTBEAT)
+            names = (
+                "_verify_certificates",
+                "_get_cert_options",
+                scrapy_private.ENGINE_HEARTBEAT,
+                scrapy_private.CACHED_SELECTOR,
+                scrapy_private.CACHED_TEXT,
+            )
             if uses_private_scrapy_names(text):
                 found.append(str(path.relative_to(ROOT)))
             found += [f"{path.relative_to(ROOT)}: {name}" for name in names if name in text]
