@@ -22,6 +22,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from twisted.internet.defer import Deferred
 
 from crawler.classify import classify
+from crawler.classify.engine import warm_up
+from crawler.classify.model import load as load_model
 from crawler.config import setting
 from crawler.database import database_for
 from crawler.interstitial import (
@@ -210,6 +212,14 @@ class ValidatePipeline(ReleasePipeline):
 class EnrichPipeline(ReleasePipeline):
     """Classify: international cooperation or not, partners, topics, kind, with evidence.
     The home side is the source's ``home`` (the EU for the Commission), else its country."""
+
+    def open_spider(self) -> None:
+        # Load the classifier's tables and model now, before any request is in flight: done
+        # lazily by the first release, it blocked the reactor for seconds on a busy machine,
+        # so pending downloads timed out late (a slow answer beat its timeout) or before
+        # their request was even sent.
+        warm_up()
+        load_model()
 
     def process_release(self, item: ReleaseItem) -> ReleaseItem:
         home = item.get("home") or item["agency_country"]

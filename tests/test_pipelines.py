@@ -5,10 +5,12 @@ from scrapy.exceptions import DropItem
 from scrapy.utils.test import get_crawler
 from sqlalchemy import select
 
+from crawler.classify import engine, gazetteer, lexicon, model
 from crawler.database import database_for
 from crawler.items import ReleaseItem
 from crawler.pipelines import (
     DeduplicatePipeline,
+    EnrichPipeline,
     NormalizePipeline,
     StorePipeline,
     ValidatePipeline,
@@ -47,6 +49,21 @@ def run(pipelines, item):
     for pipeline in pipelines:
         item = pipeline.process_item(item)
     return item
+
+
+def test_the_classifier_is_loaded_before_the_crawl_not_by_its_first_release(crawler) -> None:
+    # Loaded lazily by the first release, the tables blocked the reactor for seconds on a
+    # busy machine while downloads were in flight (their timeouts fired late or early).
+    loaders = (gazetteer.gazetteer, lexicon.lexicon, model.load, engine._cjk_regex)
+    for loader in loaders:
+        loader.cache_clear()
+    pipeline = EnrichPipeline(crawler)
+    pipeline.open_spider()
+    loaded = [loader.cache_info() for loader in loaders]
+    assert all(info.currsize == 1 for info in loaded)
+    item = pipeline.process_item(NormalizePipeline(crawler).process_item(make_item()))
+    assert item["is_cooperation"] and "FR" in item["partners"]
+    assert [loader.cache_info().misses for loader in loaders] == [i.misses for i in loaded]
 
 
 def test_normalize(crawler) -> None:
