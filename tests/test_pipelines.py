@@ -128,7 +128,8 @@ def test_store_counts_new_unchanged_updated(crawler, database_url) -> None:
 def test_reactor_batches_store_whole_batches_and_report_each_release(database_url) -> None:
     # STORE_WRITER = "batch": releases wait for a full batch (or a flush), then one
     # transaction writes them; each release's outcome or error is reported on its own.
-    from crawler.pipelines import ReactorBatches, to_record
+    from crawler.pipelines import to_record
+    from crawler.store_writers import ReactorBatches
     from storage import SaveOutcome
 
     crawler = get_crawler(settings_dict={"DATABASE_URL": database_url})
@@ -175,7 +176,8 @@ def test_threaded_batches_are_written_by_another_thread_and_close_waits(database
     # STORE_WRITER = "thread": the same batches, written one at a time by a thread.
     import threading
 
-    from crawler.pipelines import ReactorBatches, to_record
+    from crawler.pipelines import to_record
+    from crawler.store_writers import ReactorBatches
     from storage import SaveOutcome
 
     crawler = get_crawler(settings_dict={"DATABASE_URL": database_url})
