@@ -74,7 +74,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     keep, drop = [], []
     for item in items:
-        (keep if depends_on_backend(item) else drop).append(item)
+        wanted = depends_on_backend(item) and not item.get_closest_marker("sqlite_only")
+        (keep if wanted else drop).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
