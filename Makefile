@@ -3,6 +3,10 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+## Test workers: one more than the CPUs this process may use. Tests spend part of their time
+## waiting on child processes, local servers and timers; on 2 cores, 3 workers ran the SQLite
+## leg in 220 s against 261-315 s with 2.
+WORKERS ?= $(shell $(PYTHON) -c 'import os; print(len(os.sched_getaffinity(0)) + 1)')
 
 .PHONY: install browser run test lint bench clean constraints
 
@@ -38,8 +42,8 @@ run: $(STAMP)
 ## whole modules (--dist loadfile), the longest first (tests/conftest.py LONGEST_FIRST).
 test: $(STAMP) browser
 	$(BIN)/ruff check .
-	$(BIN)/pytest -q -n auto --dist loadfile
-	STNEWS_TEST_DB=postgresql $(BIN)/pytest -q -n auto --dist loadfile -m "not slow and not soak"
+	$(BIN)/pytest -q -n $(WORKERS) --dist loadfile
+	STNEWS_TEST_DB=postgresql $(BIN)/pytest -q -n $(WORKERS) --dist loadfile -m "not slow and not soak"
 
 ## Record the versions in .venv as the tested ones, after an upgrade has passed `make test`.
 constraints: $(STAMP)
