@@ -161,3 +161,36 @@ def test_partner_and_topic_tags_follow_classification(database: Database) -> Non
     with database.session() as session:
         tags = {(t.kind, t.value) for t in session.scalars(select(ReleaseTag))}
     assert tags == {("partner", "FR"), ("partner", "DE"), ("topic", "space")}
+
+
+def test_processes_opening_a_new_sqlite_database_at_once_all_get_in(tmp_path) -> None:
+    # Each connection switches the file to WAL; SQLite refuses a concurrent switch at once
+    # ("database is locked") rather than waiting. Seen when two crawls start together.
+    import threading
+
+    from storage.db import make_engine
+
+    for trial in range(40):
+        url = f"sqlite:///{tmp_path / f'new-{trial}.db'}"
+        barrier = threading.Barrier(8)
+        errors: list[Exception] = []
+
+        def connect(
+            url: str = url, barrier: threading.Barrier = barrier, errors: list = errors
+        ) -> None:
+            engine = make_engine(url, create_directory=False)
+            barrier.wait()
+            try:
+                with engine.connect():
+                    pass
+            except Exception as exc:  # collected, asserted below
+                errors.append(exc)
+            finally:
+                engine.dispose()
+
+        threads = [threading.Thread(target=connect) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert not errors, (trial, errors)
