@@ -2,6 +2,7 @@
 release once. Needs Redis at 127.0.0.1:6379 (skipped without it, except in CI)."""
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -263,7 +264,9 @@ def test_two_workers_fetch_every_page_once_and_store_every_release_once(
 
     workers = [_worker(db, prefix, "--max-idle", "1.5") for _ in range(2)]
     summaries = []
-    try:
+    with contextlib.ExitStack() as running:  # each killed on the way out if still running
+        for worker in workers:
+            running.enter_context(worker)
         for worker in workers:
             stdout, stderr = worker.communicate(timeout=90)
             assert worker.returncode == 0, f"worker failed:\n{stdout}\n{stderr}"
@@ -271,11 +274,6 @@ def test_two_workers_fetch_every_page_once_and_store_every_release_once(
             assert summary["status"] == "finished", stderr
             assert summary["errors"] == 0, stderr
             summaries.append(summary)
-    finally:
-        for worker in workers:
-            if worker.poll() is None:
-                worker.kill()
-                worker.wait()
 
     # Every list and detail page fetched exactly once, across both workers.
     expected_paths = counting_site.expected_paths()
@@ -315,8 +313,7 @@ def test_worker_stopped_mid_crawl_leaves_its_work_to_the_others(
     run_cli(
         "enqueue", "nstc", "--redis", REDIS_URL, "--prefix", prefix, "--start-url", start, db=db
     )
-    first = _worker(db, prefix)
-    try:
+    with _worker(db, prefix) as first:  # killed on the way out if still running
         deadline = time.monotonic() + 60
         while counting_site.hits.total() < 5:
             assert first.poll() is None, first.communicate()
@@ -324,10 +321,6 @@ def test_worker_stopped_mid_crawl_leaves_its_work_to_the_others(
             time.sleep(0.1)
         first.send_signal(signal.SIGTERM)
         stdout, stderr = first.communicate(timeout=60)
-    finally:
-        if first.poll() is None:
-            first.kill()
-            first.wait()
     assert first.returncode == 0, stderr
     (stopped,) = json.loads(stdout)
     assert stopped["status"] == "interrupted"
@@ -348,8 +341,7 @@ def test_worker_stopped_mid_crawl_leaves_its_work_to_the_others(
 def test_idle_worker_stops_cleanly_on_sigint(prefix: str, tmp_path: Path) -> None:
     log = tmp_path / "worker.log"
     db = new_database_url(tmp_path, "worker.db")
-    worker = _worker(db, prefix, "-v", "-s", "LOG_LEVEL=INFO", stderr=log)
-    try:
+    with _worker(db, prefix, "-v", "-s", "LOG_LEVEL=INFO", stderr=log) as worker:
         deadline = time.monotonic() + 30
         while "waiting for start URLs" not in log.read_text():
             assert worker.poll() is None, log.read_text()
@@ -357,10 +349,6 @@ def test_idle_worker_stops_cleanly_on_sigint(prefix: str, tmp_path: Path) -> Non
             time.sleep(0.2)
         worker.send_signal(signal.SIGINT)
         stdout, _ = worker.communicate(timeout=30)
-    finally:
-        if worker.poll() is None:
-            worker.kill()
-            worker.wait()
     assert worker.returncode == 0, log.read_text()
     (summary,) = json.loads(stdout)
     assert summary["status"] == "interrupted"

@@ -500,14 +500,13 @@ def test_scheduler_and_a_worker_store_the_releases_and_publish_the_feeds(
     env = {**os.environ, "PYTHONPATH": str(ROOT), "STNEWS_LOG_LEVEL": "WARNING"}
     env.pop("DATABASE_URL", None)
     log = tmp_path / "worker.log"
-    worker = forked_cli.Forked(
+    with forked_cli.Forked(
         ["--db", database_url, "worker", "nstc", "--redis", REDIS_URL,
          "--prefix", prefix, "--json", "-s", f"REPLAY_DIR={fixtures}",
          "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False",
          "-s", "ROBOTSTXT_OBEY=False"],
         stderr=log, env=env, cwd=ROOT,
-    )  # fmt: skip
-    try:
+    ) as worker:  # fmt: skip
         expected = {site.title(seq) for seq in range(1, 13)}
         wait_for(
             lambda: set(feed_titles(feeds / "all.atom")) == expected or worker.poll() is not None,
@@ -517,10 +516,6 @@ def test_scheduler_and_a_worker_store_the_releases_and_publish_the_feeds(
         assert worker.poll() is None, log.read_text()
         worker.send_signal(signal.SIGTERM)
         stdout, _ = worker.communicate(timeout=30)
-    finally:
-        if worker.poll() is None:
-            worker.kill()
-            worker.wait()
     assert worker.returncode == 0, log.read_text()
     (summary,) = json.loads(stdout)
     assert (summary["new"], summary["errors"], summary["stored"]) == (12, 0, 12)

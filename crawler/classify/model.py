@@ -108,13 +108,8 @@ def score(
     of its time on English releases. Here each blank-free run of the title and of the lead maps,
     once, to the terms of its weighted n-grams; a release merges those of its runs (an
     n-gram counts once, as in ``inputs``) and the exact sum makes the order irrelevant."""
-    weights = model["weights"]
-    scale = model.get("scale", {})
-    terms = [model["bias"]]
-    for key, value in features.items():
-        w = weights.get(key)
-        if w is not None:
-            terms.append(w * (value / scale.get(key, 1.0)))
+    terms = _weighted_terms(model, features)
+    weights, scale = model["weights"], model.get("scale", {})
     lang = (language or "")[:2].lower()
     w = weights.get("lang:" + lang)
     if w is not None:
@@ -187,7 +182,8 @@ def firm(features: dict[str, float]) -> bool:
     )
 
 
-def probability(model: dict[str, Any], x: dict[str, float]) -> float:
+def _weighted_terms(model: dict[str, Any], x: dict[str, float]) -> list[float]:
+    """The bias and, for each input with a weight, weight * value / scale."""
     weights = model["weights"]
     scale = model.get("scale", {})
     terms = [model["bias"]]
@@ -195,6 +191,11 @@ def probability(model: dict[str, Any], x: dict[str, float]) -> float:
         w = weights.get(key)
         if w is not None:
             terms.append(w * (value / scale.get(key, 1.0)))
+    return terms
+
+
+def probability(model: dict[str, Any], x: dict[str, float]) -> float:
+    terms = _weighted_terms(model, x)
     # An exact sum (``math.fsum``): the n-grams come from sets, whose order varies from one
     # process to the next, so a running sum could differ in its last bits between runs.
     return _sigmoid(math.fsum(terms))
