@@ -50,3 +50,14 @@ def wait_for(
             return
         time.sleep(every)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def child_pids(pid: int) -> list[int]:
+    """The live children of process ``pid`` (Linux: /proc/PID/task/PID/children); none once
+    it is gone."""
+    try:
+        return [
+            int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        ]
+    except OSError:
+        return []

@@ -25,7 +25,7 @@ from bench.sitegen import SyntheticSite
 from storage import CrawlRun, Database, Release
 from tests import forked_cli
 from tests.databases import BACKEND, new_database_url
-from tests.support import ROOT
+from tests.support import ROOT, child_pids
 
 # Whole crawls in child processes: a loaded machine may need more than the default timeout.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
@@ -76,8 +76,8 @@ class Site:
     def stop_part_way(self, at: int, stop: Callable[[forked_cli.Forked], None]) -> tuple[int, str]:
         """Start the crawl of the grown site and ``stop`` it once ``at`` more releases are
         stored; returns its exit status and stderr."""
-        process = forked_cli.Forked(self.command(self.after), env=_env(), cwd=ROOT)
-        try:
+        # Killed on the way out if still running.
+        with forked_cli.Forked(self.command(self.after), env=_env(), cwd=ROOT) as process:
             deadline = time.monotonic() + 300
             # Wait for the crawl to have recorded its run: a signal in the interpreter's first
             # instants is a race with Scrapy installing its handlers, not what is tested here.
@@ -89,18 +89,11 @@ class Site:
             assert process.poll() is None, "the crawl ended before it could be stopped"
             stop(process)
             _, stderr = process.communicate(timeout=300)
-        finally:
-            process.kill()
         return process.returncode, stderr
 
 
-def _children(pid: int) -> list[int]:
-    path = Path(f"/proc/{pid}/task/{pid}/children")
-    return [int(child) for child in path.read_text().split()]
-
-
 def _kill_writer(process: forked_cli.Forked) -> None:
-    writers = _children(process.pid)
+    writers = child_pids(process.pid)
     assert writers, "no writer child to kill"
     for pid in writers:
         os.kill(pid, signal.SIGKILL)

@@ -34,7 +34,7 @@ from storage.writer import CHILD_NAME, ReleaseWriteError, ReleaseWriter, WriterD
 from tests import forked_cli
 from tests.crawl_support import crawl_json
 from tests.databases import new_database_url
-from tests.support import ROOT, wait_for
+from tests.support import ROOT, child_pids, wait_for
 
 #: The project's default wait for a fuller batch (crawler/settings.py STORE_BATCH_SECONDS).
 LINGER = default("STORE_BATCH_SECONDS")
@@ -413,17 +413,14 @@ def test_a_writer_killed_mid_batch_leaves_whole_releases(db: Database) -> None:
 
 
 def children_of(pid: int) -> list[tuple[int, str]]:
+    """The live children of ``pid`` with their command lines."""
     found = []
-    try:
-        pids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    except OSError:
-        return found
-    for child in pids:
+    for child in child_pids(pid):
         try:
             command = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ").decode()
         except OSError:
             continue
-        found.append((int(child), command))
+        found.append((child, command))
     return found
 
 
@@ -437,8 +434,7 @@ def test_a_crawl_whose_writer_dies_drops_what_it_held_and_goes_on_inline(
     env.pop("DATABASE_URL", None)
     command = ["--db", url, "crawl", "nstc", "--replay", str(replay), "--json", "--full",
                "-s", "STORE_WRITER=process"]  # fmt: skip
-    crawl = forked_cli.Forked(command, env=env, cwd=ROOT)
-    try:
+    with forked_cli.Forked(command, env=env, cwd=ROOT) as crawl:  # killed if still running
         writers: list[int] = []
 
         def writer_started() -> bool:
@@ -449,9 +445,6 @@ def test_a_crawl_whose_writer_dies_drops_what_it_held_and_goes_on_inline(
         assert writers, "the crawl ended without starting a writer"
         os.kill(writers[0], signal.SIGKILL)
         stdout, stderr = crawl.communicate(timeout=120)
-    finally:
-        crawl.kill()
-        crawl.wait()
     # Releases read but lost: the run is "incomplete", not "finished", and the command says so.
     assert crawl.returncode == 1, stderr
     (summary,) = json.loads(stdout)
