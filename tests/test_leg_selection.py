@@ -52,3 +52,30 @@ def test_modules_in_the_list_come_first_and_each_stays_whole(
     ]
     runs = [path for n, path in enumerate(paths) if n == 0 or paths[n - 1] != path]
     assert len(runs) == len(set(runs))
+
+
+def test_the_postgresql_leg_leaves_out_sqlite_only_tests(monkeypatch: pytest.MonkeyPatch) -> None:
+    import types
+
+    import tests.conftest as conftest
+
+    class Item:
+        def __init__(self, name: str, marker: str | None) -> None:
+            self.nodeid = f"tests/test_x.py::{name}"
+            self.fixturenames = ("database_url",)
+            self.module = None
+            self._marker = marker
+
+        def get_closest_marker(self, name: str) -> object | None:
+            return object() if name == self._marker else None
+
+    deselected: list = []
+    config = types.SimpleNamespace(
+        hook=types.SimpleNamespace(pytest_deselected=lambda items: deselected.extend(items))
+    )
+    items = [Item("plain", None), Item("plans", "sqlite_only")]
+    monkeypatch.setattr(conftest, "BACKEND", "postgresql")
+    monkeypatch.delenv("STNEWS_TEST_ALL_ON_POSTGRES", raising=False)
+    conftest.pytest_collection_modifyitems(config, items)  # type: ignore[arg-type]
+    assert [item.nodeid for item in items] == ["tests/test_x.py::plain"]
+    assert [item.nodeid for item in deselected] == ["tests/test_x.py::plans"]
