@@ -259,6 +259,42 @@ def test_a_bad_release_fails_alone_and_whole(db: Database) -> None:
     assert set(stored(db)) == {"r1", "r2", "r4"}  # no row of r3 without its raw page
 
 
+def test_a_release_that_fails_in_its_batch_is_tried_again_alone(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A release rolled back in its batch (a deadlock victim, say) is written in a
+    transaction of its own; so is every release of a batch that could not commit."""
+    import storage.writer
+
+    real = storage.writer.save_releases
+
+    def victim_in_batches(session, records, sources):
+        if len(records) == 1:
+            return real(session, records, sources)
+        outcomes = real(session, records[:1] + records[2:], sources)
+        return [outcomes[0], RuntimeError("deadlock detected"), *outcomes[1:]]
+
+    monkeypatch.setattr(storage.writer, "save_releases", victim_in_batches)
+    writer = BatchWriter(db)
+    report = writer.write([(n, record(n)) for n in (1, 2, 3)])
+    assert [(seq, outcome, error) for seq, outcome, error in report] == [
+        (n, SaveOutcome.NEW.value, None) for n in (1, 2, 3)
+    ]
+    assert (writer.figures["retried"], writer.figures["failed"]) == (1, 0)
+
+    def batch_cannot_commit(session, records, sources):
+        outcomes = real(session, records, sources)
+        if len(records) > 1:
+            raise RuntimeError("could not serialize access")  # rolls the whole batch back
+        return outcomes
+
+    monkeypatch.setattr(storage.writer, "save_releases", batch_cannot_commit)
+    report = writer.write([(n, record(n)) for n in (4, 5)])
+    assert [outcome for _, outcome, _ in report] == [SaveOutcome.NEW.value] * 2
+    assert (writer.figures["retried"], writer.figures["failed"]) == (3, 0)
+    assert set(stored(db)) == {"r1", "r2", "r3", "r4", "r5"}
+
+
 def test_a_failed_batch_reports_every_release_as_an_error(db: Database) -> None:
     """``ReactorBatches`` never leaves an item waiting for its report: if writing a batch
     raises, each of its releases is reported failed."""
