@@ -503,7 +503,9 @@ def without_control_characters(body: bytes, encoding: str) -> bytes:
     body = body.translate(_CONTROL_SPACES, _CONTROL_BYTES)
     if name in ("utf-8", "utf8"):
         body = _UTF8_NONCHARACTERS.sub(b"", body)
-    return _CHARACTER_REFERENCE.sub(_control_reference, body) if b"&#" in body else body
+    # No ``b"&#" in body`` pre-test: on a 210 KB page the substring search took 0.26 ms, the
+    # pattern's own scan (it starts with a literal "&") 0.08 ms (issue 19).
+    return _CHARACTER_REFERENCE.sub(_control_reference, body)
 
 
 class ResponseSanityMiddleware(_Refusing):
