@@ -28,8 +28,8 @@ def test_a_batch_of_writes_creates_merges_and_moves_members(database: Database) 
     with database.session(readonly=True) as session:
         ids = list(session.scalars(select(Release.id).order_by(Release.id)))
     with database.session() as session:  # stored before: "old" with two members
-        write_events(session, [EventWrite("old", _summary(2, ids[0]), [_member(ids[0]),
-                                                                        _member(ids[1])])])  # fmt: skip
+        old = EventWrite("old", _summary(2, ids[0]), [_member(ids[0]), _member(ids[1])])
+        write_events(session, [old])
     with database.session() as session:
         written = write_events(
             session,
