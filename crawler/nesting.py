@@ -34,6 +34,51 @@ _VOID = frozenset(
 _KEEP = frozenset(b"html head body title script style p br h1 h2 h3 h4 h5 h6".split())
 
 
+# The pre-test's counts (``nests_deeper``). A tag ``_TAG`` counts as an opening (one level
+# deeper) is always an ``_OPENING`` match: "<" and a letter, unless the name is a void one
+# ending right there. An ``_CLOSING`` match is always a tag ``_TAG`` counts as a closing (one
+# level up): a whole end tag, not of a void name (``\b`` also excludes "</br-x>", which
+# ``_TAG`` would count; excluding more keeps a lower bound) and not ending in "/>".
+_VOID_NAME = rb"(?i:area|base|br|col|embed|hr|img|input|link|meta|param|source|track|wbr)"
+_OPENING = re.compile(rb"<(?!" + _VOID_NAME + rb"(?![A-Za-z0-9-]))[A-Za-z]")
+_CLOSING = re.compile(rb"</(?!" + _VOID_NAME + rb"\b)[A-Za-z][A-Za-z0-9-]*\b[^<>]*(?<!/)>")
+#: Bytes per chunk of the pre-test; it is cut at a "<", so that no tag spans two chunks.
+_CHUNK = 4096
+
+
+def depth_bound(body: bytes, stop_at: int = MAX_DEPTH, chunk: int = _CHUNK) -> int:
+    """An upper bound of ``max_depth(body)`` (exact or above it, never below), found about
+    twice as fast: counted per chunk, not tag by tag (issue 19: on a 210 KB page the exact
+    walk took 2 ms, this 1 ms, and gave 75 where the page nests 20 levels).
+
+    The depth after a tag is the rise of opening minus closing tags since the walk was last
+    at level 0. A rise that starts in chunk *a* and ends in chunk *b* is at most the openings
+    of *a*, plus openings minus closings of each chunk between, plus the openings of *b*:
+    with at least as many openings and at most as many closings counted as ``max_depth``
+    counts, the largest such sum bounds the depth. Every tag lies in one chunk (a tag holds
+    no "<" but its first), so the counts per chunk are exact for the tags in it.
+    """
+    best = carry = 0  # carry: the largest rise that can reach the end of the previous chunk
+    start, size = 0, len(body)
+    while start < size:
+        end = body.find(b"<", start + chunk)
+        end = size if end < 0 else end
+        opened = len(_OPENING.findall(body, start, end))
+        closed = len(_CLOSING.findall(body, start, end))
+        best = max(best, carry + opened)
+        if best > stop_at:
+            break
+        carry = max(carry + opened - closed, opened)
+        start = end
+    return best
+
+
+def nests_deeper(body: bytes, limit: int = MAX_DEPTH) -> bool:
+    """Whether the page's elements nest deeper than ``limit``: ``max_depth(body) > limit``,
+    with the exact walk only for pages the cheap bound cannot clear (deep or hostile ones)."""
+    return depth_bound(body, limit) > limit and max_depth(body, limit) > limit
+
+
 def max_depth(body: bytes, stop_at: int = MAX_DEPTH) -> int:
     """How deep the page's elements nest, counting until ``stop_at`` is passed."""
     depth = deepest = 0

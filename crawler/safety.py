@@ -63,7 +63,7 @@ from w3lib.encoding import html_body_declared_encoding, http_content_type_encodi
 from w3lib.encoding import resolve_encoding as w3lib_resolve_encoding
 
 from crawler.charset import TRUSTED_DETECTIONS, codec_name, mostly_utf8, repair_utf8
-from crawler.nesting import MAX_DEPTH, flattened, max_depth
+from crawler.nesting import MAX_DEPTH, flattened, nests_deeper
 
 logger = logging.getLogger(__name__)
 
@@ -503,7 +503,9 @@ def without_control_characters(body: bytes, encoding: str) -> bytes:
     body = body.translate(_CONTROL_SPACES, _CONTROL_BYTES)
     if name in ("utf-8", "utf8"):
         body = _UTF8_NONCHARACTERS.sub(b"", body)
-    return _CHARACTER_REFERENCE.sub(_control_reference, body) if b"&#" in body else body
+    # No ``b"&#" in body`` pre-test: on a 210 KB page the substring search took 0.26 ms, the
+    # pattern's own scan (it starts with a literal "&") 0.08 ms (issue 19).
+    return _CHARACTER_REFERENCE.sub(_control_reference, body)
 
 
 class ResponseSanityMiddleware(_Refusing):
@@ -586,7 +588,7 @@ class ResponseSanityMiddleware(_Refusing):
         (``crawler.nesting``): its text is kept, and the cap is logged."""
         if not isinstance(response, HtmlResponse) or _wide_encoding(response.encoding):
             return response
-        if max_depth(response.body) <= MAX_DEPTH:
+        if not nests_deeper(response.body, MAX_DEPTH):
             return response
         body, removed = flattened(response.body)
         self._count("safety/repaired/deep-nesting")

@@ -25,7 +25,8 @@ EMBEDDED_DATABASE_URL = "sqlite:///var/stnews.db"
 DATABASE_URL = os.environ.get("DATABASE_URL", EMBEDDED_DATABASE_URL)
 
 # --- Storing releases (crawler/pipelines.py StorePipeline, crawler/store_writers.py) --------
-# Releases are stored in batches (one transaction per batch, a savepoint per release,
+# Releases are stored in batches (one transaction and one savepoint per batch, a savepoint
+# per release only when one fails,
 # storage/writer.py) in the crawl's reactor thread. (STORE_WRITER, which could write them in
 # a thread, in a writer child process or one per transaction, is gone: none of those paid
 # for itself; docs/architecture.md, issue 19.)

@@ -19,7 +19,8 @@ class ReactorBatches:
     """The store step's batches, written in the reactor thread.
 
     ``submit``, ``flush``, ``close``; the writing is ``storage.writer.BatchWriter``'s (one
-    transaction per batch, a savepoint per release, a failed release retried alone). In the
+    transaction and one savepoint per batch; when a release fails, a savepoint per release and
+    the failed release retried alone). In the
     crawl process's reactor thread: neither a writer child process (its start-up, a pickling
     of each raw page across a pipe and about 65 MB cost more than it saved) nor a thread
     (no gain measured) paid for itself. A batch is written when it is full, ``linger``

@@ -2,6 +2,7 @@
 
 import enum
 import functools
+import logging
 import sys
 import zlib
 from collections.abc import Sequence
@@ -17,6 +18,8 @@ from storage.limits import fit_releases
 from storage.links import UnsafeLink, link_problem, web_link
 from storage.models import Base, RawResponse, Release, ReleaseTag, Source, utcnow
 from storage.search import index_releases
+
+log = logging.getLogger(__name__)
 
 if sys.version_info >= (3, 14):
     from compression import zstd
@@ -187,6 +190,10 @@ def save_releases(
         if record.source not in source_ids:
             source_ids[record.source] = ensure_source(session, record).id
     stored = _StoredMatches.read(session, records, source_ids)
+    if len(records) > 1:
+        whole = _save_all_or_none(session, records, source_ids, stored)
+        if whole is not None:
+            return whole
     claimed: set[tuple[Any, ...]] = set()
     outcomes: list[SaveOutcome | Exception] = []
     for record in records:
@@ -204,6 +211,41 @@ def save_releases(
         except Exception as exc:  # reported per record; the batch goes on
             outcomes.append(exc)
         claimed |= keys
+    return outcomes
+
+
+def _save_all_or_none(
+    session: Session,
+    records: Sequence[ReleaseRecord],
+    source_ids: dict[str, int],
+    stored: "_StoredMatches",
+) -> list[SaveOutcome | Exception] | None:
+    """The batch saved under one SAVEPOINT, or ``None`` (and nothing written) when any record
+    failed: the caller then saves record by record, each in its own SAVEPOINT.
+
+    The same statements as record by record, in the same order, when none fails (nearly
+    always): only the SAVEPOINT and RELEASE around each record are saved (about a fifth of
+    the batches' CPU per release, issue 19), and the new rows' search index is written by one
+    statement for the batch instead of two per release.
+    """
+    claimed: set[tuple[Any, ...]] = set()
+    outcomes: list[SaveOutcome | Exception] = []
+    to_index: list[tuple[int, str, str]] = []
+    try:
+        with session.begin_nested():
+            for record in records:
+                source_id = source_ids[record.source]
+                keys = _match_keys(record, source_id)
+                if keys & claimed:  # as in save_releases: look again, after its writes
+                    existing = find_existing(session, source_id, record)
+                else:
+                    existing = stored.match(record, source_id)
+                outcomes.append(_save(session, record, source_id, existing, to_index))
+                claimed |= keys
+            index_releases(session.connection(), to_index)
+    except Exception as exc:  # rolled back to the savepoint: saved one by one instead
+        log.debug("batch of %d not saved at once (%s): record by record", len(records), exc)
+        return None
     return outcomes
 
 
@@ -277,9 +319,14 @@ def check_links(record: ReleaseRecord) -> None:
 
 
 def _save(
-    session: Session, record: ReleaseRecord, source_id: int, existing: Release | None
+    session: Session,
+    record: ReleaseRecord,
+    source_id: int,
+    existing: Release | None,
+    to_index: list[tuple[int, str, str]] | None = None,
 ) -> SaveOutcome:
-    """Store ``record`` given the row it matched (None: a new release)."""
+    """Store ``record`` given the row it matched (None: a new release). A new row's search
+    index entry is written now, or appended to ``to_index`` for the caller to write."""
     check_links(record)
     now = utcnow()
     if existing is None:
@@ -310,7 +357,10 @@ def _save(
                 )
             # A plain INSERT passes no ORM hook: the search index is told here (changes made
             # through the ORM reach it by storage.search's session hook).
-            index_releases(connection, [(new_id, record.title, record.body)])
+            if to_index is None:
+                index_releases(connection, [(new_id, record.title, record.body)])
+            else:
+                to_index.append((new_id, record.title, record.body))
             return SaveOutcome.NEW
         # Another writer stored it between our look-up and our insert: treat as seen.
         existing = find_existing(session, source_id, record)

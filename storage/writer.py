@@ -1,7 +1,8 @@
 """Writing releases in batches: what a batch is, whatever runs it.
 
-- One transaction per batch, each release in a SAVEPOINT of its own (``save_releases``). A
-  release that fails is rolled back alone (row, tags and raw page together) and tried once
+- One transaction per batch, the batch under one SAVEPOINT (``save_releases``); when a
+  release of it fails, the batch is saved again with a SAVEPOINT per release. A release
+  that fails is rolled back alone (row, tags and raw page together) and tried once
   more in a transaction of its own (a deadlock with another writer is not a lasting error);
   if it fails again its error is reported. If the batch's transaction cannot commit, every
   release of it is tried alone. So a SIGKILL leaves whole committed releases only.

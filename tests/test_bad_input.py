@@ -539,3 +539,14 @@ def test_endless_redirects_stop_at_the_limit(served: Served) -> None:
     assert chain == 21  # the first request and REDIRECT_MAX_TIMES (20) redirects
     assert "max redirections reached" in served.crawl.stderr
     assert not [key for key in served.releases if key.isdigit()]
+
+
+def test_control_characters_go_raw_or_as_references_and_the_rest_stays() -> None:
+    # The strip scans for references with its pattern alone (no substring pre-test, issue 19):
+    # whatever the page holds, the verdict is the one of the rules.
+    from crawler.safety import without_control_characters
+
+    page = b"<p>a\x00b\x0bc &#0; &#x0000000D800; &#x1F; &#65; &#x9; &amp;#1; \xef\xbf\xbe</p>"
+    assert without_control_characters(page, "utf-8") == b"<p>ab c    &#65; &#x9; &amp;#1; </p>"
+    plain = b"<p>" + b"x &amp; y " * 20_000 + b"</p>"
+    assert without_control_characters(plain, "utf-8") == plain

@@ -446,6 +446,43 @@ def test_nesting_is_flattened_below_the_cap_whatever_the_depth() -> None:
     assert flattened(shallow) == (shallow, 0)
 
 
+# Pieces of tag soup, hostile ones included: void and self-closing tags, names with "-" and
+# "_", unclosed and stray brackets, end tags of void elements, a "<" in a script.
+_SOUP = [b"<div>", b"</div>", b"<DIV class='a'>", b"</Div >", b"<br>", b"</br>", b"<BR/>",
+         b"<img src=x>", b"<span/>", b"</span/>", b"<a-b>", b"</a-b>", b"<br-x>", b"</br-x>",
+         b"<br- >", b"</br- >", b"<br_x>", b"</div_x>", b"<div", b"</div", b"<", b">", b"</",
+         b"text ", b"<!-- c -->", b"<p title='a>b'>", b"</p>", b"<script>a<b</script>",
+         b"<x1>", b"</x1>", b"\n"]  # fmt: skip
+
+
+def test_the_nesting_pre_test_never_says_shallower_than_the_walk() -> None:
+    import random
+
+    from crawler.nesting import depth_bound, nests_deeper
+
+    rng = random.Random(19)
+    for _ in range(3000):
+        pieces = rng.choices(_SOUP, k=rng.randrange(1, 120))
+        if rng.random() < 0.3:  # deep runs too
+            pieces.insert(rng.randrange(len(pieces)), rng.choice(_SOUP[:4]) * rng.randrange(50))
+        body = b"".join(pieces)
+        exact = max_depth(body, 10**6)
+        for chunk in (1, 5, 64, 4096):
+            assert depth_bound(body, 10**6, chunk) >= exact, (body, chunk)
+        for limit in (2, 10, 40):
+            assert nests_deeper(body, limit) == (exact > limit), (body, limit)
+
+
+def test_the_nesting_pre_test_clears_an_ordinary_page() -> None:
+    # The point of the pre-test: a 210 KB page of the bench site (20 levels deep) is cleared
+    # without the walk.
+    from bench.sitegen import FastSyntheticSite
+    from crawler.nesting import depth_bound
+
+    page = FastSyntheticSite(5, realistic=True).render_detail(1)
+    assert max_depth(page) < depth_bound(page) <= MAX_DEPTH
+
+
 def test_classifying_a_10_mb_body_has_a_logged_cap(caplog: pytest.LogCaptureFixture) -> None:
     body = ("Taiwan and France sign a cooperation agreement on quantum research. " * 150_000)
     classify("warm-up", "warm up", "TW", "en")

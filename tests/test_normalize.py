@@ -110,3 +110,18 @@ def test_paragraphs_survive_control_characters() -> None:
 
     page = Selector(text="<div><p>Tai\x01wan</p>x\x02<span>drop</span>tail\x00<p>c</p></div>")
     assert paragraphs(page.css("div")[0], drop=["span"]) == ["Taiwan", "xtail", "c"]
+
+
+def test_the_spacing_pre_test_changes_no_line() -> None:
+    # Issue 19: clean_line skips the spacing pattern when the pre-test says it cannot match;
+    # the pre-test must say so exactly when the pattern finds nothing, whatever the line.
+    import random
+
+    from crawler import normalize
+
+    alphabet = " \t\r\f\v\u00a0\u2003\u202f\u3000ab-é科\n"
+    rng = random.Random(19)
+    for _ in range(5000):
+        line = "".join(rng.choices(alphabet, k=rng.randrange(12)))
+        assert normalize._odd_spacing(line) == bool(normalize._INLINE_SPACE.search(line)), line
+    assert normalize.clean_line("a\u00a0b  c\td") == "a b c d"

@@ -80,6 +80,21 @@ def test_the_classifier_is_loaded_before_the_crawl_not_by_its_first_release(craw
     item = pipeline.process_item(NormalizePipeline(crawler).process_item(make_item()))
     assert item["is_cooperation"] and "FR" in item["partners"]
     assert [loader.cache_info().misses for loader in loaders] == [i.misses for i in loaded]
+    pipeline.close_spider()
+
+
+def test_what_start_up_built_is_frozen_for_the_crawl_and_thawed_after(crawler) -> None:
+    # Issue 19: the collector no longer walks start-up's objects during the crawl; once the
+    # spider closes, they are ordinary objects again (garbage among them is collected).
+    import gc
+
+    pipeline = EnrichPipeline(crawler)
+    pipeline.open_spider()
+    try:
+        assert gc.get_freeze_count() > 10_000
+    finally:
+        pipeline.close_spider()
+    assert gc.get_freeze_count() == 0
 
 
 def test_normalize(crawler) -> None:

@@ -194,3 +194,74 @@ def test_processes_opening_a_new_sqlite_database_at_once_all_get_in(tmp_path) ->
         for thread in threads:
             thread.join()
         assert not errors, (trial, errors)
+
+
+# --- a batch saved at once (issue 19) ----------------------------------------------------------
+
+
+def _stored(database: Database) -> list[tuple]:
+    """Every stored release with its tags and raw page, and what a search finds."""
+    from storage.browse import Filters, browse
+
+    with database.session(readonly=True) as session:
+        rows = [
+            (r.native_id, r.url, r.title, r.body, r.fingerprint, r.partners,
+             sorted((t.kind, t.value) for t in r.tags), raw_body(session.get(RawResponse, r.id)))
+            for r in session.scalars(select(Release).order_by(Release.native_id))
+        ]  # fmt: skip
+        hits = {}
+        for query in ("semiconductor", "France", "about"):
+            page = browse(session, Filters(query=query, cooperation_only=False), limit=50)
+            hits[query] = sorted(r.native_id for r in page.releases)
+    return [*rows, hits]
+
+
+def _batch() -> list[ReleaseRecord]:
+    first = make_record(native_id="a1", url="https://www.nstc.gov.tw/d/a1", partners=["FR"],
+                        title="Taiwan and France sign a semiconductor pact")  # fmt: skip
+    second = make_record(native_id="b2", url="https://www.nstc.gov.tw/d/b2", topics=["ai"],
+                         title="Second release", body="About AI.\n\nMore.")  # fmt: skip
+    changed = make_record(native_id="c3", url="https://www.nstc.gov.tw/d/c3",
+                          title="Third, changed since stored", body="New text.")  # fmt: skip
+    again = replace(first, url="https://www.nstc.gov.tw/d/a1?again")  # the same release twice
+    return [first, second, changed, again]
+
+
+def test_a_batch_saved_at_once_stores_what_one_by_one_stores(tmp_path) -> None:
+    from storage.releases import save_releases
+    from tests.databases import new_database_url
+
+    stored = []
+    for way in ("batch", "one by one"):
+        database = Database(new_database_url(tmp_path / way.replace(" ", "")))
+        with database.session() as session:  # a release stored before, changed in the batch
+            save_release(session, make_record(native_id="c3", url="https://www.nstc.gov.tw/d/c3"))
+        if way == "batch":
+            with database.session() as session:
+                outcomes = save_releases(session, _batch())
+        else:
+            outcomes = []
+            for record in _batch():
+                with database.session() as session:
+                    outcomes += save_releases(session, [record])
+        assert outcomes == [SaveOutcome.NEW, SaveOutcome.NEW, SaveOutcome.UPDATED,
+                            SaveOutcome.UNCHANGED]  # fmt: skip
+        stored.append(_stored(database))
+        database.dispose()
+    assert stored[0] == stored[1]
+    assert stored[0][-1] == {"semiconductor": ["a1"], "France": ["a1"], "about": ["b2"]}
+
+
+def test_one_failing_record_of_a_batch_fails_alone(database: Database) -> None:
+    from storage.links import UnsafeLink
+    from storage.releases import save_releases
+
+    good, unsafe, other = _batch()[0], _batch()[1], _batch()[2]
+    unsafe = replace(unsafe, image_url="javascript:alert(1)")  # refused while it is saved
+    with database.session() as session:
+        outcomes = save_releases(session, [good, unsafe, other])
+    assert outcomes[0] is SaveOutcome.NEW and outcomes[2] is SaveOutcome.NEW
+    assert isinstance(outcomes[1], UnsafeLink)
+    rows = _stored(database)
+    assert [row[0] for row in rows[:-1]] == ["a1", "c3"]
+    assert rows[-1] == {"semiconductor": ["a1"], "France": ["a1"], "about": []}
