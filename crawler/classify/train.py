@@ -377,8 +377,11 @@ def main() -> None:
     parser.add_argument("--list", action="store_true", help="with --cv: list the errors")
     parser.add_argument("--objective", choices=("f05", "precision"), default=None)
     parser.add_argument("--target", type=float, default=None)
+    parser.add_argument("--no-ngrams", action="store_true", help="the rules' features only")
     args = parser.parse_args()
-    global OBJECTIVE, PRECISION_TARGET
+    global OBJECTIVE, PRECISION_TARGET, MIN_NGRAM_ITEMS
+    if args.no_ngrams:
+        MIN_NGRAM_ITEMS = 10**9
     OBJECTIVE = args.objective or OBJECTIVE
     PRECISION_TARGET = args.target or PRECISION_TARGET
     if args.cv:
