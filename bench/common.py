@@ -150,7 +150,7 @@ class CrawlRun:
     log: str = ""
     #: When the process was seen to exit (epoch seconds, within 5 ms).
     exited_at: float = 0.0
-    #: The crawl's other processes (writer, resource tracker).
+    #: The crawl's other processes (none by default).
     tree: ProcessTree = field(default_factory=lambda: ProcessTree())
 
     @property
@@ -161,32 +161,16 @@ class CrawlRun:
 
     @property
     def all_peak_mb(self) -> float:
-        """The crawl process's peak RSS plus every descendant's (the writer's as the larger
-        of its own report and the sampled ``VmHWM``): an upper bound of what it held at once."""
-        reported = self.stats.get("release_writer/peak_rss_mb", 0.0)
-        sampled = self.tree.peak_mb
-        from storage.writer import CHILD_NAME  # in the writer's command line
-
-        writer = [p for p, name in self.tree.names.items() if CHILD_NAME in name]
-        if reported and writer:  # the writer's own report, when larger than the samples
-            writer_sampled = sum(self.tree.peak_kib.get(p, 0) for p in writer) * 1024 / 1e6
-            sampled += max(0.0, reported - writer_sampled)
-        elif reported:
-            sampled += reported
-        return self.max_rss_mb + sampled
+        """The crawl process's peak RSS plus every descendant's sampled ``VmHWM``: an upper
+        bound of what it held at once."""
+        return self.max_rss_mb + self.tree.peak_mb
 
     @property
     def crawl_cpu_seconds(self) -> float:
         """CPU seconds from the first log line to exit (the whole process's if unsampled).
 
-        Children the crawl waited for are in ``os.wait4``'s figure: its release writer's
-        CPU is included (``writer_cpu_seconds`` says how much)."""
+        Children the crawl waited for are in ``os.wait4``'s figure."""
         return self.cpu_seconds - (self.startup_cpu_seconds or 0.0)
-
-    @property
-    def writer_cpu_seconds(self) -> float:
-        """CPU seconds of the crawl's release writer child (its own report; 0 without one)."""
-        return self.stats.get("release_writer/cpu_seconds", 0.0)
 
     @property
     def elapsed(self) -> float:
@@ -282,14 +266,13 @@ def crawl(
 
 @dataclass
 class ProcessTree:
-    """What a measured child's own descendants used (the release writer, multiprocessing's
-    resource tracker, anything else it started), so that no process of a crawl goes
-    uncounted.
+    """What a measured child's own descendants used (``stnews classify``'s workers, anything
+    a crawl starts), so that no process of a command goes uncounted.
 
     ``extra_cpu_seconds``: CPU of descendants the child did *not* reap itself (they are
     orphaned at its exit, re-parented to this process, which is made a child subreaper, and
     reaped here with ``os.wait4``: their exact rusage). A descendant the child reaped itself
-    (the writer, joined at close) is already in the child's own ``wait4`` rusage.
+    (a worker joined before exit) is already in the child's own ``wait4`` rusage.
     ``peak_kib``: each descendant's ``VmHWM`` (its peak resident set since exec), the last
     value sampled every 5 ms: a high-water mark, so a later sample never misses an earlier
     peak of the same program."""

@@ -84,15 +84,8 @@ class Archive:
 
 #: The three crawls of a round: the project as configured, the same without item pipelines,
 #: and the spider alone under Scrapy's defaults (``bench/bare.py``).
-VARIANTS = ("full", "nopipe", "bare", "process")
-NAMES = {
-    "full": "full crawl",
-    "nopipe": "no item pipelines",
-    "bare": "bare Scrapy",
-    # The release writer revisited: the full crawl storing through a writer child process
-    # instead of in its reactor thread (STORE_WRITER = "batch", the default).
-    "process": "full crawl, STORE_WRITER=process",
-}
+VARIANTS = ("full", "nopipe", "bare")
+NAMES = {"full": "full crawl", "nopipe": "no item pipelines", "bare": "bare Scrapy"}
 #: Issue 19's targets, wall clock and CPU alike.
 TARGET_NOPIPE = 0.90
 TARGET_BARE = 0.80
@@ -106,9 +99,8 @@ def throughput(config: Config, server: SiteServer) -> tuple[Section, Archive, li
     rounds = config.pick(config.rounds or THROUGHPUT_ROUNDS, 1)
     rates: dict[str, list[float]] = {v: [] for v in VARIANTS}
     cpu_ms: dict[str, list[float]] = {v: [] for v in VARIANTS}
-    ratios: dict[str, list[float]] = {"nopipe": [], "bare": [], "process": []}
-    cpu_ratios: dict[str, list[float]] = {"nopipe": [], "bare": [], "process": []}
-    writer_ms: list[float] = []
+    ratios: dict[str, list[float]] = {"nopipe": [], "bare": []}
+    cpu_ratios: dict[str, list[float]] = {"nopipe": [], "bare": []}
     orphan_ms: list[float] = []
     batch_means: list[float] = []
     rss: list[float] = []
@@ -124,24 +116,17 @@ def throughput(config: Config, server: SiteServer) -> tuple[Section, Archive, li
             database = config.tmp / f"throughput-{variant}-{index}.db"
             before = server.stats()
             run, seconds = timed_crawl(
-                database,
-                server,
-                settings={"STORE_WRITER": "process"} if variant == "process" else None,
-                pipelines=variant in ("full", "process"),
-                bare=variant == "bare",
+                database, server, pipelines=variant == "full", bare=variant == "bare"
             )
             after = server.stats()
-            stored = variant in ("full", "process")
-            scraped = run.summary["new"] if stored else run.stats["item_scraped_count"]
+            scraped = run.summary["new"] if variant == "full" else run.stats["item_scraped_count"]
             if scraped != count:
                 raise CrawlFailed(f"{variant} crawl got {scraped} of {count} releases")
             pair[variant] = count / seconds
             rates[variant].append(pair[variant])
-            # Every process of the crawl: its own CPU, the writer it reaped, the orphans.
+            # Every process of the crawl: its own CPU, the children it reaped, the orphans.
             cpu_pair[variant] = run.all_cpu_seconds / count * 1000
             cpu_ms[variant].append(cpu_pair[variant])
-            if variant == "process":
-                writer_ms.append(run.writer_cpu_seconds / count * 1000)
             if variant == "full":
                 orphan_ms.append(run.tree.extra_cpu_seconds / count * 1000)
                 coop_share.append(run.stats.get("releases/cooperation", 0) / count * 100)
@@ -152,7 +137,7 @@ def throughput(config: Config, server: SiteServer) -> tuple[Section, Archive, li
                 rss.append(run.all_peak_mb)
                 last_full = database
             busy.append((after["cpu_seconds"] - before["cpu_seconds"]) / seconds)
-        for other in ("nopipe", "bare", "process"):
+        for other in ("nopipe", "bare"):
             ratios[other].append(pair["full"] / pair[other])
             cpu_ratios[other].append(cpu_pair[other] / cpu_pair["full"])
 
@@ -180,30 +165,18 @@ def throughput(config: Config, server: SiteServer) -> tuple[Section, Archive, li
             cpu_ratios["bare"],
             target=Target(">=", TARGET_BARE),
         ),
-        Figure(
-            "the writer revisited: full (batches in the reactor thread) ÷ full with "
-            "STORE_WRITER=process, releases/s",
-            ratios["process"],
-            note="above 1: the writer process does not pay in wall clock",
-        ),
-        Figure(
-            "the writer revisited: the same per CPU second (all processes)",
-            cpu_ratios["process"],
-            note="above 1: the writer process costs more CPU in all",
-        ),
         *(Figure(NAMES[v], rates[v], "releases/s", digits=1) for v in VARIANTS),
         *(
             Figure(f"{NAMES[v]}, CPU per release (all processes)", cpu_ms[v], "ms", digits=2)
             for v in VARIANTS
         ),
-        Figure("STORE_WRITER=process: of which the writer child", writer_ms, "ms", digits=2),
         Figure(
-            "full crawl: of which processes reaped by the harness (resource tracker)",
+            "full crawl: of which processes reaped by the harness (none by default)",
             orphan_ms,
             "ms",
             digits=3,
         ),
-        Figure("writer: releases per batch (mean)", batch_means, digits=1, note="context"),
+        Figure("store: releases per batch (mean)", batch_means, digits=1, note="context"),
         Figure("releases classified as cooperation", coop_share, "%", digits=0, note="context"),
         Figure(
             f"peak RSS, {count:,}-release backfill, all processes", rss, "MB", digits=0,
@@ -223,8 +196,8 @@ def throughput(config: Config, server: SiteServer) -> tuple[Section, Archive, li
             ""
             if count == THROUGHPUT_RELEASES
             else f" **A smaller site than the default {THROUGHPUT_RELEASES:,}** "
-            "(`--throughput`): fixed costs (start-up of the writer, the classifier's tables, "
-            "the post-crawl event linking's imports) weigh more per release."
+            "(`--throughput`): fixed costs (the classifier's tables, the post-crawl event "
+            "linking's imports) weigh more per release."
         ),
         "Full crawl = the project as configured (`stnews crawl nstc`): its middlewares, "
         "extensions and `ITEM_PIPELINES` (normalize, field coverage, validate, classify, dedupe, "
@@ -234,17 +207,14 @@ def throughput(config: Config, server: SiteServer) -> tuple[Section, Archive, li
         "middlewares, extensions, pipelines or add-ons. Local-site settings in the first two: "
         "`DOWNLOAD_DELAY=0`, `AUTOTHROTTLE_ENABLED=False`, `CONCURRENT_REQUESTS(_PER_DOMAIN)=16`, "
         "`ROBOTSTXT_OBEY=False`, `ALLOW_PRIVATE_ADDRESSES=127.0.0.1`; the same delay, "
-        "concurrency and robots settings in the bare crawl. The fourth crawl of each round is "
-        "the full crawl with `STORE_WRITER=process` (the same batches written by a writer child "
-        "process on the other core): what a writer process would buy, in wall clock and CPU.",
+        "concurrency and robots settings in the bare crawl.",
         "releases/s = releases / crawl time; crawl time = first Scrapy log line to process "
         "exit (interpreter start-up and imports excluded, everything else included). CPU: "
         "every process of the crawl over the same stretch: the crawl process's rusage from "
-        "`os.wait4` (which includes the writer child it joins) minus its CPU at the first log "
-        "line, plus its descendants it did not reap (multiprocessing's resource tracker), which "
-        "the harness, a child subreaper, reaps and reads with `os.wait4`. Memory: the crawl "
-        "process's `ru_maxrss` plus each descendant's `VmHWM` (sampled every 5 ms; the writer's "
-        "own report when larger).",
+        "`os.wait4` (which includes any child it reaps) minus its CPU at the first log line, "
+        "plus its descendants it did not reap, which the harness, a child subreaper, reaps and "
+        "reads with `os.wait4`. Memory: the crawl process's `ru_maxrss` plus each descendant's "
+        "`VmHWM` (sampled every 5 ms).",
     ]
     return section, Archive(count, server, last_full), busy
 
@@ -322,7 +292,6 @@ def throughput_why(section: Section, rows: list[tuple[str, float]], total: float
         v: section.figure(f"{NAMES[v]}, CPU per release (all processes)").median for v in VARIANTS
     }
     rate = {v: section.figure(NAMES[v]).median for v in VARIANTS}
-    writer = section.figure("STORE_WRITER=process: of which the writer child").median
     shares = (
         ", ".join(
             f"{name} {used / total:.0%}" for name, used in sorted(rows, key=lambda r: -r[1])[:3]
@@ -334,8 +303,7 @@ def throughput_why(section: Section, rows: list[tuple[str, float]], total: float
         f"CPU per release, every process counted: bare Scrapy {cpu['bare']:.2f} ms, with the "
         f"project's middlewares and extensions but no item pipelines {cpu['nopipe']:.2f} ms "
         f"(+{cpu['nopipe'] - cpu['bare']:.2f} ms), full crawl {cpu['full']:.2f} ms "
-        f"(+{cpu['full'] - cpu['nopipe']:.2f} ms for the item pipelines; with a writer child "
-        f"instead, {cpu['process']:.2f} ms, {writer:.2f} ms of it the child's). "
+        f"(+{cpu['full'] - cpu['nopipe']:.2f} ms for the item pipelines). "
         f"Wall clock: {rate['bare']:.0f}, "
         f"{rate['nopipe']:.0f} and {rate['full']:.0f} releases/s. A ratio of "
         f"{TARGET_NOPIPE:.2f} against no pipelines leaves the pipelines "
@@ -368,7 +336,7 @@ def backfill(config: Config, server: SiteServer) -> tuple[Section, Archive]:
         ),
         Figure("peak RSS of the crawl process", [run.max_rss_mb], "MB", digits=0, note="context"),
         Figure(
-            "peak RSS of its other processes (writer, resource tracker)",
+            "peak RSS of its other processes (none by default)",
             [others],
             "MB",
             digits=0,
@@ -390,10 +358,9 @@ def backfill(config: Config, server: SiteServer) -> tuple[Section, Archive]:
         "pages) into an empty SQLite database, run once (a long crawl: its figure is one run). "
         "Peak RSS is the crawl process's own `ru_maxrss` from `os.wait4` (the kernel's "
         "high-water mark of resident memory: no peak can fall between samples), plus the peak "
-        "of each of its descendants (none by default; with `STORE_WRITER=process` the writer "
-        "child and multiprocessing's resource tracker), read as `VmHWM` (their peak since "
-        "exec) every 5 ms while they run (the writer's own report of it when larger). The "
-        "target figure adds the peaks, an upper bound of what the crawl held at once. "
+        "of each of its descendants (none by default: a crawl starts no other process), read as "
+        "`VmHWM` (their peak since exec) every 5 ms while they run. The target figure adds the "
+        "peaks, an upper bound of what the crawl held at once. "
         "Processes seen: "
         + ", ".join(
             f"`{name.split(' -c ')[0][-60:] or pid}` {run.tree.peak_kib.get(pid, 0) / 1000:.0f} MB"

@@ -12,7 +12,8 @@ old names to new ones with a ``SettingRenamedWarning`` and raises ``SettingsErro
 message is one line naming every bad setting, when a value has the wrong type or range.
 
 Adding a setting: its default and a comment in ``crawler/settings.py``; a range beyond
-"numbers are not negative" goes in ``POSITIVE`` or ``CHOICES`` here.
+"numbers are not negative" goes in ``POSITIVE`` or ``CHOICES`` here. Removing one: its name
+goes in ``REMOVED``, which says why when a configuration still sets it.
 """
 
 from __future__ import annotations
@@ -44,7 +45,16 @@ POSITIVE = frozenset(
     }
 )
 #: Settings with a closed set of values.
-CHOICES: dict[str, tuple[str, ...]] = {"STORE_WRITER": ("process", "batch", "thread", "inline")}
+CHOICES: dict[str, tuple[str, ...]] = {}
+#: Settings that are gone: name -> (the value that is still what happens, accepted quietly;
+#: why any other value stops the start). An old configuration is told, not silently ignored.
+REMOVED: dict[str, tuple[str, str]] = {
+    "STORE_WRITER": (
+        "batch",
+        "removed (issue 19): releases are always stored in batches in the crawl's thread; the "
+        "writer process, thread and inline modes cost more than they saved; drop the setting",
+    ),
+}
 
 
 class SettingsError(ValueError):
@@ -118,6 +128,9 @@ def check(settings: BaseSettings) -> None:
     bad ones in one line."""
     rename_old(settings)
     problems = [problem for name in project_names() if (problem := _problem(settings, name))]
+    for name, (still, why) in REMOVED.items():
+        if name in settings and str(settings.get(name)) != still:
+            problems.append(f"{name}={settings.get(name)!r}: {why}")
     if problems:
         raise SettingsError("bad setting(s): " + "; ".join(problems))
 

@@ -7,10 +7,8 @@ log line with its URL.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import logging
-import threading
 from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,7 +16,6 @@ from typing import Any
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 from scrapy.utils.defer import maybe_deferred_to_future
-from sqlalchemy.exc import SQLAlchemyError
 from twisted.internet.defer import Deferred
 
 from crawler.classify import classify
@@ -38,13 +35,12 @@ from crawler.interstitial import (
 )
 from crawler.items import ReleaseItem
 from crawler.normalize import clean_line, clean_text, fingerprint, first_paragraph, parse_date
-from crawler.store_writers import ReactorBatches, acquire_writer, release_writer
+from crawler.store_writers import ReactorBatches
 from crawler.urls import canonical_url
-from storage import ReleaseRecord, SaveOutcome, save_release
+from storage import ReleaseRecord, SaveOutcome
 from storage.limits import ValueTooLong, fit_release
-from storage.links import UnsafeLink, link_problem, web_link
+from storage.links import link_problem, web_link
 from storage.releases import RawPage
-from storage.writer import ReleaseWriter, WriterDied
 
 DROPPED = "releases/dropped"
 logger = logging.getLogger(__name__)
@@ -264,46 +260,32 @@ def _seen_key(kind: str, source: str, value: str) -> bytes:
 class StorePipeline(ReleasePipeline):
     """Store each release: all of it (row, tags, raw page) or nothing.
 
-    ``STORE_WRITER = "process"`` (the project's setting): releases go to a writer child
-    process (``storage/writer.py``) that stores them in batches on another core, so the
-    database work does not add to the reactor thread's. ``process_item`` then returns an
-    awaitable that yields the item once its transaction has committed: the
-    ``releases/<outcome>`` stats, ``item_scraped`` and so the crawl-run record count only what
-    is stored, and Scrapy does not close the spider before every release is written.
-    ``"batch"``: the same batches written in the reactor thread (``ReactorBatches``).
-    ``"inline"``: one transaction per release in the reactor thread, the behaviour before
-    the writer existed (for debugging).
+    Releases are stored in batches, one transaction each, in the reactor thread
+    (``crawler/store_writers.py`` ``ReactorBatches``). ``process_item`` returns an awaitable
+    that yields the item once its transaction has committed: the ``releases/<outcome>``
+    stats, ``item_scraped`` and so the crawl-run record count only what is stored, and Scrapy
+    does not close the spider before every release is written.
     """
 
     def open_spider(self) -> None:
         settings = self.crawler.settings
         self.database = database_for(settings["DATABASE_URL"])  # migrates before any writer
-        mode = setting(settings, "STORE_WRITER")  # checked at start (crawler.config)
-        self.writer: ReleaseWriter | ReactorBatches | None = None
-        self._shared: ReleaseWriter | None = None
         self._idle_check: Any = None
         self._submitted = self._flushed = 0  # releases handed to the writer; at the last flush
-        batch_size = setting(settings, "STORE_BATCH_SIZE")
         linger = setting(settings, "STORE_BATCH_SECONDS")
-        if mode == "process":
-            self.writer = self._shared = acquire_writer(
-                settings["DATABASE_URL"], batch_size, linger
-            )
-        elif mode in ("batch", "thread"):
-            self.writer = ReactorBatches(
-                self.database, batch_size, linger, threaded=mode == "thread"
-            )
-        if self.writer is not None and linger > IDLE_CHECK_SECONDS:
+        self.writer: ReactorBatches | None = ReactorBatches(
+            self.database, setting(settings, "STORE_BATCH_SIZE"), linger
+        )
+        if linger > IDLE_CHECK_SECONDS:
             from twisted.internet.task import LoopingCall
 
             self._idle_check = LoopingCall(self._flush_when_idle)
             self._idle_check.start(IDLE_CHECK_SECONDS, now=False)
         self._in_flight = 0
         self._idle_waiters: list[Deferred[None]] = []
-        # Outcomes reported by the writer's reader thread, for the reactor thread to handle;
-        # one reactor wake-up takes everything reported meanwhile.
+        # Outcomes reported by the writer, handled at the reactor's next turn (not inside the
+        # process_item that filled the batch); one call takes everything reported meanwhile.
         self._reported: list[tuple[Deferred[ReleaseItem], ReleaseItem, Any, Any]] = []
-        self._reported_lock = threading.Lock()
 
     def process_release(self, item: ReleaseItem) -> ReleaseItem | Awaitable[ReleaseItem]:
         # Fitted to the columns here, with counted reasons, so that both backends store the
@@ -315,23 +297,7 @@ class StorePipeline(ReleasePipeline):
         for adjustment in adjustments:
             self.stats.inc_value(f"releases/capped/{adjustment.field}")
             logger.warning("%s: %s", record.url, adjustment)
-        if self.writer is not None:
-            try:
-                return self._submit(item, record)
-            except WriterDied as exc:
-                self._writer_died(exc)
-        return self._store_inline(item, record)
-
-    def _store_inline(self, item: ReleaseItem, record: ReleaseRecord) -> ReleaseItem:
-        try:
-            with self.database.session() as session:
-                outcome = save_release(session, record)
-        except UnsafeLink as exc:
-            raise self.drop(f"unsafe-link/{exc.reason}", item) from exc
-        except SQLAlchemyError as exc:
-            raise self._storage_error(item, exc) from exc
-        self.stats.inc_value(f"releases/{outcome.value}")
-        return item
+        return self._submit(item, record)
 
     def _submit(self, item: ReleaseItem, record: ReleaseRecord) -> Awaitable[ReleaseItem]:
         from twisted.internet import reactor
@@ -340,12 +306,9 @@ class StorePipeline(ReleasePipeline):
         stored: Deferred[ReleaseItem] = Deferred()
 
         def on_done(outcome: SaveOutcome | None, error: BaseException | None) -> None:
-            # The writer's reader thread: everything else happens in the reactor thread.
-            with self._reported_lock:
-                self._reported.append((stored, item, outcome, error))
-                first = len(self._reported) == 1
-            if first:
-                reactor.callFromThread(self._take_reports)  # type: ignore[attr-defined]
+            self._reported.append((stored, item, outcome, error))
+            if len(self._reported) == 1:
+                reactor.callLater(0, self._take_reports)  # type: ignore[attr-defined]
 
         self.writer.submit(record, on_done)
         self._in_flight += 1
@@ -377,8 +340,7 @@ class StorePipeline(ReleasePipeline):
         self.writer.flush()
 
     def _take_reports(self) -> None:
-        with self._reported_lock:
-            reported, self._reported = self._reported, []
+        reported, self._reported = self._reported, []
         for report in reported:
             self._stored(*report)
 
@@ -394,8 +356,6 @@ class StorePipeline(ReleasePipeline):
             self.stats.inc_value(f"releases/{outcome.value}")
             stored.callback(item)
         else:
-            if isinstance(error, WriterDied):
-                self._writer_died(error)
             stored.errback(self._storage_error(item, error))
         if not self._in_flight:
             waiters, self._idle_waiters = self._idle_waiters, []
@@ -403,26 +363,15 @@ class StorePipeline(ReleasePipeline):
                 waiter.callback(None)
 
     def _storage_error(self, item: ReleaseItem, error: BaseException | None) -> DropItem:
-        if isinstance(error, UnsafeLink) or "unsafe-link (" in str(error):
+        if "unsafe-link (" in str(error):
             # The store's own link check (storage.releases.check_links): not a storage fault.
             return self.drop("unsafe-link/store", item)
         self.stats.inc_value(f"{DROPPED}/storage-error")
         return DropItem(f"storage-error: {item['url']}: {error}", log_level="ERROR")
 
-    def _writer_died(self, error: WriterDied) -> None:
-        # The crawl goes on, storing inline, rather than stopping: a long crawl keeps what it
-        # fetches after the loss, at the reactor thread's cost. What the dead writer held is
-        # dropped as storage-error (counted in the run, each URL logged): it may or may not
-        # have been committed, and an incremental crawl fetches again whatever is not stored.
-        if self.writer is None:
-            return
-        self.writer = None
-        logger.warning("%s; storing the rest of this crawl's releases inline", error)
-
     async def close_spider(self) -> None:
-        """Wait until every submitted release is written and reported, then let the writer go
-        (closing it, in a thread, if no other crawl of this process uses it)."""
-        if isinstance(self.writer, ReactorBatches):
+        """Wait until every submitted release is written and reported, then close the writer."""
+        if self.writer is not None:
             self.writer.flush()
         if self._in_flight:
             waiter: Deferred[None] = Deferred()
@@ -430,19 +379,10 @@ class StorePipeline(ReleasePipeline):
             await maybe_deferred_to_future(waiter)
         if self._idle_check is not None and self._idle_check.running:
             self._idle_check.stop()
-        batches = self.writer if isinstance(self.writer, ReactorBatches) else None
-        shared, self._shared, self.writer = self._shared, None, None
+        batches, self.writer = self.writer, None
         if batches is not None:
             batches.close()  # nothing is in flight: returns at once
             for name, value in batches.figures.items():
-                self.stats.set_value(f"release_writer/{name}", value)
-        if shared is None:
-            return
-        from twisted.internet.threads import deferToThread
-
-        figures = await maybe_deferred_to_future(deferToThread(release_writer, shared))
-        if figures is not None:
-            for name, value in dataclasses.asdict(figures).items():
                 self.stats.set_value(f"release_writer/{name}", value)
 
 

@@ -24,19 +24,15 @@ EMBEDDED_DATABASE_URL = "sqlite:///var/stnews.db"
 # Any SQLAlchemy URL; the default is the embedded database.
 DATABASE_URL = os.environ.get("DATABASE_URL", EMBEDDED_DATABASE_URL)
 
-# --- Storing releases (crawler/pipelines.py StorePipeline, storage/writer.py) ---------------
-# "batch": releases are stored in batches (one transaction per batch, a savepoint per
-# release) in the crawl's reactor thread. "process": the same batches written by a writer
-# child process, on another core; its start-up (0.4 to 0.75 s of CPU), the raw pages pickled
-# across a pipe and its 70 to 90 MB made it cost more than it saved, in CPU and in wall clock
-# (docs/architecture.md, issue 19). "thread": the same batches written by a thread of the
-# crawl process (measured even with "batch" on a loaded machine). "inline": one transaction
-# per release in the reactor thread (slower; for debugging).
-STORE_WRITER = "batch"
+# --- Storing releases (crawler/pipelines.py StorePipeline, crawler/store_writers.py) --------
+# Releases are stored in batches (one transaction per batch, a savepoint per release,
+# storage/writer.py) in the crawl's reactor thread. (STORE_WRITER, which could write them in
+# a thread, in a writer child process or one per transaction, is gone: none of those paid
+# for itself; docs/architecture.md, issue 19.)
 # Most releases the writer stores per transaction (it takes whatever is waiting, up to this).
-# A batch is in the writer's memory whole, raw pages included (210 KB each on the bench's
-# site): full batches of 50 peaked the child at 104 MB, of 20 at 78-82 MB, for the same CPU
-# (1.7 ms a release from ten up). A backfill's batches average about 15 (issue 19).
+# A batch is in memory whole, raw pages included (210 KB each on the bench's site): in the
+# former writer child, full batches of 50 peaked it at 104 MB, of 20 at 78-82 MB, for the
+# same CPU (1.7 ms a release from ten up). A backfill's batches average about 15 (issue 19).
 STORE_BATCH_SIZE = 20
 # Short of a full batch, how long the writer waits for more after the first release it
 # takes: a batch of one or two pays for a whole transaction. A crawl of realistic pages on a

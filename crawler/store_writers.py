@@ -1,46 +1,36 @@
-"""How the store step hands releases to be written, in batches: in the reactor thread, in a
-thread of the crawl, or in a writer process (``STORE_WRITER``). ``StorePipeline`` picks one."""
+"""How the store step's releases are written: in batches, in the crawl's reactor thread.
+
+Until issue 19 ``STORE_WRITER`` chose among four ways: these batches in the reactor thread,
+the same in a thread of the crawl or in a writer child process, or one transaction per
+release. Measured side by side, only this one paid for itself (docs/architecture.md)."""
 
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Any
 
 from storage import ReleaseRecord, SaveOutcome
-from storage.writer import BatchWriter, ReleaseWriteError, ReleaseWriter, WriterStats
+from storage.writer import BatchWriter, ReleaseWriteError
 
 logger = logging.getLogger(__name__)
 
 
 class ReactorBatches:
-    """``STORE_WRITER = "batch"``: the writer's batches, written in the reactor thread.
+    """The store step's batches, written in the reactor thread.
 
-    The same interface as ``ReleaseWriter`` (``submit``, ``flush``, ``close``) and the same
-    writing (``storage.writer.BatchWriter``: one transaction per batch, a savepoint per
-    release, a failed release retried alone), without a child process: no interpreter to
-    start and no SQLAlchemy to import again (0.4 to 0.75 s of CPU a crawl), no pickling of
-    each raw page across a pipe, no threads waking the reactor. A batch is written when it is
-    full, ``linger`` seconds after its first release, when the crawl goes idle (``flush``),
-    or at close. The reactor thread waits while a batch is written (tens of milliseconds).
-
-    ``threaded`` (``STORE_WRITER = "thread"``): batches are written one at a time by a thread
-    of the crawl process instead; SQLite (or the PostgreSQL driver) and zstd let go of the
-    GIL while they work, most of a batch's time, so the reactor goes on meanwhile. Outcomes
-    are reported from that thread (``on_done`` must be thread-safe, as for the writer
-    process).
+    ``submit``, ``flush``, ``close``; the writing is ``storage.writer.BatchWriter``'s (one
+    transaction per batch, a savepoint per release, a failed release retried alone). In the
+    crawl process's reactor thread: neither a writer child process (its start-up, a pickling
+    of each raw page across a pipe and about 65 MB cost more than it saved) nor a thread
+    (no gain measured) paid for itself. A batch is written when it is full, ``linger``
+    seconds after its first release, when the crawl goes idle (``flush``), or at close. The
+    reactor thread waits while a batch is written (tens of milliseconds); ``on_done`` is
+    called in it, once per release, when its batch is written.
     """
 
-    def __init__(
-        self, database: Any, batch_size: int, linger: float, threaded: bool = False
-    ) -> None:
+    def __init__(self, database: Any, batch_size: int, linger: float) -> None:
         self.batch_size = batch_size
         self.linger = linger
-        self._executor: Any = None
-        if threaded:
-            from concurrent.futures import ThreadPoolExecutor
-
-            self._executor = ThreadPoolExecutor(1, thread_name_prefix="release-batches")
         self._writer = BatchWriter(database)
         self._sequence = 0
         self._waiting: list[tuple[int, ReleaseRecord]] = []
@@ -72,10 +62,7 @@ class ReactorBatches:
             batch = self._waiting[: self.batch_size]
             del self._waiting[: self.batch_size]
             callbacks = {seq: self._callbacks.pop(seq) for seq, _ in batch}
-            if self._executor is not None:
-                self._executor.submit(self._write, batch, callbacks)
-            else:
-                self._write(batch, callbacks)
+            self._write(batch, callbacks)
 
     def _write(self, batch: list[tuple[int, ReleaseRecord]], callbacks: dict[int, Any]) -> None:
         try:
@@ -90,37 +77,6 @@ class ReactorBatches:
                 callbacks[seq](None, ReleaseWriteError(error))
 
     def close(self) -> None:
-        """Write what is waiting and wait until it is written."""
+        """Write what is waiting."""
         self.flush()
-        if self._executor is not None:
-            self._executor.shutdown(wait=True)
         self.alive = False
-
-
-# One writer per database (and batch size) per process, shared by the crawls it runs side by
-# side (`stnews crawl` runs every source at once): one child process, not one per source.
-_writers: dict[tuple[str, int, float], tuple[ReleaseWriter, int]] = {}
-_writers_lock = threading.Lock()
-
-
-def acquire_writer(url: str, batch_size: int, linger: float) -> ReleaseWriter:
-    key = (url, batch_size, linger)
-    with _writers_lock:
-        writer, users = _writers.get(key, (None, 0))
-        if writer is None or not writer.alive:
-            writer, users = ReleaseWriter(url, batch_size, linger), 0
-        _writers[key] = (writer, users + 1)
-        return writer
-
-
-def release_writer(writer: ReleaseWriter) -> WriterStats | None:
-    """Give a writer back; the last user closes it (blocking: drains, waits for the child)."""
-    key = (writer.url, writer.batch_size, writer.linger)
-    with _writers_lock:
-        current, users = _writers.get(key, (None, 0))
-        if current is writer and users > 1:
-            _writers[key] = (writer, users - 1)
-            return None
-        if current is writer:
-            del _writers[key]
-    return writer.close()

@@ -35,8 +35,6 @@ _EXPORTS = {
     "start_run": "storage.runs",
     "CrawlLock": "storage.scheduling",
     "SchedulerLease": "storage.scheduling",
-    "ReleaseWriter": "storage.writer",
-    "WriterDied": "storage.writer",
 }
 
 __all__ = [  # the names of _EXPORTS (a test holds the two equal)
@@ -51,12 +49,10 @@ __all__ = [  # the names of _EXPORTS (a test holds the two equal)
     "Release",
     "ReleaseRecord",
     "ReleaseTag",
-    "ReleaseWriter",
     "SaveOutcome",
     "SchedulerLease",
     "Source",
     "SourceHealth",
-    "WriterDied",
     "finish_run",
     "latest_changes",
     "list_releases",
@@ -80,7 +76,6 @@ if TYPE_CHECKING:
     )
     from storage.runs import finish_run, start_run
     from storage.scheduling import CrawlLock, SchedulerLease
-    from storage.writer import ReleaseWriter, WriterDied
 
 
 def __getattr__(name: str) -> Any:

@@ -46,7 +46,6 @@ LONGEST_FIRST = (
     "tests/test_sources.py",
     "tests/test_distributed.py",
     "tests/test_cli_progress.py",
-    "tests/test_release_writer.py",
     "tests/test_cli_look_only.py",
     "tests/test_feed_sources.py",
     "tests/test_crash_recovery.py",

@@ -134,9 +134,9 @@ def test_storage_restates_no_project_default() -> None:
 def test_the_writer_takes_its_batching_from_the_caller() -> None:
     import inspect
 
-    from storage.writer import ReleaseWriter
+    from crawler.store_writers import ReactorBatches
 
-    parameters = inspect.signature(ReleaseWriter.__init__).parameters
+    parameters = inspect.signature(ReactorBatches.__init__).parameters
     for name in ("batch_size", "linger"):
         assert parameters[name].default is inspect.Parameter.empty
 

@@ -4,8 +4,11 @@ import pytest
 from scrapy.exceptions import DropItem
 from scrapy.utils.test import get_crawler
 from sqlalchemy import select
+from twisted.internet.defer import Deferred
+from twisted.internet.task import Clock
 
 from crawler.classify import engine, gazetteer, lexicon, model
+from crawler.config import default
 from crawler.database import database_for
 from crawler.items import ReleaseItem
 from crawler.pipelines import (
@@ -20,10 +23,23 @@ from storage import Release
 
 @pytest.fixture
 def crawler(database_url: str):
-    # Inline: the items are stored one by one, in this thread, as the test steps through.
-    crawler = get_crawler(settings_dict={"DATABASE_URL": database_url, "STORE_WRITER": "inline"})
+    crawler = get_crawler(settings_dict={"DATABASE_URL": database_url})
     crawler._apply_settings()
     return crawler
+
+
+@pytest.fixture
+def reactor(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    """The reactor's timers on a clock the test moves. Set on the package, where ``from
+    twisted.internet import reactor`` looks first: no reactor is installed in the test
+    process. The store's Deferreds are then awaited as they are: Scrapy's conversion to
+    asyncio futures needs a running reactor."""
+    import twisted.internet
+
+    fake = Clock()
+    monkeypatch.setattr(twisted.internet, "reactor", fake, raising=False)
+    monkeypatch.setattr("crawler.pipelines.maybe_deferred_to_future", lambda deferred: deferred)
+    return fake
 
 
 def make_item(**fields) -> ReleaseItem:
@@ -111,12 +127,21 @@ def test_duplicates_within_a_crawl_are_dropped(crawler) -> None:
     run([normalize, dedupe], make_item(native_id="x2", url="https://x/2", title="Another"))
 
 
-def test_store_counts_new_unchanged_updated(crawler, database_url) -> None:
+def test_store_counts_new_unchanged_updated(crawler, database_url, reactor: Clock) -> None:
+    # Each release waits for more to fill its batch, then is written when the batch's linger
+    # is over; the item comes out of the pipeline once its batch has committed.
     normalize, store = NormalizePipeline(crawler), StorePipeline(crawler)
     store.open_spider()
-    run([normalize, store], make_item())
-    run([normalize, store], make_item())
-    run([normalize, store], make_item(body="Edited body."))
+    linger = default("STORE_BATCH_SECONDS")
+    for item in (make_item(), make_item(), make_item(body="Edited body.")):
+        stored = run([normalize, store], item)
+        came_out: list[ReleaseItem] = []
+        stored.addCallback(came_out.append)
+        assert came_out == []  # waiting for a fuller batch
+        reactor.advance(linger)
+        assert came_out == [item]
+    Deferred.fromCoroutine(store.close_spider())
+    assert crawler.stats.get_value("release_writer/batches") == 3
     assert crawler.stats.get_value("releases/new") == 1
     assert crawler.stats.get_value("releases/unchanged") == 1
     assert crawler.stats.get_value("releases/updated") == 1
@@ -125,9 +150,11 @@ def test_store_counts_new_unchanged_updated(crawler, database_url) -> None:
         assert row.body == "Edited body."
 
 
-def test_reactor_batches_store_whole_batches_and_report_each_release(database_url) -> None:
-    # STORE_WRITER = "batch": releases wait for a full batch (or a flush), then one
-    # transaction writes them; each release's outcome or error is reported on its own.
+def test_reactor_batches_store_whole_batches_and_report_each_release(
+    database_url, reactor: Clock
+) -> None:
+    # Releases wait for a full batch (or a flush), then one transaction writes them; each
+    # release's outcome or error is reported on its own.
     from crawler.pipelines import to_record
     from crawler.store_writers import ReactorBatches
     from storage import SaveOutcome
@@ -170,36 +197,3 @@ def test_reactor_batches_store_whole_batches_and_report_each_release(database_ur
         "https://www.nstc.gov.tw/d/2",
         "https://www.nstc.gov.tw/folksonomy/detail/d82a8144?l=en",
     ]
-
-
-def test_threaded_batches_are_written_by_another_thread_and_close_waits(database_url) -> None:
-    # STORE_WRITER = "thread": the same batches, written one at a time by a thread.
-    import threading
-
-    from crawler.pipelines import to_record
-    from crawler.store_writers import ReactorBatches
-    from storage import SaveOutcome
-
-    crawler = get_crawler(settings_dict={"DATABASE_URL": database_url})
-    crawler._apply_settings()
-    normalize = NormalizePipeline(crawler)
-    batches = ReactorBatches(database_for(database_url), batch_size=2, linger=60, threaded=True)
-    reported: list[tuple[str, object, str]] = []
-    for n in range(3):
-        item = make_item(native_id=str(n), url=f"https://www.nstc.gov.tw/d/{n}", title=f"T{n}")
-        record = to_record(normalize.process_item(item), ("www.nstc.gov.tw",))
-        batches.submit(
-            record,
-            lambda outcome, error, url=record.url: reported.append(
-                (url, outcome, threading.current_thread().name)
-            ),
-        )
-    batches.close()  # the third, short of a batch, is written at close; close waits for it
-    assert sorted(url for url, _, _ in reported) == [
-        f"https://www.nstc.gov.tw/d/{n}" for n in range(3)
-    ]
-    assert {outcome for _, outcome, _ in reported} == {SaveOutcome.NEW}
-    assert all(name.startswith("release-batches") for _, _, name in reported)
-    assert batches.figures["batches"] == 2
-    with database_for(database_url).session() as session:
-        assert len(session.scalars(select(Release)).all()) == 3

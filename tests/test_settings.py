@@ -94,8 +94,21 @@ def test_bad_values_are_one_error_naming_each() -> None:
     for name, value in bad.items():
         assert f"{name}={value!r}" in message, name
     assert "STNEWS_FEED_LIMIT='0': must be above 0" in message
-    assert "STORE_WRITER='disk': expected one of process, batch, thread, inline" in message
+    assert "STORE_WRITER='disk': removed (issue 19)" in message
     assert "INCREMENTAL_ENABLED='maybe': expected True or False" in message
+
+
+@pytest.mark.parametrize("mode", ["process", "thread", "inline"])
+def test_a_removed_store_writer_mode_stops_the_start_saying_why(mode: str) -> None:
+    # An old configuration naming a removed mode is told, not silently run another way.
+    with pytest.raises(SettingsError) as raised:
+        project_settings({"STORE_WRITER": mode})
+    message = str(raised.value)
+    assert f"STORE_WRITER={mode!r}: removed (issue 19)" in message
+    assert "always stored in batches" in message and "drop the setting" in message
+    # Naming what still happens is no error.
+    assert "STORE_WRITER" not in project_names()
+    check(Settings({"STORE_WRITER": "batch"}))
 
 
 def test_the_defaults_themselves_pass_the_check() -> None:
