@@ -272,6 +272,8 @@ BASE_FOLDS = 3
 
 def batch_of(item_id: str) -> str | None:
     parts = item_id.split("-")
+    if parts[1:2] == ["Hant"]:  # "zh-Hant-u-..."
+        parts = parts[1:]
     return parts[1] if len(parts) > 2 and parts[1] in BATCHES else None
 
 
