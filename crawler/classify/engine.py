@@ -405,6 +405,14 @@ def classify(
         # "駐瑞典代表李澄然6日...拜會": the lead opens with an envoy as the actor. (Envoys
         # listed among the guests of a real event come later in the sentence.)
         lead_courtesy = True
+    # An envoy (an ambassador, an embassy, a diplomat, parliamentarians: a courtesy cue that
+    # is not also a visit word such as 拜會 or 접견, which head research delegations' visits
+    # too) in the title, or as the lead's actor, with no mechanism in the title: the labelling
+    # rule's courtesy call, whoever receives it.
+    envoy = not (set(t_kinds) - {"visit-or-delegation"}) and any(
+        "type.visit-or-delegation" not in x.categories
+        for x in (t.courtesy or (lead0.courtesy if lead_courtesy and lead0 else []))
+    )
     if lead_courtesy:
         assert lead0 is not None
         # "Syria, Iran discuss ways to boost cooperation": the first sentence says the talks
@@ -550,6 +558,11 @@ def classify(
     regional = any(m.code.startswith(REGION_PREFIX) for m in t.foreign)
     foreign_codes = {m.code for u in units.values() for m in u.foreign}
     neg_cats = {c for x in t.negative for c in x.categories}
+    if envoy:
+        # The model may not rescue an envoy's call: out of sample (train.py --cv) it took
+        # such calls whose title pairs the sides ("장관, 주한미국대사와 한미 과기 협력 논의").
+        hard_veto = True
+        evidence.append("an envoy's call, no mechanism named: not an announcement")
     features: dict[str, float] = {
         "score": score,
         "score_hi": float(score >= THRESHOLD),
@@ -557,6 +570,7 @@ def classify(
         "t_coop": float(bool(t.coop)),
         "t_bilateral": float(bool(t.bilateral)),
         "t_courtesy": float(bool(t.courtesy)),
+        "t_envoy": float(envoy),
         "l_courtesy": float(lead_courtesy),
         "t_hardneg": float(bool(t.hard_negative)),
         "t_hardveto": float(hard_veto),

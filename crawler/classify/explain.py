@@ -39,6 +39,10 @@ def render(report: dict[str, object]) -> str:
         lines.append(f"Kind:    {report['coop_type']}: {trace['kind_reason']}")
     else:
         reasons = []
+        features = trace.get("features") or {}
+        if features.get("t_hardveto"):  # type: ignore[union-attr]
+            # A hope, an envoy's call, an overview or a trade treaty decides, whatever the model.
+            reasons.append("a cue that decides against fired (see the signals)")
         if float(trace["score"]) < float(trace["threshold"]):
             reasons.append("the evidence does not reach the threshold")
         elif "model_p" in trace and float(trace["model_p"]) < float(trace["veto"]):

@@ -112,6 +112,8 @@ def test_split_is_fixed_and_covers_every_language() -> None:
 # *-u-*, labelled before the classifier ran on them), all put there by the same hash rule.
 # The figures are those of the 386; the held-out items were not inspected one by one.
 KNOWN_MISSES = {
+    # Branch classprec2 (envoy gate, wishes, trade ministers, German prizes, main's model): its
+    # rules change no held-out verdict, so these are main's figures at the merge of classdata.
     ("en", "precision"),  # 0.8: 36 of 45 (classprec 0.778 on 29; 0.818 before classdata's batch 5)
     ("zh-Hant", "precision"),  # 0.806
     ("zh-Hant", "recall"),  # 0.829
@@ -119,10 +121,9 @@ KNOWN_MISSES = {
     ("ko", "precision"),  # 0.957
     ("ko", "kind"),  # 0.773
     ("fr", "precision"),  # 0.833: 15 of 18 (21 cooperation items held out)
-    ("fr", "recall"),  # 0.714: 15 of 21 (classprec 12 of 15; the 5 new ones: 2 of 5)
-    # ("fr", "kind") left: 0.8, 12 of 15 hits, at the bar again with classdata's 5th batch
-    # (one more held-out French hit, of the right kind; 0.786 before it).
-    ("de", "recall"),  # 0.758: 25 of 33 (classprec 20 of 27; the 6 new ones: 5 of 6)
+    ("fr", "recall"),  # 0.714: 15 of 21
+    # ("fr", "kind") left: 0.8, 12 of 15 hits, at the bar.
+    ("de", "recall"),  # 0.758: 25 of 33
 }
 
 
