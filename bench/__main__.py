@@ -1,6 +1,6 @@
 """`python -m bench`: run every benchmark and write bench/RESULTS.md.
 
-    .venv/bin/python -m bench                   # everything, about 7 minutes on 2 idle cores
+    .venv/bin/python -m bench                   # everything, about 20 minutes on 2 idle cores
     .venv/bin/python -m bench --quick           # small sizes, one run each: a smoke test
     .venv/bin/python -m bench --only classify --only feed
 
