@@ -6,7 +6,7 @@ a 4 KB `data:` image URL, a 3,000-character image URL, 400-digit and 129-charact
 5,000-character and 1,201-character Chinese titles, a 2,000-character contact, an
 8,000-character summary, a list link over the URL column, and a list page with a
 600-character ETag; with controls at the limits. It is crawled through the real spider,
-pipelines and writer process. Run on both backends (`STNEWS_TEST_DB=postgresql`).
+pipelines and batch store. Run on both backends (`STNEWS_TEST_DB=postgresql`).
 """
 
 from __future__ import annotations
