@@ -25,11 +25,10 @@ EMBEDDED_DATABASE_URL = "sqlite:///var/stnews.db"
 DATABASE_URL = os.environ.get("DATABASE_URL", EMBEDDED_DATABASE_URL)
 
 # --- Storing releases (crawler/pipelines.py StorePipeline, crawler/store_writers.py) --------
-# Releases are stored in batches (one transaction and one savepoint per batch, a savepoint
-# per release only when one fails,
-# storage/writer.py) in the crawl's reactor thread. (STORE_WRITER, which could write them in
-# a thread, in a writer child process or one per transaction, is gone: none of those paid
-# for itself; docs/architecture.md, issue 19.)
+# Releases are stored in batches in the crawl's reactor thread (storage/writer.py: one
+# transaction and one savepoint per batch, a savepoint per release only when one fails).
+# (STORE_WRITER, which could write them in a thread, in a writer child process or one per
+# transaction, is gone: none of those paid for itself; docs/architecture.md, issue 19.)
 # Most releases the writer stores per transaction (it takes whatever is waiting, up to this).
 # A batch is in memory whole, raw pages included (210 KB each on the bench's site): in the
 # former writer child, full batches of 50 peaked it at 104 MB, of 20 at 78-82 MB, for the

@@ -198,20 +198,29 @@ def save_releases(
     outcomes: list[SaveOutcome | Exception] = []
     for record in records:
         source_id = source_ids[record.source]
-        keys = _match_keys(record, source_id)
         try:
             with session.begin_nested():
-                if keys & claimed:
-                    # An earlier record of this batch is (or may be) the same release: look
-                    # again, now that its writes are in the transaction.
-                    existing = find_existing(session, source_id, record)
-                else:
-                    existing = stored.match(record, source_id)
+                existing = _matched(session, record, source_id, stored, claimed)
                 outcomes.append(_save(session, record, source_id, existing))
         except Exception as exc:  # reported per record; the batch goes on
             outcomes.append(exc)
-        claimed |= keys
     return outcomes
+
+
+def _matched(
+    session: Session,
+    record: ReleaseRecord,
+    source_id: int,
+    stored: "_StoredMatches",
+    claimed: set[tuple[Any, ...]],
+) -> Release | None:
+    """The stored row ``record`` matches, from the batch's one read; looked up again when an
+    earlier record of the batch claimed one of its keys (it is, or may be, the same release,
+    and its writes are in the transaction now). Adds the record's keys to ``claimed``."""
+    keys = _match_keys(record, source_id)
+    seen = bool(keys & claimed)
+    claimed |= keys
+    return find_existing(session, source_id, record) if seen else stored.match(record, source_id)
 
 
 def _save_all_or_none(
@@ -235,13 +244,8 @@ def _save_all_or_none(
         with session.begin_nested():
             for record in records:
                 source_id = source_ids[record.source]
-                keys = _match_keys(record, source_id)
-                if keys & claimed:  # as in save_releases: look again, after its writes
-                    existing = find_existing(session, source_id, record)
-                else:
-                    existing = stored.match(record, source_id)
+                existing = _matched(session, record, source_id, stored, claimed)
                 outcomes.append(_save(session, record, source_id, existing, to_index))
-                claimed |= keys
             index_releases(session.connection(), to_index)
     except Exception as exc:  # rolled back to the savepoint: saved one by one instead
         log.debug("batch of %d not saved at once (%s): record by record", len(records), exc)
