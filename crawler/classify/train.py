@@ -26,6 +26,7 @@ import numpy as np
 
 from . import model as learned
 from .engine import classify
+from .scoring import held_out, scores
 
 ROOT = Path(__file__).resolve().parents[2]
 REALSET = ROOT / "tests" / "classify" / "realset.jsonl"
@@ -43,11 +44,6 @@ L2_GRID = (0.1, 0.3, 1.0, 3.0)
 TIE = 0.003  # F0.5 differences below this (about one release per language) are ties
 LANGUAGES = ("en", "zh", "ko", "ja", "fr", "de")
 NUMERIC = ("score", "t_foreign", "lead_units", "later", "n_foreign", "n_partners")
-
-
-def held_out(item_id: str) -> bool:
-    """The fixed held-out rule (the same as the test's): never trained on."""
-    return int(hashlib.sha256(item_id.encode()).hexdigest(), 16) % 4 == 0
 
 
 def ngram_languages(languages: list[str]) -> frozenset[str]:
@@ -277,7 +273,7 @@ def batch_of(item_id: str) -> str | None:
     return parts[1] if len(parts) > 2 and parts[1] in BATCHES else None
 
 
-def whole_cv() -> None:
+def whole_cv(list_errors: bool = False) -> None:
     """Cross-validation of the whole decision on the development part, the way a new batch
     of releases meets it: each batch (ids ``*-p-*`` ... ``*-u-*``) is a fold, and the
     releases before the first batch are three folds grouped by publisher. For each fold the
@@ -334,28 +330,18 @@ def whole_cv() -> None:
     print("\nwhole decision, cross-validated by batch (development part only):")
     print("| language | n | coop | precision | recall | partners | kind | fp | fn |")
     print("|---|---|---|---|---|---|---|---|---|")
+    found = scores(
+        (("all", items[i]["language"].split("-")[0]), items[i], result)
+        for i, result in results.items()
+    )
     for lang in ("all", *LANGUAGES):
-        tp = fp = fn = n = gold = pok = kok = 0
-        for i, result in results.items():
-            item = items[i]
-            if lang != "all" and not item["language"].startswith(lang):
-                continue
-            g, got = item["is_cooperation"], result.is_cooperation  # type: ignore[attr-defined]
-            n += 1
-            gold += g
-            tp += g and got
-            fp += got and not g
-            fn += g and not got
-            if g and got:
-                pok += set(result.partners) == set(item["partners"])  # type: ignore[attr-defined]
-                kok += result.coop_type == item["coop_type"]  # type: ignore[attr-defined]
-        cells = [tp / max(tp + fp, 1), tp / max(gold, 1), pok / max(tp, 1), kok / max(tp, 1)]
-        print(
-            f"| {lang} | {n} | {gold} | "
-            + " | ".join(f"{c:.3f}" for c in cells)
-            + f" | {fp} | {fn} |"
-        )
-    if "--list" in __import__("sys").argv:
+        f = found.get(lang)
+        if f is None:
+            continue
+        cells = [f[k] for k in ("precision", "recall", "partners", "kind")]
+        shown = " | ".join("-" if c is None else f"{c:.3f}" for c in cells)
+        print(f"| {lang} | {f['n']} | {f['cooperation']} | {shown} | {f['fp']} | {f['fn']} |")
+    if list_errors:
         for i, result in sorted(results.items()):
             item = items[i]
             wrong = []
@@ -387,7 +373,7 @@ def main() -> None:
     OBJECTIVE = args.objective or OBJECTIVE
     PRECISION_TARGET = args.target or PRECISION_TARGET
     if args.cv:
-        whole_cv()
+        whole_cv(args.list)
         return
     rows, langs, groups = examples()
     print(flush=True)

@@ -8,14 +8,15 @@ language with at least 40 items.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections import Counter, defaultdict
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from crawler.classify import COOP_TYPES, classify
+from crawler.classify.scoring import held_out, scores
 
 REALSET = Path(__file__).with_name("realset.jsonl")
 MIN_ITEMS = 40  # languages with fewer items are reported, not asserted
@@ -23,47 +24,27 @@ BARS = {"precision": 0.95, "recall": 0.90, "partners": 0.90, "kind": 0.80}
 ORGS = {"EU", "ASEAN", "OECD", "UN", "CERN", "WHO", "APEC", "IAEA", "ESA"}
 
 
-def held_out(item_id: str) -> bool:
-    """The fixed held-out split: 1 item in 4, by a hash of the id (never by content)."""
-    return int(hashlib.sha256(item_id.encode()).hexdigest(), 16) % 4 == 0
-
-
 def _items() -> list[dict]:
     with REALSET.open(encoding="utf-8") as fh:
         return [json.loads(line) for line in fh if line.strip()]
 
 
-def metrics(items: list[dict]) -> dict[tuple[str, str], dict[str, float | int | None]]:
+def judged(items: list[dict]) -> list[tuple[dict, Any]]:
+    """Each item with the classifier's result for it."""
+    return [
+        (item, classify(item["title"], item["body"], item["agency_country"], item["language"]))
+        for item in items
+    ]
+
+
+def metrics(pairs: list[tuple[dict, Any]]) -> dict[Any, dict[str, float | int | None]]:
     """Per (language, split): counts, precision, recall, exact partner set and kind (of hits)."""
-    counts: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for item in items:
-        result = classify(item["title"], item["body"], item["agency_country"], item["language"])
+
+    def groups(item: dict) -> tuple[tuple[str, str], ...]:
         split = "held-out" if held_out(item["id"]) else "dev"
-        for key in ((item["language"], split), ("all", split)):
-            c = counts[key]
-            gold, got = item["is_cooperation"], result.is_cooperation
-            c["n"] += 1
-            c["gold"] += gold
-            c["tp"] += gold and got
-            c["fp"] += got and not gold
-            if gold and got:
-                c["partners_ok"] += set(result.partners) == set(item["partners"])
-                c["kind_ok"] += result.coop_type == item["coop_type"]
+        return ((item["language"], split), ("all", split))
 
-    def ratio(a: int, b: int) -> float | None:
-        return round(a / b, 3) if b else None
-
-    return {
-        key: {
-            "n": c["n"],
-            "cooperation": c["gold"],
-            "precision": ratio(c["tp"], c["tp"] + c["fp"]),
-            "recall": ratio(c["tp"], c["gold"]),
-            "partners": ratio(c["partners_ok"], c["tp"]),
-            "kind": ratio(c["kind_ok"], c["tp"]),
-        }
-        for key, c in counts.items()
-    }
+    return scores((groups(item), item, result) for item, result in pairs)
 
 
 def table(figures: dict) -> str:
@@ -128,12 +109,12 @@ KNOWN_MISSES = {
 
 
 def test_heldout_bars_per_language(capsys: pytest.CaptureFixture[str]) -> None:
-    items = _items()
-    figures = metrics(items)
+    pairs = judged(_items())
+    figures = metrics(pairs)
     # The two fresh batches apart (ids *-t-*, branch classprec; *-u-*, branch classdata), each
     # labelled before the classifier ran on it: measurements of their own.
-    batch_t = metrics([i for i in items if "-t-" in i["id"]])
-    batch_u = metrics([i for i in items if "-u-" in i["id"]])
+    batch_t = metrics([(i, r) for i, r in pairs if "-t-" in i["id"]])
+    batch_u = metrics([(i, r) for i, r in pairs if "-u-" in i["id"]])
     with capsys.disabled():
         print("\n" + table(figures))
         print("\nof which the 124 items of branch classprec (ids *-t-*):\n" + table(batch_t))
