@@ -19,12 +19,11 @@ _INVISIBLE = re.compile("[\u00ad\u200b\u200c\u200d\u2060\ufeff]")
 _NOT_TEXT = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 # Runs of spaces to make one plain space. Only what changes is matched (a lone plain space is
 # left alone): replacing every single space with itself made this the costliest step.
-_INLINE_SPACE = re.compile(
-    r"[ \t\r\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]{2,}"
-    r"|[\t\r\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]"
-)
+# The space characters other than the plain space, as a regular-expression class body.
+_OTHER_SPACES = r"\t\r\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000"
+_INLINE_SPACE = re.compile(rf"[ {_OTHER_SPACES}]{{2,}}|[{_OTHER_SPACES}]")
 # A space character other than the plain space: the second branch above.
-_ODD_SPACE = re.compile(r"[\t\r\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]")
+_ODD_SPACE = re.compile(rf"[{_OTHER_SPACES}]")
 # Two line breaks with only spaces between: a paragraph break. Anchored on the line break so
 # the engine only tries at "\n" (each chunk is stripped by clean_line).
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
