@@ -548,7 +548,8 @@ def classify(
                 score += LEAD_WEAK
                 mechanism_unit = u
                 end = starts[i + 1] if i + 1 < len(starts) else len(text)
-                evidence.append("lead mechanism, for the title's partner: " + _snippet(text[starts[i] : end]))
+                snippet = _snippet(text[starts[i] : end])
+                evidence.append("lead mechanism, for the title's partner: " + snippet)
                 break
     score += BODY_SENTENCE * min(later, 3)
     if not body.strip() and t.foreign and t_kinds:
