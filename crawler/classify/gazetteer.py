@@ -106,15 +106,16 @@ _CLDR_SKIP = frozenset(
     {"Maurice", "Man", "Jersey", "Guernesey", "Guernsey", "Georgia", "Tschad", "Chad"}
 )
 _DE_ENDINGS = ("", "e", "en", "er", "es", "em")
-# Compound prefixes of French and German bilateral adjectives: "franco-", "deutsch-". French
-# combining forms of the other publishers' homes name a pair as well ("alliance
-# maroco-indienne", "coopération algéro-tunisienne", "programme canado-français").
-_BILAT_PREFIXES = {
-    "FR": ("franco-",), "DE": ("deutsch-", "Deutsch-", "germano-"),
-    "MA": ("maroco-",), "DZ": ("algéro-", "algero-"), "TN": ("tuniso-",), "SN": ("sénégalo-",),
-    "CI": ("ivoiro-",), "CA": ("canado-",), "BE": ("belgo-",), "CH": ("helvéto-", "helvético-"),
-    "JP": ("nippo-",), "CN": ("sino-",), "IT": ("italo-",), "ES": ("hispano-",),
-    "RU": ("russo-",), "IN": ("indo-",), "GB": ("anglo-", "britannico-"),
+# Compound prefixes of French and German bilateral adjectives: "franco-", "deutsch-".
+_BILAT_PREFIXES = {"FR": ("franco-",), "DE": ("deutsch-", "Deutsch-")}
+# French combining forms of the other publishers' homes name a pair as well ("alliance
+# maroco-indienne", "coopération algéro-tunisienne", "programme canado-français"); they join
+# French adjectives only.
+_FR_PREFIXES = {
+    "DE": ("germano-",), "MA": ("maroco-",), "DZ": ("algéro-", "algero-"), "TN": ("tuniso-",),
+    "SN": ("sénégalo-",), "CI": ("ivoiro-",), "CA": ("canado-",), "BE": ("belgo-",),
+    "CH": ("helvéto-", "helvético-"), "JP": ("nippo-",), "CN": ("sino-",), "IT": ("italo-",),
+    "ES": ("hispano-",), "RU": ("russo-",), "IN": ("indo-",), "GB": ("anglo-", "britannico-"),
     "US": ("américano-", "americano-"), "VN": ("vietnamo-",), "LB": ("libano-",),
 }  # fmt: skip
 # German adjectives of a partner in first place, the home side second ("Gemeinsamer
@@ -224,6 +225,11 @@ class Gazetteer:
             for adj in adjectives:
                 self._add(adj, code, COUNTRY, lower_ok=True)
                 for prefix_code, prefixes in _BILAT_PREFIXES.items():
+                    for prefix in prefixes:
+                        if prefix_code != code:
+                            self._add_bilat(prefix + adj, prefix_code, code)
+            for adj in spec.get("fr_adj", []):
+                for prefix_code, prefixes in _FR_PREFIXES.items():
                     for prefix in prefixes:
                         if prefix_code != code:
                             self._add_bilat(prefix + adj, prefix_code, code)
