@@ -154,6 +154,9 @@ _ORDINAL_MEETING = re.compile(
     r"|consultations?|talks)\b)"
     r"|(?:第[0-9０-９一二三四五六七八九十百]+[屆次].*(?:會議|委員會|聯委會|對話|諮商))"
     r"|(?:제 ?\d+ ?차.*(?:회의|위원회|공동위|협의회|대화))"
+    # "24. Sitzung des Gemeinsamen ... Ausschusses", "15e session de la commission mixte".
+    r"|(?:\b\d+\. (?:sitzung|tagung)\b.*\b(?:ausschuss\w*|kommission|dialog\w*)\b)"
+    r"|(?:\b\d+(?:e|ème|eme) (?:réunion|session)\b.*\b(?:comité|commission|dialogue)\b)"
 )
 _NO_TERM = Term(0, 0, "", ())
 # "Taiwan and France", "la France et le Japon", "Großbritannien und Deutschland", 台法, 한국과 영국.
@@ -534,6 +537,20 @@ def classify(
         score += LEAD_STRONG if strong else LEAD_WEAK
         end = starts[best + 1] if best + 1 < len(starts) else len(text)
         evidence.append("lead: " + _snippet(text[starts[best] : end]))
+    mechanism_unit: _Unit | None = None
+    if not lead_units and not strict and title:
+        # "Uni Jena baut Kooperation mit Indien aus": the title ties its partner to
+        # cooperation and the lead reports the mechanism ("eine Vereinbarung unterzeichnet")
+        # naming only the institutions; the mechanism stands for the title's partner.
+        for i in range(bisect_right(starts, body_start) - 1, last_lead + 1):
+            u = units.get(i)
+            if i >= 0 and u is not None and set(u.kinds(True)) & _MECHANISMS:
+                score += LEAD_WEAK
+                mechanism_unit = u
+                end = starts[i + 1] if i + 1 < len(starts) else len(text)
+                snippet = _snippet(text[starts[i] : end])
+                evidence.append("lead mechanism, for the title's partner: " + snippet)
+                break
     score += BODY_SENTENCE * min(later, 3)
     if not body.strip() and t.foreign and t_kinds:
         # A feed item or list entry without a body: nothing can confirm or contradict a
@@ -625,7 +642,12 @@ def classify(
     coop_type = None
     kind_reason = ""
     if is_coop:
-        coop_type = _pick_type(t_kinds) or _lead_type(lead_units) or "other-cooperation"
+        coop_type = (
+            _pick_type(t_kinds)
+            or _lead_type(lead_units)
+            or (mechanism_unit and _pick_type(mechanism_unit.kinds(True)))
+            or "other-cooperation"
+        )
         if _pick_type(t_kinds):
             term = t_kinds[coop_type].text
             kind_reason = (

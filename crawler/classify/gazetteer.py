@@ -108,6 +108,20 @@ _CLDR_SKIP = frozenset(
 _DE_ENDINGS = ("", "e", "en", "er", "es", "em")
 # Compound prefixes of French and German bilateral adjectives: "franco-", "deutsch-".
 _BILAT_PREFIXES = {"FR": ("franco-",), "DE": ("deutsch-", "Deutsch-")}
+# French combining forms of the other publishers' homes name a pair as well ("alliance
+# maroco-indienne", "coopération algéro-tunisienne", "programme canado-français"); they join
+# French adjectives only.
+_FR_PREFIXES = {
+    "DE": ("germano-",), "MA": ("maroco-",), "DZ": ("algéro-", "algero-"), "TN": ("tuniso-",),
+    "SN": ("sénégalo-",), "CI": ("ivoiro-",), "CA": ("canado-",), "BE": ("belgo-",),
+    "CH": ("helvéto-", "helvético-"), "JP": ("nippo-",), "CN": ("sino-",), "IT": ("italo-",),
+    "ES": ("hispano-",), "RU": ("russo-",), "IN": ("indo-",), "GB": ("anglo-", "britannico-"),
+    "US": ("américano-", "americano-"), "VN": ("vietnamo-",), "LB": ("libano-",),
+}  # fmt: skip
+# German adjectives of a partner in first place, the home side second ("Gemeinsamer
+# Japanisch-Deutscher Ausschuss", "Chinesisch-Deutsche Konferenz"): the second adjective is
+# one of the German-speaking homes.
+_DE_SECOND = {"DE": "deutsch", "AT": "österreichisch", "CH": "schweizerisch"}
 
 
 def _de_forms(adjective: str) -> list[str]:
@@ -214,6 +228,21 @@ class Gazetteer:
                     for prefix in prefixes:
                         if prefix_code != code:
                             self._add_bilat(prefix + adj, prefix_code, code)
+            for adj in spec.get("fr_adj", []):
+                for prefix_code, prefixes in _FR_PREFIXES.items():
+                    for prefix in prefixes:
+                        if prefix_code != code:
+                            self._add_bilat(prefix + adj, prefix_code, code)
+        for code, spec in extras.items():
+            for adj in spec.get("de_adj", []):
+                # Capitalised only: the proper names and headings that name a pair ("Gemeinsamer
+                # Japanisch-Deutscher Ausschuss"); a Chinese university's running text speaks
+                # of its own "chinesisch-deutsche" institutes.
+                for prefix in (adj[:1].upper() + adj[1:] + "-",):
+                    for second, second_adj in _DE_SECOND.items():
+                        if second != code:
+                            for form in _de_forms(second_adj):
+                                self._add_bilat(prefix + form, code, second)
 
         # Derived forms: English variants, the gettext translations and CLDR names. A derived
         # form claimed by two countries ("Korea" from both Koreas) is dropped as ambiguous.

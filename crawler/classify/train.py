@@ -262,7 +262,7 @@ def payload(rows, langs: frozenset[str], l2: float, veto: float, rescue: float) 
 
 #: Batches of the real set, by the letter in the id ("en-t-rscf-01"): each was collected
 #: at its own time, from publishers and for reasons of its own (REALSET.md).
-BATCHES = ("p", "q", "r", "s", "t", "u")
+BATCHES = ("p", "q", "r", "s", "t", "u", "v")
 BASE_FOLDS = 3
 
 
@@ -275,7 +275,7 @@ def batch_of(item_id: str) -> str | None:
 
 def whole_cv(list_errors: bool = False) -> None:
     """Cross-validation of the whole decision on the development part, the way a new batch
-    of releases meets it: each batch (ids ``*-p-*`` ... ``*-u-*``) is a fold, and the
+    of releases meets it: each batch (ids ``*-p-*`` ... ``*-v-*``) is a fold, and the
     releases before the first batch are three folds grouped by publisher. For each fold the
     model and its thresholds are chosen and fitted on the other folds only (``choose`` with
     its own inner cross-validation), and the fold's releases are classified by the full
