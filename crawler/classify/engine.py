@@ -34,6 +34,7 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from functools import cache
 from itertools import pairwise
+from typing import Any
 
 from . import model as learned
 from . import tables
@@ -268,11 +269,13 @@ def classify(
     language: str = "en",
     trace: dict[str, object] | None = None,
     *,
-    model: bool = True,
+    model: dict[str, Any] | bool = True,
 ) -> Classification:
     """Classify one press release; see the module docstring for the rules. ``trace``, when
     given, receives the score, the threshold, the script language and why the kind was
-    chosen (for ``stnews classify --explain``)."""
+    chosen (for ``stnews classify --explain``). ``model``: ``True`` for the shipped model,
+    ``False`` for the rules alone, or a model as ``model.prepared`` returns it (``train.py
+    --cv`` passes each fold's own)."""
     home = (agency_country or "").strip().upper()
     if len(title or "") > TITLE_CHARS:
         logger.warning("classify: title of %d characters; read to %d", len(title), TITLE_CHARS)
@@ -591,7 +594,7 @@ def classify(
     for c in neg_cats:
         features["t_" + c] = 1.0
     rules_say = score >= THRESHOLD and titled and not hard_veto
-    weights = learned.load() if model else None
+    weights = learned.load() if model is True else model or None
     if weights is not None:
         p = learned.score(weights, features, title, body, language)
         # The rules' yes stands unless the model finds it unlikely; the model alone says yes

@@ -314,19 +314,14 @@ def whole_cv(list_errors: bool = False) -> None:
             preds = {l2: cross_validate(sub, l2, sub_groups) for l2 in L2_GRID}
             cache.write_bytes(pickle.dumps(preds))
         l2, veto, rescue = choose(sub, sub_groups, verbose=False, preds=preds)
-        fold_model = payload(sub, langs, l2, veto, rescue)
-        fold_model["ngram_languages"] = frozenset(fold_model["ngram_languages"])
+        fold_model = learned.prepared(payload(sub, langs, l2, veto, rescue))
         print(f"fold {fold}: {len(test)} releases; l2={l2} veto={veto} rescue={rescue}", flush=True)
-        original = learned.load
-        learned.load = lambda m=fold_model: m  # type: ignore[assignment]
-        try:
-            for i in test:
-                item = items[i]
-                results[i] = classify(
-                    item["title"], item["body"], item["agency_country"], item["language"]
-                )
-        finally:
-            learned.load = original  # type: ignore[assignment]
+        for i in test:
+            item = items[i]
+            results[i] = classify(
+                item["title"], item["body"], item["agency_country"], item["language"],
+                model=fold_model,
+            )  # fmt: skip
     print("\nwhole decision, cross-validated by batch (development part only):")
     print("| language | n | coop | precision | recall | partners | kind | fp | fn |")
     print("|---|---|---|---|---|---|---|---|---|")

@@ -578,6 +578,15 @@ def test_the_learned_model_weighs_the_rules_findings() -> None:
     assert result.is_cooperation and result.partners == ("FR",)
     assert any(e.startswith("model: p=") for e in result.evidence)  # the evidence stays
     assert classify(title, body, "TW", "en", model=False).partners == ("FR",)
+    # A model passed in is the one used (train.py --cv classifies each fold with its own):
+    # one that finds everything unlikely vetoes a rules' yes that is not firm, and its
+    # thresholds are the ones the evidence quotes; the shipped model is left as it was.
+    doubter = learned.prepared({**weights, "bias": -30.0, "veto": 0.5, "rescue": 0.99})
+    soft_title = "NSTC delegation visits France to discuss quantum research cooperation"
+    assert classify(soft_title, body, "TW", "en").is_cooperation
+    vetoed = classify(soft_title, body, "TW", "en", model=doubter)
+    assert not vetoed.is_cooperation and "veto below 0.50" in vetoed.evidence[-1]
+    assert learned.load()["bias"] == weights["bias"]
     # The trainer never trains on the held-out quarter (one split rule: classify.scoring).
     from crawler.classify.scoring import held_out
 
