@@ -389,7 +389,11 @@ def whole_cv(list_errors: bool = False) -> None:
         sub_groups = [groups[i] for i in train]
         # The inner probabilities depend on the rows only, not on the objective: kept
         # between runs (in the temporary directory) while the rules stay the same.
-        key = hashlib.sha256(repr((fold, L2_GRID, sub, sub_groups)).encode()).hexdigest()[:16]
+        # The inputs sorted: their n-grams come from sets, whose order (string hashing) differs
+        # from process to process, so the plain repr never matched a previous run's.
+        canonical = [(sorted(r[0].items()), *r[1:]) for r in sub]
+        key = hashlib.sha256(repr((fold, L2_GRID, canonical, sub_groups)).encode()).hexdigest()
+        key = key[:16]
         cache = Path(tempfile.gettempdir()) / f"stnews-cv-{key}.pkl"
         if cache.exists():
             preds = pickle.loads(cache.read_bytes())
