@@ -191,12 +191,18 @@ def objective(found: dict[str, tuple[float, float]]) -> float:
 
 #: How the setting is chosen from the cross-validation: "plateau" (the middle of the
 #: near-best settings on the pooled out-of-fold predictions) or "median" (each inner fold's
-#: own plateau middle, then the median of those choices).
-CHOICE = "median"
+#: own plateau middle, then the median of those choices). By ``--cv`` (branch classcv, 1,156
+#: development releases) the median gave 0.934 / 0.886 against the plateau's 0.939 / 0.901
+#: (precision / recall; 34 and 32 false positives, 62 and 54 misses) and no steadier
+#: thresholds from fold to fold (veto 0.25 to 0.7), so the plateau stays.
+CHOICE = "plateau"
 #: The long-news bound of tests/classify/test_long_bodies.py: of the 543 verdicts on real
-#: general news (181 articles, three homes), at most this share may say cooperation. A
-#: setting over it is never chosen (None: no bound).
-NEWS_BOUND: float | None = 0.045
+#: general news (181 articles, three homes), at most this share may say cooperation; with
+#: ``--news-bound`` a setting over it is never chosen. Not by default: by ``--cv`` it cost
+#: four German misses (0.938 / 0.894 against 0.939 / 0.901), and a retrained model is checked
+#: against the test anyway before it ships.
+NEWS_BOUND: float | None = None
+BOUND = 0.045
 NEWS = ROOT / "tests" / "classify" / "data" / "news181.jsonl.gz"
 NEWS_HOMES = ("US", "GB", "TW")
 
@@ -461,13 +467,13 @@ def main() -> None:
         "--choice", choices=("median", "plateau"), default=None, help="see CHOICE"
     )
     parser.add_argument(
-        "--no-news-bound", action="store_true", help="choose without the long-news bound"
+        "--news-bound", action="store_true", help="never choose over the long-news bound"
     )
     args = parser.parse_args()
     global OBJECTIVE, PRECISION_TARGET, MIN_NGRAM_ITEMS, CHOICE, NEWS_BOUND
     CHOICE = args.choice or CHOICE
-    if args.no_news_bound:
-        NEWS_BOUND = None
+    if args.news_bound:
+        NEWS_BOUND = BOUND
     if args.no_ngrams:
         MIN_NGRAM_ITEMS = 10**9
     OBJECTIVE = args.objective or OBJECTIVE
