@@ -27,7 +27,7 @@ def _rows() -> tuple[list, list[str], dict[float, np.ndarray]]:
     return rows, groups, {l2: np.array(p) for l2 in train.L2_GRID}
 
 
-@pytest.mark.parametrize("how", ["plateau", "median"])
+@pytest.mark.parametrize("how", ["plateau", "median", "jackknife"])
 def test_no_setting_over_the_long_news_bound_is_chosen(
     how: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
