@@ -650,7 +650,10 @@ def classify(
             # sentences naming the partner name no kind, the first lead sentence that names
             # one reports the event (the partner is often named a sentence before or after).
             # Development kind 0.890 -> 0.906 (--cv: see docs/classification.md).
-            kind_reason = f"the title and linking sentences name no kind; the lead says {coop_type}"
+            said = naming[0][1].kinds()[coop_type].text
+            kind_reason = "the title and linking sentences name no kind; the lead names " + (
+                f"{said!r} ({coop_type})" if said else coop_type
+            )
         else:
             kind_reason = (
                 "cooperation without a named mechanism"
