@@ -277,8 +277,10 @@ def choose(
     candidates: dict[int, list[tuple]] = {k: [] for k in parts}  # per fold
     allowed = set()  # (l2, veto, rescue) within the long-news bound
     rules = [r[2] and r[4] for r in rows]
+    if preds is None:
+        preds = {l2: cross_validate(rows, l2, groups) for l2 in L2_GRID}
     for l2 in L2_GRID:
-        pred = preds[l2] if preds is not None else cross_validate(rows, l2, groups)
+        pred = preds[l2]
         for veto, rescue in settings:
             if news is not None and NEWS_BOUND is not None:
                 news_rows_, p_news = news[l2]
@@ -313,10 +315,11 @@ def choose(
         )
     if verbose:
         for k, c in zip(candidates, chosen, strict=True):
-            print(f"fold {k}: best {max(candidates[k])[0]:.4f}; middle l2={c[1]} veto={c[2]} "
-                  f"rescue={c[3]}")  # fmt: skip
-        pred = preds[l2] if preds is not None else cross_validate(rows, l2, groups)
-        shown = figures(rows, verdicts(rows, pred, veto, rescue))
+            near = sum(x[0] >= max(candidates[k])[0] - TIE for x in candidates[k])
+            part = "pooled" if len(chosen) == 1 else f"inner fold {k}"
+            print(f"{part}: best {max(candidates[k])[0]:.4f}, {near} settings within {TIE}; "
+                  f"middle l2={c[1]} veto={c[2]} rescue={c[3]}")  # fmt: skip
+        shown = figures(rows, verdicts(rows, preds[l2], veto, rescue))
         line = " ".join(f"{k} {p:.2f}/{r:.2f}" for k, (p, r) in shown.items())
         print(f"chosen ({CHOICE}): l2={l2} veto={veto} rescue={rescue}: {line}")
         if news is not None:
