@@ -34,11 +34,17 @@ def load() -> dict[str, Any] | None:
         raw = resources.files(__package__).joinpath("data", "model.json").read_text("utf-8")
     except (FileNotFoundError, OSError):
         return None
-    model = json.loads(raw)
-    model["weights"] = dict(model["weights"])
+    return prepared(json.loads(raw))
+
+
+def prepared(model: dict[str, Any]) -> dict[str, Any]:
+    """A model file's content (``train.payload``) in the form ``score`` reads; a copy."""
     langs = model.get("ngram_languages")
-    model["ngram_languages"] = frozenset(langs) if langs is not None else None
-    return model
+    return {
+        **model,
+        "weights": dict(model["weights"]),
+        "ngram_languages": frozenset(langs) if langs is not None else None,
+    }
 
 
 def grams(text: str) -> set[str]:
