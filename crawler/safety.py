@@ -610,6 +610,13 @@ class ResponseSanityMiddleware(_Refusing):
         decoding resumes after each error exactly as ``_undecodable`` does."""
         if _resolve_encoding(response.encoding) != "utf-8":
             return response, False
+        try:
+            # Most pages decode whole: one strict decoding says so in a third of the time
+            # the two counts below take (issue 19: 0.09 against 0.33 ms on a 210 KB page).
+            response.body.decode("utf-8")
+            return response, True
+        except UnicodeDecodeError:
+            pass
         # One linear pass (``_undecodable`` re-decodes from each error: fine for a few).
         # The response's own text is that decoding (UTF-8, errors replaced) and is kept: the
         # spider's selectors reuse it instead of decoding the page a second time (0.4 ms on
