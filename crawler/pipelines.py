@@ -160,7 +160,7 @@ class InterstitialPipeline(ReleasePipeline):
             title_from_page=page_stage(stages.get("title")),
             body=text,
             dated_by_layout=dated,
-            password_field=has_password_field(item.get("raw_body")),
+            password_field=lambda: has_password_field(item.get("raw_body")),
             requested_url=item.get("requested_url"),
             final_url=item.get("final_url") or item.get("url") or "",
         )
