@@ -34,14 +34,19 @@ _VOID = frozenset(
 _KEEP = frozenset(b"html head body title script style p br h1 h2 h3 h4 h5 h6".split())
 
 
-# The pre-test's counts (``nests_deeper``). A tag ``_TAG`` counts as an opening (one level
-# deeper) is always an ``_OPENING`` match: "<" and a letter, unless the name is a void one
-# ending right there. An ``_CLOSING`` match is always a tag ``_TAG`` counts as a closing (one
-# level up): a whole end tag, not of a void name (``\b`` also excludes "</br-x>", which
-# ``_TAG`` would count; excluding more keeps a lower bound) and not ending in "/>".
+# The pre-test's counts (``nests_deeper``), found by one pattern of two branches. A tag
+# ``_TAG`` counts as an opening (one level deeper) always matches the second branch: "<" and
+# a letter, unless the name is a void one ending right there. A first-branch match (group 1
+# is "/") is always a tag ``_TAG`` counts as a closing (one level up): a whole end tag, not
+# of a void name (``\b`` also excludes "</br-x>", which ``_TAG`` would count; excluding more
+# keeps a lower bound) and not ending in "/>". The branches start differently ("</", "<" and
+# a letter) and a match holds no "<" but its first, so one scan finds what two separate
+# scans found (issue 19: 0.40 against 0.56 ms on a 210 KB page).
 _VOID_NAME = rb"(?i:area|base|br|col|embed|hr|img|input|link|meta|param|source|track|wbr)"
-_OPENING = re.compile(rb"<(?!" + _VOID_NAME + rb"(?![A-Za-z0-9-]))[A-Za-z]")
-_CLOSING = re.compile(rb"</(?!" + _VOID_NAME + rb"\b)[A-Za-z][A-Za-z0-9-]*\b[^<>]*(?<!/)>")
+_OPENING_OR_CLOSING = re.compile(
+    rb"<(?:(/)(?!" + _VOID_NAME + rb"\b)[A-Za-z][A-Za-z0-9-]*\b[^<>]*(?<!/)>"
+    rb"|(?!" + _VOID_NAME + rb"(?![A-Za-z0-9-]))[A-Za-z])"
+)
 #: Bytes per chunk of the pre-test; it is cut at a "<", so that no tag spans two chunks.
 _CHUNK = 4096
 
@@ -63,8 +68,9 @@ def depth_bound(body: bytes, stop_at: int = MAX_DEPTH, chunk: int = _CHUNK) -> i
     while start < size:
         end = body.find(b"<", start + chunk)
         end = size if end < 0 else end
-        opened = len(_OPENING.findall(body, start, end))
-        closed = len(_CLOSING.findall(body, start, end))
+        found = _OPENING_OR_CLOSING.findall(body, start, end)
+        closed = found.count(b"/")
+        opened = len(found) - closed
         best = max(best, carry + opened)
         if best > stop_at:
             break

@@ -7,7 +7,6 @@ log line with its URL.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import logging
 from collections.abc import Awaitable
@@ -161,7 +160,7 @@ class InterstitialPipeline(ReleasePipeline):
             title_from_page=page_stage(stages.get("title")),
             body=text,
             dated_by_layout=dated,
-            password_field=has_password_field(item.get("raw_body")),
+            password_field=lambda: has_password_field(item.get("raw_body")),
             requested_url=item.get("requested_url"),
             final_url=item.get("final_url") or item.get("url") or "",
         )
@@ -212,17 +211,7 @@ class EnrichPipeline(ReleasePipeline):
         # their request was even sent.
         warm_up()
         load_model()
-        # What start-up built (modules, Scrapy's and SQLAlchemy's objects, the classifier's
-        # tables: some 170,000 objects) stays for the whole crawl: frozen, the collector no
-        # longer walks it again and again (issue 19: on a 300-release bench crawl its time
-        # went from 0.70 to about 0.35 s of CPU; a collection first, to leave start-up's
-        # garbage out, cost more than it saved). Thawed when the spider closes: whatever
-        # became garbage meanwhile is collected then, and another crawl of a long-lived
-        # process, started meanwhile, merely runs unfrozen.
-        gc.freeze()
-
-    def close_spider(self) -> None:
-        gc.unfreeze()
+        # Then frozen for the crawl with the rest of start-up (crawler.extensions.CollectorPolicy).
 
     def process_release(self, item: ReleaseItem) -> ReleaseItem:
         home = item.get("home") or item["agency_country"]

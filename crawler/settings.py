@@ -208,6 +208,8 @@ ITEM_PIPELINES = {
 EXTENSIONS = {
     "crawler.extensions.CrawlRunRecorder": 500,
     "crawler.health.HealthMonitor": 510,
+    # Start-up frozen and rarer young collections while a crawl runs (issue 19).
+    "crawler.extensions.CollectorPolicy": 520,
 }
 
 # Keep only what a crawl needs of the HTTP cache: nothing. Replay is the offline path.

@@ -597,3 +597,56 @@ def test_binary_served_as_html_is_still_refused() -> None:
     crawler = get_crawler(settings_dict={"DOWNLOAD_MAXSIZE": 16 * 1024 * 1024})
     with pytest.raises(IgnoreRequest):
         ResponseSanityMiddleware(crawler).process_response(Request(response.url), response)
+
+
+# Bytes that decode as UTF-8 but for 0 to 4 errors of every kind (stray continuation bytes,
+# a lead byte cut short, a surrogate, an overlong form, a literal U+FFFD, a cut at the end).
+_UTF8_CASES = [
+    "Taiwan et la France €".encode(),
+    "Taiwan et la France \ufffd".encode() + b"\xff",
+    b"a\x80b",
+    b"a\xe2\xefb\xed\xa0\x80c",
+    b"\xc0\xaf and \xf0\x9f\x98 and \xe2",
+    "\ufffd".encode() + b"\xe2\xef\xbf\xbd\x80\x80",
+]
+
+
+@pytest.mark.parametrize("body", _UTF8_CASES)
+def test_a_replacement_decoding_counts_what_undecodable_counts(body: bytes) -> None:
+    # ResponseSanityMiddleware trusts the first for UTF-8 pages and skips the second.
+    from crawler.safety import _undecodable
+
+    counted = body.decode("utf-8", errors="replace").count("\ufffd") - body.count(
+        "\ufffd".encode()
+    )
+    assert counted == _undecodable(body, "utf-8", 100)
+
+
+def test_a_clean_utf8_page_is_decoded_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from scrapy.http import HtmlResponse
+
+    import crawler.safety as safety
+
+    calls: list[str] = []
+    real = safety._undecodable
+
+    def counting(body: bytes, encoding: str, limit: int) -> int:
+        calls.append(encoding)
+        return real(body, encoding, limit)
+
+    monkeypatch.setattr(safety, "_undecodable", counting)
+    crawler = get_crawler(settings_dict={"DOWNLOAD_MAXSIZE": 16 * 1024 * 1024})
+    middleware = ResponseSanityMiddleware(crawler)
+    page = "<html><body><p>Taiwan und Deutschland unterzeichnen \xe9</p></body></html>"
+    for body in (page.encode(), page.encode() + b"\xff\xfe"):  # clean; two stray bytes
+        response = HtmlResponse("https://www.nstc.gov.tw/a", body=body,
+                                headers={"Content-Type": "text/html; charset=utf-8"})  # fmt: skip
+        kept = middleware.process_response(Request(response.url), response)
+        assert kept.body == body and kept.encoding == "utf-8"
+    assert calls == []
+    # A page labelled UTF-8 that is mostly another charset is still re-decoded and relabelled.
+    big5 = "<html><body><p>臺法科技合作會議在巴黎舉行</p></body></html>".encode("big5")
+    response = HtmlResponse("https://www.nstc.gov.tw/b", body=big5,
+                            headers={"Content-Type": "text/html; charset=utf-8"})  # fmt: skip
+    kept = middleware.process_response(Request(response.url), response)
+    assert calls and kept.encoding != "utf-8"

@@ -151,6 +151,27 @@ def test_password_fields_are_found_in_linear_time() -> None:
     assert time.perf_counter() - started < 2
 
 
+def test_the_password_field_is_looked_for_only_when_the_verdict_hangs_on_it() -> None:
+    # The look is a scan of the raw page (issue 19): a release's own text never needs it.
+    asked: list[bool] = []
+
+    def field() -> bool:
+        asked.append(True)
+        return True
+
+    release = "Taiwan and France sign a quantum research agreement in Paris. " * 3
+    assert recognise(title="T", title_from_page=True, body=release, dated_by_layout=False,
+                     password_field=field) is None  # fmt: skip
+    assert asked == []
+    # One login phrase in a short text (over TINY_TEXT): a login page only with a password
+    # field.
+    notice = "Please log in to continue. " + "The archive of the ministry's news. " * 10
+    assert recognise(title="T", title_from_page=True, body=notice, dated_by_layout=False) is None
+    found = recognise(title="T", title_from_page=True, body=notice, dated_by_layout=False,
+                      password_field=field)  # fmt: skip
+    assert asked == [True] and found is not None and found.reason == "login-page"
+
+
 @pytest.mark.parametrize("name", sorted(NSTC_PAGES))
 def test_each_nstc_case_page_alone(name: str) -> None:
     """Each stand-alone page of the corpus, as the generic chain reads it (no date, the text

@@ -80,21 +80,40 @@ def test_the_classifier_is_loaded_before_the_crawl_not_by_its_first_release(craw
     item = pipeline.process_item(NormalizePipeline(crawler).process_item(make_item()))
     assert item["is_cooperation"] and "FR" in item["partners"]
     assert [loader.cache_info().misses for loader in loaders] == [i.misses for i in loaded]
-    pipeline.close_spider()
 
 
 def test_what_start_up_built_is_frozen_for_the_crawl_and_thawed_after(crawler) -> None:
-    # Issue 19: the collector no longer walks start-up's objects during the crawl; once the
-    # spider closes, they are ordinary objects again (garbage among them is collected).
+    # Issue 19: the collector no longer walks start-up's objects during the crawl, and young
+    # collections are rarer; once the last crawl closes, both are as before (garbage among
+    # the frozen objects is collected then). Two crawls at once: the first to close changes
+    # nothing for the other.
     import gc
 
-    pipeline = EnrichPipeline(crawler)
-    pipeline.open_spider()
+    from crawler.extensions import YOUNG_THRESHOLD, CollectorPolicy
+
+    before = gc.get_threshold()
+    EnrichPipeline(crawler).open_spider()
+    first, second = CollectorPolicy.from_crawler(crawler), CollectorPolicy.from_crawler(crawler)
+    first.spider_opened(None)
+    second.spider_opened(None)
     try:
         assert gc.get_freeze_count() > 10_000
+        assert gc.get_threshold() == (max(before[0], YOUNG_THRESHOLD), *before[1:])
+        first.spider_closed(None)
+        assert gc.get_freeze_count() > 10_000
+        assert gc.get_threshold()[0] == max(before[0], YOUNG_THRESHOLD)
     finally:
-        pipeline.close_spider()
+        second.spider_closed(None)
     assert gc.get_freeze_count() == 0
+    assert gc.get_threshold() == before
+
+
+def test_every_crawl_has_the_collector_policy_with_or_without_pipelines() -> None:
+    from crawler.project import project_settings
+
+    settings = project_settings()
+    assert "crawler.extensions.CollectorPolicy" in settings.getdict("EXTENSIONS")
+    assert "CollectorPolicy" not in str(settings.getdict("ITEM_PIPELINES"))
 
 
 def test_normalize(crawler) -> None:

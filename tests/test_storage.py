@@ -252,6 +252,39 @@ def test_a_batch_saved_at_once_stores_what_one_by_one_stores(tmp_path) -> None:
     assert stored[0][-1] == {"semiconductor": ["a1"], "France": ["a1"], "about": ["b2"]}
 
 
+def test_a_batch_writes_its_new_rows_tags_and_raw_pages_by_one_statement_each(
+    database: Database,
+) -> None:
+    # Issue 19: a new release's tags and raw page were two statements of their own; in a
+    # batch they are written with the batch's search entries, one statement per table.
+    from sqlalchemy import event
+
+    from storage.releases import save_releases
+
+    seen: list[str] = []
+
+    def note(conn, cursor, statement, parameters, context, executemany) -> None:
+        seen.append(statement.split("(")[0].strip())
+
+    records = [
+        make_record(native_id=f"n{i}", url=f"https://www.nstc.gov.tw/d/n{i}", partners=["FR"],
+                    topics=["ai"], title=f"Release {i}", body=f"Text {i}.")
+        for i in range(5)
+    ]  # fmt: skip
+    event.listen(database.engine, "before_cursor_execute", note)
+    try:
+        with database.session() as session:
+            assert save_releases(session, records) == [SaveOutcome.NEW] * 5
+    finally:
+        event.remove(database.engine, "before_cursor_execute", note)
+    assert seen.count("INSERT INTO release_tags") == 1
+    assert seen.count("INSERT INTO raw_responses") == 1
+    with database.session(readonly=True) as session:
+        assert session.scalar(select(func.count()).select_from(RawResponse)) == 5
+        tags = {(t.kind, t.value) for r in session.scalars(select(Release)) for t in r.tags}
+    assert tags == {("partner", "FR"), ("topic", "ai")}
+
+
 def test_one_failing_record_of_a_batch_fails_alone(database: Database) -> None:
     from storage.links import UnsafeLink
     from storage.releases import save_releases
