@@ -355,3 +355,35 @@ def test_one_failing_record_of_a_batch_fails_alone(database: Database) -> None:
     rows = _stored(database)
     assert [row[0] for row in rows[:-1]] == ["a1", "c3"]
     assert rows[-1] == {"semiconductor": ["a1"], "France": ["a1"], "about": []}
+
+
+def test_a_crawl_s_validators_are_saved_by_one_statement_and_replace_the_stored(
+    database: Database,
+) -> None:
+    from sqlalchemy import event
+
+    from storage.models import HttpValidator
+    from storage.validators import save_validators
+
+    pages = [f"https://www.nstc.gov.tw/list?page={i}" for i in range(4)]
+    with database.session() as session:
+        save_validators(session, {url: ('"old"', None) for url in pages})
+    inserts: list[str] = []
+
+    def note(conn, cursor, statement, parameters, context, executemany) -> None:
+        if statement.startswith("INSERT"):
+            inserts.append(statement)
+
+    new = {url: (f'"{i}"', "Mon, 01 Jan 2024 00:00:00 GMT") for i, url in enumerate(pages)}
+    new[pages[3]] = (None, None)  # nothing usable: the stored row goes
+    new["https://www.nstc.gov.tw/list?page=9"] = ('"9"', None)
+    event.listen(database.engine, "before_cursor_execute", note)
+    try:
+        with database.session() as session:
+            save_validators(session, new)
+    finally:
+        event.remove(database.engine, "before_cursor_execute", note)
+    assert len(inserts) == 1
+    with database.session(readonly=True) as session:
+        stored = {v.url: (v.etag, v.last_modified) for v in session.scalars(select(HttpValidator))}
+    assert stored == {url: value for url, value in new.items() if value != (None, None)}
