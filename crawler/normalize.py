@@ -189,8 +189,8 @@ def _separator_counts(text: str) -> tuple[int, ...]:
 
 
 _FORMATS_BY_SEPARATORS: dict[tuple[int, ...], list[str]] = {}
-for _numeric_format in _NUMERIC_FORMATS:
-    _FORMATS_BY_SEPARATORS.setdefault(_separator_counts(_numeric_format), []).append(_numeric_format)
+for _numeric in _NUMERIC_FORMATS:
+    _FORMATS_BY_SEPARATORS.setdefault(_separator_counts(_numeric), []).append(_numeric)
 
 
 def _parse_numeric(text: str, timezone: str) -> datetime | None:
