@@ -155,7 +155,9 @@ class IncrementalListMiddleware:
         spider = self.crawler.spider
         database = database_for(self.crawler.settings["DATABASE_URL"])
         ids = [str(r.meta["listing"]["id"]) for r in details]
-        with database.session() as session:
+        # Read-only (on SQLite a deferred BEGIN): a look-up per list page need not take the
+        # write lock the store step's batches queue on.
+        with database.session(readonly=True) as session:
             stored = known_releases(session, spider.name, ids)
         now = datetime.now(UTC)
         verdict = {}
@@ -186,7 +188,7 @@ class ConditionalListMiddleware:
     def process_request(self, request: Request) -> None:
         if not request.meta.get("list_page") or not shortcuts_trusted(self.crawler):
             return
-        with self.database.session() as session:
+        with self.database.session(readonly=True) as session:
             found = get_validators(session, canonicalize_url(request.url))
             etag, last_modified = (found.etag, found.last_modified) if found else (None, None)
         if etag:

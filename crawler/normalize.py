@@ -177,10 +177,24 @@ KNOWN_FORMATS = [
 # dateparser's pytz disagree on local mean time offsets: those go to dateparser (and are
 # dropped as implausible anyway).
 _NUMERIC_FORMATS = [f for f in KNOWN_FORMATS if "%b" not in f and "%B" not in f]
+# A numeric format's fields are digits (``%d`` also " 1"), so it can only match a text with as
+# many of each of these separators as it has itself. Formats are tried only where the counts
+# agree: strptime raising ValueError for each format that does not fit was most of the fast
+# path's cost (issue 19).
+_SEPARATORS = "-/.:"
+
+
+def _separator_counts(text: str) -> tuple[int, ...]:
+    return tuple(text.count(separator) for separator in _SEPARATORS)
+
+
+_FORMATS_BY_SEPARATORS: dict[tuple[int, ...], list[str]] = {}
+for _numeric in _NUMERIC_FORMATS:
+    _FORMATS_BY_SEPARATORS.setdefault(_separator_counts(_numeric), []).append(_numeric)
 
 
 def _parse_numeric(text: str, timezone: str) -> datetime | None:
-    for date_format in _NUMERIC_FORMATS:
+    for date_format in _FORMATS_BY_SEPARATORS.get(_separator_counts(text), ()):
         try:
             naive = datetime.strptime(text, date_format)
         except ValueError:

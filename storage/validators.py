@@ -22,6 +22,7 @@ def save_validators(session: Session, validators: Mapping[str, tuple[str | None,
     limit keeps no validators at all.
     """
     now = utcnow()
+    rows = []
     for url, (given_etag, given_modified) in validators.items():
         if fit_validator(HttpValidator, "url", url, url) is None:
             continue
@@ -31,13 +32,18 @@ def save_validators(session: Session, validators: Mapping[str, tuple[str | None,
             # Nothing usable: forget what was stored, so no stale validator is sent.
             session.execute(delete(HttpValidator).where(HttpValidator.url == url))
             continue
-        # An upsert: two crawls of one source may save the same page's validators at once.
-        insert = upsert_insert(session, HttpValidator).values(
-            url=url, etag=etag, last_modified=last_modified, updated_at=now
-        )
-        session.execute(
-            insert.on_conflict_do_update(
-                index_elements=["url"],
-                set_={"etag": etag, "last_modified": last_modified, "updated_at": now},
-            )
-        )
+        rows.append({"url": url, "etag": etag, "last_modified": last_modified, "updated_at": now})
+    if not rows:
+        return
+    # An upsert: two crawls of one source may save the same page's validators at once. One
+    # statement executed for every page (a crawl's list pages: issue 19, one each before).
+    # On the session's connection: through the ORM's bulk path, rows with and without a
+    # value (None) went by separate statements.
+    insert = upsert_insert(session, HttpValidator)
+    session.connection().execute(
+        insert.on_conflict_do_update(
+            index_elements=["url"],
+            set_={name: insert.excluded[name] for name in ("etag", "last_modified", "updated_at")},
+        ),
+        rows,
+    )

@@ -1,4 +1,5 @@
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -96,6 +97,34 @@ def test_numeric_dates_read_as_dateparser_reads_them(text: str, zone: str) -> No
     fast = _parse_numeric(text, zone)
     assert fast is None or fast == _parse_with_dateparser(text, zone, "en")
     assert parse_date(text, zone) == (fast or _parse_with_dateparser(text, zone, "en"))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2024-02-24", "2024-2-4", "2024-02- 4", "2023-11-29 10:30", "2023-11-29 10:30:05",
+        "2023-11-29  10:30", "2024/02/24", "2024/02/24 09:00", "2024.02.24", "2024.02.24.",
+        "2024-02-24:", "2024/02-24", "24-02-2024", "2024-02-24T10:30", "Jul 9, 2026", "",
+        "2024-02-24 10:30:05:01", "1899-12-31", "2024-02-30",
+    ],
+)  # fmt: skip
+def test_numeric_formats_tried_by_their_separators_read_what_all_of_them_read(text: str) -> None:
+    """The formats skipped for their separators could not have matched: the answer is the
+    one of trying every format in order."""
+    from crawler.normalize import _NUMERIC_FORMATS, _parse_numeric
+
+    def every_format(text: str) -> datetime | None:
+        for date_format in _NUMERIC_FORMATS:
+            try:
+                naive = datetime.strptime(text, date_format)
+            except ValueError:
+                continue
+            if naive.year < 1900:
+                return None
+            return naive.replace(tzinfo=ZoneInfo("Asia/Taipei")).astimezone(UTC)
+        return None
+
+    assert _parse_numeric(text, "Asia/Taipei") == every_format(text)
 
 
 @pytest.mark.parametrize("text", [None, "", "not a date", "Number of Views: 1,101"])

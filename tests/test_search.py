@@ -60,6 +60,32 @@ def test_tokens_are_bigrams_for_cjk_and_folded_words_for_the_rest() -> None:
     ]
 
 
+def _tokens_run_by_run(text: str, limit: int) -> list[str]:
+    """The tokens as the module's docstring defines them, run by run (``_runs``): what
+    ``tokens`` computed before its one-pattern paths (issue 19)."""
+    from storage.search import _runs
+
+    out: list[str] = []
+    for is_cjk, run in _runs(text):
+        out += [run[i : i + 2] for i in range(len(run) - 1)] + [run[-1]] if is_cjk else [run]
+    return out[:limit]
+
+
+def test_tokens_of_real_releases_in_every_script_are_those_of_the_definition() -> None:
+    import json
+    from pathlib import Path
+
+    realset = Path(__file__).parent / "classify" / "realset.jsonl"
+    texts = [t for line in realset.read_text(encoding="utf-8").splitlines()
+             for t in (json.loads(line)["title"], json.loads(line)["body"] or "")]  # fmt: skip
+    assert len(texts) > 3000
+    assert any(not t.isascii() for t in texts) and any(t.isascii() for t in texts)
+    texts += ["科", "ａ科学ｂ", "Ünïcode café 合作", "x" * 150 + " 合作", "协议-签署_2024"]
+    for text in texts:
+        for limit in (16_000, 5):
+            assert tokens(text, limit) == _tokens_run_by_run(text, limit), text[:80]
+
+
 @pytest.mark.parametrize(
     ("query", "expected"),
     [

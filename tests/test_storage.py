@@ -277,12 +277,69 @@ def test_a_batch_writes_its_new_rows_tags_and_raw_pages_by_one_statement_each(
             assert save_releases(session, records) == [SaveOutcome.NEW] * 5
     finally:
         event.remove(database.engine, "before_cursor_execute", note)
+    assert seen.count("INSERT INTO releases") == 1  # the rows too (pipecost5)
     assert seen.count("INSERT INTO release_tags") == 1
     assert seen.count("INSERT INTO raw_responses") == 1
     with database.session(readonly=True) as session:
         assert session.scalar(select(func.count()).select_from(RawResponse)) == 5
         tags = {(t.kind, t.value) for r in session.scalars(select(Release)) for t in r.tags}
     assert tags == {("partner", "FR"), ("topic", "ai")}
+
+
+def test_a_batch_s_new_rows_get_their_own_tags_raw_pages_and_search_entries(
+    database: Database,
+) -> None:
+    # The batch's rows are inserted by one statement whose ids come back in no promised
+    # order: each release's tags, raw page and search entry must still be its own.
+    from storage.releases import save_releases
+    from storage.search import matches
+
+    partners = ["FR", "DE", "JP", "US", "KR", "GB"]
+    records = [
+        make_record(native_id=f"m{i}", url=f"https://www.nstc.gov.tw/d/m{i}", partners=[code],
+                    title=f"Release {code}", body=f"Text word{code.lower()} {i}.",
+                    raw=RawPage(b"<p>x</p>", datetime.now(UTC), f"https://x/{code}", 200,
+                                "utf-8", "nstc/1"))
+        for i, code in enumerate(partners)
+    ]  # fmt: skip
+    with database.session() as session:
+        assert save_releases(session, records) == [SaveOutcome.NEW] * len(records)
+    dialect = database.engine.dialect.name
+    with database.session(readonly=True) as session:
+        for release in session.scalars(select(Release)):
+            code = release.title.removeprefix("Release ")
+            assert [(t.kind, t.value) for t in release.tags] == [("partner", code)]
+            raw = session.get(RawResponse, release.id)
+            assert raw is not None and raw.final_url == f"https://x/{code}"
+            found = matches(dialect, f"word{code.lower()}")
+            assert found is not None
+            assert session.scalars(select(found.c.release_id)).all() == [release.id]
+
+
+def test_a_batch_meeting_a_row_stored_meanwhile_is_saved_one_by_one(
+    database: Database, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Another writer stores a release between the batch's look-up and its INSERT: the
+    # batch's one INSERT fails on the URL, and the records are saved one by one, the
+    # release seen again (not a storage error), the others new.
+    from storage import releases
+    from storage.releases import save_releases
+
+    stored = make_record(native_id="w1", url="https://www.nstc.gov.tw/d/w1")
+    with database.session() as session:
+        save_release(session, stored)
+    monkeypatch.setattr(releases._StoredMatches, "read",
+                        classmethod(lambda cls, *args: cls({}, {}, {})))  # fmt: skip
+    batch = [
+        make_record(native_id="w0", url="https://www.nstc.gov.tw/d/w0", title="Other"),
+        stored,
+        make_record(native_id="w2", url="https://www.nstc.gov.tw/d/w2", title="Third"),
+    ]
+    with caplog.at_level("DEBUG", logger="storage.releases"), database.session() as session:
+        outcomes = save_releases(session, batch)
+    assert "record by record" in caplog.text
+    assert outcomes == [SaveOutcome.NEW, SaveOutcome.UNCHANGED, SaveOutcome.NEW]
+    assert count(database) == 3
 
 
 def test_one_failing_record_of_a_batch_fails_alone(database: Database) -> None:
@@ -298,3 +355,35 @@ def test_one_failing_record_of_a_batch_fails_alone(database: Database) -> None:
     rows = _stored(database)
     assert [row[0] for row in rows[:-1]] == ["a1", "c3"]
     assert rows[-1] == {"semiconductor": ["a1"], "France": ["a1"], "about": []}
+
+
+def test_a_crawl_s_validators_are_saved_by_one_statement_and_replace_the_stored(
+    database: Database,
+) -> None:
+    from sqlalchemy import event
+
+    from storage.models import HttpValidator
+    from storage.validators import save_validators
+
+    pages = [f"https://www.nstc.gov.tw/list?page={i}" for i in range(4)]
+    with database.session() as session:
+        save_validators(session, {url: ('"old"', None) for url in pages})
+    inserts: list[str] = []
+
+    def note(conn, cursor, statement, parameters, context, executemany) -> None:
+        if statement.startswith("INSERT"):
+            inserts.append(statement)
+
+    new = {url: (f'"{i}"', "Mon, 01 Jan 2024 00:00:00 GMT") for i, url in enumerate(pages)}
+    new[pages[3]] = (None, None)  # nothing usable: the stored row goes
+    new["https://www.nstc.gov.tw/list?page=9"] = ('"9"', None)
+    event.listen(database.engine, "before_cursor_execute", note)
+    try:
+        with database.session() as session:
+            save_validators(session, new)
+    finally:
+        event.remove(database.engine, "before_cursor_execute", note)
+    assert len(inserts) == 1
+    with database.session(readonly=True) as session:
+        stored = {v.url: (v.etag, v.last_modified) for v in session.scalars(select(HttpValidator))}
+    assert stored == {url: value for url, value in new.items() if value != (None, None)}
