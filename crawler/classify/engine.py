@@ -101,6 +101,9 @@ _STATEMENT_TERMS = frozenset({
     "joint statement", "statement", "共同声明", "ステートメント",
     "聯合聲明", "共同聲明", "공동성명",
 })
+# ... unless the statement is signed ("共同声明に署名", "signed a joint statement"): a signed
+# statement is the agreement itself, even when the lead also names the meeting it was signed at.
+_SIGNED = re.compile(r"署名|서명|簽署|簽訂|\bsign(?:s|ed|ing)?\b|\bsigné|unterzeichne")
 # Reception verbs: a title that opens with one reports a visit, whatever the visitors attend.
 _RECEPTION_TERMS = frozenset({
     "接見", "會見", "拜會", "접견", "면담", "表敬", "会見",
@@ -707,11 +710,22 @@ def classify(
                 )
         lead_kinds = {k for _, u in lead_units[:2] for k in u.kinds()}
         first = min(t_kinds.values(), key=lambda term: term.start, default=None)
-        if (
+        statement = (
             coop_type == "agreement"
             and t_kinds.get("agreement", _NO_TERM).text in _STATEMENT_TERMS
             and ("joint-committee" in lead_kinds or "joint-committee" in t_kinds)
-        ):
+        )
+        signing = (
+            statement
+            and "joint-committee" not in t_kinds
+            and _SIGNED.search(lowered, 0, _sentence_end(starts, first_body + 1, text))
+        )
+        if signing:
+            kind_reason = (
+                f"the statement is signed ({signing.group()!r}): an agreement, though the lead"
+                " names the meeting it was signed at"
+            )
+        elif statement:
             coop_type = "joint-committee"  # a statement issued at a committee meeting
             kind_reason = "a joint statement issued at a committee meeting reports the meeting"
         elif (
