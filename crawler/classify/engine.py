@@ -166,6 +166,18 @@ _ORDINAL_MEETING = re.compile(
     r"|(?:\b\d+(?:e|ème|eme) (?:réunion|session)\b.*\b(?:comité|commission|dialogue)\b)"
 )
 _NO_TERM = Term(0, 0, "", ())
+# Calls the lexicon's literal terms cannot spell. German splits the verb: "FWF und RSF schreiben
+# ... Kooperationsprojekte aus" (the particle closes the clause; no comma in between, so that
+# "schreibt in einer Mitteilung, ... aus" is not one). A numbered call is a recurring funding
+# call, as a numbered meeting is a committee: "4e appel", "premier appel", "second call".
+_SPLIT_CALL = re.compile(
+    r"\bschreib(?:t|en)\b[^.!?\n,;:]{0,160}?\baus\b(?=\s*(?:[.,;:!?(]|$))", re.M
+)
+_NUMBERED_CALL = re.compile(
+    r"\b(?:\d+(?:e|ème|eme|er|st|nd|rd|th)|premier|deuxième|troisième|quatrième|cinquième"
+    r"|first|second|third|fourth|fifth)\s+(?:appel|call)\b"
+)
+_CALL_CATEGORIES = ("type.joint-call",)
 # "Taiwan and France", "la France et le Japon", "Großbritannien und Deutschland", 台法, 한국과 영국.
 _PAIR_GAP = re.compile(
     r"(?: (?:and|&|et|und) (?:the |la |le |les |l'|l’|der |die |dem |den )?"
@@ -335,6 +347,10 @@ def classify(
     if not cjk:
         mentions = _not_examples(text, mentions, lowered)
     terms = _outside(lexicon().find(lowered, cjk_hits, cjk), name_spans)
+    if not cjk:
+        calls = _call_phrases(lowered)
+        if calls:
+            terms = sorted(terms + calls)
 
     starts = sentence_starts(text)
     body_start = title_end + 1 if title else 0
@@ -667,12 +683,16 @@ def classify(
                 f" {term!r}" if term else "the title numbers a recurring meeting"
             ) + f"; among the kinds it names, {coop_type} is the most specific"
         elif _lead_type(lead_units):
-            kind_reason = (
-                f"the title names no kind; the lead's first linking sentences say {coop_type}"
+            said = next(
+                u.kinds()[coop_type].text for _, u in lead_units[:2] if coop_type in u.kinds()
             )
-        elif by_mechanism:
-            kind_reason = (
-                f"the title names no kind; the lead's mechanism sentence says {coop_type}"
+            kind_reason = "the title names no kind; the lead's first linking sentences say " + (
+                f"{said!r} ({coop_type})" if said else coop_type
+            )
+        elif by_mechanism and mechanism_unit:
+            said = mechanism_unit.kinds(True)[coop_type].text
+            kind_reason = "the title names no kind; the lead's mechanism sentence says " + (
+                f"{said!r} ({coop_type})" if said else coop_type
             )
         elif coop_type != "other-cooperation":
             # Other-cooperation is the label of 5 of 723 real cooperation items: when the
@@ -1076,6 +1096,22 @@ _PAST = re.compile(
     r"|\bavait\b|\bhatte\b|\bhad\b",
     re.IGNORECASE,
 )
+
+
+def _call_phrases(lowered: str) -> list[Term]:
+    """Joint-call terms of a Latin text that are no literal: a split verb, a numbered call."""
+    found = []
+    if "schreib" in lowered:
+        found += [
+            Term(m.start(), m.end(), m.group().split()[0] + " … aus", _CALL_CATEGORIES)
+            for m in _SPLIT_CALL.finditer(lowered)
+        ]
+    if "appel" in lowered or "call" in lowered:
+        found += [
+            Term(m.start(), m.end(), m.group(), _CALL_CATEGORIES)
+            for m in _NUMBERED_CALL.finditer(lowered)
+        ]
+    return found
 
 
 def _sentence_end(starts: list[int], i: int, text: str) -> int:

@@ -19,3 +19,41 @@ def test_a_signed_statement_is_an_agreement_even_at_a_committee() -> None:
     assert "'signed'" in str(trace["kind_reason"])
     issued = classify(title, body.format("issued"), "JP", "en", model=False)
     assert issued.is_cooperation and issued.coop_type == "joint-committee"
+
+
+def test_a_german_call_with_a_split_verb() -> None:
+    # "schreiben ... aus" is the verb of a call; the particle closes the clause.
+    trace: dict[str, object] = {}
+    result = classify(
+        "Deutschland und Israel: neue Projekte zur Wassertechnologie",
+        "Das BMBF und das israelische Wissenschaftsministerium schreiben gemeinsame"
+        " deutsch-israelische Projekte zur Wassertechnologie aus. Anträge sind bis Mai"
+        " einzureichen.",
+        "DE", "de", trace, model=False,
+    )  # fmt: skip
+    assert result.is_cooperation and result.coop_type == "joint-call"
+    assert "'schreiben … aus'" in str(trace["kind_reason"])
+
+
+def test_a_comma_ends_the_split_verb() -> None:
+    # "schreibt ..., ... aus" is the verb "schreiben" (writes) and another verb's particle.
+    result = classify(
+        "Deutschland und Israel vertiefen die Zusammenarbeit in der Wassertechnologie",
+        "Das BMBF schreibt in seiner Mitteilung, die Partner bauten die deutsch-israelische"
+        " Zusammenarbeit aus.",
+        "DE", "de", model=False,
+    )  # fmt: skip
+    assert result.coop_type != "joint-call"
+
+
+def test_a_numbered_call_is_a_call() -> None:
+    # A recurring call is numbered, as a recurring committee meeting is.
+    trace: dict[str, object] = {}
+    result = classify(
+        "4e appel Wallonie-Bruxelles – Québec",
+        "La Fédération Wallonie-Bruxelles et le Québec lancent le quatrième appel de leur"
+        " programme bilatéral de recherche. Les équipes peuvent obtenir 200 000 euros.",
+        "BE", "fr", trace, model=False,
+    )  # fmt: skip
+    assert result.is_cooperation and result.coop_type == "joint-call"
+    assert "'4e appel'" in str(trace["kind_reason"])
