@@ -57,3 +57,26 @@ def test_a_numbered_call_is_a_call() -> None:
     )  # fmt: skip
     assert result.is_cooperation and result.coop_type == "joint-call"
     assert "'4e appel'" in str(trace["kind_reason"])
+
+
+def test_an_office_abroad_is_a_hub() -> None:
+    # German compounds name the office abroad ("Auslandsbüro"); it opens like a centre.
+    trace: dict[str, object] = {}
+    result = classify(
+        "Forschungsgemeinschaft eröffnet Auslandsbüro in Japan",
+        "Die Forschungsgemeinschaft hat in Tokio ein Auslandsbüro eröffnet, das gemeinsame"
+        " deutsch-japanische Projekte anbahnen soll.",
+        "DE", "de", trace, model=False,
+    )  # fmt: skip
+    assert result.is_cooperation and result.coop_type == "hub-or-center"
+    assert "auslandsbüro" in str(trace["kind_reason"])
+
+
+def test_a_round_table_is_a_forum() -> None:
+    result = classify(
+        "Table ronde franco-japonaise sur l'hydrogène",
+        "Des chercheurs français et japonais se sont réunis à Tokyo lors d'une table ronde"
+        " consacrée à la coopération sur l'hydrogène.",
+        "FR", "fr", model=False,
+    )  # fmt: skip
+    assert result.is_cooperation and result.coop_type == "forum-or-workshop"
