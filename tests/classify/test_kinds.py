@@ -80,3 +80,16 @@ def test_a_round_table_is_a_forum() -> None:
         "FR", "fr", model=False,
     )  # fmt: skip
     assert result.is_cooperation and result.coop_type == "forum-or-workshop"
+
+
+def test_a_numbered_japanese_meeting_is_a_committee() -> None:
+    # 第N回 numbers a recurring meeting as 第N屆 and 제N차 do; it is the point of the trip.
+    trace: dict[str, object] = {}
+    result = classify(
+        "経済産業大臣がドイツを訪問 第3回日独経済閣僚対話を開催",
+        "経済産業大臣は第3回日独経済閣僚対話に出席するためドイツを訪問しました。"
+        "両国は水素分野の協力を確認しました。",
+        "JP", "ja", trace, model=False,
+    )  # fmt: skip
+    assert result.is_cooperation and result.coop_type == "joint-committee"
+    assert "numbers a recurring meeting" in str(trace["kind_reason"])
