@@ -104,6 +104,8 @@ _STATEMENT_TERMS = frozenset({
 # ... unless the statement is signed ("共同声明に署名", "signed a joint statement"): a signed
 # statement is the agreement itself, even when the lead also names the meeting it was signed at.
 _SIGNED = re.compile(r"署名|서명|簽署|簽訂|\bsign(?:s|ed|ing)?\b|\bsigné|unterzeichne")
+# A signing in a sentence: the statement rule's words, and the nouns and CJK verbs of signing.
+_SIGNING = re.compile(_SIGNED.pattern + r"|signature|unterzeichnung|締結|체결|簽約", re.IGNORECASE)
 # Reception verbs: a title that opens with one reports a visit, whatever the visitors attend.
 _RECEPTION_TERMS = frozenset({
     "接見", "會見", "拜會", "접견", "면담", "表敬", "会見",
@@ -711,6 +713,22 @@ def classify(
                 " (no agreement, committee, call, hub, visit or event)"
             )
         first_body = bisect_right(starts, body_start) - 1 if title else 0
+        if (
+            coop_type == "agreement"
+            and anniversary
+            and not t.renewal
+            and not _pick_type(t_kinds)
+            and not _new_signing(units, range(first_body, last_lead + 1), starts, text, lowered)
+        ):
+            # "Festakt zum 50. Jubiläum des ... Abkommens", "Celebrating 40 years of science
+            # cooperation": the agreement the lead names is the one celebrated, history; the
+            # release reports the event held for it, unless the lead signs a new one (undated,
+            # outside the anniversary's sentences: "La matinée verra la signature de sept accords").
+            coop_type = "forum-or-workshop"
+            kind_reason = (
+                "the title marks an anniversary and the lead's agreement is the one celebrated"
+                " (no new signing): the release reports the event held for it"
+            )
         if coop_type == "visit-or-delegation" and "agreement" not in t_kinds:
             # "Delegationsreise nach Indien", "Tongji-Vizepräsident besucht Partner in
             # Deutschland": a trip whose lead reports agreements signed on it reports them.
@@ -1098,6 +1116,27 @@ _PAST = re.compile(
     r"|\bavait\b|\bhatte\b|\bhad\b",
     re.IGNORECASE,
 )
+
+
+def _new_signing(
+    units: dict[int, _Unit], sentences: range, starts: list[int], text: str, lowered: str
+) -> bool:
+    """Whether one of ``sentences`` signs an agreement that is new: a signing word, and no
+    date, anniversary or "since" that makes it the history being celebrated."""
+    for i in sentences:
+        u = units.get(i)
+        if u is None or "agreement" not in u.types or u.anniversary:
+            continue
+        if u.renewal:
+            return True
+        end = _sentence_end(starts, i, text)
+        if (
+            _SIGNING.search(text, starts[i], end)
+            and not _ANNIVERSARY_YEARS.search(lowered, starts[i], end)
+            and not _PAST.search(text, starts[i], end)
+        ):
+            return True
+    return False
 
 
 def _call_phrases(lowered: str) -> list[Term]:

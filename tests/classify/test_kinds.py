@@ -93,3 +93,23 @@ def test_a_numbered_japanese_meeting_is_a_committee() -> None:
     )  # fmt: skip
     assert result.is_cooperation and result.coop_type == "joint-committee"
     assert "numbers a recurring meeting" in str(trace["kind_reason"])
+
+
+def test_an_anniversary_of_an_agreement_reports_the_event() -> None:
+    # The agreement the lead names is the one celebrated; the release reports the event held
+    # for it, unless the lead signs a new one.
+    title = "New Zealand and Japan celebrate 30 years of science cooperation"
+    lead = (
+        "The minister hosted an event in Wellington marking 30 years of science cooperation"
+        " between New Zealand and Japan under their science and technology agreement."
+        " New Zealand and Japanese researchers presented their joint projects."
+    )
+    trace: dict[str, object] = {}
+    event = classify(title, lead, "NZ", "en", trace, model=False)
+    assert event.is_cooperation and event.coop_type == "forum-or-workshop"
+    assert "anniversary" in str(trace["kind_reason"])
+    signed = classify(
+        title, lead + " The two ministers signed a new memorandum on quantum research.",
+        "NZ", "en", model=False,
+    )  # fmt: skip
+    assert signed.is_cooperation and signed.coop_type == "agreement"
