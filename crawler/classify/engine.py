@@ -164,7 +164,9 @@ _ORDINAL_MEETING = re.compile(
     r"|(?:第[0-9０-９一二三四五六七八九十百]+[屆次].*(?:會議|委員會|聯委會|對話|諮商))"
     # Japanese numbers its meetings 第N回; 会議 alone also names conferences (国際会議).
     r"|(?:第[0-9０-９一二三四五六七八九十百]+回.*(?:委員会|対話|会合|協議))"
-    r"|(?:제 ?\d+ ?차.*(?:회의|위원회|공동위|협의회|대화))"
+    # Korean often drops 제 ("동맹 2차 회의"); "2차전지" (a secondary battery) is no ordinal.
+    r"|(?:(?:제 ?\d+ ?차|(?<![\d.])\d+ ?차(?=\s|회의|공동위|위원회))"
+    r".*(?:회의|위원회|공동위|협의회|대화))"
     # "24. Sitzung des Gemeinsamen ... Ausschusses", "15e session de la commission mixte".
     r"|(?:\b\d+\. (?:sitzung|tagung)\b.*\b(?:ausschuss\w*|kommission|dialog\w*)\b)"
     r"|(?:\b\d+(?:e|ème|eme) (?:réunion|session)\b.*\b(?:comité|commission|dialogue)\b)"

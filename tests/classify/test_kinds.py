@@ -113,3 +113,24 @@ def test_an_anniversary_of_an_agreement_reports_the_event() -> None:
         "NZ", "en", model=False,
     )  # fmt: skip
     assert signed.is_cooperation and signed.coop_type == "agreement"
+
+
+def test_a_korean_ordinal_without_je_is_a_committee() -> None:
+    # "2차 회의" numbers a recurring meeting as "제2차" does; the MOUs are signed at it.
+    result = classify(
+        "한-덴마크 녹색성장동맹 2차 회의…과학기술 등 10건 MOU",
+        "지식경제부는 서울에서 한-덴마크 녹색성장동맹 제2차 회의를 열고"
+        " 과학기술 협력서 10건을 체결했다.",
+        "KR", "ko", model=False,
+    )  # fmt: skip
+    assert result.is_cooperation and result.coop_type == "joint-committee"
+
+
+def test_a_secondary_battery_is_no_ordinal() -> None:
+    # "2차전지" is a secondary battery, not a second meeting.
+    result = classify(
+        "한-독 2차전지 협력 MOU 체결…공동 연구 추진",
+        "과학기술정보통신부는 독일 연방교육연구부와 2차전지 공동연구 양해각서를 체결했다.",
+        "KR", "ko", model=False,
+    )  # fmt: skip
+    assert result.is_cooperation and result.coop_type == "agreement"
