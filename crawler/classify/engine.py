@@ -101,6 +101,11 @@ _STATEMENT_TERMS = frozenset({
     "joint statement", "statement", "共同声明", "ステートメント",
     "聯合聲明", "共同聲明", "공동성명",
 })
+# ... unless the statement is signed ("共同声明に署名", "signed a joint statement"): a signed
+# statement is the agreement itself, even when the lead also names the meeting it was signed at.
+_SIGNED = re.compile(r"署名|서명|簽署|簽訂|\bsign(?:s|ed|ing)?\b|\bsigné|unterzeichne")
+# A signing in a sentence: the statement rule's words, and the nouns and CJK verbs of signing.
+_SIGNING = re.compile(_SIGNED.pattern + r"|signature|unterzeichnung|締結|체결|簽約", re.IGNORECASE)
 # Reception verbs: a title that opens with one reports a visit, whatever the visitors attend.
 _RECEPTION_TERMS = frozenset({
     "接見", "會見", "拜會", "접견", "면담", "表敬", "会見",
@@ -157,12 +162,28 @@ _ORDINAL_MEETING = re.compile(
     r"|tenth|eleventh|twelfth)\b.*\b(?:meeting|committee|commission|council|dialogue"
     r"|consultations?|talks)\b)"
     r"|(?:第[0-9０-９一二三四五六七八九十百]+[屆次].*(?:會議|委員會|聯委會|對話|諮商))"
-    r"|(?:제 ?\d+ ?차.*(?:회의|위원회|공동위|협의회|대화))"
+    # Japanese numbers its meetings 第N回; 会議 alone also names conferences (国際会議).
+    r"|(?:第[0-9０-９一二三四五六七八九十百]+回.*(?:委員会|対話|会合|協議))"
+    # Korean often drops 제 ("동맹 2차 회의"); "2차전지" (a secondary battery) is no ordinal.
+    r"|(?:(?:제 ?\d+ ?차|(?<![\d.])\d+ ?차(?=\s|회의|공동위|위원회))"
+    r".*(?:회의|위원회|공동위|협의회|대화))"
     # "24. Sitzung des Gemeinsamen ... Ausschusses", "15e session de la commission mixte".
     r"|(?:\b\d+\. (?:sitzung|tagung)\b.*\b(?:ausschuss\w*|kommission|dialog\w*)\b)"
     r"|(?:\b\d+(?:e|ème|eme) (?:réunion|session)\b.*\b(?:comité|commission|dialogue)\b)"
 )
 _NO_TERM = Term(0, 0, "", ())
+# Calls the lexicon's literal terms cannot spell. German splits the verb: "FWF und RSF schreiben
+# ... Kooperationsprojekte aus" (the particle closes the clause; no comma in between, so that
+# "schreibt in einer Mitteilung, ... aus" is not one). A numbered call is a recurring funding
+# call, as a numbered meeting is a committee: "4e appel", "premier appel", "second call".
+_SPLIT_CALL = re.compile(
+    r"\bschreib(?:t|en)\b[^.!?\n,;:]{0,160}?\baus\b(?=\s*(?:[.,;:!?(]|$))", re.M
+)
+_NUMBERED_CALL = re.compile(
+    r"\b(?:\d+(?:e|ème|eme|er|st|nd|rd|th)|premier|deuxième|troisième|quatrième|cinquième"
+    r"|first|second|third|fourth|fifth)\s+(?:appel|call)\b"
+)
+_CALL_CATEGORIES = ("type.joint-call",)
 # "Taiwan and France", "la France et le Japon", "Großbritannien und Deutschland", 台法, 한국과 영국.
 _PAIR_GAP = re.compile(
     r"(?: (?:and|&|et|und) (?:the |la |le |les |l'|l’|der |die |dem |den )?"
@@ -332,6 +353,10 @@ def classify(
     if not cjk:
         mentions = _not_examples(text, mentions, lowered)
     terms = _outside(lexicon().find(lowered, cjk_hits, cjk), name_spans)
+    if not cjk:
+        calls = _call_phrases(lowered)
+        if calls:
+            terms = sorted(terms + calls)
 
     starts = sentence_starts(text)
     body_start = title_end + 1 if title else 0
@@ -664,12 +689,16 @@ def classify(
                 f" {term!r}" if term else "the title numbers a recurring meeting"
             ) + f"; among the kinds it names, {coop_type} is the most specific"
         elif _lead_type(lead_units):
-            kind_reason = (
-                f"the title names no kind; the lead's first linking sentences say {coop_type}"
+            said = next(
+                u.kinds()[coop_type].text for _, u in lead_units[:2] if coop_type in u.kinds()
             )
-        elif by_mechanism:
-            kind_reason = (
-                f"the title names no kind; the lead's mechanism sentence says {coop_type}"
+            kind_reason = "the title names no kind; the lead's first linking sentences say " + (
+                f"{said!r} ({coop_type})" if said else coop_type
+            )
+        elif by_mechanism and mechanism_unit:
+            said = mechanism_unit.kinds(True)[coop_type].text
+            kind_reason = "the title names no kind; the lead's mechanism sentence says " + (
+                f"{said!r} ({coop_type})" if said else coop_type
             )
         elif coop_type != "other-cooperation":
             # Other-cooperation is the label of 5 of 723 real cooperation items: when the
@@ -686,6 +715,22 @@ def classify(
                 " (no agreement, committee, call, hub, visit or event)"
             )
         first_body = bisect_right(starts, body_start) - 1 if title else 0
+        if (
+            coop_type == "agreement"
+            and anniversary
+            and not t.renewal
+            and not _pick_type(t_kinds)
+            and not _new_signing(units, range(first_body, last_lead + 1), starts, text, lowered)
+        ):
+            # "Festakt zum 50. Jubiläum des ... Abkommens", "Celebrating 40 years of science
+            # cooperation": the agreement the lead names is the one celebrated, history; the
+            # release reports the event held for it, unless the lead signs a new one (undated,
+            # outside the anniversary's sentences: "La matinée verra la signature de sept accords").
+            coop_type = "forum-or-workshop"
+            kind_reason = (
+                "the title marks an anniversary and the lead's agreement is the one celebrated"
+                " (no new signing): the release reports the event held for it"
+            )
         if coop_type == "visit-or-delegation" and "agreement" not in t_kinds:
             # "Delegationsreise nach Indien", "Tongji-Vizepräsident besucht Partner in
             # Deutschland": a trip whose lead reports agreements signed on it reports them.
@@ -707,11 +752,22 @@ def classify(
                 )
         lead_kinds = {k for _, u in lead_units[:2] for k in u.kinds()}
         first = min(t_kinds.values(), key=lambda term: term.start, default=None)
-        if (
+        statement = (
             coop_type == "agreement"
             and t_kinds.get("agreement", _NO_TERM).text in _STATEMENT_TERMS
             and ("joint-committee" in lead_kinds or "joint-committee" in t_kinds)
-        ):
+        )
+        signing = (
+            statement
+            and "joint-committee" not in t_kinds
+            and _SIGNED.search(lowered, 0, _sentence_end(starts, first_body + 1, text))
+        )
+        if signing:
+            kind_reason = (
+                f"the statement is signed ({signing.group()!r}): an agreement, though the lead"
+                " names the meeting it was signed at"
+            )
+        elif statement:
             coop_type = "joint-committee"  # a statement issued at a committee meeting
             kind_reason = "a joint statement issued at a committee meeting reports the meeting"
         elif (
@@ -1062,6 +1118,43 @@ _PAST = re.compile(
     r"|\bavait\b|\bhatte\b|\bhad\b",
     re.IGNORECASE,
 )
+
+
+def _new_signing(
+    units: dict[int, _Unit], sentences: range, starts: list[int], text: str, lowered: str
+) -> bool:
+    """Whether one of ``sentences`` signs an agreement that is new: a signing word, and no
+    date, anniversary or "since" that makes it the history being celebrated."""
+    for i in sentences:
+        u = units.get(i)
+        if u is None or "agreement" not in u.types or u.anniversary:
+            continue
+        if u.renewal:
+            return True
+        end = _sentence_end(starts, i, text)
+        if (
+            _SIGNING.search(text, starts[i], end)
+            and not _ANNIVERSARY_YEARS.search(lowered, starts[i], end)
+            and not _PAST.search(text, starts[i], end)
+        ):
+            return True
+    return False
+
+
+def _call_phrases(lowered: str) -> list[Term]:
+    """Joint-call terms of a Latin text that are no literal: a split verb, a numbered call."""
+    found = []
+    if "schreib" in lowered:
+        found += [
+            Term(m.start(), m.end(), m.group().split()[0] + " … aus", _CALL_CATEGORIES)
+            for m in _SPLIT_CALL.finditer(lowered)
+        ]
+    if "appel" in lowered or "call" in lowered:
+        found += [
+            Term(m.start(), m.end(), m.group(), _CALL_CATEGORIES)
+            for m in _NUMBERED_CALL.finditer(lowered)
+        ]
+    return found
 
 
 def _sentence_end(starts: list[int], i: int, text: str) -> int:

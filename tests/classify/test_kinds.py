@@ -1,0 +1,136 @@
+"""The kind of cooperation a release reports: general rules, each on a short made-up text."""
+
+from __future__ import annotations
+
+from crawler.classify import classify
+
+
+def test_a_signed_statement_is_an_agreement_even_at_a_committee() -> None:
+    # A joint statement issued at a committee meeting reports the meeting; one the ministers
+    # sign is the agreement itself, though the lead names the meeting it was signed at.
+    body = (
+        "The Japanese and German ministers held the fifth joint committee meeting in Tokyo and"
+        " {} a joint statement."
+    )
+    title = "Japan and Germany: joint statement on quantum research"
+    trace: dict[str, object] = {}
+    signed = classify(title, body.format("signed"), "JP", "en", trace, model=False)
+    assert signed.is_cooperation and signed.coop_type == "agreement"
+    assert "'signed'" in str(trace["kind_reason"])
+    issued = classify(title, body.format("issued"), "JP", "en", model=False)
+    assert issued.is_cooperation and issued.coop_type == "joint-committee"
+
+
+def test_a_german_call_with_a_split_verb() -> None:
+    # "schreiben ... aus" is the verb of a call; the particle closes the clause.
+    trace: dict[str, object] = {}
+    result = classify(
+        "Deutschland und Israel: neue Projekte zur Wassertechnologie",
+        "Das BMBF und das israelische Wissenschaftsministerium schreiben gemeinsame"
+        " deutsch-israelische Projekte zur Wassertechnologie aus. Anträge sind bis Mai"
+        " einzureichen.",
+        "DE", "de", trace, model=False,
+    )  # fmt: skip
+    assert result.is_cooperation and result.coop_type == "joint-call"
+    assert "'schreiben … aus'" in str(trace["kind_reason"])
+
+
+def test_a_comma_ends_the_split_verb() -> None:
+    # "schreibt ..., ... aus" is the verb "schreiben" (writes) and another verb's particle.
+    result = classify(
+        "Deutschland und Israel vertiefen die Zusammenarbeit in der Wassertechnologie",
+        "Das BMBF schreibt in seiner Mitteilung, die Partner bauten die deutsch-israelische"
+        " Zusammenarbeit aus.",
+        "DE", "de", model=False,
+    )  # fmt: skip
+    assert result.coop_type != "joint-call"
+
+
+def test_a_numbered_call_is_a_call() -> None:
+    # A recurring call is numbered, as a recurring committee meeting is.
+    trace: dict[str, object] = {}
+    result = classify(
+        "4e appel Wallonie-Bruxelles – Québec",
+        "La Fédération Wallonie-Bruxelles et le Québec lancent le quatrième appel de leur"
+        " programme bilatéral de recherche. Les équipes peuvent obtenir 200 000 euros.",
+        "BE", "fr", trace, model=False,
+    )  # fmt: skip
+    assert result.is_cooperation and result.coop_type == "joint-call"
+    assert "'4e appel'" in str(trace["kind_reason"])
+
+
+def test_an_office_abroad_is_a_hub() -> None:
+    # German compounds name the office abroad ("Auslandsbüro"); it opens like a centre.
+    trace: dict[str, object] = {}
+    result = classify(
+        "Forschungsgemeinschaft eröffnet Auslandsbüro in Japan",
+        "Die Forschungsgemeinschaft hat in Tokio ein Auslandsbüro eröffnet, das gemeinsame"
+        " deutsch-japanische Projekte anbahnen soll.",
+        "DE", "de", trace, model=False,
+    )  # fmt: skip
+    assert result.is_cooperation and result.coop_type == "hub-or-center"
+    assert "auslandsbüro" in str(trace["kind_reason"])
+
+
+def test_a_round_table_is_a_forum() -> None:
+    result = classify(
+        "Table ronde franco-japonaise sur l'hydrogène",
+        "Des chercheurs français et japonais se sont réunis à Tokyo lors d'une table ronde"
+        " consacrée à la coopération sur l'hydrogène.",
+        "FR", "fr", model=False,
+    )  # fmt: skip
+    assert result.is_cooperation and result.coop_type == "forum-or-workshop"
+
+
+def test_a_numbered_japanese_meeting_is_a_committee() -> None:
+    # 第N回 numbers a recurring meeting as 第N屆 and 제N차 do; it is the point of the trip.
+    trace: dict[str, object] = {}
+    result = classify(
+        "経済産業大臣がドイツを訪問 第3回日独経済閣僚対話を開催",
+        "経済産業大臣は第3回日独経済閣僚対話に出席するためドイツを訪問しました。"
+        "両国は水素分野の協力を確認しました。",
+        "JP", "ja", trace, model=False,
+    )  # fmt: skip
+    assert result.is_cooperation and result.coop_type == "joint-committee"
+    assert "numbers a recurring meeting" in str(trace["kind_reason"])
+
+
+def test_an_anniversary_of_an_agreement_reports_the_event() -> None:
+    # The agreement the lead names is the one celebrated; the release reports the event held
+    # for it, unless the lead signs a new one.
+    title = "New Zealand and Japan celebrate 30 years of science cooperation"
+    lead = (
+        "The minister hosted an event in Wellington marking 30 years of science cooperation"
+        " between New Zealand and Japan under their science and technology agreement."
+        " New Zealand and Japanese researchers presented their joint projects."
+    )
+    trace: dict[str, object] = {}
+    event = classify(title, lead, "NZ", "en", trace, model=False)
+    assert event.is_cooperation and event.coop_type == "forum-or-workshop"
+    assert "anniversary" in str(trace["kind_reason"])
+    signed = classify(
+        title, lead + " The two ministers signed a new memorandum on quantum research.",
+        "NZ", "en", model=False,
+    )  # fmt: skip
+    assert signed.is_cooperation and signed.coop_type == "agreement"
+
+
+def test_a_korean_ordinal_without_je_is_a_committee() -> None:
+    # "2차 회의" numbers a recurring meeting as "제2차" does; the MOUs are signed at it.
+    result = classify(
+        "한-덴마크 녹색성장동맹 2차 회의…과학기술 등 10건 MOU",
+        "지식경제부는 서울에서 한-덴마크 녹색성장동맹 제2차 회의를 열고"
+        " 과학기술 협력서 10건을 체결했다.",
+        "KR", "ko", model=False,
+    )  # fmt: skip
+    assert result.is_cooperation and result.coop_type == "joint-committee"
+
+
+def test_a_secondary_battery_is_no_ordinal() -> None:
+    # "2차전지" is a secondary battery, not a second meeting.
+    result = classify(
+        "한-독 2차전지 협력 MOU 체결…공동 연구 추진",
+        "과학기술정보통신부는 독일 연방교육연구부와 2차전지 공동연구 양해각서를 체결했다.",
+        "KR", "ko", model=False,
+    )  # fmt: skip
+    assert result.is_cooperation and result.coop_type == "agreement"
