@@ -107,6 +107,20 @@ _RECEPTION_TERMS = frozenset({
     "receives", "welcomes", "reçoit", "empfängt",
 })
 
+# Signing acts (not agreement nouns): an envoy's visit whose first sentence reports one
+# ("..., wo ein Memorandum of Understanding unterzeichnet wurde") is the signing's news.
+_SIGNING_TERMS = frozenset({
+    "sign", "signs", "signed", "signing", "inks", "inked",
+    "signe", "signent", "signé", "signée", "signés", "signature",
+    "unterzeichnen", "unterzeichnet", "unterzeichnung", "unterzeichneten", "besiegelt",
+    "簽署", "簽訂", "簽約", "締結", "署名", "체결", "서명",
+})
+# ... unless the sentence recalls an older signing ("signed since", "had signed", 지난해).
+# Years are left out: the visit's own date carries one ("am 4. August 2021").
+_PAST_WORDS = re.compile(
+    r"\b(?:since|depuis|seit|avait|hatte|had)\b|지난해|작년|去年|前年|昨年", re.IGNORECASE
+)
+
 #: The kinds that name a mechanism, not an event: a reception that agrees one reports it.
 _MECHANISMS = frozenset({"agreement", "joint-committee", "joint-call", "hub-or-center"})
 
@@ -390,12 +404,6 @@ def classify(
     if t.bilateral:
         score += TITLE_BILATERAL
         evidence.append("title bilateral: " + ", ".join(dict.fromkeys(t.bilateral)))
-    if t.courtesy and not (set(t_kinds) - {"visit-or-delegation"}):
-        # A courtesy call, or a meeting with an envoy or parliamentarians who "hope to deepen
-        # cooperation", announces no mechanism: diplomacy, not a cooperation announcement.
-        score += NEGATIVE_TITLE
-        cues = ", ".join(dict.fromkeys(x.text for x in t.courtesy))
-        evidence.append("title courtesy call / envoy: " + cues)
     lead0 = units.get(bisect_right(starts, body_start) - 1) if title and body else None
     lead_courtesy = bool(
         lead0 is not None
@@ -422,6 +430,31 @@ def classify(
         "type.visit-or-delegation" not in x.categories
         for x in (t.courtesy or (lead0.courtesy if lead_courtesy and lead0 else []))
     )
+    signing = ""
+    if envoy and lead0 is not None and not lead0.hope:
+        # The envoy came to sign: the first sentence reports a signing act, not a wish or an
+        # older agreement. Then the call is the signing's occasion, not a courtesy call.
+        i0 = bisect_right(starts, body_start) - 1
+        end0 = _sentence_end(starts, i0, text)
+        if not _PAST_WORDS.search(text, starts[i0], end0):
+            signing = next(
+                (
+                    x.text for x in terms
+                    if starts[i0] <= x.start < end0
+                    and "type.agreement" in x.categories
+                    and x.text in _SIGNING_TERMS
+                ),
+                "",
+            )
+    if signing:
+        envoy = lead_courtesy = False
+        evidence.append(f"an envoy's visit, and the lead reports a signing ({signing!r})")
+    elif t.courtesy and not (set(t_kinds) - {"visit-or-delegation"}):
+        # A courtesy call, or a meeting with an envoy or parliamentarians who "hope to deepen
+        # cooperation", announces no mechanism: diplomacy, not a cooperation announcement.
+        score += NEGATIVE_TITLE
+        cues = ", ".join(dict.fromkeys(x.text for x in t.courtesy))
+        evidence.append("title courtesy call / envoy: " + cues)
     if lead_courtesy:
         assert lead0 is not None
         # "Syria, Iran discuss ways to boost cooperation": the first sentence says the talks

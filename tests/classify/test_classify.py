@@ -781,3 +781,46 @@ def test_a_reception_that_sets_up_a_committee_reports_the_committee() -> None:
         "KR", "ko", model=False,
     )  # fmt: skip
     assert result.is_cooperation and result.coop_type == "joint-committee"
+
+
+@pytest.mark.parametrize(
+    ("title", "body", "country", "lang", "partner"),
+    [
+        (
+            "Besuch des Botschafters von Chile in Göttingen",
+            "Der Botschafter Chiles besuchte am 3. Mai die Universität, wo eine "
+            "Kooperationsvereinbarung mit der Universidad de Concepción unterzeichnet wurde.",
+            "DE", "de", "CL",
+        ),
+        (
+            "Ambassador of Peru visits the University of Leeds",
+            "During the ambassador's visit on 5 June, the university signed a memorandum "
+            "of understanding with a Peruvian research council.",
+            "GB", "en", "PE",
+        ),
+    ],
+)  # fmt: skip
+def test_an_envoys_visit_that_signs_an_agreement_is_cooperation(
+    title: str, body: str, country: str, lang: str, partner: str
+) -> None:
+    # The envoy gate vetoes courtesy calls; a first sentence reporting a signing act on the
+    # visit makes the call the agreement's occasion.
+    result = classify(title, body, country, lang, model=False)
+    assert result.is_cooperation and result.partners == (partner,)
+    assert any("reports a signing" in e for e in result.evidence)
+    assert classify(title, body, country, lang).is_cooperation  # the shipped model agrees
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "The ambassador hopes to sign a memorandum of understanding with the university.",
+        "The ambassador recalled the memorandum the two sides had signed.",
+        "The ambassador and the Vice-Chancellor discussed student exchange.",
+    ],
+)
+def test_an_envoys_call_without_a_signing_stays_a_courtesy_call(body: str) -> None:
+    result = classify(
+        "Ambassador of Peru visits the University of Leeds", body, "GB", "en", model=False
+    )
+    assert not result.is_cooperation
