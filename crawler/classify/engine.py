@@ -343,6 +343,8 @@ def classify(
         # A grouping the home belongs to (a G7 meeting for Japan) is its own forum.
         mentions = [m._replace(code=home) if m.code in own else m for m in mentions]
     mentions = _outside_quotes(text, mentions)
+    if mentions:
+        mentions = _not_in_names(text, mentions, home)
     if not cjk:
         mentions = _not_examples(text, mentions, lowered)
     terms = _outside(lexicon().find(lowered, cjk_hits, cjk), name_spans)
@@ -949,6 +951,43 @@ def _not_examples(text: str, mentions: list[Mention], lowered: str) -> list[Ment
         i = bisect_left(starts, m.start - _EXAMPLE_WINDOW)
         if i < len(starts) and starts[i] < m.start and _example_before(text, m.start):
             continue
+        out.append(m)
+    return out
+
+
+# A country that names a field of study or a school located elsewhere is no party: "Centre
+# for Korean Studies", "Institut d'études japonaises", 日本研究中心, 阿曼德國科技大學 (the
+# German University of Technology in Oman, an Omani university).
+_AREA_AFTER = re.compile(r"[ -](?:Studies|Studien)\b|研究中心|研究センター|연구소|연구센터")
+_AREA_BEFORE = re.compile(r"\b[ée]tudes\s$", re.IGNORECASE)
+_SCHOOL_AFTER = re.compile(r"(?:科技|理工|工業)?(?:大學|大学|대학교|대학)")
+
+
+def _not_in_names(text: str, mentions: list[Mention], home: str) -> list[Mention]:
+    """Drop the mentions that are part of an area-studies unit's or a school's name. An
+    abbreviation (the 日 of 臺日研究中心, a joint centre) is a pair, never such a name."""
+    out = []
+    prev: Mention | None = None
+    for m in mentions:
+        if m.abbr:
+            prev = m
+            out.append(m)
+            continue
+        if _AREA_AFTER.match(text, m.end) or (
+            m.start >= 7 and _AREA_BEFORE.search(text, m.start - 8, m.start)
+        ):
+            continue
+        if (
+            prev is not None
+            and not prev.abbr
+            and prev.end == m.start
+            and home not in (prev.code, m.code)
+            and prev.code != m.code
+            and not text[m.start].isascii()
+            and _SCHOOL_AFTER.match(text, m.end)
+        ):
+            continue  # two foreign names, then 大學: 阿曼德國科技大學 (臺灣德國大學 is a pair)
+        prev = m
         out.append(m)
     return out
 

@@ -824,3 +824,43 @@ def test_an_envoys_call_without_a_signing_stays_a_courtesy_call(body: str) -> No
         "Ambassador of Peru visits the University of Leeds", body, "GB", "en", model=False
     )
     assert not result.is_cooperation
+
+
+@pytest.mark.parametrize(
+    ("title", "body", "country", "lang", "partners"),
+    [
+        (
+            "Centre for Korean Studies signs agreement with Japanese university",
+            "The Centre for Korean Studies at the University of Leeds signed an agreement "
+            "with the University of Tokyo.",
+            "GB", "en", ("JP",),
+        ),
+        (
+            "Le Centre d'études japonaises signe un accord avec l'Université de Séoul",
+            "Le Centre d'études japonaises de l'Inalco a signé un accord avec l'Université "
+            "nationale de Séoul.",
+            "FR", "fr", ("KR",),
+        ),
+        (
+            "中興大學與阿曼德國科技大學簽署合作備忘錄",
+            "中興大學與阿曼德國科技大學簽署學術合作備忘錄。",
+            "TW", "zh-Hant", ("OM",),
+        ),
+        # Pairs stay pairs: an abbreviation (臺日) and the home's own name before a school.
+        (
+            "臺日研究中心揭牌",
+            "臺日研究中心由國科會與日本學術振興會共同設立。",
+            "TW", "zh-Hant", ("JP",),
+        ),
+        (
+            "臺灣德國大學合作論壇",
+            "臺灣德國大學合作論壇在臺北舉行，兩國大學簽署合作備忘錄。",
+            "TW", "zh-Hant", ("DE",),
+        ),
+    ],
+)  # fmt: skip
+def test_a_country_naming_a_field_of_study_or_a_school_abroad_is_no_partner(
+    title: str, body: str, country: str, lang: str, partners: tuple[str, ...]
+) -> None:
+    result = classify(title, body, country, lang, model=False)
+    assert result.is_cooperation and result.partners == partners
