@@ -964,7 +964,8 @@ _SCHOOL_AFTER = re.compile(r"(?:科技|理工|工業)?(?:大學|大学|대학교
 
 
 def _not_in_names(text: str, mentions: list[Mention], home: str) -> list[Mention]:
-    """Drop the mentions that are part of an area-studies unit's or a school's name. An
+    """Drop the mentions that are part of an area-studies unit's or a school's name, or that
+    gloss the name before them in brackets. An
     abbreviation (the 日 of 臺日研究中心, a joint centre) is a pair, never such a name."""
     out = []
     prev: Mention | None = None
@@ -977,6 +978,13 @@ def _not_in_names(text: str, mentions: list[Mention], home: str) -> list[Mention
             m.start >= 7 and _AREA_BEFORE.search(text, m.start - 8, m.start)
         ):
             continue
+        if (
+            prev is not None
+            and prev.code != m.code
+            and text[prev.end : m.start] in (" (", "(", " （", "（")
+            and text.startswith((")", "）"), m.end)
+        ):
+            continue  # "South Africa (NRF)": the name in brackets is that country's body
         if (
             prev is not None
             and not prev.abbr

@@ -864,3 +864,14 @@ def test_a_country_naming_a_field_of_study_or_a_school_abroad_is_no_partner(
 ) -> None:
     result = classify(title, body, country, lang, model=False)
     assert result.is_cooperation and result.partners == partners
+
+
+def test_a_body_in_brackets_after_a_country_is_that_countrys() -> None:
+    # "Chile (NRF)": the acronym glosses the country before it; read alone, NRF is Korea's.
+    result = classify(
+        "Joint call for proposals 2024: Chile (NRF) and New Zealand",
+        "Chile's research foundation and New Zealand's ministry open a joint call for "
+        "research proposals in marine science.",
+        "NZ", "en", model=False,
+    )  # fmt: skip
+    assert result.is_cooperation and result.partners == ("CL",)
