@@ -875,3 +875,14 @@ def test_a_body_in_brackets_after_a_country_is_that_countrys() -> None:
         "NZ", "en", model=False,
     )  # fmt: skip
     assert result.is_cooperation and result.partners == ("CL",)
+
+
+def test_a_german_city_adjective_names_the_partner() -> None:
+    # "mit Moskauer Universität": the city adjective puts the partner in the title.
+    result = classify(
+        "Hochschule Kiel erweitert Kooperation mit Prager Universität",
+        "Die Hochschule Kiel und die Technische Universität in Prag haben einen "
+        "Kooperationsvertrag geschlossen.",
+        "DE", "de", model=False,
+    )  # fmt: skip
+    assert result.is_cooperation and result.partners == ("CZ",)
