@@ -886,3 +886,15 @@ def test_a_german_city_adjective_names_the_partner() -> None:
         "DE", "de", model=False,
     )  # fmt: skip
     assert result.is_cooperation and result.partners == ("CZ",)
+
+
+def test_a_capitalised_term_with_an_accented_initial_is_found() -> None:
+    # "Überblick" (a German noun is capitalised) is the lexicon's "überblick": the overview
+    # cue was never seen in a title, so a country overview page read as an announcement.
+    result = classify(
+        "Kanada: Überblick zur Kooperation mit Deutschland",
+        "Grundlage der Zusammenarbeit ist ein Regierungsabkommen von 1971.",
+        "DE", "de", model=False,
+    )  # fmt: skip
+    assert not result.is_cooperation
+    assert any("Überblick" in e for e in result.evidence)
