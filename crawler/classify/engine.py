@@ -433,9 +433,11 @@ def classify(
         for x in (t.courtesy or (lead0.courtesy if lead_courtesy and lead0 else []))
     )
     signing = ""
-    if envoy and lead0 is not None and not lead0.hope:
+    if envoy and lead0 is not None and not lead0.hope and not t.hope:
         # The envoy came to sign: the first sentence reports a signing act, not a wish or an
-        # older agreement. Then the call is the signing's occasion, not a courtesy call.
+        # older agreement. Then the call is the signing's occasion, not a courtesy call. A
+        # headline that voices a hope (盼推動合作) frames a goodwill visit, whatever a guest
+        # witnesses on it.
         i0 = bisect_right(starts, body_start) - 1
         end0 = _sentence_end(starts, i0, text)
         if not _PAST_WORDS.search(text, starts[i0], end0):

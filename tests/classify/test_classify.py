@@ -826,6 +826,17 @@ def test_an_envoys_call_without_a_signing_stays_a_courtesy_call(body: str) -> No
     assert not result.is_cooperation
 
 
+def test_a_goodwill_visit_headed_by_a_hope_stays_a_courtesy_call() -> None:
+    # Legislators who "hope to promote cooperation" and will witness a museum's loan
+    # contract being signed: the headline frames a goodwill visit, not the signing.
+    result = classify(
+        "智利參議員訪問團訪台 盼深化科技合作",
+        "智利參議員訪問團今日抵台，將拜會行政院，並見證兩國博物館簽署合作契約。",
+        "TW", "zh-Hant", model=False,
+    )  # fmt: skip
+    assert not result.is_cooperation
+
+
 @pytest.mark.parametrize(
     ("title", "body", "country", "lang", "partners"),
     [
