@@ -112,6 +112,20 @@ _RECEPTION_TERMS = frozenset({
     "receives", "welcomes", "reçoit", "empfängt",
 })
 
+# Signing acts (not agreement nouns): an envoy's visit whose first sentence reports one
+# ("..., wo ein Memorandum of Understanding unterzeichnet wurde") is the signing's news.
+_SIGNING_TERMS = frozenset({
+    "sign", "signs", "signed", "signing", "inks", "inked",
+    "signe", "signent", "signé", "signée", "signés", "signature",
+    "unterzeichnen", "unterzeichnet", "unterzeichnung", "unterzeichneten", "besiegelt",
+    "簽署", "簽訂", "簽約", "締結", "署名", "체결", "서명",
+})
+# ... unless the sentence recalls an older signing ("signed since", "had signed", 지난해).
+# Years are left out: the visit's own date carries one ("am 4. August 2021").
+_PAST_WORDS = re.compile(
+    r"\b(?:since|depuis|seit|avait|hatte|had)\b|지난해|작년|去年|前年|昨年", re.IGNORECASE
+)
+
 #: The kinds that name a mechanism, not an event: a reception that agrees one reports it.
 _MECHANISMS = frozenset({"agreement", "joint-committee", "joint-call", "hub-or-center"})
 
@@ -350,6 +364,8 @@ def classify(
         # A grouping the home belongs to (a G7 meeting for Japan) is its own forum.
         mentions = [m._replace(code=home) if m.code in own else m for m in mentions]
     mentions = _outside_quotes(text, mentions)
+    if mentions:
+        mentions = _not_in_names(text, mentions, home)
     if not cjk:
         mentions = _not_examples(text, mentions, lowered)
     terms = _outside(lexicon().find(lowered, cjk_hits, cjk), name_spans)
@@ -415,12 +431,6 @@ def classify(
     if t.bilateral:
         score += TITLE_BILATERAL
         evidence.append("title bilateral: " + ", ".join(dict.fromkeys(t.bilateral)))
-    if t.courtesy and not (set(t_kinds) - {"visit-or-delegation"}):
-        # A courtesy call, or a meeting with an envoy or parliamentarians who "hope to deepen
-        # cooperation", announces no mechanism: diplomacy, not a cooperation announcement.
-        score += NEGATIVE_TITLE
-        cues = ", ".join(dict.fromkeys(x.text for x in t.courtesy))
-        evidence.append("title courtesy call / envoy: " + cues)
     lead0 = units.get(bisect_right(starts, body_start) - 1) if title and body else None
     lead_courtesy = bool(
         lead0 is not None
@@ -447,6 +457,33 @@ def classify(
         "type.visit-or-delegation" not in x.categories
         for x in (t.courtesy or (lead0.courtesy if lead_courtesy and lead0 else []))
     )
+    signing = ""
+    if envoy and lead0 is not None and not lead0.hope and not t.hope:
+        # The envoy came to sign: the first sentence reports a signing act, not a wish or an
+        # older agreement. Then the call is the signing's occasion, not a courtesy call. A
+        # headline that voices a hope (盼推動合作) frames a goodwill visit, whatever a guest
+        # witnesses on it.
+        i0 = bisect_right(starts, body_start) - 1
+        end0 = _sentence_end(starts, i0, text)
+        if not _PAST_WORDS.search(text, starts[i0], end0):
+            signing = next(
+                (
+                    x.text for x in terms
+                    if starts[i0] <= x.start < end0
+                    and "type.agreement" in x.categories
+                    and x.text in _SIGNING_TERMS
+                ),
+                "",
+            )
+    if signing:
+        envoy = lead_courtesy = False
+        evidence.append(f"an envoy's visit, and the lead reports a signing ({signing!r})")
+    elif t.courtesy and not (set(t_kinds) - {"visit-or-delegation"}):
+        # A courtesy call, or a meeting with an envoy or parliamentarians who "hope to deepen
+        # cooperation", announces no mechanism: diplomacy, not a cooperation announcement.
+        score += NEGATIVE_TITLE
+        cues = ", ".join(dict.fromkeys(x.text for x in t.courtesy))
+        evidence.append("title courtesy call / envoy: " + cues)
     if lead_courtesy:
         assert lead0 is not None
         # "Syria, Iran discuss ways to boost cooperation": the first sentence says the talks
@@ -972,6 +1009,51 @@ def _not_examples(text: str, mentions: list[Mention], lowered: str) -> list[Ment
         i = bisect_left(starts, m.start - _EXAMPLE_WINDOW)
         if i < len(starts) and starts[i] < m.start and _example_before(text, m.start):
             continue
+        out.append(m)
+    return out
+
+
+# A country that names a field of study or a school located elsewhere is no party: "Centre
+# for Korean Studies", "Institut d'études japonaises", 日本研究中心, 阿曼德國科技大學 (the
+# German University of Technology in Oman, an Omani university).
+_AREA_AFTER = re.compile(r"[ -](?:Studies|Studien)\b|研究中心|研究センター|연구소|연구센터")
+_AREA_BEFORE = re.compile(r"\b[ée]tudes\s$", re.IGNORECASE)
+_SCHOOL_AFTER = re.compile(r"(?:科技|理工|工業)?(?:大學|大学|대학교|대학)")
+
+
+def _not_in_names(text: str, mentions: list[Mention], home: str) -> list[Mention]:
+    """Drop the mentions that are part of an area-studies unit's or a school's name, or that
+    gloss the name before them in brackets. An
+    abbreviation (the 日 of 臺日研究中心, a joint centre) is a pair, never such a name."""
+    out = []
+    prev: Mention | None = None
+    for m in mentions:
+        if m.abbr:
+            prev = m
+            out.append(m)
+            continue
+        if _AREA_AFTER.match(text, m.end) or (
+            m.start >= 7 and _AREA_BEFORE.search(text, m.start - 8, m.start)
+        ):
+            continue
+        if (
+            prev is not None
+            and prev.code != m.code
+            and text[prev.end : m.start] in (" (", "(", " （", "（")
+            and text.startswith((")", "）"), m.end)
+        ):
+            continue  # "South Africa (NRF)": the name in brackets is that country's body
+        if (
+            prev is not None
+            and not prev.abbr
+            and prev.end == m.start
+            and home not in (prev.code, m.code)
+            and prev.code != m.code
+            and not text[m.start].isascii()
+            and _SCHOOL_AFTER.match(text, m.end)
+        ):
+            continue  # two foreign names, then 大學: 阿曼德國科技大學 (臺灣德國大學 is a pair)
+        prev = m
         out.append(m)
     return out
 

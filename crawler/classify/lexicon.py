@@ -44,6 +44,13 @@ class Lexicon:
                 key = term.rstrip("*")
                 if category not in table.get(key, ()):
                     table[key] = (*table.get(key, ()), category)
+                if table is self.exact and not key[0].isascii() and key[0] != key[0].upper():
+                    # A Latin term with an accented initial ("überblick", "état des lieux")
+                    # is matched by the CJK scan, which reads the text as written: a
+                    # capitalised noun or a sentence's first word needs its capitalised form.
+                    cap = key[0].upper() + key[1:]
+                    if category not in table.get(cap, ()):
+                        table[cap] = (*table.get(cap, ()), category)
         words = list(self.exact) + [stem + "*" for stem in self.stems]
         latin = [w for w in words if w[0].isascii()]
         cjk = [w for w in words if not w[0].isascii()]

@@ -781,3 +781,131 @@ def test_a_reception_that_sets_up_a_committee_reports_the_committee() -> None:
         "KR", "ko", model=False,
     )  # fmt: skip
     assert result.is_cooperation and result.coop_type == "joint-committee"
+
+
+@pytest.mark.parametrize(
+    ("title", "body", "country", "lang", "partner"),
+    [
+        (
+            "Besuch des Botschafters von Chile in Göttingen",
+            "Der Botschafter Chiles besuchte am 3. Mai die Universität, wo eine "
+            "Kooperationsvereinbarung mit der Universidad de Concepción unterzeichnet wurde.",
+            "DE", "de", "CL",
+        ),
+        (
+            "Ambassador of Peru visits the University of Leeds",
+            "During the ambassador's visit on 5 June, the university signed a memorandum "
+            "of understanding with a Peruvian research council.",
+            "GB", "en", "PE",
+        ),
+    ],
+)  # fmt: skip
+def test_an_envoys_visit_that_signs_an_agreement_is_cooperation(
+    title: str, body: str, country: str, lang: str, partner: str
+) -> None:
+    # The envoy gate vetoes courtesy calls; a first sentence reporting a signing act on the
+    # visit makes the call the agreement's occasion.
+    result = classify(title, body, country, lang, model=False)
+    assert result.is_cooperation and result.partners == (partner,)
+    assert any("reports a signing" in e for e in result.evidence)
+    assert classify(title, body, country, lang).is_cooperation  # the shipped model agrees
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "The ambassador hopes to sign a memorandum of understanding with the university.",
+        "The ambassador recalled the memorandum the two sides had signed.",
+        "The ambassador and the Vice-Chancellor discussed student exchange.",
+    ],
+)
+def test_an_envoys_call_without_a_signing_stays_a_courtesy_call(body: str) -> None:
+    result = classify(
+        "Ambassador of Peru visits the University of Leeds", body, "GB", "en", model=False
+    )
+    assert not result.is_cooperation
+
+
+def test_a_goodwill_visit_headed_by_a_hope_stays_a_courtesy_call() -> None:
+    # Legislators who "hope to promote cooperation" and will witness a museum's loan
+    # contract being signed: the headline frames a goodwill visit, not the signing.
+    result = classify(
+        "智利參議員訪問團訪台 盼深化科技合作",
+        "智利參議員訪問團今日抵台，將拜會行政院，並見證兩國博物館簽署合作契約。",
+        "TW", "zh-Hant", model=False,
+    )  # fmt: skip
+    assert not result.is_cooperation
+
+
+@pytest.mark.parametrize(
+    ("title", "body", "country", "lang", "partners"),
+    [
+        (
+            "Centre for Korean Studies signs agreement with Japanese university",
+            "The Centre for Korean Studies at the University of Leeds signed an agreement "
+            "with the University of Tokyo.",
+            "GB", "en", ("JP",),
+        ),
+        (
+            "Le Centre d'études japonaises signe un accord avec l'Université de Séoul",
+            "Le Centre d'études japonaises de l'Inalco a signé un accord avec l'Université "
+            "nationale de Séoul.",
+            "FR", "fr", ("KR",),
+        ),
+        (
+            "中興大學與阿曼德國科技大學簽署合作備忘錄",
+            "中興大學與阿曼德國科技大學簽署學術合作備忘錄。",
+            "TW", "zh-Hant", ("OM",),
+        ),
+        # Pairs stay pairs: an abbreviation (臺日) and the home's own name before a school.
+        (
+            "臺日研究中心揭牌",
+            "臺日研究中心由國科會與日本學術振興會共同設立。",
+            "TW", "zh-Hant", ("JP",),
+        ),
+        (
+            "臺灣德國大學合作論壇",
+            "臺灣德國大學合作論壇在臺北舉行，兩國大學簽署合作備忘錄。",
+            "TW", "zh-Hant", ("DE",),
+        ),
+    ],
+)  # fmt: skip
+def test_a_country_naming_a_field_of_study_or_a_school_abroad_is_no_partner(
+    title: str, body: str, country: str, lang: str, partners: tuple[str, ...]
+) -> None:
+    result = classify(title, body, country, lang, model=False)
+    assert result.is_cooperation and result.partners == partners
+
+
+def test_a_body_in_brackets_after_a_country_is_that_countrys() -> None:
+    # "Chile (NRF)": the acronym glosses the country before it; read alone, NRF is Korea's.
+    result = classify(
+        "Joint call for proposals 2024: Chile (NRF) and New Zealand",
+        "Chile's research foundation and New Zealand's ministry open a joint call for "
+        "research proposals in marine science.",
+        "NZ", "en", model=False,
+    )  # fmt: skip
+    assert result.is_cooperation and result.partners == ("CL",)
+
+
+def test_a_german_city_adjective_names_the_partner() -> None:
+    # "mit Moskauer Universität": the city adjective puts the partner in the title.
+    result = classify(
+        "Hochschule Kiel erweitert Kooperation mit Prager Universität",
+        "Die Hochschule Kiel und die Technische Universität in Prag haben einen "
+        "Kooperationsvertrag geschlossen.",
+        "DE", "de", model=False,
+    )  # fmt: skip
+    assert result.is_cooperation and result.partners == ("CZ",)
+
+
+def test_a_capitalised_term_with_an_accented_initial_is_found() -> None:
+    # "Überblick" (a German noun is capitalised) is the lexicon's "überblick": the overview
+    # cue was never seen in a title, so a country overview page read as an announcement.
+    result = classify(
+        "Kanada: Überblick zur Kooperation mit Deutschland",
+        "Grundlage der Zusammenarbeit ist ein Regierungsabkommen von 1971.",
+        "DE", "de", model=False,
+    )  # fmt: skip
+    assert not result.is_cooperation
+    assert any("Überblick" in e for e in result.evidence)
