@@ -84,7 +84,6 @@ _TYPE_PRIORITY = (
     "forum-or-workshop",
     "visit-or-delegation",
 )
-_MECHANISMS = frozenset({"agreement", "joint-committee", "joint-call", "hub-or-center"})
 _NEGATIVE = ("neg.award", "neg.budget", "neg.trade", "neg.stats", "neg.result", "neg.domestic")
 # Negative cues that hold even when the title names a kind of event ("tourism council
 # expands exchange with China", "association to Horizon Europe: state of play").
@@ -127,7 +126,7 @@ _PAST_WORDS = re.compile(
 )
 
 #: The kinds that name a mechanism, not an event: a reception that agrees one reports it.
-_MECHANISMS = frozenset({"agreement", "joint-committee", "joint-call", "hub-or-center"})
+_MECHANISMS = learned.MECHANISM_KINDS
 
 # Scores (see module docstring); the threshold is THRESHOLD.
 TITLE_LINK = 2.0  # foreign partner and cooperation language in the title

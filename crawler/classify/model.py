@@ -177,14 +177,15 @@ def _sigmoid(z: float) -> float:
     return 1.0 / (1.0 + math.exp(-max(min(z, 30.0), -30.0)))
 
 
-_MECHANISM_KINDS = ("agreement", "joint-committee", "joint-call", "hub-or-center")
+#: The kinds that name a mechanism, not an event (the engine's gates use them as well).
+MECHANISM_KINDS = frozenset({"agreement", "joint-committee", "joint-call", "hub-or-center"})
 
 
 def firm(features: dict[str, float]) -> bool:
     """Whether the rules' yes is beyond the model's veto: the title pairs the home side with
     its partners and names a mechanism (engine.classify and train.verdicts both ask)."""
     return bool(features.get("t_bilateral")) and any(
-        features.get("t_kind_" + k) for k in _MECHANISM_KINDS
+        features.get("t_kind_" + k) for k in MECHANISM_KINDS
     )
 
 
