@@ -115,8 +115,7 @@ def tokens(text: str, limit: int = MAX_TOKENS) -> list[str]:
     # folded above (``_runs`` folds again); no loop over runs in Python (issue 19: 30 -> 21
     # ms of CPU for the 709 CJK titles and bodies of tests/classify/realset.jsonl).
     found = _TOKEN_PER_MATCH.findall(folded)[:limit]
-    return [cjk or (word[:MAX_TOKEN_CHARS] if word.isascii() else _fold_accented(word))
-            for cjk, word in found]  # fmt: skip
+    return [cjk or _fold(word) for cjk, word in found]
 
 
 def query_terms(query: str) -> list[Term]:
