@@ -213,17 +213,13 @@ def redirected_to(requested: str | None, final: str) -> str | None:
     return None
 
 
-def _true(flag: bool | Callable[[], bool]) -> bool:
-    return flag() if callable(flag) else flag
-
-
 def recognise(
     *,
     title: str,
     title_from_page: bool,
     body: str,
     dated_by_layout: bool,
-    password_field: bool | Callable[[], bool] = False,
+    password_field: Callable[[], bool] | None = None,
     requested_url: str | None = None,
     final_url: str = "",
 ) -> Interstitial | None:
@@ -233,9 +229,9 @@ def recognise(
     ``body``: the text read from the page ("" when it came from the feed entry: the
     publisher's own words are no notice).
     ``dated_by_layout``: the source's selectors or templates found the page's date.
-    ``password_field``: the page has an ``<input type=password>``; or a function that
-    tells, called only when the verdict hangs on it (issue 19: a scan of the raw page,
-    0.2 ms for a 210 KB one, that nearly every release can skip).
+    ``password_field``: a function that tells whether the page has an ``<input
+    type=password>`` (None: it has none), called only when the verdict hangs on it (issue
+    19: a scan of the raw page, 0.2 ms for a 210 KB one, that nearly every release can skip).
     """
     if (kind := redirected_to(requested_url, final_url)) is not None:
         return Interstitial(kind, f"redirected to {final_url}")
@@ -256,7 +252,11 @@ def recognise(
         return None
     kind = _strongest(found)
     hits = found[kind]
-    if len(hits) >= 2 or len(text) <= TINY_TEXT or (kind == LOGIN and _true(password_field)):
+    if (
+        len(hits) >= 2
+        or len(text) <= TINY_TEXT
+        or (kind == LOGIN and password_field is not None and password_field())
+    ):
         shown = ", ".join(sorted(hits)[:4])
         return Interstitial(kind, f"undated {len(text)}-character text with {shown!r}")
     return None
