@@ -757,32 +757,6 @@ def test_time_since_is_no_anniversary() -> None:
     assert any("anniversary" in e for e in jubilee.evidence)
 
 
-def test_kind_from_a_lead_sentence_that_does_not_name_the_partner() -> None:
-    # The partner's sentence names no mechanism, the next one does: the release reports the
-    # memorandum, not "other-cooperation" (the label of 5 of 723 real cooperation items).
-    trace: dict[str, object] = {}
-    result = classify(
-        "University of Leeds deepens cooperation with Japan",
-        "The University of Leeds will cooperate more closely with Kyoto University in Japan. "
-        "The two universities signed a memorandum of understanding on student exchange.",
-        "GB", "en", trace, model=False,
-    )  # fmt: skip
-    assert result.is_cooperation and result.coop_type == "agreement"
-    assert "the lead names 'signed'" in str(trace["kind_reason"])
-
-
-def test_a_reception_that_sets_up_a_committee_reports_the_committee() -> None:
-    # A title opening with a reception word (면담) reports a visit only when it names no
-    # mechanism: here the ministers agree to set up a joint committee.
-    result = classify(
-        "과기정통부 장관, 덴마크 장관 면담…과학기술 공동위원회 설립 합의",
-        "과학기술정보통신부 장관은 덴마크 고등교육과학부 장관과 면담하고 양국 과학기술"
-        " 공동위원회를 설립하기로 합의했다.",
-        "KR", "ko", model=False,
-    )  # fmt: skip
-    assert result.is_cooperation and result.coop_type == "joint-committee"
-
-
 @pytest.mark.parametrize(
     ("title", "body", "country", "lang", "partner"),
     [
