@@ -119,11 +119,11 @@ _SIGNING_TERMS = frozenset({
     "unterzeichnen", "unterzeichnet", "unterzeichnung", "unterzeichneten", "besiegelt",
     "簽署", "簽訂", "簽約", "締結", "署名", "체결", "서명",
 })
-# ... unless the sentence recalls an older signing ("signed since", "had signed", 지난해).
-# Years are left out: the visit's own date carries one ("am 4. August 2021").
-_PAST_WORDS = re.compile(
-    r"\b(?:since|depuis|seit|avait|hatte|had)\b|지난해|작년|去年|前年|昨年", re.IGNORECASE
-)
+# Words that put a signing in the past ("signed since", "had signed", 지난해): ``_PAST``
+# (with years) for a trip's agreements, ``_PAST_WORDS`` for an envoy's, without years (the
+# visit's own date carries one: "am 4. August 2021").
+_PAST_WORD = r"지난해|작년|去年|\b(?:since|depuis|seit)\b|\bavait\b|\bhatte\b|\bhad\b"
+_PAST_WORDS = re.compile(_PAST_WORD + r"|前年|昨年", re.IGNORECASE)
 
 #: The kinds that name a mechanism, not an event: a reception that agrees one reports it.
 _MECHANISMS = learned.MECHANISM_KINDS
@@ -1194,11 +1194,7 @@ def _span(t: _Unit, units: dict[int, _Unit], starts: list[int], text: str) -> tu
 
 # A sentence that dates its agreement ("signed in 2019", 平成14年に協定を結び, 지난해 체결한,
 # "avait signé", "Since ... France has signed") recalls one concluded before the trip.
-_PAST = re.compile(
-    r"\b(?:19|20)\d\d\b|(?:19|20)\d\d年|平成|昭和|令和|지난해|작년|去年|\b(?:since|depuis|seit)\b"
-    r"|\bavait\b|\bhatte\b|\bhad\b",
-    re.IGNORECASE,
-)
+_PAST = re.compile(r"\b(?:19|20)\d\d\b|(?:19|20)\d\d年|平成|昭和|令和|" + _PAST_WORD, re.IGNORECASE)
 
 
 def _new_signing(
