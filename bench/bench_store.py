@@ -6,9 +6,10 @@ what its parts cost alone (issue 19).
 
 Records are the realistic bench site's (``FastSyntheticSite(realistic=True)``): restated real
 release bodies of about 5 KB and the 210 KB detail page as the raw page. Each round stores
-releases not stored before, in batches of ``STORE_BATCH_SIZE`` (one transaction each, as a
-crawl's store step does), into one database; a ``--db`` database must hold no stnews tables
-yet or only this benchmark's (its releases are told apart by round). The parts are timed
+releases not stored before into one database: in batches of ``STORE_BATCH_SIZE`` (one
+transaction each, as a crawl's store step does), then others in batches of one (what batching
+saves), then others without raw pages. A ``--db`` database must hold no releases (they would
+not be new): a scratch database, which the benchmark leaves filled. The parts are timed
 alone over the same records, best of the rounds: raw page compression, search tokens, the
 PostgreSQL tsvector literal. CPU of this process only: a PostgreSQL server's own work is not
 in it.
@@ -28,9 +29,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+
 from bench.sitegen import FastSyntheticSite
 from crawler.settings import STORE_BATCH_SIZE
 from storage.db import Database
+from storage.models import Release
 from storage.releases import RawPage, ReleaseRecord, compress_page, save_releases
 from storage.search import _document, _tsvector
 
@@ -87,18 +91,24 @@ def _best(step: Callable[[], Any], rounds: int) -> float:
 
 
 def measure(url: str, count: int, rounds: int, batch: int) -> dict[str, float]:
-    """Milliseconds of CPU per release: the store (median of rounds), the store without raw
-    pages, and each part alone (best of rounds)."""
+    """Milliseconds of CPU per release: the store (median of rounds), the same in batches of
+    one (what batching saves), the store without raw pages, and each part alone (best of
+    rounds)."""
     database = Database(url)
+    with database.session(readonly=True) as session:
+        if session.scalar(select(Release.id).limit(1)) is not None:
+            database.dispose()
+            raise SystemExit(f"{url}: releases are stored there already; give an empty database")
+    spent: dict[str, list[float]] = {"store": [], "batches of one": [], "no raw pages": []}
     try:
         # Warm-up (the first queries are compiled and cached), on releases of its own.
-        _store(database, records(batch, first=1 + 2 * rounds * count), batch)
-        full, bare = [], []
+        _store(database, records(batch, first=1 + 3 * rounds * count), batch)
         for index in range(rounds):
-            batch_records = records(count, first=1 + 2 * index * count)
-            full.append(_store(database, batch_records, batch))
-            no_raw = [replace(r, raw=None) for r in records(count, 1 + (2 * index + 1) * count)]
-            bare.append(_store(database, no_raw, batch))
+            first = 1 + 3 * index * count
+            spent["store"].append(_store(database, records(count, first), batch))
+            spent["batches of one"].append(_store(database, records(count, first + count), 1))
+            no_raw = [replace(r, raw=None) for r in records(count, first + 2 * count)]
+            spent["no raw pages"].append(_store(database, no_raw, batch))
     finally:
         database.dispose()
     sample = records(count)
@@ -106,8 +116,9 @@ def measure(url: str, count: int, rounds: int, batch: int) -> dict[str, float]:
     pages = [r.raw.body for r in sample if r.raw is not None]
     per = 1000 / count
     return {
-        "store": statistics.median(full) * per,
-        "store without raw pages": statistics.median(bare) * per,
+        "store": statistics.median(spent["store"]) * per,
+        "store, batches of one": statistics.median(spent["batches of one"]) * per,
+        "store without raw pages": statistics.median(spent["no raw pages"]) * per,
         "raw page compression": _best(lambda: [compress_page(p) for p in pages], rounds) * per,
         "search tokens": _best(lambda: [_document(r.title, r.body) for r in sample], rounds) * per,
         "PostgreSQL tsvector literal": _best(lambda: [_tsvector(*d) for d in documents], rounds)

@@ -183,13 +183,15 @@ def test_store_benchmark_stores_every_release_it_times(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'store.db'}"
     figures = measure(url, count=6, rounds=2, batch=4)
     assert set(figures) == {
-        "store", "store without raw pages", "raw page compression", "search tokens",
+        "store", "store, batches of one", "store without raw pages", "raw page compression",
+        "search tokens",
         "PostgreSQL tsvector literal",
     }  # fmt: skip
     assert all(value > 0 for value in figures.values())
     database = Database(url)
     with database.session(readonly=True) as session:
-        # The warm-up batch, then per round the timed releases with and without raw pages.
-        assert session.scalar(select(func.count(Release.id))) == 4 + 2 * (6 + 6)
-        assert session.scalar(select(func.count(RawResponse.release_id))) == 4 + 2 * 6
+        # The warm-up batch, then per round the timed releases: in batches, in batches of
+        # one, without raw pages.
+        assert session.scalar(select(func.count(Release.id))) == 4 + 2 * (6 + 6 + 6)
+        assert session.scalar(select(func.count(RawResponse.release_id))) == 4 + 2 * (6 + 6)
     database.dispose()
