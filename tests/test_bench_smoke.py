@@ -171,3 +171,27 @@ print(json.dumps({"code": code, "reaped": len(tree.reaped_here),
     assert result["reaped"] == 1
     assert result["extra"] >= 0.25
     assert result["own"] < result["extra"]  # not in the parent's
+
+
+def test_store_benchmark_stores_every_release_it_times(tmp_path: Path) -> None:
+    from sqlalchemy import func, select
+
+    from bench.bench_store import measure
+    from storage import Database
+    from storage.models import RawResponse, Release
+
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    figures = measure(url, count=6, rounds=2, batch=4)
+    assert set(figures) == {
+        "store", "store, batches of one", "store without raw pages", "raw page compression",
+        "search tokens",
+        "PostgreSQL tsvector literal",
+    }  # fmt: skip
+    assert all(value > 0 for value in figures.values())
+    database = Database(url)
+    with database.session(readonly=True) as session:
+        # The warm-up batch, then per round the timed releases: in batches, in batches of
+        # one, without raw pages.
+        assert session.scalar(select(func.count(Release.id))) == 4 + 2 * (6 + 6 + 6)
+        assert session.scalar(select(func.count(RawResponse.release_id))) == 4 + 2 * (6 + 6)
+    database.dispose()

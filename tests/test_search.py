@@ -86,6 +86,42 @@ def test_tokens_of_real_releases_in_every_script_are_those_of_the_definition() -
             assert tokens(text, limit) == _tokens_run_by_run(text, limit), text[:80]
 
 
+def _tsvector_by_definition(title_tokens: list[str], body_tokens: list[str]) -> str:
+    """The PostgreSQL literal as first written (before issue 19's faster one): each token
+    once, with its first 256 positions in order, A-weighted in the title, quotes doubled."""
+    positions: dict[str, list[str]] = {}
+    for index, token in enumerate(title_tokens, start=1):
+        positions.setdefault(token, []).append(f"{index}A")
+    for index, token in enumerate(body_tokens, start=len(title_tokens) + 1):
+        positions.setdefault(token, []).append(str(min(index, 16383)))
+    return " ".join(
+        "'{}':{}".format(token.replace("\\", "\\\\").replace("'", "''"), ",".join(spots[:256]))
+        for token, spots in positions.items()
+    )
+
+
+def test_tsvector_literal_of_real_releases_is_that_of_the_definition() -> None:
+    import json
+    from pathlib import Path
+
+    from storage.search import _document, _tsvector
+
+    realset = Path(__file__).parent / "classify" / "realset.jsonl"
+    items = map(json.loads, realset.read_text(encoding="utf-8").splitlines())
+    documents = [_document(item["title"], item["body"] or "") for item in items]
+    assert len(documents) > 1500
+    documents += [
+        (["it's", "a\\b"], ["it's"] * 300 + ["y"]),  # quotes, a backslash, over 256 positions
+        ([], ["z"] * 17_000),  # past PostgreSQL's last position
+        (["a"] * 20, ["a"] * 16_390),
+        ([], []),
+        (["t"], []),
+    ]
+    for title_tokens, body_tokens in documents:
+        expected = _tsvector_by_definition(title_tokens, body_tokens)
+        assert _tsvector(title_tokens, body_tokens) == expected, title_tokens[:5]
+
+
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
