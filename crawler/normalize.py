@@ -30,6 +30,10 @@ _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 # A run of Latin words joined by hyphens: "Tech-nology", "Tai-wan-France". Possessive: a
 # word not followed by a hyphen fails at once instead of backtracking letter by letter.
 _HYPHENATED = re.compile(r"\b[A-Za-z]++(?:-[A-Za-z]++)+\b")
+# A hyphen between two ASCII letters: every run above holds one (opening with the literal,
+# so ``re`` looks for the hyphen alone).
+_LETTER_HYPHEN = re.compile(r"-(?<=[A-Za-z]-)(?=[A-Za-z])")
+_ASCII_LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 
 # A line break inside Chinese or Japanese running text, which writes no spaces between words:
 # "科学技術\n協力" is one word wrapped by the page, and joining it with a space would split it
@@ -87,8 +91,29 @@ def _repair_run(match: re.Match[str]) -> str:
 
 
 def repair_hyphenation(text: str) -> str:
-    """Join words split by line-break hyphens without breaking real hyphenated compounds."""
-    return _HYPHENATED.sub(_repair_run, text)
+    """Join words split by line-break hyphens without breaking real hyphenated compounds.
+
+    What ``_HYPHENATED.sub(_repair_run, text)`` gives, without trying the pattern at every
+    word: a run starts at the letters before its first letter-hyphen-letter, so the pattern
+    is tried only there (found by a scan for the hyphen, which ``re`` does at C speed), in
+    order and after the end of the run before (issue 19: half of ``clean_text``'s time)."""
+    pieces: list[str] = []
+    done = 0  # where the text after the last run replaced starts
+    for hyphen in _LETTER_HYPHEN.finditer(text):
+        start = hyphen.start()
+        if start < done:
+            continue  # inside the run just replaced
+        while start and text[start - 1] in _ASCII_LETTERS:
+            start -= 1
+        # A start inside the run just replaced fails the pattern's word boundary.
+        run = _HYPHENATED.match(text, start)
+        if run is not None:
+            pieces += (text[done:start], _repair_run(run))
+            done = run.end()
+    if not pieces:
+        return text
+    pieces.append(text[done:])
+    return "".join(pieces)
 
 
 def clean_line(text: str | None) -> str:

@@ -154,3 +154,30 @@ def test_the_spacing_pre_test_changes_no_line() -> None:
         line = "".join(rng.choices(alphabet, k=rng.randrange(12)))
         assert normalize._odd_spacing(line) == bool(normalize._INLINE_SPACE.search(line)), line
     assert normalize.clean_line("a\u00a0b  c\td") == "a b c d"
+
+
+def test_hyphenation_tried_at_hyphens_repairs_what_the_whole_scan_repairs() -> None:
+    # Issue 19: repair_hyphenation tries its pattern only before a letter-hyphen-letter; it
+    # must give what the pattern's own scan over the whole text gives. A small alphabet makes
+    # runs, word boundaries (digits, accented letters, underscores) and broken words frequent;
+    # the real texts are the development releases.
+    import json
+    import random
+    from pathlib import Path
+
+    from crawler import normalize
+
+    def whole_scan(text: str) -> str:
+        return normalize._HYPHENATED.sub(normalize._repair_run, text)
+
+    rng = random.Random(20261207)
+    pieces = ["-", "-", " ", "\n", "1", "é", "_", "a", "co", "opera", "tion", "Tech", "nology",
+              "al", "so", "net", "zero", "Tai", "wan", "France", "x"]  # fmt: skip
+    for _ in range(20000):
+        text = "".join(rng.choices(pieces, k=rng.randrange(14)))
+        assert normalize.repair_hyphenation(text) == whole_scan(text), text
+    devset = Path(__file__).parent / "classify" / "devset.jsonl"
+    for line in devset.read_text(encoding="utf-8").splitlines():
+        item = json.loads(line)
+        for text in (item["title"], item["body"]):
+            assert normalize.repair_hyphenation(text) == whole_scan(text)
