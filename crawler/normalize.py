@@ -8,7 +8,8 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import dateparser
-from wordfreq import zipf_frequency
+
+from crawler.english_words import english_zipf
 
 # Characters that carry no text: soft hyphen, zero-width space/joiners, BOM, word joiner.
 # (A regex, not str.translate: one scan in C, about 8 times faster on non-ASCII text.)
@@ -48,19 +49,6 @@ _CJK_LINE_BREAK = re.compile(rf"(?<={_CJK_NO_SPACE})[ \t]*\n[ \t\u3000]*(?={_CJK
 MIN_JOINED_ZIPF = 3.0
 
 
-#: wordfreq's "small" English list holds the words of Zipf 3.01 and above, with the same
-#: values as its default (large) list; the large list costs every crawl process 34 MB for the
-#: rarer words, which the rule below never needs (a joined word below 3 is never repaired, and
-#: a fragment below 3, read as 0, is still rarer than the joined word). Only joined words of
-#: exactly 3.00 read 0 here and stay hyphenated.
-WORDLIST = "small"
-
-
-@lru_cache(maxsize=65536)
-def _zipf(word: str) -> float:
-    return zipf_frequency(word, "en", wordlist=WORDLIST)
-
-
 def _is_line_break_hyphen(left: str, right: str) -> bool:
     """Whether "left-right" is one word split at a line end rather than a compound.
 
@@ -72,8 +60,9 @@ def _is_line_break_hyphen(left: str, right: str) -> bool:
     """
     if not right[:1].islower():
         return False
-    joined = _zipf((left + right).lower())
-    return joined >= MIN_JOINED_ZIPF and joined > min(_zipf(left.lower()), _zipf(right.lower()))
+    joined = english_zipf((left + right).lower())
+    rarer = min(english_zipf(left.lower()), english_zipf(right.lower()))
+    return joined >= MIN_JOINED_ZIPF and joined > rarer
 
 
 def _repair_run(match: re.Match[str]) -> str:

@@ -181,3 +181,33 @@ def test_hyphenation_tried_at_hyphens_repairs_what_the_whole_scan_repairs() -> N
         item = json.loads(line)
         for text in (item["title"], item["body"]):
             assert normalize.repair_hyphenation(text) == whole_scan(text)
+
+
+def test_english_zipf_reads_what_wordfreq_reads() -> None:
+    # Issue 19: a plain lower-case word missing from the small list reads 0 without wordfreq's
+    # tokenizer; every other word still goes through it. Listed words, unlisted letter runs
+    # and the words of the development releases (names, accents, apostrophes, digits) give
+    # what zipf_frequency gives.
+    import json
+    import random
+    import re
+    from pathlib import Path
+
+    from wordfreq import get_frequency_dict, zipf_frequency
+
+    from crawler.english_words import WORDLIST, english_zipf
+
+    rng = random.Random(19)
+    listed = sorted(get_frequency_dict("en", WORDLIST))
+    words = set(rng.sample(listed, 3000))
+    words |= {
+        "".join(rng.choices("abcdefghijklmnopqrstuvwxyz", k=rng.randint(1, 9))) for _ in range(3000)
+    }
+    devset = Path(__file__).parent / "classify" / "devset.jsonl"
+    for line in devset.read_text(encoding="utf-8").splitlines()[:200]:
+        item = json.loads(line)
+        for raw in re.findall(r"[^\s]+", f"{item['title']} {item['body']}"):
+            words |= {raw, raw.lower(), raw.strip(".,'\"()")}
+    assert any(english_zipf(w) == 0.0 for w in words) and any(english_zipf(w) > 5 for w in words)
+    for word in words:
+        assert english_zipf(word) == zipf_frequency(word, "en", wordlist=WORDLIST), word
