@@ -109,9 +109,14 @@ def clean_line(text: str | None) -> str:
     """One line of text: NFC, no invisible characters, single spaces, repaired words."""
     if not text:
         return ""
-    text = _INVISIBLE.sub("", unicodedata.normalize("NFC", _NOT_TEXT.sub("", text)))
+    text = _NOT_TEXT.sub("", text)
+    # ASCII (most paragraphs of most sources) is its own NFC and holds no invisible or CJK
+    # character: the steps below that only change other characters are skipped for it.
+    ascii_only = text.isascii()
+    if not ascii_only:
+        text = _INVISIBLE.sub("", unicodedata.normalize("NFC", text))
     if "\n" in text:  # the pattern can only match at a line break
-        text = _CJK_LINE_BREAK.sub("", text).replace("\n", " ")
+        text = (text if ascii_only else _CJK_LINE_BREAK.sub("", text)).replace("\n", " ")
     if _odd_spacing(text):
         text = _INLINE_SPACE.sub(" ", text)
     text = text.strip()

@@ -211,3 +211,29 @@ def test_english_zipf_reads_what_wordfreq_reads() -> None:
     assert any(english_zipf(w) == 0.0 for w in words) and any(english_zipf(w) > 5 for w in words)
     for word in words:
         assert english_zipf(word) == zipf_frequency(word, "en", wordlist=WORDLIST), word
+
+
+def test_clean_line_skips_for_ascii_only_what_cannot_change_it() -> None:
+    # Issue 19: an ASCII line skips NFC, the invisible characters and the CJK line breaks;
+    # every line must come out as when all steps run.
+    import random
+    import unicodedata
+
+    from crawler import normalize
+
+    def all_steps(text: str) -> str:
+        text = normalize._NOT_TEXT.sub("", text)
+        text = normalize._INVISIBLE.sub("", unicodedata.normalize("NFC", text))
+        if "\n" in text:
+            text = normalize._CJK_LINE_BREAK.sub("", text).replace("\n", " ")
+        if normalize._odd_spacing(text):
+            text = normalize._INLINE_SPACE.sub(" ", text)
+        text = text.strip()
+        return normalize.repair_hyphenation(text) if "-" in text else text
+
+    alphabet = ["a", "b", "-", " ", "  ", "\n", "\t", "\x01", "\x85", "e\u0301", "\u00ad",
+                "\u200b", "科", "学", "\u3000", "é", "co", "opera", "tion"]  # fmt: skip
+    rng = random.Random(20261207)
+    for _ in range(20000):
+        line = "".join(rng.choices(alphabet, k=rng.randrange(12)))
+        assert normalize.clean_line(line) == all_steps(line), repr(line)
