@@ -154,3 +154,86 @@ def test_the_spacing_pre_test_changes_no_line() -> None:
         line = "".join(rng.choices(alphabet, k=rng.randrange(12)))
         assert normalize._odd_spacing(line) == bool(normalize._INLINE_SPACE.search(line)), line
     assert normalize.clean_line("a\u00a0b  c\td") == "a b c d"
+
+
+def test_hyphenation_tried_at_hyphens_repairs_what_the_whole_scan_repairs() -> None:
+    # Issue 19: repair_hyphenation tries its pattern only before a letter-hyphen-letter; it
+    # must give what the pattern's own scan over the whole text gives. A small alphabet makes
+    # runs, word boundaries (digits, accented letters, underscores) and broken words frequent;
+    # the real texts are the development releases.
+    import json
+    import random
+    from pathlib import Path
+
+    from crawler import normalize
+
+    def whole_scan(text: str) -> str:
+        return normalize._HYPHENATED.sub(normalize._repair_run, text)
+
+    rng = random.Random(20261207)
+    pieces = ["-", "-", " ", "\n", "1", "é", "_", "a", "co", "opera", "tion", "Tech", "nology",
+              "al", "so", "net", "zero", "Tai", "wan", "France", "x"]  # fmt: skip
+    for _ in range(20000):
+        text = "".join(rng.choices(pieces, k=rng.randrange(14)))
+        assert normalize.repair_hyphenation(text) == whole_scan(text), text
+    devset = Path(__file__).parent / "classify" / "devset.jsonl"
+    for line in devset.read_text(encoding="utf-8").splitlines():
+        item = json.loads(line)
+        for text in (item["title"], item["body"]):
+            assert normalize.repair_hyphenation(text) == whole_scan(text)
+
+
+def test_english_zipf_reads_what_wordfreq_reads() -> None:
+    # Issue 19: a plain lower-case word missing from the small list reads 0 without wordfreq's
+    # tokenizer; every other word still goes through it. Listed words, unlisted letter runs
+    # and the words of the development releases (names, accents, apostrophes, digits) give
+    # what zipf_frequency gives.
+    import json
+    import random
+    import re
+    from pathlib import Path
+
+    from wordfreq import get_frequency_dict, zipf_frequency
+
+    from crawler.english_words import WORDLIST, english_zipf
+
+    rng = random.Random(19)
+    listed = sorted(get_frequency_dict("en", WORDLIST))
+    words = set(rng.sample(listed, 3000))
+    words |= {
+        "".join(rng.choices("abcdefghijklmnopqrstuvwxyz", k=rng.randint(1, 9))) for _ in range(3000)
+    }
+    devset = Path(__file__).parent / "classify" / "devset.jsonl"
+    for line in devset.read_text(encoding="utf-8").splitlines()[:200]:
+        item = json.loads(line)
+        for raw in re.findall(r"[^\s]+", f"{item['title']} {item['body']}"):
+            words |= {raw, raw.lower(), raw.strip(".,'\"()")}
+    assert any(english_zipf(w) == 0.0 for w in words) and any(english_zipf(w) > 5 for w in words)
+    for word in words:
+        assert english_zipf(word) == zipf_frequency(word, "en", wordlist=WORDLIST), word
+
+
+def test_clean_line_skips_for_ascii_only_what_cannot_change_it() -> None:
+    # Issue 19: an ASCII line skips NFC, the invisible characters and the CJK line breaks;
+    # every line must come out as when all steps run.
+    import random
+    import unicodedata
+
+    from crawler import normalize
+
+    def all_steps(text: str) -> str:
+        text = normalize._NOT_TEXT.sub("", text)
+        text = normalize._INVISIBLE.sub("", unicodedata.normalize("NFC", text))
+        if "\n" in text:
+            text = normalize._CJK_LINE_BREAK.sub("", text).replace("\n", " ")
+        if normalize._odd_spacing(text):
+            text = normalize._INLINE_SPACE.sub(" ", text)
+        text = text.strip()
+        return normalize.repair_hyphenation(text) if "-" in text else text
+
+    alphabet = ["a", "b", "-", " ", "  ", "\n", "\t", "\x01", "\x85", "e\u0301", "\u00ad",
+                "\u200b", "科", "学", "\u3000", "é", "co", "opera", "tion"]  # fmt: skip
+    rng = random.Random(20261207)
+    for _ in range(20000):
+        line = "".join(rng.choices(alphabet, k=rng.randrange(12)))
+        assert normalize.clean_line(line) == all_steps(line), repr(line)

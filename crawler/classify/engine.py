@@ -197,6 +197,8 @@ _NUMBERED_CALL = re.compile(
     r"|first|second|third|fourth|fifth)\s+(?:appel|call)\b"
 )
 _CALL_CATEGORIES = ("type.joint-call",)
+# The noun that closes a numbered call: ``_numbered_calls`` tries the pattern only before it.
+_CALL_NOUN = re.compile(r"(?:appel|call)\b")
 # "Taiwan and France", "la France et le Japon", "Großbritannien und Deutschland", 台法, 한국과 영국.
 _PAIR_GAP = re.compile(
     r"(?: (?:and|&|et|und) (?:the |la |le |les |l'|l’|der |die |dem |den )?"
@@ -1228,9 +1230,33 @@ def _call_phrases(lowered: str) -> list[Term]:
         ]
     if "appel" in lowered or "call" in lowered:
         found += [
-            Term(m.start(), m.end(), m.group(), _CALL_CATEGORIES)
-            for m in _NUMBERED_CALL.finditer(lowered)
+            Term(m.start(), m.end(), m.group(), _CALL_CATEGORIES) for m in _numbered_calls(lowered)
         ]
+    return found
+
+
+def _numbered_calls(lowered: str) -> list[re.Match[str]]:
+    """The matches of ``_NUMBERED_CALL.finditer(lowered)``, found from the call nouns: the
+    pattern opens with a word boundary and alternatives, so ``re`` tried it at every position
+    of the text; a match ends at a call noun, after blanks, after the word it starts with."""
+    found: list[re.Match[str]] = []
+    done = 0
+    for noun in _CALL_NOUN.finditer(lowered):
+        start = noun.start()
+        blank = start
+        while blank and lowered[blank - 1].isspace():  # what ``\s`` matches
+            blank -= 1
+        if blank == start:
+            continue  # "recall": no blank before the noun
+        start = blank
+        while start and (lowered[start - 1].isalnum() or lowered[start - 1] == "_"):  # ``\w``
+            start -= 1
+        if start < done:
+            continue
+        match = _NUMBERED_CALL.match(lowered, start)
+        if match is not None:
+            found.append(match)
+            done = match.end()
     return found
 
 

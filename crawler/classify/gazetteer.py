@@ -320,7 +320,7 @@ class Gazetteer:
         # One Aho-Corasick pass finds them (``leftmost_longest``: the spans a trie regex of
         # the names would match, about three times faster); the left word boundary is
         # checked in ``find``.
-        self.latin_names = automaton(latin)
+        self.latin_names = tables.built(automaton, latin)
         self.cjk_words = frozenset(a for a in self.aliases if not a[0].isascii())
         # Compound items: abbreviations plus the CJK names (and Latin acronyms such as "EU"
         # that Korean writes in compounds like 한-EU).

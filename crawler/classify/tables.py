@@ -16,10 +16,12 @@ CPU, but compiling the eight large patterns (the lexicon's, the shared CJK scan,
 patterns) with ``re.compile`` takes about 400 ms more on every cold start (measured on this
 project's machine), far from "tens of milliseconds"; with the compiled form cached, the whole
 build (``engine.warm_up``) takes about 30 ms of CPU. The gazetteer's Latin names are no regex
-but an Aho-Corasick automaton, rebuilt from the cached names in a few milliseconds.
+but an Aho-Corasick automaton, cached pickled (loading it takes about 7 ms of CPU, building
+it from the names about 40 ms; issue 19).
 
-The key also covers the data files, this package's sources and the installed pycountry and
-babel (their location and the time they were installed): any change rebuilds. The cache
+The key also covers the data files, this package's sources and the installed pycountry,
+babel and pyahocorasick (their location and the time they were installed): any change
+rebuilds. The cache
 lives in ``$STNEWS_CACHE_DIR`` or ``$XDG_CACHE_HOME/stnews`` (``~/.cache/stnews``);
 ``STNEWS_CACHE_DIR=off`` disables it. A directory that cannot be written only costs the
 rebuild.
@@ -58,7 +60,8 @@ def _key() -> str:
         digest.update(package.joinpath(name).read_bytes())
     for name in sorted(p.name for p in package.joinpath("data").iterdir()):
         digest.update(package.joinpath("data", name).read_bytes())
-    for dist in ("pycountry", "babel"):
+    # pyahocorasick too: its automaton is cached pickled (``built``), in its own format.
+    for dist in ("pycountry", "babel", "ahocorasick"):
         # Where the package is installed and when: an upgrade rewrites its files. (Cheaper
         # than ``importlib.metadata.version``, whose import alone takes tens of milliseconds.)
         with contextlib.suppress(ImportError, ValueError, OSError, TypeError):
@@ -111,6 +114,11 @@ def put(name: str, obj: Any) -> None:
 def pattern(builder: Any, words: list[str], *args: Any) -> str:
     """``builder(words, *args)`` (a regex source such as ``trie_regex``), memoised in the cache:
     building a trie over thousands of names costs more than loading its result."""
+    return built(builder, words, *args)
+
+
+def built(builder: Any, words: list[str], *args: Any) -> Any:
+    """``builder(words, *args)``, any picklable result, memoised in the cache as ``pattern``."""
     _load()
     digest = hashlib.sha1("\x00".join(words).encode())
     digest.update(repr(args).encode())

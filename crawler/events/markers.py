@@ -226,7 +226,8 @@ def anchors(text: str) -> frozenset[frozenset[str]]:
     """Rare Latin-script names and acronyms and distinctive numbers: what a translation keeps
     as written ("Franck Paris", "MESRI", "STC", "95.5"). Each name is one anchor holding its
     rare words, so a three-part name counts once and "Yoon Suk-yeol" meets "Yoon Suk Yeol"."""
-    from wordfreq import zipf_frequency  # already a project dependency (hyphenation repair)
+    # The hyphenation repair's lookup and cache (wordfreq's small list; crawler.english_words).
+    from crawler.english_words import english_zipf
 
     out: set[frozenset[str]] = set()
     for match in _LATIN_RUN.finditer(text):
@@ -236,7 +237,7 @@ def anchors(text: str) -> frozenset[frozenset[str]]:
             if len(word) < 2 or word in _COMMON:
                 continue
             # A common English word ("During", "Paris" the city) is no anchor; a name is.
-            if raw.isupper() or _zipf(word, zipf_frequency) < 3.2:
+            if raw.isupper() or english_zipf(word) < 3.2:
                 words.add(word)
         if words:
             out.add(frozenset(words))
@@ -254,13 +255,6 @@ def shared_anchors(a: frozenset[frozenset[str]], b: frozenset[frozenset[str]]) -
         a, b = b, a
     words = set().union(*b) if b else set()
     return sum(1 for name in a if name & words)
-
-
-@lru_cache(maxsize=65536)
-def _zipf(word: str, zipf_frequency: object) -> float:
-    # The small list (words of Zipf above 3, 4 MB instead of 34 MB loaded): the test above is
-    # "below 3.2", which every word missing from it passes as it would with the large list.
-    return zipf_frequency(word, "en", wordlist="small")  # type: ignore[operator]
 
 
 __all__ = ["INSTRUMENTS", "anchors", "instruments", "ordinals", "primary_ordinal", "shared_anchors"]

@@ -154,3 +154,17 @@ def test_fold_odd_lists_every_character_the_markers_fold_differently() -> None:
         if blind.fullmatch(chr(cp)) and chr(cp).lower()[:1] not in letters
     ]  # fmt: skip
     assert odd and all(engine._FOLD_ODD.fullmatch(ch) for ch in odd), odd
+
+
+def test_numbered_calls_found_from_their_nouns_are_the_patterns_matches() -> None:
+    # Issue 19: the numbered-call pattern is tried only before "call"/"appel"; the matches
+    # must be those of its own scan over the whole text, whatever the text.
+    from crawler.classify import engine
+
+    rng = random.Random(20261207)
+    pieces = ["call", "appel", " ", "  ", "\n", "\u00a0", "first", "2", "2nd", "e", "ème",
+              "premier", "x", "re", "_", "é", "second", "calls", "."]  # fmt: skip
+    for _ in range(20000):
+        text = "".join(rng.choices(pieces, k=rng.randrange(10)))
+        expected = [m.span() for m in engine._NUMBERED_CALL.finditer(text)]
+        assert [m.span() for m in engine._numbered_calls(text)] == expected, text
