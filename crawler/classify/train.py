@@ -342,12 +342,10 @@ def choose(
 GRID = tuple(round(float(v), 2) for v in np.arange(0.05, 0.96, 0.05))  # veto and rescue
 
 
-def surface(
-    rows, pred: np.ndarray, weights: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """The objective and the number of verdicts the model overrides, for every (veto,
-    rescue) of GRID at once (``nan`` where rescue < veto): ``objective(figures(rows,
-    verdicts(rows, pred, veto, rescue)))`` with each row counted ``weights`` times."""
+def surface(rows, pred: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """The objective of every (veto, rescue) of GRID at once (``nan`` where rescue < veto):
+    ``objective(figures(rows, verdicts(rows, pred, veto, rescue)))`` with each row counted
+    ``weights`` times."""
     n = len(rows)
     w = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
     found = np.array([r[2] for r in rows], dtype=bool)
@@ -358,7 +356,6 @@ def surface(
     kept = rules & ((pred >= g) | firm)  # (veto, row): the rules' yes the veto leaves
     rescued = found & (pred >= g)  # (rescue, row)
     said = kept[:, None, :] | rescued[None, :, :]  # (veto, rescue, row)
-    overrides = (said != rules) @ w
     precision, recall = [], []
     for lang in LANGUAGES:
         in_lang = np.array([r[3].startswith(lang) for r in rows]) * w
@@ -372,10 +369,8 @@ def surface(
         score = r.mean(axis=0) - PENALTY * short
     else:
         score = (1.25 * p * r / np.maximum(0.25 * p + r, 1e-9)).mean(axis=0)
-    invalid = g > g.T  # rescue below veto
-    score[invalid] = np.nan
-    overrides[invalid] = np.nan
-    return score, overrides
+    score[g > g.T] = np.nan  # rescue below veto
+    return score
 
 
 def smoothed(score: np.ndarray, steps: int) -> np.ndarray:
@@ -436,7 +431,7 @@ def choose_smooth(
     losses = log_losses(rows, preds, fold, weights)
     # On an exact tie the stronger regularisation, the simpler model.
     l2 = min(zip(losses.mean(axis=1), L2_GRID, strict=True), key=lambda t: (t[0], -t[1]))[1]
-    score = smoothed(surface(rows, preds[l2], weights)[0], SMOOTH_STEPS)
+    score = smoothed(surface(rows, preds[l2], weights), SMOOTH_STEPS)
     if allowed is not None:
         score = np.where(allowed[l2], score, np.nan)
     near = np.argwhere(score >= np.nanmax(score) - TIE)
@@ -472,7 +467,7 @@ def _choose_smooth_bounded(
         for v, row in zip(L2_GRID, losses, strict=True):
             se = row.std(ddof=1) / np.sqrt(len(row))
             print(f"l2={v}: out-of-fold log loss {row.mean():.4f} ± {se:.4f}")
-        score, _ = surface(rows, preds[l2])
+        score = surface(rows, preds[l2])
         i, j = GRID.index(veto), GRID.index(rescue)
         print(f"F0.5 at the choice {score[i, j]:.4f} (best of l2={l2}: {np.nanmax(score):.4f})")
         shown = figures(rows, verdicts(rows, preds[l2], veto, rescue))
