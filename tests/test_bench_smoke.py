@@ -195,3 +195,26 @@ def test_store_benchmark_stores_every_release_it_times(tmp_path: Path) -> None:
         assert session.scalar(select(func.count(Release.id))) == 4 + 2 * (6 + 6 + 6)
         assert session.scalar(select(func.count(RawResponse.release_id))) == 4 + 2 * (6 + 6)
     database.dispose()
+
+
+def test_item_path_benchmark_times_every_step_of_every_release() -> None:
+    """``bench.bench_items``'s timed crawl: each pipeline sees each release once, the store's
+    batches and the post-crawl linking are timed, and no step's own time is negative (a
+    batch written inside the ``process_item`` that filled it is not counted twice)."""
+    from bench.bench_items import run_child
+    from bench.crawl import recent_start
+    from bench.server import SiteServer
+
+    count = 20
+    with SiteServer(count, start=recent_start(count), realistic=True) as server:
+        result = run_child(server.start_url, "timed")
+    assert result["code"] == 0
+    calls, spent = result["calls"], result["spent"]
+    for step in ("normalize", "interstitial", "field coverage", "validate",
+                 "enrich (classify)", "deduplicate", "page versions",
+                 "store: process_item (fit, record, submit)"):  # fmt: skip
+        assert calls[step] == count, step
+    assert calls["store: batches written"] >= 1
+    assert calls["linking: signals"] >= 1  # the realistic site has cooperation releases
+    assert all(seconds >= 0 for seconds in spent.values())
+    assert spent["linking: imports"] > 0

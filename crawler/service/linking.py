@@ -20,7 +20,15 @@ from sqlalchemy.orm import Session
 from crawler.events import Linker, rebuild
 from crawler.events.linker import order_key
 from crawler.events.score import FAR_DAYS, WINDOW_DAYS
-from crawler.events.signals import SIGNALS_VERSION, Release, Signals, extract, from_dict, to_dict
+from crawler.events.signals import (
+    SIGNALS_VERSION,
+    Release,
+    Signals,
+    extract,
+    from_dict,
+    numpy_for,
+    to_dict,
+)
 from crawler.events.summary import summarize
 from storage import Database
 from storage import events as store
@@ -103,6 +111,7 @@ def _load(
         for m in stored
         if m.signals_version != SIGNALS_VERSION or m.fingerprint != m.release_fingerprint
     ]
+    numpy_for(len(stale))
     fresh = {r.id: _signals_of(r, zones) for r in store.releases_by_id(session, stale)}
     if refreshed is not None:
         refreshed.update(fresh)
@@ -138,6 +147,7 @@ def _link_batch(session: Session, rows: list[ReleaseRow], report: LinkReport) ->
     fingerprints: dict[str, str] = {}
     for s, event_id in _load(session, store.members_published_between(session, start, end), zones):
         linker.place(s, event_id)
+    numpy_for(len(rows))  # a crawl's few new releases are hashed without NumPy's import
     new = sorted((_safe_signals(r, zones, report) for r in rows), key=order_key)
     fingerprints.update({str(r.id): r.fingerprint for r in rows})
     touched: set[str] = set()
@@ -199,6 +209,7 @@ def rebuild_all(database: Database) -> dict[str, int]:
         fingerprints = {str(m.release_id): m.release_fingerprint for m in stored}
         cooperation = store.cooperation_release_ids(session)
         missing = [i for i in cooperation if str(i) not in signals]
+        numpy_for(len(missing))
         for row in store.releases_by_id(session, missing):
             signals[str(row.id)] = _signals_of(row, zones)
             fingerprints[str(row.id)] = row.fingerprint

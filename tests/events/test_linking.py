@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import replace
 from datetime import date
 
@@ -182,9 +183,10 @@ def test_a_release_that_links_two_events_merges_them_into_the_older() -> None:
     bridge = linker.add(s["sbs-krus-cet-ko"])
     assert bridge.event_id == wh.event_id and bridge.merged == (first_korean.event_id,)
     assert linker.resolve(first_korean.event_id) == wh.event_id
-    assert linker.event_of["newsis-krus-cet-ko"] == wh.event_id or linker.resolve(
-        linker.event_of["newsis-krus-cet-ko"]
-    ) == wh.event_id
+    assert (
+        linker.event_of["newsis-krus-cet-ko"] == wh.event_id
+        or linker.resolve(linker.event_of["newsis-krus-cet-ko"]) == wh.event_id
+    )
 
 
 def test_stored_signals_give_back_the_same_links() -> None:
@@ -202,11 +204,19 @@ def test_a_release_without_partners_founds_its_own_event() -> None:
 
 def test_minhash_gives_datasketchs_values() -> None:
     """Stored signals hold MinHash values; ``minhash`` computes them without importing
-    datasketch (its package imports SciPy) and must give exactly datasketch's."""
-    import numpy as np
+    datasketch (its package imports SciPy), by NumPy or in pure Python (no NumPy import for a
+    crawl's few releases), and both paths must give exactly datasketch's."""
     from datasketch import MinHash
 
-    from crawler.events.signals import NUM_PERM, SCHEME, _language, minhash, shingles
+    from crawler.events.signals import (
+        NUM_PERM,
+        SCHEME,
+        _language,
+        _minhash_numpy,
+        _minhash_pure,
+        minhash,
+        shingles,
+    )
 
     checked = 0
     for row in rows():
@@ -219,7 +229,49 @@ def test_minhash_gives_datasketchs_values() -> None:
             continue
         theirs = MinHash(num_perm=NUM_PERM, seed=1, scheme=SCHEME)
         theirs.update_batch(list(grams))
-        assert ours is not None and ours.dtype == theirs.hashvalues.dtype
-        assert np.array_equal(ours, theirs.hashvalues), row["id"]
+        expected = tuple(int(v) for v in theirs.hashvalues)
+        # Both paths on the same hashes, whichever ``minhash`` took here.
+        raw = b"".join(hashlib.sha1(g).digest()[:4] for g in grams)
+        assert ours == expected, row["id"]
+        assert _minhash_pure(raw, len(grams)) == expected, row["id"]
+        assert _minhash_numpy(raw) == expected, row["id"]
         checked += 1
     assert checked > 100
+
+
+def test_written_out_permutations_are_datasketchs() -> None:
+    import numpy as np
+
+    from crawler.events.signals import _A, _B, _SEED, NUM_PERM
+
+    gen = np.random.RandomState(_SEED)  # as datasketch draws its affine32 permutations
+    a = gen.randint(0, 1 << 31, NUM_PERM, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = gen.randint(0, 1 << 32, NUM_PERM, dtype=np.uint32)
+    assert tuple(a.tolist()) == _A and tuple(b.tolist()) == _B
+
+
+def test_similarity_counts_equal_slots() -> None:
+    from crawler.events.signals import similarity
+
+    a = tuple(range(64))
+    b = a[:48] + tuple(range(100, 116))
+    assert similarity(a, a) == 1.0 and similarity(a, b) == 0.75
+
+
+def test_a_small_batch_hashes_without_numpy() -> None:
+    """A crawl's few new releases are linked without importing NumPy (80 ms)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from crawler.events.signals import extract, Release, numpy_for\n"
+        "numpy_for(5)\n"
+        "s = extract(Release(key='1', title='Korea and France sign a science agreement',"
+        " body='Seoul and Paris agreed on joint research in quantum computing.',"
+        " language='en', agency_country='KR', partners=('FR',), coop_type='agreement'))\n"
+        "assert s.minhash is not None\n"
+        "print('numpy' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
