@@ -213,7 +213,11 @@ def objective(found: dict[str, tuple[float, float]]) -> float:
 #: classcv, 1,156 development releases; precision / recall, false positives, misses) the
 #: plateau gave 0.939 / 0.901 (32, 54), the median 0.934 / 0.886 (34, 62), the jackknife
 #: 0.939 / 0.896 (32, 57), and neither steadied the thresholds from fold to fold (veto 0.2 or
-#: 0.25 to 0.65 or 0.7 with each), so the plateau stayed until "smooth".
+#: 0.25 to 0.65 or 0.7 with each), so the plateau stayed until "smooth". "blind"
+#: (``choose_blind``, branch classblind): l2 as "smooth", the thresholds also by the
+#: rule-blind rows of the fresh batches; not the default (docs/classification.md, branch
+#: classblind: it did no better than "smooth" on a batch left out, and the blind rows show the
+#: thresholds moving two or three of their 235 verdicts).
 CHOICE = "smooth"
 #: The long-news bound of tests/classify/test_long_bodies.py: of the 543 verdicts on real
 #: general news (181 articles, three homes), at most this share may say cooperation; with
@@ -611,7 +615,8 @@ def _choose_blind_verbose(
         for name, some, pred in (("development", rows, preds[l2]), ("blind", blind.rows,
                                  blind_preds(l2))):  # fmt: skip
             shown = figures(some, verdicts(some, pred, veto, rescue))
-            line = " ".join(f"{k} {p:.2f}/{r:.2f}" for k, (p, r) in shown.items())
+            present = {"all"} | {k for k in LANGUAGES for r in some if r[3].startswith(k)}
+            line = " ".join(f"{k} {p:.2f}/{r:.2f}" for k, (p, r) in shown.items() if k in present)
             print(f"{name}: {line}")
         print(f"chosen (blind, weight {BLIND_WEIGHT}): l2={l2} veto={veto} rescue={rescue}")
     return l2, veto, rescue
