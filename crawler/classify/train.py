@@ -10,6 +10,10 @@ precision first (F0.5, averaged over the languages so that each counts alike), s
 announcement costs a reader more than a missed one. ``--check`` only prints the
 cross-validated figures. Training needs scikit-learn (``pip install -e '.[train]'``);
 classifying does not: the model is read from JSON and scored in plain Python (``model.py``).
+
+Size: over 600 lines because the ways of choosing the thresholds that were measured against
+each other (smooth, blind, plateau, median, jackknife) and ``--cv``, which judges them, share
+the fitting, the surface and the verdicts; apart, each module would import the others.
 """
 
 from __future__ import annotations
