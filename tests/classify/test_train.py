@@ -120,3 +120,136 @@ def test_l2_is_the_one_with_the_least_log_loss(sharpest: float) -> None:
     losses = train.log_losses(rows, preds, fold)
     assert train.L2_GRID[int(np.argmin(losses.mean(axis=1)))] == sharpest
     assert train.choose_smooth(rows, preds, fold)[0] == sharpest
+
+
+def _blind_set() -> train.Blind:
+    """Rule-blind rows: per language of four, 10 announcements the model gives 0.9 and 10
+    non-announcements, all called cooperation by the rules, that it gives 0.55 (the rules'
+    false positives on a new batch), half in batch "v" and half in "w"; and one Korean pair."""
+    rows, batches, groups = [], [], []
+    for lang in ("en", "zh-Hant", "fr", "de"):
+        for k in range(20):
+            rows.append(({}, k < 10, True, lang, True))
+            batches.append("vw"[k % 2])
+            groups.append(f"{lang}-{k}")
+    rows += [({}, True, True, "ko", True), ({}, False, True, "ko", True)]
+    batches += ["v", "w"]
+    groups += ["ko-0", "ko-1"]
+    return train.Blind(rows, batches, groups)
+
+
+def _blind_preds(blind: train.Blind) -> np.ndarray:
+    return np.array([0.9 if r[1] else 0.55 for r in blind.rows])
+
+
+@pytest.mark.parametrize("weight", [1.0, 0.5])
+def test_blind_choice_vetoes_what_the_blind_rows_show_wrong(
+    weight: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(train, "BLIND_WEIGHT", weight)
+    rows, _, preds = _rows()  # development: any veto in (0.2, 0.8] is right
+    fold = np.arange(len(rows)) % 5
+    blind = _blind_set()
+    assert blind.languages() == ("en", "zh", "fr", "de")  # one Korean pair is too few
+    p_blind = _blind_preds(blind)
+    chosen = train.choose_blind(rows, preds, fold, blind, lambda l2: p_blind)
+    assert chosen == train.choose_blind(rows, preds, fold, blind, lambda l2: p_blind)
+    l2, veto, rescue = chosen
+    assert l2 == train.choose_smooth(rows, preds, fold)[0]  # l2 as the smooth choice
+    # On the development rows alone the middle of (0.2, 0.8] is taken; the blind rows
+    # need a veto over 0.55, and the development ones one up to 0.8.
+    assert train.choose_smooth(rows, preds, fold)[1] <= 0.55 < veto
+    if weight < 1.0:
+        assert veto <= 0.8 and train.verdicts(rows, preds[l2], veto, rescue) == [r[1] for r in rows]
+    assert train.verdicts(blind.rows, p_blind, veto, rescue) == [r[1] for r in blind.rows]
+
+
+def test_the_choose_entry_needs_the_blind_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("sklearn")
+    monkeypatch.setattr(train, "CHOICE", "blind")
+    rows, groups, preds = _rows()
+    with pytest.raises(ValueError, match="blind"):
+        train.choose(rows, groups, verbose=False, preds=preds)
+    # The rows get an input the fitted models can read: the gold label, blurred.
+    rows = [({"score": 0.7 if r[1] else 0.3}, *r[1:]) for r in rows]
+    blind = _blind_set()
+    blind = train.Blind([({"score": 0.5}, *r[1:]) for r in blind.rows], blind.batches, blind.groups)
+    with pytest.raises(ValueError, match="no language"):  # 5 a language in batch v
+        blind.without("w").languages()
+    monkeypatch.setattr(train, "MIN_BLIND_COOP", 5)
+    chosen = train.choose(rows, groups, verbose=False, preds=preds, batches=[None] * len(rows),
+                          blind=blind.without("w"))  # fmt: skip
+    assert set(blind.without("w").batches) == {"v"}
+    assert chosen[0] in train.L2_GRID and chosen[1] <= chosen[2]
+
+
+def test_each_blind_batch_is_scored_by_a_model_fitted_without_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A development row of batch v or w carries a mark of its batch: the model that scores
+    a batch's blind rows must never have been fitted on a row with that batch's mark."""
+    pytest.importorskip("sklearn")
+    rng = np.random.default_rng(5)
+    rows, batches = [], []
+    for k in range(120):
+        batch = (None, "v", "w")[k % 3]
+        gold = bool(k % 2)
+        x = {"score": float(gold) + rng.normal(0, 0.5), "t_coop": float(rng.random() < 0.5)}
+        if batch:
+            x["mark_" + batch] = 1.0
+        rows.append((x, gold, True, train.LANGUAGES[k % 6], gold))
+        batches.append(batch)
+    blind = train.Blind(
+        [({"score": 1.0, "mark_v": 1.0}, True, True, "en", True),
+         ({"score": 0.0, "mark_w": 1.0}, False, True, "en", False)],
+        ["v", "w"], ["a", "b"],
+    )  # fmt: skip
+    fitted: list[set[str]] = []
+    real_fit = train.fit
+
+    def recording_fit(xs, y, l2, scale):
+        fitted.append(set().union(*xs))
+        return real_fit(xs, y, l2, scale)
+
+    monkeypatch.setattr(train, "fit", recording_fit)
+    p = train.blind_probabilities(rows, batches, blind, 1.0)
+    assert [("mark_v" in keys, "mark_w" in keys) for keys in fitted] == [
+        (False, True),  # batch v's row scored by a model that saw only w's marks
+        (True, False),
+    ]
+    # The same probabilities as a model fitted by hand without the batch.
+    keep = [i for i, b in enumerate(batches) if b != "v"]
+    pruned, scale = train.prune([rows[i][0] for i in keep])
+    vectorizer, model = real_fit(
+        pruned, np.array([rows[i][1] for i in keep], dtype=int), 1.0, scale
+    )
+    expected = model.predict_proba(vectorizer.transform([train.scaled(blind.rows[0][0], scale)]))
+    assert p[0] == pytest.approx(expected[0, 1])
+
+
+def test_blind_rows_file_holds_development_items_in_todays_feature_layout() -> None:
+    """The stored rows: only development items of the batches the header names, each
+    computed by its batch's commit, with today's feature names (the rules' fixed features,
+    then kinds and negative categories of today's lexicon)."""
+    import json
+
+    from crawler.classify import lexicon
+    from crawler.classify.engine import classify
+    from crawler.classify.scoring import held_out
+
+    lines = train.BLIND_ROWS.read_text(encoding="utf-8").splitlines()
+    header, records = json.loads(lines[0]), [json.loads(line) for line in lines[1:]]
+    assert set(header["commits"]) == {r["batch"] for r in records} == {"v", "w"}
+    trace: dict = {}
+    classify("Taiwan and Japan sign a science MOU", "", "TW", "en", trace, model=False)
+    fixed = {k for k in trace["features"] if not k.startswith(("t_kind_", "t_neg."))}
+    categories = lexicon.lexicon().categories_defined
+    known = fixed | {"t_kind_" + c[5:] for c in categories if c.startswith("type.")}
+    known |= {"t_" + c for c in categories if c.startswith("neg.")}
+    for r in records:
+        assert not held_out(r["id"]) and train.batch_of(r["id"]) == r["batch"]
+        assert r["commit"] == header["commits"][r["batch"]]
+        assert fixed <= set(r["features"]) <= known, set(r["features"]) ^ known
+    blind = train.blind_rows(frozenset())
+    assert len(blind.rows) == len(records) and blind.languages() == ("en", "zh", "fr", "de")
+    assert [r[1] for r in blind.rows] == [r["is_cooperation"] for r in records]
