@@ -405,6 +405,23 @@ def classify(
         evidence_anniversary = False
     evidence: list[str] = []
     score = 0.0
+    # Who signs: "東亞經濟協會與陽明交大簽署合作意願書 推動台日半導體產學合作" signs in a clause
+    # that names no foreign side (Japan is the aim of the other clause), and the lead's
+    # signing sentence names none either: the parties are domestic.
+    domestic_signing = ""
+    if title and t.foreign and not (set(t_kinds) & _MECHANISMS) - {"agreement"}:
+        apart = _signed_apart(title, terms, t.foreign)
+        signing_unit = next(
+            (u for i, u in sorted(units.items()) if 0 <= i <= last_lead and u.signing), None
+        )
+        # A region ("東亞" in 東亞經濟協會) names no party; "both sides" (雙方, 양국) are
+        # the title's.
+        if (
+            signing_unit is not None
+            and not any(not m.code.startswith(REGION_PREFIX) for m in signing_unit.foreign)
+            and not _BOTH_SIDES.search(text, *_clause_span(signing_unit, units, starts, text))
+        ):
+            domestic_signing = apart
     if t.foreign and (t.coop or t_kinds or t.bilateral):
         score += TITLE_LINK
         evidence.append("title: " + _names(t.foreign) + " + " + _terms(t, t_kinds))
@@ -548,6 +565,13 @@ def classify(
         score += NEGATIVE_TITLE
         hard_veto = True
         evidence.append("title is a heading (plural cooperation noun, no verb or count)")
+    if domestic_signing:
+        score += NEGATIVE_TITLE
+        hard_veto = True
+        evidence.append(
+            f"title: the agreement ({domestic_signing!r}) stands in a clause that names no"
+            " foreign side, and the lead's signing sentence names none: domestic parties"
+        )
     domestic = any("neg.domestic" in x.categories for x in t.negative)
     if t.negative and (domestic or not t_kinds):
         # Research results stay results whatever their wording; a trade or budget title that
@@ -1213,6 +1237,43 @@ def _new_signing(
         ):
             return True
     return False
+
+
+# Where a headline's clauses part: a blank between Chinese or Japanese characters (their
+# headlines join clauses so; Korean spaces its words), a full-width or Latin comma or
+# semicolon, a spaced dash.
+_HAN_KANA = "\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff"
+_CLAUSE_BREAK = re.compile(rf"(?<=[{_HAN_KANA}]) (?=[{_HAN_KANA}])|[，；;]|, | [–—] ")
+
+
+_BOTH_SIDES = re.compile(
+    r"雙方|双方|兩國|两国|両国|양국|양측|양 기관|\b(?:both sides|the two countries|les deux pays"
+    r"|beide seiten|beiden seiten|beide länder|beiden länder)\b",
+    re.IGNORECASE,
+)
+
+
+def _clause_span(
+    u: _Unit, units: dict[int, _Unit], starts: list[int], text: str
+) -> tuple[int, int]:
+    i = next(k for k, v in units.items() if v is u)
+    return starts[i], _sentence_end(starts, i, text)
+
+
+def _signed_apart(title: str, terms: list[Term], foreign: list[Mention]) -> str:
+    """The title's agreement term when every one of them stands in a clause (``_CLAUSE_BREAK``)
+    that names none of the title's foreign sides, else ""."""
+    found = [x for x in terms if x.end <= len(title) and "type.agreement" in x.categories]
+    if not found:
+        return ""
+    cuts = [0, *(m.end() for m in _CLAUSE_BREAK.finditer(title)), len(title) + 1]
+    if len(cuts) == 2:
+        return ""
+    for x in found:
+        k = bisect_right(cuts, x.start) - 1
+        if any(cuts[k] <= m.start < cuts[k + 1] for m in foreign):
+            return ""
+    return found[0].text
 
 
 def _call_phrases(lowered: str) -> list[Term]:
