@@ -102,23 +102,15 @@ _STATEMENT_TERMS = frozenset({
 })
 # ... unless the statement is signed ("共同声明に署名", "signed a joint statement"): a signed
 # statement is the agreement itself, even when the lead also names the meeting it was signed at.
-_SIGNED = re.compile(r"署名|서명|簽署|簽訂|\bsign(?:s|ed|ing)?\b|\bsigné|unterzeichne")
-# A signing in a sentence: the statement rule's words, and the nouns and CJK verbs of signing.
-_SIGNING = re.compile(_SIGNED.pattern + r"|signature|unterzeichnung|締結|체결|簽約", re.IGNORECASE)
+# Signing acts are one vocabulary, ``[signing]`` in lexicon.toml (a sentence's ``_Unit.signing``),
+# read by the three rules that ask whether something was signed: this one, an envoy's visit
+# that signs, and an anniversary's lead that signs something new.
 # Reception verbs: a title that opens with one reports a visit, whatever the visitors attend.
 _RECEPTION_TERMS = frozenset({
     "接見", "會見", "拜會", "접견", "면담", "表敬", "会見",
     "receives", "welcomes", "reçoit", "empfängt",
 })
 
-# Signing acts (not agreement nouns): an envoy's visit whose first sentence reports one
-# ("..., wo ein Memorandum of Understanding unterzeichnet wurde") is the signing's news.
-_SIGNING_TERMS = frozenset({
-    "sign", "signs", "signed", "signing", "inks", "inked",
-    "signe", "signent", "signé", "signée", "signés", "signature",
-    "unterzeichnen", "unterzeichnet", "unterzeichnung", "unterzeichneten", "besiegelt",
-    "簽署", "簽訂", "簽約", "締結", "署名", "체결", "서명",
-})
 # Words that put a signing in the past ("signed since", "had signed", 지난해): ``_PAST``
 # (with years) for a trip's agreements, ``_PAST_WORDS`` for an envoy's, without years (the
 # visit's own date carries one: "am 4. August 2021").
@@ -244,6 +236,7 @@ class _Unit:
     hard_negative: list[Term] = field(default_factory=list)  # promotion, overviews
     anniversary: list[Term] = field(default_factory=list)
     renewal: list[Term] = field(default_factory=list)
+    signing: list[Term] = field(default_factory=list)  # acts of signing ([signing] in lexicon.toml)
     bilateral: list[str] = field(default_factory=list)  # "Taiwan-France" and the like
     bilateral_codes: set[str] = field(default_factory=set)  # their foreign members
 
@@ -412,6 +405,23 @@ def classify(
         evidence_anniversary = False
     evidence: list[str] = []
     score = 0.0
+    # Who signs: "東亞經濟協會與陽明交大簽署合作意願書 推動台日半導體產學合作" signs in a clause
+    # that names no foreign side (Japan is the aim of the other clause), and the lead's
+    # signing sentence names none either: the parties are domestic.
+    domestic_signing = ""
+    if title and t.foreign and not (set(t_kinds) & _MECHANISMS) - {"agreement"}:
+        apart = _signed_apart(title, terms, t.foreign)
+        signing_unit = next(
+            (u for i, u in sorted(units.items()) if 0 <= i <= last_lead and u.signing), None
+        )
+        # A region ("東亞" in 東亞經濟協會) names no party; "both sides" (雙方, 양국) are
+        # the title's.
+        if (
+            signing_unit is not None
+            and not any(not m.code.startswith(REGION_PREFIX) for m in signing_unit.foreign)
+            and not _BOTH_SIDES.search(text, *_clause_span(signing_unit, units, starts, text))
+        ):
+            domestic_signing = apart
     if t.foreign and (t.coop or t_kinds or t.bilateral):
         score += TITLE_LINK
         evidence.append("title: " + _names(t.foreign) + " + " + _terms(t, t_kinds))
@@ -466,16 +476,8 @@ def classify(
         # witnesses on it.
         i0 = bisect_right(starts, body_start) - 1
         end0 = _sentence_end(starts, i0, text)
-        if not _PAST_WORDS.search(text, starts[i0], end0):
-            signing = next(
-                (
-                    x.text for x in terms
-                    if starts[i0] <= x.start < end0
-                    and "type.agreement" in x.categories
-                    and x.text in _SIGNING_TERMS
-                ),
-                "",
-            )
+        if lead0.signing and not _PAST_WORDS.search(text, starts[i0], end0):
+            signing = lead0.signing[0].text
     if signing:
         envoy = lead_courtesy = False
         evidence.append(f"an envoy's visit, and the lead reports a signing ({signing!r})")
@@ -563,6 +565,13 @@ def classify(
         score += NEGATIVE_TITLE
         hard_veto = True
         evidence.append("title is a heading (plural cooperation noun, no verb or count)")
+    if domestic_signing:
+        score += NEGATIVE_TITLE
+        hard_veto = True
+        evidence.append(
+            f"title: the agreement ({domestic_signing!r}) stands in a clause that names no"
+            " foreign side, and the lead's signing sentence names none: domestic parties"
+        )
     domestic = any("neg.domestic" in x.categories for x in t.negative)
     if t.negative and (domestic or not t_kinds):
         # Research results stay results whatever their wording; a trade or budget title that
@@ -795,14 +804,22 @@ def classify(
             and t_kinds.get("agreement", _NO_TERM).text in _STATEMENT_TERMS
             and ("joint-committee" in lead_kinds or "joint-committee" in t_kinds)
         )
-        signing = (
-            statement
-            and "joint-committee" not in t_kinds
-            and _SIGNED.search(lowered, 0, _sentence_end(starts, first_body + 1, text))
+        signed_statement = (
+            next(
+                (
+                    x.text
+                    for i, u in sorted(units.items())
+                    if i <= first_body + 1
+                    for x in u.signing
+                ),
+                "",
+            )
+            if statement and "joint-committee" not in t_kinds
+            else ""
         )
-        if signing:
+        if signed_statement:
             kind_reason = (
-                f"the statement is signed ({signing.group()!r}): an agreement, though the lead"
+                f"the statement is signed ({signed_statement!r}): an agreement, though the lead"
                 " names the meeting it was signed at"
             )
         elif statement:
@@ -910,6 +927,8 @@ def _units(
                 u.anniversary.append(term)
             elif cat == "renewal":
                 u.renewal.append(term)
+            elif cat == "signing":
+                u.signing.append(term)
     for pos, label, codes in _bilateral(text, mentions, compounds, home):
         i = index(pos)
         u = units.get(i)
@@ -1212,12 +1231,49 @@ def _new_signing(
             return True
         end = _sentence_end(starts, i, text)
         if (
-            _SIGNING.search(text, starts[i], end)
+            u.signing
             and not _ANNIVERSARY_YEARS.search(lowered, starts[i], end)
             and not _PAST.search(text, starts[i], end)
         ):
             return True
     return False
+
+
+# Where a headline's clauses part: a blank between Chinese or Japanese characters (their
+# headlines join clauses so; Korean spaces its words), a full-width or Latin comma or
+# semicolon, a spaced dash.
+_HAN_KANA = "\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff"
+_CLAUSE_BREAK = re.compile(rf"(?<=[{_HAN_KANA}]) (?=[{_HAN_KANA}])|[，；;]|, | [–—] ")
+
+
+_BOTH_SIDES = re.compile(
+    r"雙方|双方|兩國|两国|両国|양국|양측|양 기관|\b(?:both sides|the two countries|les deux pays"
+    r"|beide seiten|beiden seiten|beide länder|beiden länder)\b",
+    re.IGNORECASE,
+)
+
+
+def _clause_span(
+    u: _Unit, units: dict[int, _Unit], starts: list[int], text: str
+) -> tuple[int, int]:
+    i = next(k for k, v in units.items() if v is u)
+    return starts[i], _sentence_end(starts, i, text)
+
+
+def _signed_apart(title: str, terms: list[Term], foreign: list[Mention]) -> str:
+    """The title's agreement term when every one of them stands in a clause (``_CLAUSE_BREAK``)
+    that names none of the title's foreign sides, else ""."""
+    found = [x for x in terms if x.end <= len(title) and "type.agreement" in x.categories]
+    if not found:
+        return ""
+    cuts = [0, *(m.end() for m in _CLAUSE_BREAK.finditer(title)), len(title) + 1]
+    if len(cuts) == 2:
+        return ""
+    for x in found:
+        k = bisect_right(cuts, x.start) - 1
+        if any(cuts[k] <= m.start < cuts[k + 1] for m in foreign):
+            return ""
+    return found[0].text
 
 
 def _call_phrases(lowered: str) -> list[Term]:
