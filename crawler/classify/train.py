@@ -486,7 +486,8 @@ def middle_of_top(score: np.ndarray) -> tuple[float, float]:
 #: (``crawler/classify/blindrows.py`` wrote them; the header names the commits).
 BLIND_ROWS = ROOT / "tests" / "classify" / "data" / "blind_rows.jsonl"
 #: A language counts in the blind surface only with at least this many blind cooperation
-#: items (batches v, w and x: en 67, fr 40, de 35, zh-Hant 24, ja 15, ko 14; batch v alone has zh-Hant 7).
+#: items (batches v, w and x: en 67, fr 40, de 35, zh-Hant 24, ja 15, ko 14; batch v alone
+#: has zh-Hant 7).
 MIN_BLIND_COOP = 10
 #: In the "blind" choice, the blind surface's share of the score (the development surface
 #: has the rest): see ``choose_blind``. Half: alone, the blind rows (235, of which 13 rules'
