@@ -354,13 +354,7 @@ def choose(
             part = "pooled" if len(chosen) == 1 else f"inner fold {k}"
             print(f"{part}: best {max(candidates[k])[0]:.4f}, {near} settings within {TIE}; "
                   f"middle l2={c[1]} veto={c[2]} rescue={c[3]}")  # fmt: skip
-        shown = figures(rows, verdicts(rows, preds[l2], veto, rescue))
-        line = " ".join(f"{k} {p:.2f}/{r:.2f}" for k, (p, r) in shown.items())
-        print(f"chosen ({CHOICE}): l2={l2} veto={veto} rescue={rescue}: {line}")
-        if news is not None:
-            news_rows_, p_news = news[l2]
-            print(f"long news: {sum(verdicts(news_rows_, p_news, veto, rescue))} of "
-                  f"{len(news_rows_)} verdicts say cooperation")  # fmt: skip
+        _print_chosen(CHOICE, rows, preds[l2], (l2, veto, rescue), news)
     return l2, veto, rescue
 
 
@@ -607,10 +601,7 @@ def _choose_blind_verbose(
 
     l2, veto, rescue = choose_blind(rows, preds, fold, blind, blind_preds)
     if verbose:
-        losses = log_losses(rows, preds, fold)
-        for v, row in zip(L2_GRID, losses, strict=True):
-            se = row.std(ddof=1) / np.sqrt(len(row))
-            print(f"l2={v}: out-of-fold log loss {row.mean():.4f} ± {se:.4f}")
+        _print_losses(rows, preds, fold)
         langs = blind.languages()
         score = surface(blind.rows, blind_preds(l2), languages=langs)
         i, j = GRID.index(veto), GRID.index(rescue)
@@ -650,21 +641,36 @@ def _choose_smooth_bounded(
     fold = fold_ids(rows, groups)
     l2, veto, rescue = choose_smooth(rows, preds, fold, allowed=allowed)
     if verbose:
-        losses = log_losses(rows, preds, fold)
-        for v, row in zip(L2_GRID, losses, strict=True):
-            se = row.std(ddof=1) / np.sqrt(len(row))
-            print(f"l2={v}: out-of-fold log loss {row.mean():.4f} ± {se:.4f}")
+        _print_losses(rows, preds, fold)
         score = surface(rows, preds[l2])
         i, j = GRID.index(veto), GRID.index(rescue)
         print(f"F0.5 at the choice {score[i, j]:.4f} (best of l2={l2}: {np.nanmax(score):.4f})")
-        shown = figures(rows, verdicts(rows, preds[l2], veto, rescue))
-        line = " ".join(f"{k} {p:.2f}/{r:.2f}" for k, (p, r) in shown.items())
-        print(f"chosen (smooth): l2={l2} veto={veto} rescue={rescue}: {line}")
-        if news is not None:
-            news_rows_, p_news = news[l2]
-            print(f"long news: {sum(verdicts(news_rows_, p_news, veto, rescue))} of "
-                  f"{len(news_rows_)} verdicts say cooperation")  # fmt: skip
+        _print_chosen("smooth", rows, preds[l2], (l2, veto, rescue), news)
     return l2, veto, rescue
+
+
+def _print_losses(rows, preds: dict[float, np.ndarray], fold: np.ndarray) -> None:
+    for v, row in zip(L2_GRID, log_losses(rows, preds, fold), strict=True):
+        se = row.std(ddof=1) / np.sqrt(len(row))
+        print(f"l2={v}: out-of-fold log loss {row.mean():.4f} ± {se:.4f}")
+
+
+def _print_chosen(
+    name: str,
+    rows,
+    pred: np.ndarray,
+    setting: tuple[float, float, float],
+    news: dict[float, tuple[list[Row], np.ndarray]] | None,
+) -> None:
+    """The chosen setting with its cross-validated figures, and the long-news count."""
+    l2, veto, rescue = setting
+    shown = figures(rows, verdicts(rows, pred, veto, rescue))
+    line = " ".join(f"{k} {p:.2f}/{r:.2f}" for k, (p, r) in shown.items())
+    print(f"chosen ({name}): l2={l2} veto={veto} rescue={rescue}: {line}")
+    if news is not None:
+        news_rows_, p_news = news[l2]
+        print(f"long news: {sum(verdicts(news_rows_, p_news, veto, rescue))} of "
+              f"{len(news_rows_)} verdicts say cooperation")  # fmt: skip
 
 
 def payload(rows, langs: frozenset[str], l2: float, veto: float, rescue: float) -> dict:
