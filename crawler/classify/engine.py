@@ -411,15 +411,17 @@ def classify(
     domestic_signing = ""
     if title and t.foreign and not (set(t_kinds) & _MECHANISMS) - {"agreement"}:
         apart = _signed_apart(title, terms, t.foreign)
-        signing_unit = next(
-            (u for i, u in sorted(units.items()) if 0 <= i <= last_lead and u.signing), None
+        signing_at = next(
+            (i for i, u in sorted(units.items()) if 0 <= i <= last_lead and u.signing), None
         )
         # A region ("東亞" in 東亞經濟協會) names no party; "both sides" (雙方, 양국) are
         # the title's.
         if (
-            signing_unit is not None
-            and not any(not m.code.startswith(REGION_PREFIX) for m in signing_unit.foreign)
-            and not _BOTH_SIDES.search(text, *_clause_span(signing_unit, units, starts, text))
+            signing_at is not None
+            and not any(not m.code.startswith(REGION_PREFIX) for m in units[signing_at].foreign)
+            and not _BOTH_SIDES.search(
+                text, starts[signing_at], _sentence_end(starts, signing_at, text)
+            )
         ):
             domestic_signing = apart
     if t.foreign and (t.coop or t_kinds or t.bilateral):
@@ -1251,13 +1253,6 @@ _BOTH_SIDES = re.compile(
     r"|beide seiten|beiden seiten|beide länder|beiden länder)\b",
     re.IGNORECASE,
 )
-
-
-def _clause_span(
-    u: _Unit, units: dict[int, _Unit], starts: list[int], text: str
-) -> tuple[int, int]:
-    i = next(k for k, v in units.items() if v is u)
-    return starts[i], _sentence_end(starts, i, text)
 
 
 def _signed_apart(title: str, terms: list[Term], foreign: list[Mention]) -> str:
