@@ -25,7 +25,9 @@ from pathlib import Path
 
 
 def batch_of(item_id: str) -> str | None:
-    """The batch letter of an id ("en-v-bmbf-001" -> "v", "zh-Hant-w-x-001" -> "w")."""
+    """The batch letter of an id ("en-v-bmbf-001" -> "v", "zh-Hant-w-x-001" -> "w"). Not
+    ``train.batch_of``: this file imports the package of the old commit, whose ``BATCHES``
+    does not yet name the batch it is asked for."""
     parts = item_id.split("-")
     if parts[1:2] == ["Hant"]:
         parts = parts[1:]
