@@ -12,6 +12,7 @@ This module imports only the standard library: the forkserver imports it to find
 
 from __future__ import annotations
 
+import contextlib
 import io
 import multiprocessing
 import os
@@ -101,7 +102,13 @@ class Forked:
         self._captured = (stdout is None, stderr is None)
         for path in {self._stdout, self._stderr}:
             Path(path).write_bytes(b"")
-        paths = {"stdin": str(stdin), "stdout": str(self._stdout), "stderr": str(self._stderr)}
+        self._status = folder / "status"
+        paths = {
+            "stdin": str(stdin),
+            "stdout": str(self._stdout),
+            "stderr": str(self._stderr),
+            "status": str(self._status),
+        }
         self._process = _context.Process(
             target=_child, args=(list(argv), dict(env), str(cwd), paths, None)
         )
@@ -111,7 +118,7 @@ class Forked:
 
     def poll(self) -> int | None:
         if self.returncode is None:
-            self.returncode = self._process.exitcode
+            self.returncode = _exit_code(self._process.exitcode, self._status)
         return self.returncode
 
     def wait(self, timeout: float | None = None) -> int:
@@ -171,6 +178,7 @@ def run(
         for name in ("stdout", "stderr"):
             files[name].touch()
         paths = {name: str(path) for name, path in files.items()}
+        paths["status"] = str(Path(folder, "status"))
         child = _context.Process(
             target=_child, args=(list(argv), dict(env), str(cwd), paths, offline_but)
         )
@@ -182,10 +190,25 @@ def run(
             raise subprocess.TimeoutExpired(["stnews", *argv], timeout)
         return subprocess.CompletedProcess(
             ["stnews", *argv],
-            child.exitcode if child.exitcode is not None else -1,
+            _exit_code(child.exitcode, Path(paths["status"])) if child.exitcode is not None else -1,
             files["stdout"].read_text(encoding="utf-8", errors="replace"),
             files["stderr"].read_text(encoding="utf-8", errors="replace"),
         )
+
+
+def _exit_code(reported: int | None, status: Path) -> int | None:
+    """The child's exit code: the one it wrote down, when multiprocessing reports 255.
+
+    ``popen_forkserver.Popen.poll`` reports 255 when it cannot read the status the forkserver
+    sends (EOF), which happens under load for children that exited normally (CPython
+    gh-140867; once here, the soak's `stnews feed` "exited 255" with empty stderr). The child
+    writes its code to ``status`` just before ``os._exit``; a child killed by a signal writes
+    nothing, and its negative code stands.
+    """
+    if reported == 255 and status.exists():
+        with contextlib.suppress(ValueError):
+            return int(status.read_text())
+    return reported
 
 
 def _refuse_network_but(host: str) -> None:
@@ -243,5 +266,6 @@ def _child(
         code = 1
     sys.stdout.flush()
     sys.stderr.flush()
+    Path(paths["status"]).write_text(str((code or 0) & 0xFF))  # as the OS reports it
     # No interpreter shutdown: the forkserver's atexit hooks and finalizers are not ours.
     os._exit(code or 0)
