@@ -8,9 +8,10 @@ written since have read its development items' errors, so today's features of th
 are fitted; the features as that commit's rules computed them are not. This script runs the
 classifier of an old checkout (``--code``, a ``git worktree add --detach`` of the measuring
 commit) on the batch's DEVELOPMENT items of today's real set (held-out items are skipped
-by the same hash rule, never read) and prints, one JSON line each, what ``train._row``
-derives from the rules: the features, whether partners were found and the rules' verdict.
-``train.blind_rows`` adds the n-grams (``model.inputs``, text only) when it reads them.
+by the same hash rule, never read) and prints, one JSON line each, what
+``training.dataset.item_row`` derives from the rules: the features, whether partners were
+found and the rules' verdict. ``training.dataset.blind_rows`` adds the n-grams
+(``model.inputs``, text only) when it reads them.
 
 Run it as a file (not ``-m``): it imports the package from ``--code``, never this tree.
 """
@@ -26,8 +27,8 @@ from pathlib import Path
 
 def batch_of(item_id: str) -> str | None:
     """The batch letter of an id ("en-v-bmbf-001" -> "v", "zh-Hant-w-x-001" -> "w"). Not
-    ``train.batch_of``: this file imports the package of the old commit, whose ``BATCHES``
-    does not yet name the batch it is asked for."""
+    ``training.dataset.batch_of``: this file imports the package of the old commit, whose
+    ``BATCHES`` does not yet name the batch it is asked for."""
     parts = item_id.split("-")
     if parts[1:2] == ["Hant"]:
         parts = parts[1:]
@@ -65,7 +66,7 @@ def main() -> None:
         )  # fmt: skip
         features = trace["features"]
         assert isinstance(features, dict)
-        # As train._row (the same at both measuring commits and today).
+        # As training.dataset.item_row (the same at both measuring commits and today).
         veto = bool(features["t_hardveto"])
         found = (bool(trace["partners_found"]) or result.is_cooperation) and not veto
         rules = bool(features["score_hi"]) and bool(features["titled"]) and not veto

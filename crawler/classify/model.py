@@ -7,8 +7,8 @@ A small logistic model, trained on the development part of the real set by
 cues and names the title holds, how many sentences of the lead link a partner to
 cooperation...) and the character bigrams and trigrams of the title and of the start of the
 body (in the languages with enough development text to learn them from: ``MIN_NGRAM_ITEMS``
-in ``train.py``), and gives the probability that the release announces cooperation. The
-verdict is that probability against the model's thresholds; without partners found by the
+in ``training/options.py``), and gives the probability that the release announces cooperation.
+The verdict is that probability against the model's thresholds; without partners found by the
 rules a release is never cooperation. The model is a versioned JSON file
 (``data/model.json``): a few thousand weights, read once; scoring is a handful of
 dictionary look-ups per release.
@@ -38,7 +38,7 @@ def load() -> dict[str, Any] | None:
 
 
 def prepared(model: dict[str, Any]) -> dict[str, Any]:
-    """A model file's content (``train.payload``) in the form ``score`` reads; a copy."""
+    """A model file's content (``training.fitting.payload``) in the form ``score`` reads; a copy."""
     langs = model.get("ngram_languages")
     return {
         **model,
@@ -183,7 +183,7 @@ MECHANISM_KINDS = frozenset({"agreement", "joint-committee", "joint-call", "hub-
 
 def firm(features: dict[str, float]) -> bool:
     """Whether the rules' yes is beyond the model's veto: the title pairs the home side with
-    its partners and names a mechanism (engine.classify and train.verdicts both ask)."""
+    its partners and names a mechanism (engine.classify and training.grid.verdicts both ask)."""
     return bool(features.get("t_bilateral")) and any(
         features.get("t_kind_" + k) for k in MECHANISM_KINDS
     )

@@ -568,7 +568,7 @@ def test_devset_metrics() -> None:
 
 def test_the_learned_model_weighs_the_rules_findings() -> None:
     from crawler.classify import model as learned
-    from crawler.classify import train
+    from crawler.classify.training import dataset
 
     weights = learned.load()
     assert weights is not None and 0 < weights["veto"] <= weights["rescue"] < 1
@@ -590,7 +590,7 @@ def test_the_learned_model_weighs_the_rules_findings() -> None:
     # The trainer never trains on the held-out quarter (one split rule: classify.scoring).
     from crawler.classify.scoring import held_out
 
-    development = train.development_items()
+    development = dataset.development_items()
     assert development and not any(i["_real"] and held_out(i["id"]) for i in development)
 
 
@@ -732,7 +732,7 @@ def test_ngrams_only_for_languages_the_model_learned_them_in() -> None:
 
     weights = model.load()
     assert weights is not None and weights["ngram_languages"]
-    # Languages with enough development items (train.MIN_NGRAM_ITEMS) read n-grams; any
+    # Languages with enough development items (training.options.MIN_NGRAM_ITEMS) read n-grams; any
     # other language (here "es", of which there are none) gets the rules' features only.
     assert "en" in weights["ngram_languages"] and "es" not in weights["ngram_languages"]
     langs = weights["ngram_languages"]
