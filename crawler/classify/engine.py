@@ -1346,7 +1346,14 @@ _PLACE_BEFORE = re.compile(
     r"(?:the\s+|la\s+|le\s+|les\s+|l'|l’|der\s+|dem\s+)?|[在於])$",
     re.IGNORECASE,
 )
-_PLACE_AFTER = re.compile(r"에서|で(?!は)|にて")
+# After the name (a city's suffix between: 大田市で, 대전시에서); a trip's destination
+# (韓国を訪れ, 몽골을 방문) is a place too: the partner's, unless the trip is to a ministers'
+# conference or a summit held there.
+_PLACE_AFTER = re.compile(r"[市道県縣省州시]?(?:에서|で(?!は)|にて)|を訪れ|を訪問|[을를] ?방문")
+_TRIP_BEFORE = re.compile(
+    r"(?:\b(?:visit(?:s|ed|ing)?|visit to|trip to|travel(?:led|ed|s)? to)\s+(?:the\s+)?|[赴訪])$",
+    re.IGNORECASE,
+)
 _SEAT_AFTER = re.compile(
     r" ?(?:사무소|지사|분원|캠퍼스|事務所|辦事處|辦公室|分處|分校|校區|キャンパス)"
     r"|\s(?:office|bureau|büro|campus|außenstelle)\b",
@@ -1426,7 +1433,11 @@ def party_role(
         return "occasion"
     if _AIM_BEFORE.search(before):
         return "aim"
-    if _PLACE_BEFORE.search(before) or (not m.abbr and _PLACE_AFTER.match(text, m.end)):
+    if (
+        _PLACE_BEFORE.search(before)
+        or _TRIP_BEFORE.search(before)
+        or (not m.abbr and _PLACE_AFTER.match(text, m.end))
+    ):
         # The venue of a ministers' conference or a summit (a multilateral meeting) is not
         # its host's partnership: "44e Conférence ministérielle de la Francophonie à Yaoundé".
         if _MULTILATERAL.search(text, sentence[0], sentence[1]):

@@ -187,6 +187,18 @@ def test_a_lead_name_that_is_no_party_makes_no_partner() -> None:
     assert not result.is_cooperation and result.partners == ()
 
 
+def test_the_host_of_a_ministers_meeting_is_no_partner() -> None:
+    # ja-cao-006 (base), restated: a Japanese minister travels to Korea for an OECD
+    # ministerial held in Daejeon; Korea is where it meets (a trip's destination, 大田市で).
+    title = "島尻大臣、OECD科学技術政策委員会閣僚級会合に出席"
+    body = (
+        "島尻大臣は10月20日から22日まで韓国を訪れ、大田市で開かれたOECD科学技術政策委員会"
+        "閣僚級会合でセッションの議長を務めました。"
+    )
+    result = classify(title, body, "JP", "ja", model=False)
+    assert not result.is_cooperation and result.partners == ()
+
+
 PARTIES_STAY = {
     # synthetic, on the shape of fr-ambafr-002: the place of a signing is the partner's
     # country (a place alone is no evidence against).
@@ -203,6 +215,12 @@ PARTIES_STAY = {
          "Beim Besuch einer japanischen Delegation in Mainz unterzeichneten die Präsidenten"
          " beider Universitäten ein neues Memorandum über die Zusammenarbeit."),
         ("DE", "de"), ("JP",),
+    ),
+    # synthetic: a trip's destination that is no ministers' meeting is the partner.
+    "a trip to the partner": (
+        ("文部科学大臣、韓国科学技術情報通信部長官と会談",
+         "大臣は10月20日に韓国を訪れ、ソウルで科学技術協力について会談しました。"),
+        ("JP", "ja"), ("KR",),
     ),
     # synthetic: the aim names the pair, the lead's signing sentence names the partner.
     "aim in the headline, partner in the lead": (
