@@ -424,6 +424,31 @@ def classify(
             )
         ):
             domestic_signing = apart
+    # Who the parties are (branch classparty): a headline that names an event or a mechanism
+    # and whose foreign names all stand where no party does (the venue, a domestic body's
+    # office abroad, a posting, the occasion, the aim: "Vice minister meets research institutes
+    # to expand Korea-US projects", "LTS und FAU Busan Campus unterzeichnen..."), over a lead
+    # whose first mechanism sentence names no foreign party either, reports domestic parties.
+    no_party = ""
+    if title and t.foreign and not domestic_signing:
+        roles = _roles(text, t.foreign, 0, title_end)
+        if all(r in _NOT_PARTY for r in roles):
+            at = next(
+                (
+                    i
+                    for i in range(bisect_right(starts, body_start) - 1, last_lead + 1)
+                    if i >= 0 and (u := units.get(i)) is not None and (u.signing or u.kinds())
+                ),
+                None,
+            )
+            end = _sentence_end(starts, at, text) if at is not None else 0
+            if at is None or not (
+                any(r not in _NOT_PARTY for r in _roles(text, units[at].foreign, starts[at], end))
+                or _BOTH_SIDES.search(text, starts[at], end)
+            ):
+                no_party = ", ".join(
+                    dict.fromkeys(f"{m.text} ({r})" for m, r in zip(t.foreign, roles, strict=True))
+                )
     if t.foreign and (t.coop or t_kinds or t.bilateral):
         score += TITLE_LINK
         evidence.append("title: " + _names(t.foreign) + " + " + _terms(t, t_kinds))
@@ -574,6 +599,13 @@ def classify(
             f"title: the agreement ({domestic_signing!r}) stands in a clause that names no"
             " foreign side, and the lead's signing sentence names none: domestic parties"
         )
+    if no_party:
+        score += NEGATIVE_TITLE
+        hard_veto = True
+        evidence.append(
+            f"title: no foreign party ({no_party}), and the lead's mechanism sentence names"
+            " none: domestic parties"
+        )
     domestic = any("neg.domestic" in x.categories for x in t.negative)
     if t.negative and (domestic or not t_kinds):
         # Research results stay results whatever their wording; a trade or budget title that
@@ -648,7 +680,23 @@ def classify(
         if not t.bilateral:
             evidence.append("bilateral: " + ", ".join(dict.fromkeys(body_bilateral)))
 
-    partners = _partners(t, units, lead_units, strict)
+    # A lead's foreign names that stand where no party does (an office abroad, a posting, the
+    # occasion, the aim) make no partner of their own (branch classparty). Only read when
+    # the title names no partner (the title's names are the partners otherwise).
+    title_named = any(not m.code.startswith(REGION_PREFIX) for m in t.foreign)
+    aside = {
+        m.start
+        for i, u in lead_units
+        if not title_named
+        and not _BOTH_SIDES.search(text, starts[i], _sentence_end(starts, i, text))
+        for m, r in zip(
+            u.foreign,
+            _roles(text, u.foreign, starts[i], _sentence_end(starts, i, text)),
+            strict=True,
+        )
+        if r in _NOT_PARTY
+    }
+    partners = _partners(t, units, lead_units, strict, aside)
     # Without a title (some pages carry it only in the body), the lead stands in for it.
     titled = bool(t.foreign or t.coop or t_kinds or t.bilateral) or (not title and bool(lead_units))
     # A region in the title ("Korea-Africa Forum") may stand for partners left unnamed.
@@ -1176,7 +1224,11 @@ def _foreign_pair(
 
 
 def _partners(
-    t: _Unit, units: dict[int, _Unit], lead_units: list[tuple[int, _Unit]], strict: bool
+    t: _Unit,
+    units: dict[int, _Unit],
+    lead_units: list[tuple[int, _Unit]],
+    strict: bool,
+    aside: set[int] | frozenset[int] = frozenset(),
 ) -> tuple[str, ...]:
     """Partners named in the title; else the foreign names the lead and body tie to
     cooperation, keeping only those close to the most prominent one."""
@@ -1193,7 +1245,11 @@ def _partners(
         if index < 0 or not u.foreign:
             continue
         in_lead = any(index == i for i, _ in lead_units)  # a handful of sentences
-        codes = {m.code for m in u.foreign if not m.code.startswith(REGION_PREFIX)}
+        codes = {
+            m.code
+            for m in u.foreign
+            if not m.code.startswith(REGION_PREFIX) and not (in_lead and m.start in aside)
+        }
         for code in codes:
             if code in u.bilateral_codes:
                 scores[code] = scores.get(code, 0.0) + 2.0
@@ -1249,8 +1305,12 @@ _CLAUSE_BREAK = re.compile(rf"(?<=[{_HAN_KANA}]) (?=[{_HAN_KANA}])|[，；;]|, |
 
 
 _BOTH_SIDES = re.compile(
-    r"雙方|双方|兩國|两国|両国|양국|양측|양 기관|\b(?:both sides|the two countries|les deux pays"
-    r"|beide seiten|beiden seiten|beide länder|beiden länder)\b",
+    r"雙方|双方|兩國|两国|両国|양국|양측|양 기관|兩校|两校|両校|両大学|양 대학|양교"
+    r"|\b(?:both sides|the two countries|les deux pays|both universities|both institutions"
+    r"|les deux universités|les deux institutions|les deux établissements"
+    r"|beide seiten|beiden seiten|beide länder|beiden länder|beider universitäten"
+    r"|beide universitäten|beiden universitäten|beide hochschulen|beiden hochschulen"
+    r"|beider hochschulen)\b",
     re.IGNORECASE,
 )
 
@@ -1269,6 +1329,134 @@ def _signed_apart(title: str, terms: list[Term], foreign: list[Mention]) -> str:
         if any(cuts[k] <= m.start < cuts[k + 1] for m in foreign):
             return ""
     return found[0].text
+
+
+# Who is a party of a mechanism sentence (branch classparty). A foreign name in a signing,
+# committee or meeting sentence is a side of it unless its position says otherwise: the
+# venue ("à Yaoundé", "at the Tokyo University", 에서), a domestic body's seat abroad ("FAU
+# Busan Campus", 인도네시아 사무소), an envoy's or compatriots' posting (駐, 在, 재유럽, 주재),
+# the occasion ("during the visit of", "beim Besuch", "en marge de") or the aim of the clause
+# ("to expand Korea-US projects", 推動台日半導體合作). Hand-written: no parser of the six
+# languages is a dependency here (spaCy's or Stanza's models would be hundreds of MB each,
+# and still mark "Busan" in "FAU Busan Campus" as a place rather than a name); these are a
+# few positional markers, each checked on the development part (docs/classification.md).
+PARTY = "party"
+_PLACE_BEFORE = re.compile(
+    r"(?:\b(?:in|at|à|au|aux|en|im|in der|in den)\s+"
+    r"(?:the\s+|la\s+|le\s+|les\s+|l'|l’|der\s+|dem\s+)?|[在於])$",
+    re.IGNORECASE,
+)
+# After the name (a city's suffix between: 大田市で, 대전시에서); a trip's destination
+# (韓国を訪れ, 몽골을 방문) is a place too: the partner's, unless the trip is to a ministers'
+# conference or a summit held there.
+_PLACE_AFTER = re.compile(r"[市道県縣省州시]?(?:에서|で(?!は)|にて)|を訪れ|を訪問|[을를] ?방문")
+_TRIP_BEFORE = re.compile(
+    r"(?:\b(?:visit(?:s|ed|ing)?|visit to|trip to|travel(?:led|ed|s)? to)\s+(?:the\s+)?|[赴訪])$",
+    re.IGNORECASE,
+)
+_SEAT_AFTER = re.compile(
+    r" ?(?:사무소|지사|분원|캠퍼스|事務所|辦事處|辦公室|分處|分校|校區|キャンパス)"
+    r"|\s(?:office|bureau|büro|campus|außenstelle)\b",
+    re.IGNORECASE,
+)
+# "für ihren Campus Busan" (a city's name after the noun; "Campus franco-sénégalais" is a
+# joint campus, its adjective no seat).
+_SEAT_BEFORE = re.compile(r"\b[Cc]ampus\s$")
+_POSTED_AFTER = re.compile(r" ?주재")
+# The occasion: a state visit, another meeting's sidelines. (Its visitor may be the one who
+# signs: "beim Besuch einer japanischen Delegation unterzeichneten die Präsidenten beider
+# Universitäten", de-s-mainz-01; a sentence that says "both sides" keeps its names.)
+_OCCASION_BEFORE = re.compile(
+    r"\b(?:during|on the occasion of|on the sidelines of|on the margins? of|en marge d"
+    r"|à l'occasion d|à l’occasion d|lors d|beim|anlässlich|am rande)\b[^,;:.!?]{0,60}$",
+    re.IGNORECASE,
+)
+_AIM_BEFORE = re.compile(
+    r"(?:\bto (?:expand|promote|boost|strengthen|deepen|advance|foster|enhance|further"
+    r"|broaden|develop|support|accelerate|increase)"
+    r"|\bpour (?:renforcer|promouvoir|développer|approfondir|stimuler|favoriser|soutenir|élargir)"
+    r"|\b(?:zur (?:stärkung|förderung|vertiefung)|um\b[^,;:.!?]{0,40}\bzu (?:stärken|fördern"
+    r"|vertiefen))"
+    r")\b[^,;:.!?]{0,60}$"
+    # CJK: the marker right before the name or its compound (推動台日, 加強與日本), not a
+    # programme's name (研究推進事業).
+    r"|(?:推動|推進|促進|深化|加強|拓展|擴大|共推|助力|強化|厚植)[與和同跟對]?$",
+    re.IGNORECASE,
+)
+_AIM_WINDOW = 80
+_MULTILATERAL = re.compile(
+    r"\b(?:ministerial|ministérielle|ministerkonferenz|summit|sommet|gipfel)\b"
+    r"|閣僚|部長會議|部長級會議|峰會|サミット|장관회의|각료|정상회의",
+    re.IGNORECASE,
+)
+# The positions that make no party. A place does not: the country a signing or an opening is
+# held in is the partner's more often than not ("Signature de l'accord-cadre CNES-Roscosmos à
+# Moscou", "Le CNRS inaugure à Singapour...", "Déplacement ... au Japon").
+_NOT_PARTY = frozenset({"seat", "posted", "occasion", "aim", "venue"})
+
+
+def party_role(
+    text: str, m: Mention, clause_start: int = 0, sentence: tuple[int, int] | None = None
+) -> str:
+    """Where a foreign name stands in its clause (``clause_start`` to the name) and sentence
+    (offsets; the clause to the text's end when ``None``): ``PARTY``, or why it is none:
+    "place", "venue", "seat", "posted", "occasion" or "aim" (the markers above)."""
+    sentence = sentence or (clause_start, len(text))
+    start = m.start
+    if m.abbr:
+        # An abbreviation inside a compound (the 日 of 台日) stands where its compound does:
+        # the compound starts at the last non-name character before it.
+        while start > clause_start and "\u3400" <= text[start - 1] <= "\u9fff" and (
+            not _AIM_BEFORE.search(text, max(clause_start, start - _AIM_WINDOW), start)
+        ):
+            start -= 1
+    lo = max(clause_start, start - _AIM_WINDOW)
+    before = text[lo:start]
+    # 駐/주 before the name, 재 opening a Korean word (재유럽), 주재 after it. Not 在: "在維爾紐斯
+    # 成立", "在渥太華舉行" name the venue (a place, which may be the partner's).
+    if (
+        (m.start > 0 and text[m.start - 1] in "駐주")
+        or text[m.start] == "駐"
+        or (
+            start > 0
+            and text[start - 1] == "재"
+            and (start < 2 or not _HANGUL.match(text[start - 2]))
+        )
+        or _POSTED_AFTER.match(text, m.end)
+    ):
+        return "posted"
+    if not m.abbr and (
+        _SEAT_AFTER.match(text, m.end) or (m.text[:1].isupper() and _SEAT_BEFORE.search(before))
+    ):
+        return "seat"
+    if _OCCASION_BEFORE.search(before):
+        return "occasion"
+    if _AIM_BEFORE.search(before):
+        return "aim"
+    if (
+        _PLACE_BEFORE.search(before)
+        or _TRIP_BEFORE.search(before)
+        or (not m.abbr and _PLACE_AFTER.match(text, m.end))
+    ):
+        # The venue of a ministers' conference or a summit (a multilateral meeting) is not
+        # its host's partnership: "44e Conférence ministérielle de la Francophonie à Yaoundé".
+        if _MULTILATERAL.search(text, sentence[0], sentence[1]):
+            return "venue"
+        return "place"
+    return PARTY
+
+
+def _clause_starts(text: str, start: int, end: int) -> list[int]:
+    """Where the clauses of ``text[start:end]`` start (``_CLAUSE_BREAK``)."""
+    return [start, *(x.end() for x in _CLAUSE_BREAK.finditer(text, start, end))]
+
+
+def _roles(text: str, mentions: list[Mention], start: int, end: int) -> list[str]:
+    """``party_role`` of each of ``mentions`` (all within ``text[start:end]``)."""
+    cuts = _clause_starts(text, start, end)
+    return [
+        party_role(text, m, cuts[bisect_right(cuts, m.start) - 1], (start, end)) for m in mentions
+    ]
 
 
 def _call_phrases(lowered: str) -> list[Term]:

@@ -1,4 +1,5 @@
-"""Branch classprec4: the rules' one signing vocabulary, and who signs a headline's agreement.
+"""Branch classprec4: the rules' one signing vocabulary, and who signs a headline's agreement;
+branch classparty: who is a party of a mechanism sentence.
 
 Each case is a short text: restated from a development release of the real set (its id
 named; the wording is ours) or made up (marked synthetic) for the shape a rule must leave
@@ -129,3 +130,111 @@ def test_a_signing_with_the_foreign_side_stays_cooperation(case: str) -> None:
     result = classify(title, body, home, language, model=False)
     assert result.is_cooperation and result.partners == partners
     assert not any("domestic parties" in e for e in result.evidence)
+
+
+# Branch classparty: who is a party. A foreign name in a headline or a mechanism sentence is
+# no party when it stands as a domestic body's seat abroad, an envoy's posting, the occasion,
+# the aim of the clause or the venue of a ministers' conference (``party_role``).
+NO_FOREIGN_PARTY = {
+    # de-w-ltslohmann-001 (batch w), restated: a German company and a German university's
+    # campus in Busan sign; the Korean president's state visit is only the occasion.
+    "campus abroad": (
+        ("LTS und FAU Busan Campus unterzeichnen Memorandum of Understanding",
+         "Beim Besuch der koreanischen Präsidentin in Berlin haben LTS und die Universität"
+         " Erlangen-Nürnberg für ihren Campus Busan ein Memorandum of Understanding über"
+         " Forschungskooperation unterzeichnet."),
+        ("DE", "de"),
+    ),
+    # ko-haninpost-001 (base), restated: two Korean institutes agree to share one's office in
+    # Indonesia.
+    "office abroad": (
+        ("생기원·KISTI, 인도네시아 사무소 함께 쓴다",
+         "한국생산기술연구원과 KISTI는 13일 '생기원 인도네시아 사무소 공동 활용 MOU'를 맺었다."
+         " 두 기관은 자카르타 사무소를 함께 쓰며 국내 기업의 현지 진출을 돕는다."),
+        ("KR", "ko"),
+    ),
+    # fr-r-tunisie-01 (batch r), restated: a minister chairs a ministers' conference of a
+    # grouping; Cameroon is where it meets, France the next chair.
+    "a ministerial's venue": (
+        ("44e Conférence ministérielle de la Francophonie à Yaoundé",
+         "Le ministre tunisien des Affaires étrangères préside à Yaoundé, les 4 et 5 novembre, la"
+         " 44e Conférence ministérielle de la Francophonie, avant d'en passer la présidence à la"
+         " France."),
+        ("TN", "fr"),
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", NO_FOREIGN_PARTY)
+def test_a_headline_whose_foreign_names_are_no_party_is_domestic(case: str) -> None:
+    (title, body), (home, language) = NO_FOREIGN_PARTY[case]
+    result = classify(title, body, home, language, model=False)
+    assert not result.is_cooperation
+    assert any("no foreign party" in e for e in result.evidence)
+    assert not classify(title, body, home, language).is_cooperation  # with the model too
+
+
+def test_a_lead_name_that_is_no_party_makes_no_partner() -> None:
+    # en-v-infobrics-001 (batch v), restated: India signs a grouping's memorandum in Brasilia,
+    # on the sidelines of the grouping's ministerial: Brazil is the venue, not a partner.
+    title = "India signed BRICS MoU on cooperation in science, technology and innovation"
+    body = (
+        "India signed the BRICS memorandum on science, technology and innovation cooperation in"
+        " Brasilia in March 2015, on the sidelines of the third BRICS science ministerial."
+        " It sets a framework for cooperation among the member countries."
+    )
+    result = classify(title, body, "IN", "en", model=False)
+    assert not result.is_cooperation and result.partners == ()
+
+
+def test_the_host_of_a_ministers_meeting_is_no_partner() -> None:
+    # ja-cao-006 (base), restated: a Japanese minister travels to Korea for an OECD
+    # ministerial held in Daejeon; Korea is where it meets (a trip's destination, 大田市で).
+    title = "島尻大臣、OECD科学技術政策委員会閣僚級会合に出席"
+    body = (
+        "島尻大臣は10月20日から22日まで韓国を訪れ、大田市で開かれたOECD科学技術政策委員会"
+        "閣僚級会合でセッションの議長を務めました。"
+    )
+    result = classify(title, body, "JP", "ja", model=False)
+    assert not result.is_cooperation and result.partners == ()
+
+
+PARTIES_STAY = {
+    # synthetic, on the shape of fr-ambafr-002: the place of a signing is the partner's
+    # country (a place alone is no evidence against).
+    "signed in the partner's capital": (
+        ("Signature de l'accord-cadre CNES-Roscosmos à Moscou",
+         "L'ambassadeur de France a organisé à Moscou la signature de l'accord-cadre entre le"
+         " président du CNES et le directeur général de Roscosmos."),
+        ("FR", "fr"), ("RU",),
+    ),
+    # synthetic, on the shape of de-s-mainz-01: the visitors of the occasion are the ones who
+    # sign ("beider Universitäten").
+    "the occasion's visitors sign": (
+        ("Universität Mainz erneuert Partnerschaft mit Universität in Japan",
+         "Beim Besuch einer japanischen Delegation in Mainz unterzeichneten die Präsidenten"
+         " beider Universitäten ein neues Memorandum über die Zusammenarbeit."),
+        ("DE", "de"), ("JP",),
+    ),
+    # synthetic: a trip's destination that is no ministers' meeting is the partner.
+    "a trip to the partner": (
+        ("文部科学大臣、韓国科学技術情報通信部長官と会談",
+         "大臣は10月20日に韓国を訪れ、ソウルで科学技術協力について会談しました。"),
+        ("JP", "ja"), ("KR",),
+    ),
+    # synthetic: the aim names the pair, the lead's signing sentence names the partner.
+    "aim in the headline, partner in the lead": (
+        ("Universities ink MOU to boost links to Japan",
+         "Five Taiwanese universities signed a memorandum with Kyushu University in Fukuoka"
+         " on joint research and student exchange."),
+        ("TW", "en"), ("JP",),
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", PARTIES_STAY)
+def test_a_foreign_party_in_the_mechanism_sentence_stays_cooperation(case: str) -> None:
+    (title, body), (home, language), partners = PARTIES_STAY[case]
+    result = classify(title, body, home, language, model=False)
+    assert result.is_cooperation and result.partners == partners
+    assert not any("no foreign party" in e for e in result.evidence)
