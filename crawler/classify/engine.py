@@ -1161,10 +1161,12 @@ def _foreign_pair(
     in_title = [m for m in mentions if m.end <= title_end]
     if len(in_title) < 2 or any(m.code == home for m in in_title):
         return None
-    for a, b in pairwise(in_title):
+    for i, (a, b) in enumerate(pairwise(in_title)):
         if a.code == b.code or a.abbr or b.abbr or REGION_PREFIX in (a.code[:1], b.code[:1]):
             continue
         gap = text[a.end : b.start]
+        if gap in (", ", "、") and _in_list(text, in_title, i):
+            continue  # "マレーシア、インドネシア、タイの4大学と": a list of partners, not a pair
         if _PAIR_DASH.fullmatch(gap) or (
             not trip
             and len(gap) <= 12

@@ -95,3 +95,49 @@ def test_an_unveiling_or_a_foundation_stone_opens_a_hub(
 ) -> None:
     found = classify(title, body, home, lang, model=False)
     assert found.is_cooperation and found.coop_type == "hub-or-center"
+
+
+@pytest.mark.parametrize(
+    ("title", "body", "kind"),
+    [
+        # 調印 (a signing) and 研究室 set up (設置): a joint laboratory's signing ceremony.
+        (
+            "某工科大学と国際共同研究室設置の調印式",
+            "本学はフランスの某工科大学と学内に国際共同研究室を設置することになり、調印式を行った。",
+            "hub-or-center",
+        ),
+        ("某大学と調印式", "本学はドイツの某大学と学術交流の調印式を行った。", "agreement"),
+    ],
+)
+def test_japanese_signing_and_laboratory_words(title: str, body: str, kind: str) -> None:
+    found = classify(title, body, "JP", "ja", model=False)
+    assert found.is_cooperation and found.coop_type == kind
+
+
+@pytest.mark.parametrize(
+    ("title", "body", "home", "lang"),
+    [
+        (
+            "マレーシア、インドネシア、タイの4大学と学術交流協定を締結",
+            "本学はマレーシア、インドネシア、タイの4大学と学術交流協定を結んだ。",
+            "JP",
+            "ja",
+        ),
+        (
+            "University signs agreements with partners in Malaysia, Indonesia and Thailand",
+            "The university signed exchange agreements with universities in Malaysia,"
+            " Indonesia and Thailand.",
+            "JP",
+            "en",
+        ),
+    ],
+)
+def test_a_list_of_partners_is_no_pair_of_foreign_sides(
+    title: str, body: str, home: str, lang: str
+) -> None:
+    # Two names that pair without the home side report other parties' relations ("Accord
+    # UE-Japon"); a list of three or more names the partners of the home side.
+    trace: dict[str, object] = {}
+    found = classify(title, body, home, lang, trace, model=False)
+    assert found.is_cooperation and set(found.partners) == {"MY", "ID", "TH"}
+    assert not any("pairs two foreign sides" in e for e in found.evidence)
