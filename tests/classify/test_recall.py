@@ -141,3 +141,37 @@ def test_a_list_of_partners_is_no_pair_of_foreign_sides(
     found = classify(title, body, home, lang, trace, model=False)
     assert found.is_cooperation and set(found.partners) == {"MY", "ID", "TH"}
     assert not any("pairs two foreign sides" in e for e in found.evidence)
+
+
+@pytest.mark.parametrize(
+    ("date", "kind"),
+    [
+        # The visit's own date ("am 7. November 2025") is no older agreement: the MoU signed
+        # on the visit is the news.
+        ("Beim Besuch am 7. November 2025 unterzeichneten", "agreement"),
+        # A bare year dates the agreement before the trip: the visit stays the news.
+        ("Beide Seiten hatten 2019 in Delhi", "visit-or-delegation"),
+    ],
+)
+def test_a_full_date_is_the_visits_own(date: str, kind: str) -> None:
+    found = classify(
+        "Delegation der Universität Delhi zu Besuch an der Hochschule Musterstadt",
+        f"{date} der Vizekanzler der indischen Universität und die Präsidentin ein Memorandum"
+        " of Understanding über eine Hochschulpartnerschaft.",
+        "DE",
+        "de",
+        model=False,
+    )
+    assert found.is_cooperation and found.coop_type == kind
+
+
+def test_a_french_visit_on_a_full_date_signs() -> None:
+    found = classify(
+        "Une délégation de l'Université de Lyon en visite de travail à Dakar",
+        "Conduite par son président, une délégation française a été reçue le 26 mars 2019 à"
+        " l'Université de Dakar pour signer une convention de partenariat.",
+        "SN",
+        "fr",
+        model=False,
+    )
+    assert found.is_cooperation and found.coop_type == "agreement"
