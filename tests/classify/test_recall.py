@@ -175,3 +175,15 @@ def test_a_french_visit_on_a_full_date_signs() -> None:
         model=False,
     )
     assert found.is_cooperation and found.coop_type == "agreement"
+
+
+def test_a_french_mission_abroad_is_a_visit() -> None:
+    found = classify(
+        "Mission régionale au Japon pour la coopération universitaire",
+        "À l'occasion du Sommet franco-japonais de l'innovation à Osaka, la Région a conduit"
+        " une mission au Japon avec ses universités.",
+        "FR",
+        "fr",
+        model=False,
+    )
+    assert found.is_cooperation and found.coop_type == "visit-or-delegation"
