@@ -187,3 +187,20 @@ def test_a_french_mission_abroad_is_a_visit() -> None:
         model=False,
     )
     assert found.is_cooperation and found.coop_type == "visit-or-delegation"
+
+
+def test_quebec_adjectives_name_canada() -> None:
+    # On a Quebec site "franco-québécoise" names France; elsewhere "québécois" names Canada.
+    assert "FR" in _codes("la coopération universitaire franco-québécoise", "CA")
+    assert "CA" in _codes("avec les universités québécoises", "FR")
+
+
+def test_a_french_higher_joint_committee_is_a_committee() -> None:
+    found = classify(
+        "La Tunisie et le Sénégal concluent un accord en marge du Comité supérieur mixte",
+        "Les ministres tunisien et sénégalais ont signé un accord-cadre lors de la session.",
+        "TN",
+        "fr",
+        model=False,
+    )
+    assert found.is_cooperation and found.coop_type == "joint-committee"
