@@ -204,3 +204,15 @@ def test_a_french_higher_joint_committee_is_a_committee() -> None:
         model=False,
     )
     assert found.is_cooperation and found.coop_type == "joint-committee"
+
+
+def test_a_chinese_delegation_visit_headline() -> None:
+    # "X學者團訪Y": a delegation (團) visits (訪); no 訪問 or 參訪 spelled out.
+    found = classify(
+        "越南某科技大學學者團訪本校",
+        "越南某科技大學學者團日前到本校參訪,雙方規劃雙聯學位與交換生計畫。",
+        "TW",
+        "zh-Hant",
+        model=False,
+    )
+    assert found.is_cooperation and found.coop_type == "visit-or-delegation"
