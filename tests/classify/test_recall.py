@@ -216,3 +216,15 @@ def test_a_chinese_delegation_visit_headline() -> None:
         model=False,
     )
     assert found.is_cooperation and found.coop_type == "visit-or-delegation"
+
+
+def test_a_signed_contract_is_an_agreement() -> None:
+    # "簽交換學生合約": 合約 (a contract) signed with a partner university, as 協議 or 備忘錄.
+    found = classify(
+        "本校再訪某州立大學 簽交換學生合約",
+        "本校校長率團再訪美國某州立大學,簽訂校級交換學生合約,並洽談雙聯學位。",
+        "TW",
+        "zh-Hant",
+        model=False,
+    )
+    assert found.is_cooperation and found.coop_type == "agreement"
