@@ -228,3 +228,17 @@ def test_a_signed_contract_is_an_agreement() -> None:
         model=False,
     )
     assert found.is_cooperation and found.coop_type == "agreement"
+
+
+@pytest.mark.parametrize(
+    ("text", "home", "code"),
+    [
+        ("une délégation de l'Université de Sherbrooke", "MA", "CA"),
+        ("une délégation de l'université s'est rendue à Nouakchott", "MA", "MR"),
+        ("avec l'Université Cheikh Anta Diop de Dakar", "FR", "SN"),
+        ("die Partneruniversität in Ho-Chi-Minh-Stadt", "DE", "VN"),
+        ("l'université de Sfax", "FR", "TN"),
+    ],
+)
+def test_university_cities_of_french_speaking_partners(text: str, home: str, code: str) -> None:
+    assert code in _codes(text, home)
