@@ -242,3 +242,25 @@ def test_a_signed_contract_is_an_agreement() -> None:
 )
 def test_university_cities_of_french_speaking_partners(text: str, home: str, code: str) -> None:
     assert code in _codes(text, home)
+
+
+@pytest.mark.parametrize(
+    ("title", "body", "lang"),
+    [
+        (
+            "L'école d'ingénieurs de retour du Japon",
+            "Le directeur a été invité par une université japonaise partenaire d'un double"
+            " diplôme.",
+            "fr",
+        ),
+        (
+            "Die Hochschulleitung zurück aus Japan",
+            "Der Präsident besuchte eine japanische Partneruniversität und sprach über einen"
+            " Doppelabschluss.",
+            "de",
+        ),
+    ],
+)
+def test_back_from_a_trip_is_a_visit(title: str, body: str, lang: str) -> None:
+    found = classify(title, body, "FR" if lang == "fr" else "DE", lang, model=False)
+    assert found.is_cooperation and found.coop_type == "visit-or-delegation"
