@@ -837,7 +837,7 @@ def classify(
                     for i, u in sorted(units.items())
                     if first_body <= i <= min(last_lead, first_body + 1)
                     and "agreement" in u.types
-                    and not _PAST.search(text, starts[i], _sentence_end(starts, i, text))
+                    and not _dated_before(text, starts[i], _sentence_end(starts, i, text))
                 ),
                 None,
             )
@@ -1209,10 +1209,12 @@ def _foreign_pair(
     in_title = [m for m in mentions if m.end <= title_end]
     if len(in_title) < 2 or any(m.code == home for m in in_title):
         return None
-    for a, b in pairwise(in_title):
+    for i, (a, b) in enumerate(pairwise(in_title)):
         if a.code == b.code or a.abbr or b.abbr or REGION_PREFIX in (a.code[:1], b.code[:1]):
             continue
         gap = text[a.end : b.start]
+        if gap in (", ", "、") and _in_list(text, in_title, i):
+            continue  # "マレーシア、インドネシア、タイの4大学と": a list of partners, not a pair
         if _PAIR_DASH.fullmatch(gap) or (
             not trip
             and len(gap) <= 12
@@ -1274,6 +1276,33 @@ def _span(t: _Unit, units: dict[int, _Unit], starts: list[int], text: str) -> tu
 # A sentence that dates its agreement ("signed in 2019", 平成14年に協定を結び, 지난해 체결한,
 # "avait signé", "Since ... France has signed") recalls one concluded before the trip.
 _PAST = re.compile(r"\b(?:19|20)\d\d\b|(?:19|20)\d\d年|平成|昭和|令和|" + _PAST_WORD, re.IGNORECASE)
+# A year that ends a day and a month ("am 4. August 2021", "le 26 mars 2019", "on 5 March
+# 2019", "March 5, 2019") or starts one (2019年3月26日, 2019년 3월) dates the visit itself.
+_MONTHS = (
+    r"janvier|février|fevrier|mars|avril|mai|juin|juillet|août|aout|septembre|octobre|novembre"
+    r"|décembre|decembre|januar|jänner|februar|märz|april|juni|juli|august|september|oktober"
+    r"|dezember|january|february|march|may|june|july|october|november|december"
+)
+_FULL_DATE = re.compile(
+    rf"\b\d{{1,2}}(?:\.|er|st|nd|rd|th)?\s+(?:{_MONTHS})\s+(?:19|20)\d\d\b"
+    rf"|\b(?:{_MONTHS})\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+(?:19|20)\d\d\b"
+    r"|(?:19|20)\d\d\s*[年년]\s*\d{1,2}\s*[月월]",
+    re.IGNORECASE,
+)
+
+
+def _dated_before(text: str, start: int, end: int) -> bool:
+    """Whether text[start:end] puts a signing before the trip (``_PAST``): a year that is
+    part of a full date is the trip's own date, not an older agreement's."""
+    dates = None
+    for m in _PAST.finditer(text, start, end):
+        if not m.group()[:1].isdigit():
+            return True
+        if dates is None:
+            dates = [d.span() for d in _FULL_DATE.finditer(text, start, end)]
+        if not any(a <= m.start() and m.end() <= b for a, b in dates):
+            return True
+    return False
 
 
 def _new_signing(

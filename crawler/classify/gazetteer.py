@@ -228,7 +228,10 @@ class Gazetteer:
                     for prefix in prefixes:
                         if prefix_code != code:
                             self._add_bilat(prefix + adj, prefix_code, code)
-            for adj in spec.get("fr_adj", []):
+            # "fr_compound": adjectives that name a partner only after another side's
+            # combining form ("programme algéro-français"); alone, "français" on a French
+            # site is the home side and elsewhere also the language.
+            for adj in spec.get("fr_adj", []) + spec.get("fr_compound", []):
                 for prefix_code, prefixes in _FR_PREFIXES.items():
                     for prefix in prefixes:
                         if prefix_code != code:
@@ -396,6 +399,10 @@ class Gazetteer:
                 continue
             if kind == BILAT:
                 prefix_code, code = self.bilat[word]
+                # The mention is the pair's foreign side: "Vietnamesisch-Deutschen" on a
+                # German site names Vietnam, "franco-tunisien" on a Tunisian one France.
+                if code == home:
+                    code = prefix_code
                 mentions.append(new(mention, (start, end, code, word, False)))
                 compounds.append(Compound(start, end, (prefix_code, code)))
                 continue
