@@ -99,7 +99,7 @@ def test_split_is_fixed_and_covers_every_language() -> None:
 # in brackets where they differ); the held-out items were not inspected one by one. Batch y's
 # held-out items brought Korean kinds to the bar (0.8, 20 of 25; 0.792 before), so that miss
 # is out of the list. Branch classdata5's fixes (development errors of batch y, after its blind
-# measurement) then moved the French held-out figures only (precision, recall, kind), none
+# measurement) then moved French held-out figures only (these three misses among them), none
 # over its bar.
 KNOWN_MISSES = {
     ("en", "precision"),  # 0.857 (0.845)
