@@ -201,7 +201,8 @@ class Gazetteer:
                 self._add(alias, "", WEAK)
         for names in entities["blockers"].values():
             for alias in names:
-                self._add(alias, "", BLOCK)
+                # Lower case allowed: a blocker only swallows ("guinea pig", "langue française").
+                self._add(alias, "", BLOCK, lower_ok=True)
 
         # Exact pycountry names outrank forms derived from them ("Congo" is CG, not CD).
         countries = list(pycountry.countries)

@@ -883,3 +883,101 @@ def test_a_capitalised_term_with_an_accented_initial_is_found() -> None:
     )  # fmt: skip
     assert not result.is_cooperation
     assert any("Überblick" in e for e in result.evidence)
+
+
+@pytest.mark.parametrize(
+    ("title", "body", "country", "lang", "partners"),
+    [
+        (
+            "Präsident der Tongji-Universität zu Gast: neuer Kooperationsvertrag",
+            "Die Hochschule und die Tongji-Universität unterzeichneten einen Kooperationsvertrag.",
+            "DE", "de", ("CN",),
+        ),
+        (
+            "Hochschule unterzeichnet Absichtserklärung mit einer Universität in Xi'an",
+            "Die Absichtserklärung sieht einen Austausch von Studierenden vor.",
+            "DE", "de", ("CN",),
+        ),
+        (
+            "KTH Royal Institute of Technology signs partnership with two polytechnics",
+            "The KTH Royal Institute of Technology signed a five-year partnership agreement.",
+            "RW", "en", ("SE",),
+        ),
+        (
+            "港大與山東三所高校簽署合作備忘錄",
+            "雙方簽署學術合作備忘錄，推動師生交流。",
+            "HK", "zh-Hant", ("CN",),
+        ),
+        (
+            "港大與劍橋大學簽署合作備忘錄",
+            "雙方簽署合作備忘錄，合作研究新材料。",
+            "HK", "zh-Hant", ("GB",),
+        ),
+        (
+            "廣東一所大學代表團訪問澳門大學",
+            "廣東的大學代表團一行八人到訪澳門大學，雙方就學術交流與科研合作深入交流。",
+            "MO", "zh-Hant", ("CN",),
+        ),
+    ],
+)  # fmt: skip
+def test_a_university_or_province_named_alone_names_its_country(
+    title: str, body: str, country: str, lang: str, partners: tuple[str, ...]
+) -> None:
+    # Batch y: partners named only by a university, a city or a province (Tongji, KTH,
+    # 劍橋大學, Xi'an, 山東, 廣東); nothing else in the release names the country.
+    result = classify(title, body, country, lang, model=False)
+    assert result.is_cooperation and result.partners == partners
+
+
+def test_a_french_feminine_adjective_names_france_and_the_french_language_does_not() -> None:
+    # "une délégation française", "coopération maroco-française": France named by its
+    # adjective in a release from Togo or Morocco (batch y).
+    title = "Le président de l'université reçoit une délégation française"
+    body = "La délégation française a signé un accord de coopération avec l'université."
+    assert _partners(title, body, "TG", "fr") == {"FR"}
+    title = "Coopération maroco-française : le ministre reçoit son homologue"
+    assert _partners(title, "Les deux ministres ont signé un accord.", "MA", "fr") == {"FR"}
+    # The language is not the country, nor is Belgium's French Community.
+    title = "L'université signe un accord avec l'Université de Montréal"
+    body = "L'accord promeut la langue française et la recherche en langue française."
+    assert _partners(title, body, "SN", "fr") == {"CA"}
+    title = "Le ministre signe un protocole de coopération avec la Communauté française de Belgique"
+    body = "Le protocole a été signé avec la Communauté française de Belgique."
+    assert _partners(title, body, "SN", "fr") == {"BE"}
+    # Lower-case blockers count too (they used to be dropped like lower-case aliases).
+    assert not gazetteer().find("a guinea pig study", [], "US", "latin")[0]
+
+
+def test_the_auf_and_french_regions_are_partners() -> None:
+    result = classify(
+        "L'AUF signe un accord de siège avec le gouvernement",
+        "L'Agence universitaire de la Francophonie a signé l'accord avec le ministre.",
+        "MA", "fr", model=False,
+    )  # fmt: skip
+    assert result.is_cooperation and result.partners == ("AUF",)
+    result = classify(
+        "L'université scelle un partenariat avec l'Université de Franche-Comté",
+        "Les deux universités ont signé une convention de partenariat.",
+        "CD", "fr", model=False,
+    )  # fmt: skip
+    assert result.is_cooperation and result.partners == ("FR",)
+
+
+@pytest.mark.parametrize(
+    ("title", "body", "country"),
+    [
+        (
+            "台灣高等教育升學博覽會 兩千學生到場",
+            "博覽會由留台同學會承辦，駐馬台北經濟文化辦事處指導，在各州巡迴。",
+            "MY",
+        ),
+        (
+            "大學赴印尼泗水理工學院舉辦研討會暨招生展",
+            "為擴大招生，副校長率教職員赴印尼泗水理工學院舉辦研討會與招生展，招募研究生。",
+            "TW",
+        ),
+    ],
+)  # fmt: skip
+def test_an_education_fair_abroad_is_promotion(title: str, body: str, country: str) -> None:
+    # Batch y: fairs that recruit students abroad (升學博覽會, 招生展) sell, like trade fairs.
+    assert not classify(title, body, country, "zh-Hant").is_cooperation

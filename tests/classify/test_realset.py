@@ -89,25 +89,28 @@ def test_split_is_fixed_and_covers_every_language() -> None:
 # Bars that the held-out split does not meet today (rules + model of this commit; figures in
 # docs/classification.md): a known miss fails no build, anything else does, and so does a
 # known miss that is met now (the list would otherwise hide its later return under the bar).
-# The held-out part now holds 513 items: the 288 of branch classgen, 34 of the 124 releases
+# The held-out part now holds 559 items: the 288 of branch classgen, 34 of the 124 releases
 # branch classprec added (ids *-t-*), 64 of the 237 releases branch classdata added (ids *-u-*),
 # 40 of the 163 releases branch classdata2 added (ids *-v-*), 51 of the 163 releases branch
-# classdata3 added (ids *-w-*) and 36 of the 169 releases branch classdata4 added (ids *-x-*),
-# the last four batches labelled before the classifier ran on them, all put there by the same
-# hash rule. The figures are those of the 513 with main's rules and model of 4b4c65f (batch x
-# changed no code; the 477 before it in brackets where they differ); the held-out items were
-# not inspected one by one.
+# classdata3 added (ids *-w-*), 36 of the 169 releases branch classdata4 added (ids *-x-*) and
+# 46 of the 154 releases branch classdata5 added (ids *-y-*), the last five batches labelled
+# before the classifier ran on them, all put there by the same hash rule. The figures are those
+# of the 559 with main's rules and model of eb86672 (batch y changed no code; the 513 before it
+# in brackets where they differ); the held-out items were not inspected one by one. Batch y's
+# held-out items brought Korean kinds to the bar (0.8, 20 of 25; 0.792 before), so that miss
+# is out of the list. Branch classdata5's fixes (development errors of batch y, after its blind
+# measurement) then moved French held-out figures only (these three misses among them), none
+# over its bar.
 KNOWN_MISSES = {
-    ("en", "precision"),  # 0.845 (0.841)
-    ("zh-Hant", "precision"),  # 0.844 (0.854)
-    ("zh-Hant", "recall"),  # 0.844 (0.833)
-    ("ko", "kind"),  # 0.792 (0.773)
-    ("fr", "precision"),  # 0.892 (0.909)
-    ("fr", "recall"),  # 0.733: 33 of 45 (0.714)
+    ("en", "precision"),  # 0.857 (0.845)
+    ("zh-Hant", "precision"),  # 0.788 (0.844)
+    ("zh-Hant", "recall"),  # 0.854 (0.844)
+    ("fr", "precision"),  # 0.907; 0.902 before classdata5's fixes (0.892)
+    ("fr", "recall"),  # 0.78: 39 of 50; 0.74 before classdata5's fixes (0.733)
     # Batch v's held-out items brought both kinds under the bar, main's rules as well.
-    ("fr", "kind"),  # 0.727 (0.733)
-    ("de", "kind"),  # 0.75 (0.771)
-    ("de", "recall"),  # 0.8: 36 of 45 (0.814)
+    ("fr", "kind"),  # 0.769; 0.757 before classdata5's fixes (0.727)
+    ("de", "kind"),  # 0.763 (0.75)
+    ("de", "recall"),  # 0.809: 38 of 47 (0.8)
 }
 
 
@@ -115,13 +118,14 @@ def test_heldout_bars_per_language(capsys: pytest.CaptureFixture[str]) -> None:
     pairs = judged(_items())
     figures = metrics(pairs)
     # The fresh batches apart (ids *-t-*, classprec; *-u-*, classdata; *-v-*, classdata2;
-    # *-w-*, classdata3; *-x-*, classdata4), each labelled before the classifier ran on it:
-    # measurements of their own.
+    # *-w-*, classdata3; *-x-*, classdata4; *-y-*, classdata5), each labelled before the
+    # classifier ran on it: measurements of their own.
     batch_t = metrics([(i, r) for i, r in pairs if "-t-" in i["id"]])
     batch_u = metrics([(i, r) for i, r in pairs if "-u-" in i["id"]])
     batch_v = metrics([(i, r) for i, r in pairs if "-v-" in i["id"]])
     batch_w = metrics([(i, r) for i, r in pairs if "-w-" in i["id"]])
     batch_x = metrics([(i, r) for i, r in pairs if "-x-" in i["id"]])
+    batch_y = metrics([(i, r) for i, r in pairs if "-y-" in i["id"]])
     with capsys.disabled():
         print("\n" + table(figures))
         print("\nof which the 124 items of branch classprec (ids *-t-*):\n" + table(batch_t))
@@ -129,6 +133,7 @@ def test_heldout_bars_per_language(capsys: pytest.CaptureFixture[str]) -> None:
         print("\nof which the 163 items of branch classdata2 (ids *-v-*):\n" + table(batch_v))
         print("\nof which the 163 items of branch classdata3 (ids *-w-*):\n" + table(batch_w))
         print("\nof which the 169 items of branch classdata4 (ids *-x-*):\n" + table(batch_x))
+        print("\nof which the 154 items of branch classdata5 (ids *-y-*):\n" + table(batch_y))
     totals: dict[str, int] = defaultdict(int)
     for (lang, _), f in figures.items():
         totals[lang] += int(f["n"])  # type: ignore[arg-type]
