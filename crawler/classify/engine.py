@@ -683,19 +683,15 @@ def classify(
     # A lead's foreign names that stand where no party does (an office abroad, a posting, the
     # occasion, the aim) make no partner of their own (branch classparty). Only read when
     # the title names no partner (the title's names are the partners otherwise).
-    title_named = any(not m.code.startswith(REGION_PREFIX) for m in t.foreign)
-    aside = {
-        m.start
-        for i, u in lead_units
-        if not title_named
-        and not _BOTH_SIDES.search(text, starts[i], _sentence_end(starts, i, text))
-        for m, r in zip(
-            u.foreign,
-            _roles(text, u.foreign, starts[i], _sentence_end(starts, i, text)),
-            strict=True,
-        )
-        if r in _NOT_PARTY
-    }
+    aside: set[int] = set()
+    if not any(not m.code.startswith(REGION_PREFIX) for m in t.foreign):
+        for i, u in lead_units:
+            end = _sentence_end(starts, i, text)
+            if not _BOTH_SIDES.search(text, starts[i], end):
+                roles = _roles(text, u.foreign, starts[i], end)
+                aside.update(
+                    m.start for m, r in zip(u.foreign, roles, strict=True) if r in _NOT_PARTY
+                )
     partners = _partners(t, units, lead_units, strict, aside)
     # Without a title (some pages carry it only in the body), the lead stands in for it.
     titled = bool(t.foreign or t.coop or t_kinds or t.bilateral) or (not title and bool(lead_units))
@@ -1350,7 +1346,7 @@ def _signed_apart(title: str, terms: list[Term], foreign: list[Mention]) -> str:
     found = [x for x in terms if x.end <= len(title) and "type.agreement" in x.categories]
     if not found:
         return ""
-    cuts = [0, *(m.end() for m in _CLAUSE_BREAK.finditer(title)), len(title) + 1]
+    cuts = [*_clause_starts(title, 0, len(title)), len(title) + 1]
     if len(cuts) == 2:
         return ""
     for x in found:
