@@ -89,28 +89,29 @@ def test_split_is_fixed_and_covers_every_language() -> None:
 # Bars that the held-out split does not meet today (rules + model of this commit; figures in
 # docs/classification.md): a known miss fails no build, anything else does, and so does a
 # known miss that is met now (the list would otherwise hide its later return under the bar).
-# The held-out part now holds 559 items: the 288 of branch classgen, 34 of the 124 releases
+# The held-out part now holds 583 items: the 288 of branch classgen, 34 of the 124 releases
 # branch classprec added (ids *-t-*), 64 of the 237 releases branch classdata added (ids *-u-*),
 # 40 of the 163 releases branch classdata2 added (ids *-v-*), 51 of the 163 releases branch
-# classdata3 added (ids *-w-*), 36 of the 169 releases branch classdata4 added (ids *-x-*) and
-# 46 of the 154 releases branch classdata5 added (ids *-y-*), the last five batches labelled
-# before the classifier ran on them, all put there by the same hash rule. The figures are those
-# of the 559 with main's rules and model after the merges of 2026-12-07 evening (classparty,
-# classrecall, classdata5); the held-out items were not inspected one by one. Korean kinds
-# reach the bar (0.8, 20 of 25). Japanese kinds fell under it: 0.844 with eb86672 on the 513,
-# 0.812 after classrecall's merge (one hit's kind; its Japanese hub words 研究室 and 設置
-# each moved one development item, ja-x-naist-001), 0.794 with batch y's held-out items.
+# classdata3 added (ids *-w-*), 36 of the 169 releases branch classdata4 added (ids *-x-*),
+# 46 of the 154 releases branch classdata5 added (ids *-y-*) and 24 of the 105 releases branch
+# classdata6 added (ids *-z-*), the last six batches labelled before the classifier ran on
+# them, all put there by the same hash rule. The figures are those of the 583 with main's rules
+# and model of 2a7ac63 (the 559 without batch z in brackets); the held-out items were not
+# inspected one by one. Korean kinds reach the bar (0.8, 20 of 25). Japanese kinds fell under
+# it: 0.844 with eb86672 on the 513, 0.812 after classrecall's merge (one hit's kind; its
+# Japanese hub words 研究室 and 設置 each moved one development item, ja-x-naist-001), 0.794
+# with batch y's held-out items, 0.771 with batch z's.
 KNOWN_MISSES = {
-    ("en", "precision"),  # 0.868
-    ("zh-Hant", "precision"),  # 0.788
-    ("zh-Hant", "recall"),  # 0.854: 41 of 48
-    ("fr", "precision"),  # 0.894
-    ("fr", "recall"),  # 0.84: 42 of 50
+    ("en", "precision"),  # 0.848 (0.868)
+    ("zh-Hant", "precision"),  # 0.772 (0.788)
+    ("zh-Hant", "recall"),  # 0.846: 44 of 52 (0.854: 41 of 48)
+    ("fr", "precision"),  # 0.88 (0.894)
+    ("fr", "recall"),  # 0.83: 44 of 53 (0.84: 42 of 50)
     # Batch v's held-out items brought both kinds under the bar, main's rules as well.
-    ("fr", "kind"),  # 0.762
-    ("de", "kind"),  # 0.763
-    ("de", "recall"),  # 0.809: 38 of 47
-    ("ja", "kind"),  # 0.794 (see above)
+    ("fr", "kind"),  # 0.773 (0.762)
+    ("de", "kind"),  # 0.769 (0.763)
+    ("de", "recall"),  # 0.796: 39 of 49 (0.809: 38 of 47)
+    ("ja", "kind"),  # 0.771 (0.794; see above)
 }
 
 
@@ -118,14 +119,15 @@ def test_heldout_bars_per_language(capsys: pytest.CaptureFixture[str]) -> None:
     pairs = judged(_items())
     figures = metrics(pairs)
     # The fresh batches apart (ids *-t-*, classprec; *-u-*, classdata; *-v-*, classdata2;
-    # *-w-*, classdata3; *-x-*, classdata4; *-y-*, classdata5), each labelled before the
-    # classifier ran on it: measurements of their own.
+    # *-w-*, classdata3; *-x-*, classdata4; *-y-*, classdata5; *-z-*, classdata6), each
+    # labelled before the classifier ran on it: measurements of their own.
     batch_t = metrics([(i, r) for i, r in pairs if "-t-" in i["id"]])
     batch_u = metrics([(i, r) for i, r in pairs if "-u-" in i["id"]])
     batch_v = metrics([(i, r) for i, r in pairs if "-v-" in i["id"]])
     batch_w = metrics([(i, r) for i, r in pairs if "-w-" in i["id"]])
     batch_x = metrics([(i, r) for i, r in pairs if "-x-" in i["id"]])
     batch_y = metrics([(i, r) for i, r in pairs if "-y-" in i["id"]])
+    batch_z = metrics([(i, r) for i, r in pairs if "-z-" in i["id"]])
     with capsys.disabled():
         print("\n" + table(figures))
         print("\nof which the 124 items of branch classprec (ids *-t-*):\n" + table(batch_t))
@@ -134,6 +136,7 @@ def test_heldout_bars_per_language(capsys: pytest.CaptureFixture[str]) -> None:
         print("\nof which the 163 items of branch classdata3 (ids *-w-*):\n" + table(batch_w))
         print("\nof which the 169 items of branch classdata4 (ids *-x-*):\n" + table(batch_x))
         print("\nof which the 154 items of branch classdata5 (ids *-y-*):\n" + table(batch_y))
+        print("\nof which the 105 items of branch classdata6 (ids *-z-*):\n" + table(batch_z))
     totals: dict[str, int] = defaultdict(int)
     for (lang, _), f in figures.items():
         totals[lang] += int(f["n"])  # type: ignore[arg-type]

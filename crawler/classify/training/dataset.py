@@ -83,7 +83,7 @@ def examples(
 
 #: Batches of the real set, by the letter in the id ("en-t-rscf-01"): each was collected
 #: at its own time, from publishers and for reasons of its own (REALSET.md).
-BATCHES = ("p", "q", "r", "s", "t", "u", "v", "w", "x", "y")
+BATCHES = ("p", "q", "r", "s", "t", "u", "v", "w", "x", "y", "z")
 
 
 def batch_of(item_id: str) -> str | None:
