@@ -450,6 +450,7 @@ def classify(
                     dict.fromkeys(f"{m.text} ({r})" for m, r in zip(t.foreign, roles, strict=True))
                 )
     town_diplomacy = _town_diplomacy(title, text, starts, body_start, t.foreign)
+    industry_academia = "" if t.foreign else _industry_academia(title)
     if t.foreign and (t.coop or t_kinds or t.bilateral):
         score += TITLE_LINK
         evidence.append("title: " + _names(t.foreign) + " + " + _terms(t, t_kinds))
@@ -613,6 +614,13 @@ def classify(
         evidence.append(
             f"title: the parties are towns or friendship associations ({town_diplomacy!r}),"
             " and no research body or science word is named: town diplomacy"
+        )
+    if industry_academia:
+        score += NEGATIVE_TITLE
+        hard_veto = True
+        evidence.append(
+            f"title: industry-academia cooperation ({industry_academia!r}) and no foreign side"
+            " named: a domestic university and company"
         )
     domestic = any("neg.domestic" in x.categories for x in t.negative)
     if t.negative and (domestic or not t_kinds):
@@ -1683,3 +1691,19 @@ def _town_diplomacy(
     if pact:
         return pact.group()
     return ", ".join(m.group() for m in towns)
+
+
+# Industry-academia cooperation (產學合作, 산학협력, 産学連携) joins a university and a company;
+# a headline that names it and no foreign side reports a domestic pair (a foreign name in the
+# lead is the company's background: "accredited by the US State Department").
+_INDUSTRY_ACADEMIA = re.compile(
+    r"產學合作|产学合作|產學研合作|産学連携|産学協力|산학협력|산학 협력|"
+    r"\bindustry[- ]academia\b|\buniversity[- ]industry\b|\bindustry[- ]university\b",
+    re.IGNORECASE,
+)
+
+
+def _industry_academia(title: str) -> str:
+    """The industry-academia cooperation word of ``title`` ("" when none)."""
+    found = _INDUSTRY_ACADEMIA.search(title)
+    return found.group() if found else ""

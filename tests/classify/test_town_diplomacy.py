@@ -124,3 +124,55 @@ def test_a_research_body_or_science_word_keeps_the_pact(
     result = classify(title, body, home, language, model=False)
     assert not any("town diplomacy" in line for line in result.evidence)
     assert result.is_cooperation and partner in result.partners
+
+
+# Industry-academia cooperation joins a university and a company; a headline that names it
+# and no foreign side reports a domestic pair (development items of three Taiwanese
+# publishers; one had the company's foreign accreditation in its lead).
+def test_industry_academia_with_no_foreign_side_is_domestic() -> None:
+    # synthetic
+    title = "南部科技大學與國內出版公司簽署產學合作協議"
+    body = (
+        "南部科技大學與一家出版公司簽署產學合作協議，雙方將合辦語言課程與實習。"
+        "該公司長年與日本多所大學及英國語言機構合作，也代辦國際交換學生。"
+    )
+    result = classify(title, body, "TW", "zh-Hant", model=False)
+    assert not result.is_cooperation
+    assert any("industry-academia" in line for line in result.evidence)
+
+
+def test_industry_academia_with_a_foreign_side_in_the_title_is_left_to_the_rules() -> None:
+    # synthetic: the visitor is the foreign side
+    title = "加拿大大學校長率團訪台 將與台灣深化產學合作"
+    body = "加拿大一所大學的校長率團訪台，拜會國科會與三所大學，討論半導體與AI的聯合研究計畫。"
+    result = classify(title, body, "TW", "zh-Hant", model=False)
+    assert not any("industry-academia" in line for line in result.evidence)
+    assert result.is_cooperation and "CA" in result.partners
+
+
+@pytest.mark.parametrize(
+    ("title", "body", "home", "language"),
+    [
+        # an industry delegation travels to open markets (業界代表團, like 企業代表團)
+        (
+            "局長率創科業界代表團訪問荷蘭",
+            "創新科技局局長率業界代表團前往荷蘭，推介本地創科企業，並出席當地的科技展覽。",
+            "HK",
+            "zh-Hant",
+        ),
+        # recruiting foreign students is promotion (유학생 유치)
+        (
+            "한빛대, 베트남 교육기관과 협력 확대…유학생 유치 나서",
+            "한빛대는 베트남 하노이의 교육기관 두 곳을 방문해 유학생 유치 설명회를 열고"
+            " 협력 방안을 논의했다.",
+            "KR",
+            "ko",
+        ),
+    ],
+)
+def test_promotion_delegations_and_student_recruitment_are_no_cooperation(
+    title: str, body: str, home: str, language: str
+) -> None:
+    result = classify(title, body, home, language, model=False)
+    assert not result.is_cooperation
+    assert any("promotion" in line for line in result.evidence)
