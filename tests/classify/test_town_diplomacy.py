@@ -176,3 +176,17 @@ def test_promotion_delegations_and_student_recruitment_are_no_cooperation(
     result = classify(title, body, home, language, model=False)
     assert not result.is_cooperation
     assert any("promotion" in line for line in result.evidence)
+
+
+def test_a_consulates_visit_is_an_envoys_call() -> None:
+    # synthetic, on the shape of a Quebec university's page (a development item): consuls and
+    # consulates are envoys like ambassadors and embassies
+    title = "Visite du Consulat général d'Allemagne à l'Université de Sherbrooke"
+    body = (
+        "Une délégation du Consulat général d'Allemagne a visité l'Université de Sherbrooke pour"
+        " explorer des pistes de collaboration en recherche et en mobilité étudiante."
+    )
+    for model in (False, True):
+        result = classify(title, body, "CA", "fr", model=model)
+        assert not result.is_cooperation
+        assert any("envoy" in line for line in result.evidence)
