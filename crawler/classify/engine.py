@@ -1634,6 +1634,7 @@ _FRIENDSHIP_BODY = re.compile(
     r"\bassociation d'amitié|\bfreundschaftsgesellschaft",
     re.IGNORECASE,
 )
+_FRIENDSHIP = re.compile(r"友好|親善|우호|\bfriendship\b|\bamitié\b|\bfreundschaft", re.IGNORECASE)
 # A local government as a Chinese or Japanese name: a county, prefecture, township or city
 # (高雄市, 台東縣政府, 魚池鄉, 徳島県, 済州特別自治道), or its head (市長, 縣長). 都市 and 城市
 # (a city in general), 上市, 門市 and the like are no government.
@@ -1664,15 +1665,20 @@ def _town_diplomacy(
     title: str, text: str, starts: list[int], body_start: int, foreign: list[Mention]
 ) -> str:
     """Why the title's parties are towns or friendship associations, not S&T bodies ("" when
-    they are not): a twinning or friendship-city word, two local governments, or a local
-    government of the home side heading a title that names a foreign side; in each case no
-    research body or science word in the title and the first two sentences of the body. Or a
+    they are not): a twinning or friendship-city word (in the title, or in the lead's first
+    sentence under a friendship headline), two local governments, or a local government of
+    the home side heading a title that names a foreign side; in each case no research body
+    or science word in the title and the first two sentences of the body. Or a
     friendship association as a party, with no science word in the title (a university it
     visits or names in passing is no party of a goodwill call)."""
     friendship = _FRIENDSHIP_BODY.search(title)
     if friendship and not _SCIENCE_PARTY.search(title):
         return friendship.group()
+    first = bisect_right(starts, body_start) - 1
     pact = _TOWN_PACT.search(title)
+    if not pact and _FRIENDSHIP.search(title):
+        # "高雄與熊本友好交流五周年": a friendship headline, and the lead names the towns' pact.
+        pact = _TOWN_PACT.search(text, body_start, _sentence_end(starts, first, text))
     towns = _local_governments(title)
     # The home side's own town heads the title ("花蓮縣府參訪團訪問帛琉"); a foreign one
     # ("日本香川縣教育長訪臺") is a visitor, whose hosts may be national bodies.
@@ -1684,7 +1690,6 @@ def _town_diplomacy(
     )
     if not (pact or len(towns) >= 2 or actor):
         return ""
-    first = bisect_right(starts, body_start) - 1
     end = _sentence_end(starts, first + 1, text) if first + 1 < len(starts) else len(text)
     if _SCIENCE_PARTY.search(text, 0, end):
         return ""

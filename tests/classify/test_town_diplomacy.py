@@ -56,6 +56,14 @@ TOWN_DIPLOMACY = [
         "JP",
         "ja",
     ),
+    # a friendship headline whose lead names the towns' pact (a call on its anniversary)
+    (
+        "台日雙城再相會 台中與京都深化友好交流",
+        "今年是台中市與京都市締結友好交流協定十年，京都市長以視訊拜會台中市長，雙方期盼擴大"
+        "觀光與青年交流。",
+        "TW",
+        "zh-Hant",
+    ),
     # sister cities in English
     (
         "Mayor signs sister city agreement with Japan's Matsue",
