@@ -615,6 +615,12 @@ def classify(
             f"title: the parties are towns or friendship associations ({town_diplomacy!r}),"
             " and no research body or science word is named: town diplomacy"
         )
+    quoted = _speaker_quote(title) if title and cjk and not t_kinds else ""
+    if quoted:
+        # The model may not rescue it either: a remark is no announcement, whoever speaks.
+        score += NEGATIVE_TITLE
+        hard_veto = True
+        evidence.append(f"title: {quoted!r} speaks, and no event or mechanism is named: a remark")
     if industry_academia:
         score += NEGATIVE_TITLE
         hard_veto = True
@@ -1712,3 +1718,14 @@ def _industry_academia(title: str) -> str:
     """The industry-academia cooperation word of ``title`` ("" when none)."""
     found = _INDUSTRY_ACADEMIA.search(title)
     return found.group() if found else ""
+
+
+# "印度社科委員會秘書長:可與台灣加強科技及產業合作", "副總統受訪:...": a CJK headline that is a
+# speaker (a dozen characters at most) and a colon, then the quote.
+_SPEAKER_COLON = re.compile(r"(?:^|\s)([^\s:：]{2,14})[:：](?=\S)")
+
+
+def _speaker_quote(title: str) -> str:
+    """The speaker of a "speaker: quote" headline ("" when the title has no such form)."""
+    found = _SPEAKER_COLON.search(title)
+    return found.group(1) if found else ""

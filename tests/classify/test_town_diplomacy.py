@@ -198,3 +198,37 @@ def test_a_consulates_visit_is_an_envoys_call() -> None:
         result = classify(title, body, "CA", "fr", model=model)
         assert not result.is_cooperation
         assert any("envoy" in line for line in result.evidence)
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        # synthetic: a foreign official's remark on potential cooperation
+        "泰國科技部次長:可與台灣擴大半導體與農業科技合作",
+        # synthetic: an interview
+        "部長接受專訪：台捷在太空與生醫已有具體討論",
+    ],
+)
+def test_a_speakers_remark_with_no_event_or_mechanism_is_no_announcement(title: str) -> None:
+    # Development items of three publishers (interviews and remarks that "could deepen
+    # cooperation"); 22 such development titles, all negatives.
+    body = (
+        "一名官員在台北一場論壇場邊受訪時表示，台灣與泰國、捷克在產業與科技等許多領域都有合作潛力，"
+        "未來可望深化交流。"
+    )
+    for model in (False, True):
+        result = classify(title, body, "TW", "zh-Hant", model=model)
+        assert not result.is_cooperation
+        assert any("a remark" in line for line in result.evidence)
+
+
+def test_a_speakers_headline_that_names_a_mechanism_stays() -> None:
+    # synthetic: the quote names the meeting (a kind), so the remark rule does not apply
+    title = "國科會主委:第二屆台泰科技合作會議下月在曼谷舉行"
+    body = (
+        "國科會主委表示，第二屆台泰科技合作會議將於下月在曼谷舉行，"
+        "雙方將檢視聯合研究計畫的進度。"
+    )
+    result = classify(title, body, "TW", "zh-Hant", model=False)
+    assert not any("a remark" in line for line in result.evidence)
+    assert result.is_cooperation and "TH" in result.partners
