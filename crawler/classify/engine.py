@@ -449,6 +449,8 @@ def classify(
                 no_party = ", ".join(
                     dict.fromkeys(f"{m.text} ({r})" for m, r in zip(t.foreign, roles, strict=True))
                 )
+    town_diplomacy = _town_diplomacy(title, text, starts, body_start, t.foreign)
+    industry_academia = "" if t.foreign else _industry_academia(title)
     if t.foreign and (t.coop or t_kinds or t.bilateral):
         score += TITLE_LINK
         evidence.append("title: " + _names(t.foreign) + " + " + _terms(t, t_kinds))
@@ -605,6 +607,26 @@ def classify(
         evidence.append(
             f"title: no foreign party ({no_party}), and the lead's mechanism sentence names"
             " none: domestic parties"
+        )
+    if town_diplomacy:
+        score += NEGATIVE_TITLE
+        hard_veto = True
+        evidence.append(
+            f"title: the parties are towns or friendship associations ({town_diplomacy!r}),"
+            " and no research body or science word is named: town diplomacy"
+        )
+    quoted = _speaker_quote(title) if title and cjk and not t_kinds else ""
+    if quoted:
+        # The model may not rescue it either: a remark is no announcement, whoever speaks.
+        score += NEGATIVE_TITLE
+        hard_veto = True
+        evidence.append(f"title: {quoted!r} speaks, and no event or mechanism is named: a remark")
+    if industry_academia:
+        score += NEGATIVE_TITLE
+        hard_veto = True
+        evidence.append(
+            f"title: industry-academia cooperation ({industry_academia!r}) and no foreign side"
+            " named: a domestic university and company"
         )
     domestic = any("neg.domestic" in x.categories for x in t.negative)
     if t.negative and (domestic or not t_kinds):
@@ -1599,3 +1621,111 @@ def _terms(u: _Unit, kinds: dict[str, Term]) -> str:
 def _snippet(sentence: str, limit: int = 160) -> str:
     sentence = sentence.strip()
     return sentence if len(sentence) <= limit else sentence[: limit - 1] + "…"
+
+
+# Who the parties are, when they are towns (branch classzh). A pact or a visit between local
+# governments (sister cities, friendship pacts, a county's delegation to a prefecture), or by a
+# friendship association, is town diplomacy: REALSET.md labels it a negative (its subjects are
+# tourism, culture, trade, schools) unless a research body or a science mechanism is named.
+# Twinning and friendship-city words, and friendship associations, in every language.
+_TOWN_PACT = re.compile(
+    r"姊妹市|姐妹市|姊妹城市|姐妹城市|姊妹縣|姉妹都市|姉妹提携|姉妹県|姊妹州|友好城市|友好都市|"
+    r"友好協定|友好交流協定|友好協力都市|友好縣|友好県|締結友好|城鄉締盟|자매결연|자매도시|우호도시|"
+    r"\bsister[- ]cit(?:y|ies)\b|\btwin towns?\b|\btown twinning\b|\bfriendship cit(?:y|ies)\b|"
+    r"\bjumelage|\bvilles? jumel|\bstädtepartnerschaft|\bpartnerst[aä]dt",
+    re.IGNORECASE,
+)
+_FRIENDSHIP_BODY = re.compile(
+    r"親善協[會会]|友好(?:交流)?協[會会]|우호협회|\bfriendship (?:association|society)\b|"
+    r"\bassociation d'amitié|\bfreundschaftsgesellschaft",
+    re.IGNORECASE,
+)
+_FRIENDSHIP = re.compile(r"友好|親善|우호|\bfriendship\b|\bamitié\b|\bfreundschaft", re.IGNORECASE)
+# A local government as a Chinese or Japanese name: a county, prefecture, township or city
+# (高雄市, 台東縣政府, 魚池鄉, 徳島県, 済州特別自治道), or its head (市長, 縣長). 都市 and 城市
+# (a city in general), 上市, 門市 and the like are no government.
+_LOCAL_GOV = re.compile(
+    r"[\u4e00-\u9fff]{1,6}?(?:縣|県|鄉|鎮|市|自治道)(?:政府|府|長|公所|役所|廳|庁)?"
+)
+_NOT_LOCAL_GOV = ("都市", "城市", "上市", "門市", "超市", "夜市", "股市", "街市", "互市")
+# A research body or a science mechanism among the parties: then the pact or visit may be S&T
+# cooperation (a city's S&T exchange MoU, a prefecture's agreement on biotechnology, university
+# research agreements signed on the delegation's trip).
+_SCIENCE_PARTY = re.compile(
+    r"科技|科學|科学|研究|學術|学術|大學|大学|技術|技术|과학|연구|대학|기술|"
+    r"scien|research|universit|technolog|forsch|wissenschaft|hochschul|recherche|institut",
+    re.IGNORECASE,
+)
+
+
+def _local_governments(title: str) -> list[re.Match[str]]:
+    """The local-government names of a Chinese or Japanese title (``_LOCAL_GOV``)."""
+    return [
+        m
+        for m in _LOCAL_GOV.finditer(title)
+        if not any(m.group().split("政府")[0].endswith(w) for w in _NOT_LOCAL_GOV)
+    ]
+
+
+def _town_diplomacy(
+    title: str, text: str, starts: list[int], body_start: int, foreign: list[Mention]
+) -> str:
+    """Why the title's parties are towns or friendship associations, not S&T bodies ("" when
+    they are not): a twinning or friendship-city word (in the title, or in the lead's first
+    sentence under a friendship headline), two local governments, or a local government of
+    the home side heading a title that names a foreign side; in each case no research body
+    or science word in the title and the first two sentences of the body. Or a
+    friendship association as a party, with no science word in the title (a university it
+    visits or names in passing is no party of a goodwill call)."""
+    friendship = _FRIENDSHIP_BODY.search(title)
+    if friendship and not _SCIENCE_PARTY.search(title):
+        return friendship.group()
+    first = bisect_right(starts, body_start) - 1
+    pact = _TOWN_PACT.search(title)
+    if not pact and _FRIENDSHIP.search(title):
+        # "高雄與熊本友好交流五周年": a friendship headline, and the lead names the towns' pact.
+        pact = _TOWN_PACT.search(text, body_start, _sentence_end(starts, first, text))
+    towns = _local_governments(title)
+    # The home side's own town heads the title ("花蓮縣府參訪團訪問帛琉"); a foreign one
+    # ("日本香川縣教育長訪臺") is a visitor, whose hosts may be national bodies.
+    actor = (
+        bool(towns)
+        and towns[0].start() == 0
+        and bool(foreign)
+        and not any(m.start < towns[0].end() for m in foreign)
+    )
+    if not (pact or len(towns) >= 2 or actor):
+        return ""
+    end = _sentence_end(starts, first + 1, text) if first + 1 < len(starts) else len(text)
+    if _SCIENCE_PARTY.search(text, 0, end):
+        return ""
+    if pact:
+        return pact.group()
+    return ", ".join(m.group() for m in towns)
+
+
+# Industry-academia cooperation (產學合作, 산학협력, 産学連携) joins a university and a company;
+# a headline that names it and no foreign side reports a domestic pair (a foreign name in the
+# lead is the company's background: "accredited by the US State Department").
+_INDUSTRY_ACADEMIA = re.compile(
+    r"產學合作|产学合作|產學研合作|産学連携|産学協力|산학협력|산학 협력|"
+    r"\bindustry[- ]academia\b|\buniversity[- ]industry\b|\bindustry[- ]university\b",
+    re.IGNORECASE,
+)
+
+
+def _industry_academia(title: str) -> str:
+    """The industry-academia cooperation word of ``title`` ("" when none)."""
+    found = _INDUSTRY_ACADEMIA.search(title)
+    return found.group() if found else ""
+
+
+# "印度社科委員會秘書長:可與台灣加強科技及產業合作", "副總統受訪:...": a CJK headline that is a
+# speaker (a dozen characters at most) and a colon, then the quote.
+_SPEAKER_COLON = re.compile(r"(?:^|\s)([^\s:：]{2,14})[:：](?=\S)")
+
+
+def _speaker_quote(title: str) -> str:
+    """The speaker of a "speaker: quote" headline ("" when the title has no such form)."""
+    found = _SPEAKER_COLON.search(title)
+    return found.group(1) if found else ""
