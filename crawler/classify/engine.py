@@ -364,7 +364,7 @@ def classify(
         mentions = _not_examples(text, mentions, lowered)
     terms = _outside(lexicon().find(lowered, cjk_hits, cjk), name_spans)
     if not cjk:
-        calls = _call_phrases(lowered)
+        calls = _call_phrases(lowered) + _compound_kinds(lowered)
         if calls:
             terms = sorted(terms + calls)
 
@@ -1496,6 +1496,35 @@ def _call_phrases(lowered: str) -> list[Term]:
         found += [
             Term(m.start(), m.end(), m.group(), _CALL_CATEGORIES) for m in _numbered_calls(lowered)
         ]
+    return found
+
+
+# German closes compounds on their head noun ("Informationsreise", "Antrittsbesuch",
+# "Hochschuldelegation", "Partnerschaftsvereinbarung", "Bildungsabkommen"): the head names the
+# kind, whatever the words before it. Only trips and agreements, whose heads name nothing else
+# (not "-zentrum", "-konferenz", "-ausschuss": Kulturzentrum, Hochschulrektorenkonferenz,
+# Haushaltsausschuss are bodies); a word the lexicon knows keeps its own reading
+# (Freihandelsabkommen is a trade treaty), and "-reise" after p, k or g is Preise, Kreise.
+_COMPOUND_HEADS = re.compile(
+    r"\b[a-zäöüß]{3,}?(?:(?<![pkg])reisen?|besuche?|delegation(?:en)?"
+    r"|(vereinbarung(?:en)?|abkommens?))\b"
+)
+_COMPOUND_CUES = ("reise", "besuch", "delegation", "vereinbarung", "abkommen")
+_COMPOUND_VISIT = ("type.visit-or-delegation",)
+_COMPOUND_AGREEMENT = ("type.agreement",)
+
+
+def _compound_kinds(lowered: str) -> list[Term]:
+    """Kind terms of German compounds that the lexicon does not list (``_COMPOUND_HEADS``)."""
+    if not any(head in lowered for head in _COMPOUND_CUES):
+        return []
+    known = lexicon()
+    found = []
+    for m in _COMPOUND_HEADS.finditer(lowered):
+        if known.categories(m.group()):
+            continue
+        kind = _COMPOUND_AGREEMENT if m.group(1) else _COMPOUND_VISIT
+        found.append(Term(m.start(), m.end(), m.group(), kind))
     return found
 
 

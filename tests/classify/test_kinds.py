@@ -126,6 +126,53 @@ KINDS = {
         "과학기술정보통신부는 독일 연방교육연구부와 2차전지 공동연구 양해각서를 체결했다.",
         "KR", "ko", "agreement", None,
     ),
+    # German closes compounds on the head noun: "Informationsreise" is a trip,
+    # "Partnerschaftsvereinbarung" an agreement, though the lexicon lists neither word.
+    "german-compound-trip": (
+        "Hochschule Coburg auf Informationsreise in Vietnam",
+        "Mit einer Informationsreise nach Vietnam suchte die Hochschulleitung der Hochschule"
+        " Coburg neue Partner für die Zusammenarbeit an vietnamesischen Universitäten.",
+        "DE", "de", "visit-or-delegation", "informationsreise",
+    ),
+    "german-compound-agreement": (
+        "Universität Passau gewinnt eine Partnerhochschule in Indien",
+        "Die Universität Passau hat mit dem Indian Institute of Science in Bangalore eine"
+        " Partnerschaftsvereinbarung für die Zusammenarbeit in der Forschung geschlossen.",
+        "DE", "de", "agreement", "partnerschaftsvereinbarung",
+    ),
+    # "Vertrag" and "unterschreiben" are the everyday German words for a treaty and signing.
+    "german-vertrag": (
+        "TU Dresden baut die Zusammenarbeit mit Japan aus",
+        "Die TU Dresden und die Universität Tokio haben einen Vertrag über gemeinsame"
+        " Forschung und den Austausch von Promovierenden unterschrieben.",
+        "DE", "de", "agreement", None,
+    ),
+    # Plural and feminine forms of the agreement nouns and participles.
+    "french-plural-agreements": (
+        "Universités algériennes et tunisiennes : douze conventions-cadres",
+        "Douze conventions-cadres ont été signées à Sfax entre des universités algériennes et"
+        " tunisiennes, après un colloque sur la recherche en énergie solaire.",
+        "DZ", "fr", "agreement", None,
+    ),
+    # オフィス is an office as 事務所 is; opened abroad, it is a hub.
+    "japanese-office-hub": (
+        "大学がハノイにオフィスを開設",
+        "本学はベトナムの大学との共同研究を進めるため、ハノイにオフィスを開設しました。",
+        "JP", "ja", "hub-or-center", None,
+    ),
+    # 交流会 is an exchange meeting, a forum, as 交流會 and 교류회 are.
+    "japanese-exchange-meeting-forum": (
+        "日独の若手研究者が研究交流会",
+        "本機構はドイツ研究振興協会と、日独の若手研究者による研究交流会を東京で開催しました。",
+        "JP", "ja", "forum-or-workshop", "交流会",
+    ),
+    # An "Association" in a body's name signs nothing: the delegation's trip is the news.
+    "association-in-a-name-is-no-agreement": (
+        "Delegation of the Japan Association of National Universities visits Indonesia",
+        "A delegation of the Japan Association of National Universities met the rectors of"
+        " three Indonesian universities to expand academic cooperation with Indonesia.",
+        "JP", "en", "visit-or-delegation", None,
+    ),
 }  # fmt: skip
 
 
@@ -137,3 +184,18 @@ def test_kind(case: str) -> None:
     assert result.is_cooperation and result.coop_type == kind
     if quoted is not None:
         assert quoted in str(trace["kind_reason"])
+
+
+def test_german_compound_heads_read_only_trips_and_agreements() -> None:
+    from crawler.classify.engine import _compound_kinds
+
+    found = {t.text: t.categories for t in _compound_kinds(
+        "die antrittsbesuche, eine chinareise, die hochschuldelegation, ein bildungsabkommen,"
+        " die dissertationspreise, die landkreise, das freihandelsabkommen, ein kulturzentrum"
+    )}  # fmt: skip
+    assert found == {
+        "antrittsbesuche": ("type.visit-or-delegation",),
+        "chinareise": ("type.visit-or-delegation",),
+        "hochschuldelegation": ("type.visit-or-delegation",),
+        "bildungsabkommen": ("type.agreement",),
+    }
