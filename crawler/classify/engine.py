@@ -775,6 +775,12 @@ def classify(
             or _lead_type(naming[:1])
             or "other-cooperation"
         )
+        unnamed, said_by = (
+            _unnamed_kind(text, 0, _sentence_end(starts, last_lead, text))
+            if coop_type == "other-cooperation"
+            else ("", "")
+        )
+        coop_type = unnamed or coop_type
         if _pick_type(t_kinds):
             term = t_kinds[coop_type].text
             kind_reason = (
@@ -792,6 +798,12 @@ def classify(
             said = mechanism_unit.kinds(True)[coop_type].text
             kind_reason = "the title names no kind; the lead's mechanism sentence says " + (
                 f"{said!r} ({coop_type})" if said else coop_type
+            )
+        elif unnamed:
+            kind_reason = f"no kind named; the title or lead says {said_by!r}: " + (
+                "money for projects or applications asked for, a joint call"
+                if unnamed == "joint-call"
+                else "an event held together, a forum"
             )
         elif coop_type != "other-cooperation":
             # Other-cooperation is the label of 5 of 723 real cooperation items: when the
@@ -1526,6 +1538,51 @@ def _compound_kinds(lowered: str) -> list[Term]:
         kind = _COMPOUND_AGREEMENT if m.group(1) else _COMPOUND_VISIT
         found.append(Term(m.start(), m.end(), m.group(), kind))
     return found
+
+
+# Money for projects: with no mechanism named, a release that funds the partners' projects
+# ("AU$9m for joint projects with India", "fördern ... Gemeinschaftsprojekte", "finance le
+# programme ... les projets", 共同研究課題に助成) reports a funding programme, which is
+# what a joint call is. Funding and projects in one sentence of the title or the lead.
+_FUNDING = re.compile(
+    r"(?i)\b(?:fund|funds|funded|funding|finance|finances|financé|financée|financés|financera"
+    r"|financement|cofinanc\w*|co-financ\w*|förder[nt]?|gefördert|förderung|finanziert"
+    r"|finanzieren|millions?|millionen|mio)\b|[€$£]|補助|資助|助成|研究費|지원금|연구비"
+)
+_PROJECTS = re.compile(
+    r"(?i)\b\w*(?:projects?|projets?|projekte?n?|vorhaben)\b|計畫|計画|プロジェクト|課題|과제|프로젝트"
+)
+
+
+# ... and so does one that asks for applications or proposals (the deadline, the filing).
+_APPLYING = re.compile(
+    r"(?i)\b(?:anträge|antrag|antragsfrist|einreichen|einzureichen|eingereicht|bewerben"
+    r"|candidatures?|déposée?s?|déposer|soumettre|soumises|apply|applications|proposals)\b"
+    r"|申請|応募|신청|응모"
+)
+
+
+# An event held together (a research day, a national day's special event) is a forum.
+_EVENT = re.compile(
+    r"(?i)\b(?:events?|événements?|veranstaltung(?:en)?|journées?)\b|イベント|行事|研究日|행사"
+)
+
+
+def _unnamed_kind(text: str, start: int, end: int) -> tuple[str, str]:
+    """For a release whose title and lead name no kind: the kind and the word that says it,
+    from the first sentence of ``text[start:end]`` that funds projects or asks for
+    applications (a joint call) or names an event (a forum), else ("", "")."""
+    for sentence in re.split(r"(?<=[.!?。！？\n])", text[start:end]):
+        money = _FUNDING.search(sentence)
+        if money and _PROJECTS.search(sentence):
+            return "joint-call", money.group()
+        applying = _APPLYING.search(sentence)
+        if applying:
+            return "joint-call", applying.group()
+        event = _EVENT.search(sentence)
+        if event:
+            return "forum-or-workshop", event.group()
+    return "", ""
 
 
 def _numbered_calls(lowered: str) -> list[re.Match[str]]:

@@ -173,6 +173,28 @@ KINDS = {
         " three Indonesian universities to expand academic cooperation with Indonesia.",
         "JP", "en", "visit-or-delegation", None,
     ),
+    # No kind named: money for the partners' projects, or applications asked for, is a
+    # funding programme, a joint call (not "other-cooperation", the label of 5 in 1,078).
+    "money-for-projects-is-a-call": (
+        "A$12m for research projects with Vietnam",
+        "The science minister announced 12 million dollars for research projects that"
+        " Australian and Vietnamese scientists carry out together on water security.",
+        "AU", "en", "joint-call", "'$'",
+    ),
+    "applications-asked-for-are-a-call": (
+        "Programme franco-marocain Toubkal 2025",
+        "Le programme franco-marocain Toubkal soutient la coopération scientifique entre"
+        " laboratoires français et marocains. Les dossiers doivent être déposés avant le"
+        " 30 avril 2025.",
+        "FR", "fr", "joint-call", "'déposés'",
+    ),
+    # ... and an event held together is a forum.
+    "an-event-is-a-forum": (
+        "日仏宇宙協力の特別イベントを東京で",
+        "フランス国立宇宙研究センターと本機構は、日仏の宇宙協力を紹介する特別イベントを東京で"
+        "開きました。",
+        "JP", "ja", "forum-or-workshop", "'イベント'",
+    ),
 }  # fmt: skip
 
 
