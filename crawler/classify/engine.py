@@ -105,6 +105,18 @@ _STATEMENT_TERMS = frozenset({
 # Signing acts are one vocabulary, ``[signing]`` in lexicon.toml (a sentence's ``_Unit.signing``),
 # read by the three rules that ask whether something was signed: this one, an envoy's visit
 # that signs, and an anniversary's lead that signs something new.
+# A signing still to come ("signera une convention", "la visite doit permettre de signer",
+# "will sign", "soll ... unterzeichnet werden", 締結する予定, 將簽署, 체결할 예정): a trip whose
+# lead announces one reports the trip; the agreement is not concluded on it yet.
+_FUTURE_SIGNING = re.compile(
+    r"(?i)\b(?:will|shall|is to|are to|expected to|plans? to)\s+(?:be\s+)?(?:sign|signed|ink)\b"
+    r"|\bsigner(?:a|ont)\b|\bser(?:a|ont) signée?s?\b|\bpermettre de signer\b"
+    r"|\b(?:doit|doivent|devrait|devraient) signer\b"
+    r"|\bunterzeichnet werden\b|\bunterzeichnen (?:soll|sollen|wird|werden)\b"
+    r"|\b(?:soll|sollen|wird|werden)\b[^.!?]{0,80}\bunterzeichne[nt]\b"
+    r"|(?:署名|締結|調印)(?:する|される)予定|將(?:於[^。，]{0,12})?簽"
+    r"|(?:체결|서명)할 예정|(?:체결|서명) 예정"
+)
 # Reception verbs: a title that opens with one reports a visit, whatever the visitors attend.
 _RECEPTION_TERMS = frozenset({
     "接見", "會見", "拜會", "접견", "면담", "表敬", "会見",
@@ -114,7 +126,12 @@ _RECEPTION_TERMS = frozenset({
 # Words that put a signing in the past ("signed since", "had signed", 지난해): ``_PAST``
 # (with years) for a trip's agreements, ``_PAST_WORDS`` for an envoy's, without years (the
 # visit's own date carries one: "am 4. August 2021").
-_PAST_WORD = r"지난해|작년|去年|\b(?:since|depuis|seit)\b|\bavait\b|\bhatte\b|\bhad\b"
+_PAST_WORD = (
+    r"지난해|작년|去年|\b(?:since|depuis|seit)\b|\bavait\b|\bhatte\b|\bhad\b"
+    # An agreement that already governs the cooperation ("est déjà régie par un accord-cadre")
+    # is an older one.
+    r"|\b(?:déjà|already|bereits)\b"
+)
 _PAST_WORDS = re.compile(_PAST_WORD + r"|前年|昨年", re.IGNORECASE)
 
 #: The kinds that name a mechanism, not an event: a reception that agrees one reports it.
@@ -846,6 +863,7 @@ def classify(
                     if first_body <= i <= min(last_lead, first_body + 1)
                     and "agreement" in u.types
                     and not _dated_before(text, starts[i], _sentence_end(starts, i, text))
+                    and not _FUTURE_SIGNING.search(text, starts[i], _sentence_end(starts, i, text))
                 ),
                 None,
             )

@@ -195,6 +195,34 @@ KINDS = {
         "開きました。",
         "JP", "ja", "forum-or-workshop", "'イベント'",
     ),
+    # A summit of leaders is the occasion of what it agrees; a summit of a field is a forum.
+    "leaders-summit-reports-its-agreement": (
+        "Sommet franco-vietnamien : la recherche au programme",
+        "Au sommet franco-vietnamien de Hanoï, les deux ministres de la recherche ont signé un"
+        " accord de coopération scientifique entre la France et le Vietnam.",
+        "FR", "fr", "agreement", None,
+    ),
+    "university-summit-is-a-forum": (
+        "Sommet universitaire franco-marocain à Rabat",
+        "Le sommet universitaire franco-marocain a réuni à Rabat des présidents d'universités"
+        " françaises et marocaines autour de la coopération en recherche.",
+        "FR", "fr", "forum-or-workshop", "sommet universitaire",
+    ),
+    # A trip whose lead announces a signing still to come, or names an agreement that already
+    # governs the cooperation, reports the trip.
+    "trip-with-a-signing-to-come": (
+        "Le ministre en visite officielle au Sénégal",
+        "Le ministre de l'Enseignement supérieur effectue une visite officielle au Sénégal à"
+        " l'invitation de son homologue, et signera une convention de coopération"
+        " scientifique avec le Sénégal.",
+        "CI", "fr", "visit-or-delegation", None,
+    ),
+    "trip-under-an-older-agreement": (
+        "Une délégation de l'université de Dakar en visite à Abidjan",
+        "Une délégation de l'université de Dakar s'est rendue à Abidjan pour renforcer le"
+        " partenariat avec la Côte d'Ivoire, déjà régi par un accord-cadre.",
+        "SN", "fr", "visit-or-delegation", None,
+    ),
 }  # fmt: skip
 
 
