@@ -97,7 +97,9 @@ _ANNIVERSARY_YEARS = re.compile(r"(?<!\bin )(?<!\bfor )(?<!depuis )\b\d+ (?:ans|
 # A joint statement issued at a committee meeting reports the meeting: these agreement terms
 # yield to a committee named in the lead.
 _STATEMENT_TERMS = frozenset({
-    "joint statement", "statement", "共同声明", "ステートメント",
+    "joint statement", "statement", "共同声明", "ステートメント", "joint declaration",
+    "déclaration conjointe", "déclarations conjointes", "gemeinsame erklärung",
+    "gemeinsamen erklärung",
     "聯合聲明", "共同聲明", "공동성명",
 })
 # ... unless the statement is signed ("共同声明に署名", "signed a joint statement"): a signed
@@ -380,6 +382,14 @@ def classify(
     if not cjk:
         mentions = _not_examples(text, mentions, lowered)
     terms = _outside(lexicon().find(lowered, cjk_hits, cjk), name_spans)
+    if lang == "ja":
+        # Chinese 協議 is an agreement; Japanese 協議 is talks ("研究協力について協議した"),
+        # an agreement only in the committee names that list it (局長級協議, 政策協議).
+        terms = [
+            t._replace(categories=tuple(c for c in t.categories if c != "type.agreement"))
+            if t.text == "協議" else t
+            for t in terms
+        ]
     if not cjk:
         calls = _call_phrases(lowered) + _compound_kinds(lowered)
         if calls:
@@ -1664,7 +1674,7 @@ def _heading(title: str) -> bool:
 
 _TALLY = re.compile(
     r"(?i)\b\d{2,}[\d,]*\+?\s+(?:\w+\s+){0,2}(?:agreements|mous|memoranda|accords|partnerships"
-    r"|abkommen|vereinbarungen|kooperationsvereinbarungen|partnerschaften|conventions"
+    r"|abkommen|vereinbarungen|kooperationsvereinbarungen|partnerschaften|conventions|ententes"
     r"|partenariats)\b"
 )
 _TALLY_CJK = re.compile(

@@ -223,6 +223,27 @@ KINDS = {
         " partenariat avec la Côte d'Ivoire, déjà régi par un accord-cadre.",
         "SN", "fr", "visit-or-delegation", None,
     ),
+    # A campus two universities run together is their joint centre, though it is signed.
+    "joint-campus-signed-is-a-hub": (
+        "Signing ceremony for the Kyoto University-Chulalongkorn University Joint Campus",
+        "Kyoto University and Chulalongkorn University in Thailand signed the agreement that"
+        " opens their joint campus in Bangkok.",
+        "JP", "en", "hub-or-center", "joint campus",
+    ),
+    # Quebec French names an agreement an "entente".
+    "quebec-entente": (
+        "Montréal et Lyon : une entente de partenariat en recherche",
+        "Une entente de partenariat en recherche et en mobilité étudiante unit désormais"
+        " l'Université de Montréal et l'Université de Lyon, en France.",
+        "CA", "fr", "agreement", None,
+    ),
+    # 使節団 is a delegation, as 사절단 and 代表団 are; Japanese 協議 is talks, not the
+    # Chinese 協議 (an agreement).
+    "japanese-mission-is-a-visit": (
+        "大学使節団がインドネシアの大学と協力を協議",
+        "本学の使節団がインドネシアを訪れ、バンドン工科大学と研究協力について協議しました。",
+        "JP", "ja", "visit-or-delegation", None,
+    ),
 }  # fmt: skip
 
 
