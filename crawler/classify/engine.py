@@ -1582,9 +1582,11 @@ _PROJECTS = re.compile(
 )
 
 
-# ... and so does one that asks for applications or proposals (the deadline, the filing).
+# ... and so does one that asks for applications or proposals (the deadline, the filing), or
+# names the call itself (German uses the English "Call"; a BMBF call is a "Richtlinie").
 _APPLYING = re.compile(
-    r"(?i)\b(?:anträge|antrag|antragsfrist|einreichen|einzureichen|eingereicht|bewerben"
+    r"(?i)\b(?:calls?|appels?|richtlinie|richtlinien"
+    r"|anträge|antrag|antragsfrist|einreichen|einzureichen|eingereicht|bewerben"
     r"|candidatures?|déposée?s?|déposer|soumettre|soumises|apply|applications|proposals)\b"
     r"|申請|応募|신청|응모"
 )

@@ -244,6 +244,20 @@ KINDS = {
         "本学の使節団がインドネシアを訪れ、バンドン工科大学と研究協力について協議しました。",
         "JP", "ja", "visit-or-delegation", None,
     ),
+    # German names a call with the English loanword; with no other kind named, it is the call.
+    "german-call-loanword": (
+        "Deutschland und Finnland fördern Batterieforschung",
+        "Der neue Call der deutsch-finnischen Batteriekooperation richtet sich an Teams aus"
+        " beiden Ländern, die gemeinsam an Speichern forschen.",
+        "DE", "de", "joint-call", "'Call'",
+    ),
+    # French launches a centre ("lance", "lancement") as it opens one.
+    "french-launch-of-a-centre": (
+        "Sénégal : lancement du centre franco-sénégalais de recherche sur le climat",
+        "La ministre a procédé au lancement du centre franco-sénégalais de recherche sur le"
+        " climat, porté par l'IRD et l'université de Dakar.",
+        "FR", "fr", "hub-or-center", None,
+    ),
 }  # fmt: skip
 
 
