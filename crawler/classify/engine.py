@@ -384,7 +384,7 @@ def classify(
     terms = _outside(lexicon().find(lowered, cjk_hits, cjk), name_spans)
     if lang == "ja":
         # Chinese 協議 is an agreement; Japanese 協議 is talks ("研究協力について協議した"),
-        # an agreement only in the committee names that list it (局長級協議, 政策協議).
+        # (the committee names that contain it, 局長級協議 and 政策協議, are terms of their own).
         terms = [
             t._replace(categories=tuple(c for c in t.categories if c != "type.agreement"))
             if t.text == "協議" else t
