@@ -97,7 +97,9 @@ _ANNIVERSARY_YEARS = re.compile(r"(?<!\bin )(?<!\bfor )(?<!depuis )\b\d+ (?:ans|
 # A joint statement issued at a committee meeting reports the meeting: these agreement terms
 # yield to a committee named in the lead.
 _STATEMENT_TERMS = frozenset({
-    "joint statement", "statement", "共同声明", "ステートメント",
+    "joint statement", "statement", "共同声明", "ステートメント", "joint declaration",
+    "déclaration conjointe", "déclarations conjointes", "gemeinsame erklärung",
+    "gemeinsamen erklärung",
     "聯合聲明", "共同聲明", "공동성명",
 })
 # ... unless the statement is signed ("共同声明に署名", "signed a joint statement"): a signed
@@ -105,6 +107,18 @@ _STATEMENT_TERMS = frozenset({
 # Signing acts are one vocabulary, ``[signing]`` in lexicon.toml (a sentence's ``_Unit.signing``),
 # read by the three rules that ask whether something was signed: this one, an envoy's visit
 # that signs, and an anniversary's lead that signs something new.
+# A signing still to come ("signera une convention", "la visite doit permettre de signer",
+# "will sign", "soll ... unterzeichnet werden", 締結する予定, 將簽署, 체결할 예정): a trip whose
+# lead announces one reports the trip; the agreement is not concluded on it yet.
+_FUTURE_SIGNING = re.compile(
+    r"(?i)\b(?:will|shall|is to|are to|expected to|plans? to)\s+(?:be\s+)?(?:sign|signed|ink)\b"
+    r"|\bsigner(?:a|ont)\b|\bser(?:a|ont) signée?s?\b|\bpermettre de signer\b"
+    r"|\b(?:doit|doivent|devrait|devraient) signer\b"
+    r"|\bunterzeichnet werden\b|\bunterzeichnen (?:soll|sollen|wird|werden)\b"
+    r"|\b(?:soll|sollen|wird|werden)\b[^.!?]{0,80}\bunterzeichne[nt]\b"
+    r"|(?:署名|締結|調印)(?:する|される)予定|將(?:於[^。，]{0,12})?簽"
+    r"|(?:체결|서명)할 예정|(?:체결|서명) 예정"
+)
 # Reception verbs: a title that opens with one reports a visit, whatever the visitors attend.
 _RECEPTION_TERMS = frozenset({
     "接見", "會見", "拜會", "접견", "면담", "表敬", "会見",
@@ -114,7 +128,12 @@ _RECEPTION_TERMS = frozenset({
 # Words that put a signing in the past ("signed since", "had signed", 지난해): ``_PAST``
 # (with years) for a trip's agreements, ``_PAST_WORDS`` for an envoy's, without years (the
 # visit's own date carries one: "am 4. August 2021").
-_PAST_WORD = r"지난해|작년|去年|\b(?:since|depuis|seit)\b|\bavait\b|\bhatte\b|\bhad\b"
+_PAST_WORD = (
+    r"지난해|작년|去年|\b(?:since|depuis|seit)\b|\bavait\b|\bhatte\b|\bhad\b"
+    # An agreement that already governs the cooperation ("est déjà régie par un accord-cadre")
+    # is an older one.
+    r"|\b(?:déjà|already|bereits)\b"
+)
 _PAST_WORDS = re.compile(_PAST_WORD + r"|前年|昨年", re.IGNORECASE)
 
 #: The kinds that name a mechanism, not an event: a reception that agrees one reports it.
@@ -363,8 +382,16 @@ def classify(
     if not cjk:
         mentions = _not_examples(text, mentions, lowered)
     terms = _outside(lexicon().find(lowered, cjk_hits, cjk), name_spans)
+    if lang == "ja":
+        # Chinese 協議 is an agreement; Japanese 協議 is talks ("研究協力について協議した"),
+        # (the committee names that contain it, 局長級協議 and 政策協議, are terms of their own).
+        terms = [
+            t._replace(categories=tuple(c for c in t.categories if c != "type.agreement"))
+            if t.text == "協議" else t
+            for t in terms
+        ]
     if not cjk:
-        calls = _call_phrases(lowered)
+        calls = _call_phrases(lowered) + _compound_kinds(lowered)
         if calls:
             terms = sorted(terms + calls)
 
@@ -797,6 +824,12 @@ def classify(
             or _lead_type(naming[:1])
             or "other-cooperation"
         )
+        unnamed, said_by = (
+            _unnamed_kind(text, 0, _sentence_end(starts, last_lead, text))
+            if coop_type == "other-cooperation"
+            else ("", "")
+        )
+        coop_type = unnamed or coop_type
         if _pick_type(t_kinds):
             term = t_kinds[coop_type].text
             kind_reason = (
@@ -814,6 +847,12 @@ def classify(
             said = mechanism_unit.kinds(True)[coop_type].text
             kind_reason = "the title names no kind; the lead's mechanism sentence says " + (
                 f"{said!r} ({coop_type})" if said else coop_type
+            )
+        elif unnamed:
+            kind_reason = f"no kind named; the title or lead says {said_by!r}: " + (
+                "money for projects or applications asked for, a joint call"
+                if unnamed == "joint-call"
+                else "an event held together, a forum"
             )
         elif coop_type != "other-cooperation":
             # Other-cooperation is the label of 5 of 723 real cooperation items: when the
@@ -856,6 +895,7 @@ def classify(
                     if first_body <= i <= min(last_lead, first_body + 1)
                     and "agreement" in u.types
                     and not _dated_before(text, starts[i], _sentence_end(starts, i, text))
+                    and not _FUTURE_SIGNING.search(text, starts[i], _sentence_end(starts, i, text))
                 ),
                 None,
             )
@@ -1521,6 +1561,82 @@ def _call_phrases(lowered: str) -> list[Term]:
     return found
 
 
+# German closes compounds on their head noun ("Informationsreise", "Antrittsbesuch",
+# "Hochschuldelegation", "Partnerschaftsvereinbarung", "Bildungsabkommen"): the head names the
+# kind, whatever the words before it. Only trips and agreements, whose heads name nothing else
+# (not "-zentrum", "-konferenz", "-ausschuss": Kulturzentrum, Hochschulrektorenkonferenz,
+# Haushaltsausschuss are bodies); a word the lexicon knows keeps its own reading
+# (Freihandelsabkommen is a trade treaty), and "-reise" after p, k or g is Preise, Kreise.
+_COMPOUND_HEADS = re.compile(
+    r"\b[a-zäöüß]{3,}?(?:(?<![pkg])reisen?|besuche?|delegation(?:en)?"
+    r"|(vereinbarung(?:en)?|abkommens?))\b"
+)
+_COMPOUND_CUES = ("reise", "besuch", "delegation", "vereinbarung", "abkommen")
+_COMPOUND_VISIT = ("type.visit-or-delegation",)
+_COMPOUND_AGREEMENT = ("type.agreement",)
+
+
+def _compound_kinds(lowered: str) -> list[Term]:
+    """Kind terms of German compounds that the lexicon does not list (``_COMPOUND_HEADS``)."""
+    if not any(head in lowered for head in _COMPOUND_CUES):
+        return []
+    known = lexicon()
+    found = []
+    for m in _COMPOUND_HEADS.finditer(lowered):
+        if known.categories(m.group()):
+            continue
+        kind = _COMPOUND_AGREEMENT if m.group(1) else _COMPOUND_VISIT
+        found.append(Term(m.start(), m.end(), m.group(), kind))
+    return found
+
+
+# Money for projects: with no mechanism named, a release that funds the partners' projects
+# ("AU$9m for joint projects with India", "fördern ... Gemeinschaftsprojekte", "finance le
+# programme ... les projets", 共同研究課題に助成) reports a funding programme, which is
+# what a joint call is. Funding and projects in one sentence of the title or the lead.
+_FUNDING = re.compile(
+    r"(?i)\b(?:fund|funds|funded|funding|finance|finances|financé|financée|financés|financera"
+    r"|financement|cofinanc\w*|co-financ\w*|förder[nt]?|gefördert|förderung|finanziert"
+    r"|finanzieren|millions?|millionen|mio)\b|[€$£]|補助|資助|助成|研究費|지원금|연구비"
+)
+_PROJECTS = re.compile(
+    r"(?i)\b\w*(?:projects?|projets?|projekte?n?|vorhaben)\b|計畫|計画|プロジェクト|課題|과제|프로젝트"
+)
+
+
+# ... and so does one that asks for applications or proposals (the deadline, the filing), or
+# names the call itself (German uses the English "Call"; a BMBF call is a "Richtlinie").
+_APPLYING = re.compile(
+    r"(?i)\b(?:calls?|appels?|richtlinie|richtlinien"
+    r"|anträge|antrag|antragsfrist|einreichen|einzureichen|eingereicht|bewerben"
+    r"|candidatures?|déposée?s?|déposer|soumettre|soumises|apply|applications|proposals)\b"
+    r"|申請|応募|신청|응모"
+)
+
+
+# An event held together (a research day, a national day's special event) is a forum.
+_EVENT = re.compile(
+    r"(?i)\b(?:events?|événements?|veranstaltung(?:en)?|journées?)\b|イベント|行事|研究日|행사"
+)
+
+
+def _unnamed_kind(text: str, start: int, end: int) -> tuple[str, str]:
+    """For a release whose title and lead name no kind: the kind and the word that says it,
+    from the first sentence of ``text[start:end]`` that funds projects or asks for
+    applications (a joint call) or names an event (a forum), else ("", "")."""
+    for sentence in re.split(r"(?<=[.!?。！？\n])", text[start:end]):
+        money = _FUNDING.search(sentence)
+        if money and _PROJECTS.search(sentence):
+            return "joint-call", money.group()
+        applying = _APPLYING.search(sentence)
+        if applying:
+            return "joint-call", applying.group()
+        event = _EVENT.search(sentence)
+        if event:
+            return "forum-or-workshop", event.group()
+    return "", ""
+
+
 def _numbered_calls(lowered: str) -> list[re.Match[str]]:
     """The matches of ``_NUMBERED_CALL.finditer(lowered)``, found from the call nouns: the
     pattern opens with a word boundary and alternatives, so ``re`` tried it at every position
@@ -1582,7 +1698,7 @@ def _heading(title: str) -> bool:
 
 _TALLY = re.compile(
     r"(?i)\b\d{2,}[\d,]*\+?\s+(?:\w+\s+){0,2}(?:agreements|mous|memoranda|accords|partnerships"
-    r"|abkommen|vereinbarungen|kooperationsvereinbarungen|partnerschaften|conventions"
+    r"|abkommen|vereinbarungen|kooperationsvereinbarungen|partnerschaften|conventions|ententes"
     r"|partenariats)\b"
 )
 _TALLY_CJK = re.compile(

@@ -126,6 +126,138 @@ KINDS = {
         "과학기술정보통신부는 독일 연방교육연구부와 2차전지 공동연구 양해각서를 체결했다.",
         "KR", "ko", "agreement", None,
     ),
+    # German closes compounds on the head noun: "Informationsreise" is a trip,
+    # "Partnerschaftsvereinbarung" an agreement, though the lexicon lists neither word.
+    "german-compound-trip": (
+        "Hochschule Coburg auf Informationsreise in Vietnam",
+        "Mit einer Informationsreise nach Vietnam suchte die Hochschulleitung der Hochschule"
+        " Coburg neue Partner für die Zusammenarbeit an vietnamesischen Universitäten.",
+        "DE", "de", "visit-or-delegation", "informationsreise",
+    ),
+    "german-compound-agreement": (
+        "Universität Passau gewinnt eine Partnerhochschule in Indien",
+        "Die Universität Passau hat mit dem Indian Institute of Science in Bangalore eine"
+        " Partnerschaftsvereinbarung für die Zusammenarbeit in der Forschung geschlossen.",
+        "DE", "de", "agreement", "partnerschaftsvereinbarung",
+    ),
+    # "Vertrag" and "unterschreiben" are the everyday German words for a treaty and signing.
+    "german-vertrag": (
+        "TU Dresden baut die Zusammenarbeit mit Japan aus",
+        "Die TU Dresden und die Universität Tokio haben einen Vertrag über gemeinsame"
+        " Forschung und den Austausch von Promovierenden unterschrieben.",
+        "DE", "de", "agreement", None,
+    ),
+    # Plural and feminine forms of the agreement nouns and participles.
+    "french-plural-agreements": (
+        "Universités algériennes et tunisiennes : douze conventions-cadres",
+        "Douze conventions-cadres ont été signées à Sfax entre des universités algériennes et"
+        " tunisiennes, après un colloque sur la recherche en énergie solaire.",
+        "DZ", "fr", "agreement", None,
+    ),
+    # オフィス is an office as 事務所 is; opened abroad, it is a hub.
+    "japanese-office-hub": (
+        "大学がハノイにオフィスを開設",
+        "本学はベトナムの大学との共同研究を進めるため、ハノイにオフィスを開設しました。",
+        "JP", "ja", "hub-or-center", None,
+    ),
+    # 交流会 is an exchange meeting, a forum, as 交流會 and 교류회 are.
+    "japanese-exchange-meeting-forum": (
+        "日独の若手研究者が研究交流会",
+        "本機構はドイツ研究振興協会と、日独の若手研究者による研究交流会を東京で開催しました。",
+        "JP", "ja", "forum-or-workshop", "交流会",
+    ),
+    # An "Association" in a body's name signs nothing: the delegation's trip is the news.
+    "association-in-a-name-is-no-agreement": (
+        "Delegation of the Japan Association of National Universities visits Indonesia",
+        "A delegation of the Japan Association of National Universities met the rectors of"
+        " three Indonesian universities to expand academic cooperation with Indonesia.",
+        "JP", "en", "visit-or-delegation", None,
+    ),
+    # No kind named: money for the partners' projects, or applications asked for, is a
+    # funding programme, a joint call (not "other-cooperation", the label of 5 in 1,078).
+    "money-for-projects-is-a-call": (
+        "A$12m for research projects with Vietnam",
+        "The science minister announced 12 million dollars for research projects that"
+        " Australian and Vietnamese scientists carry out together on water security.",
+        "AU", "en", "joint-call", "'$'",
+    ),
+    "applications-asked-for-are-a-call": (
+        "Programme franco-marocain Toubkal 2025",
+        "Le programme franco-marocain Toubkal soutient la coopération scientifique entre"
+        " laboratoires français et marocains. Les dossiers doivent être déposés avant le"
+        " 30 avril 2025.",
+        "FR", "fr", "joint-call", "'déposés'",
+    ),
+    # ... and an event held together is a forum.
+    "an-event-is-a-forum": (
+        "日仏宇宙協力の特別イベントを東京で",
+        "フランス国立宇宙研究センターと本機構は、日仏の宇宙協力を紹介する特別イベントを東京で"
+        "開きました。",
+        "JP", "ja", "forum-or-workshop", "'イベント'",
+    ),
+    # A summit of leaders is the occasion of what it agrees; a summit of a field is a forum.
+    "leaders-summit-reports-its-agreement": (
+        "Sommet franco-vietnamien : la recherche au programme",
+        "Au sommet franco-vietnamien de Hanoï, les deux ministres de la recherche ont signé un"
+        " accord de coopération scientifique entre la France et le Vietnam.",
+        "FR", "fr", "agreement", None,
+    ),
+    "university-summit-is-a-forum": (
+        "Sommet universitaire franco-marocain à Rabat",
+        "Le sommet universitaire franco-marocain a réuni à Rabat des présidents d'universités"
+        " françaises et marocaines autour de la coopération en recherche.",
+        "FR", "fr", "forum-or-workshop", "sommet universitaire",
+    ),
+    # A trip whose lead announces a signing still to come, or names an agreement that already
+    # governs the cooperation, reports the trip.
+    "trip-with-a-signing-to-come": (
+        "Le ministre en visite officielle au Sénégal",
+        "Le ministre de l'Enseignement supérieur effectue une visite officielle au Sénégal à"
+        " l'invitation de son homologue, et signera une convention de coopération"
+        " scientifique avec le Sénégal.",
+        "CI", "fr", "visit-or-delegation", None,
+    ),
+    "trip-under-an-older-agreement": (
+        "Une délégation de l'université de Dakar en visite à Abidjan",
+        "Une délégation de l'université de Dakar s'est rendue à Abidjan pour renforcer le"
+        " partenariat avec la Côte d'Ivoire, déjà régi par un accord-cadre.",
+        "SN", "fr", "visit-or-delegation", None,
+    ),
+    # A campus two universities run together is their joint centre, though it is signed.
+    "joint-campus-signed-is-a-hub": (
+        "Signing ceremony for the Kyoto University-Chulalongkorn University Joint Campus",
+        "Kyoto University and Chulalongkorn University in Thailand signed the agreement that"
+        " opens their joint campus in Bangkok.",
+        "JP", "en", "hub-or-center", "joint campus",
+    ),
+    # Quebec French names an agreement an "entente".
+    "quebec-entente": (
+        "Montréal et Lyon : une entente de partenariat en recherche",
+        "Une entente de partenariat en recherche et en mobilité étudiante unit désormais"
+        " l'Université de Montréal et l'Université de Lyon, en France.",
+        "CA", "fr", "agreement", None,
+    ),
+    # 使節団 is a delegation, as 사절단 and 代表団 are; Japanese 協議 is talks, not the
+    # Chinese 協議 (an agreement).
+    "japanese-mission-is-a-visit": (
+        "大学使節団がインドネシアの大学と協力を協議",
+        "本学の使節団がインドネシアを訪れ、バンドン工科大学と研究協力について協議しました。",
+        "JP", "ja", "visit-or-delegation", None,
+    ),
+    # German names a call with the English loanword; with no other kind named, it is the call.
+    "german-call-loanword": (
+        "Deutschland und Finnland fördern Batterieforschung",
+        "Der neue Call der deutsch-finnischen Batteriekooperation richtet sich an Teams aus"
+        " beiden Ländern, die gemeinsam an Speichern forschen.",
+        "DE", "de", "joint-call", "'Call'",
+    ),
+    # French launches a centre ("lance", "lancement") as it opens one.
+    "french-launch-of-a-centre": (
+        "Sénégal : lancement du centre franco-sénégalais de recherche sur le climat",
+        "La ministre a procédé au lancement du centre franco-sénégalais de recherche sur le"
+        " climat, porté par l'IRD et l'université de Dakar.",
+        "FR", "fr", "hub-or-center", None,
+    ),
 }  # fmt: skip
 
 
@@ -137,3 +269,18 @@ def test_kind(case: str) -> None:
     assert result.is_cooperation and result.coop_type == kind
     if quoted is not None:
         assert quoted in str(trace["kind_reason"])
+
+
+def test_german_compound_heads_read_only_trips_and_agreements() -> None:
+    from crawler.classify.engine import _compound_kinds
+
+    found = {t.text: t.categories for t in _compound_kinds(
+        "die antrittsbesuche, eine chinareise, die hochschuldelegation, ein bildungsabkommen,"
+        " die dissertationspreise, die landkreise, das freihandelsabkommen, ein kulturzentrum"
+    )}  # fmt: skip
+    assert found == {
+        "antrittsbesuche": ("type.visit-or-delegation",),
+        "chinareise": ("type.visit-or-delegation",),
+        "hochschuldelegation": ("type.visit-or-delegation",),
+        "bildungsabkommen": ("type.agreement",),
+    }
