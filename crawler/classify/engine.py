@@ -353,6 +353,15 @@ def classify(
             c._replace(codes=tuple(home if x in members else x for x in c.codes))
             for c in compounds
         ]
+    territories = _territories_of(home)
+    if territories:
+        # An overseas region or territory of the home is the home side ("l'Université de La
+        # Réunion" on a French site), never a partner.
+        mentions = [m._replace(code=home) if m.code in territories else m for m in mentions]
+        compounds = [
+            c._replace(codes=tuple(home if x in territories else x for x in c.codes))
+            for c in compounds
+        ]
     own = _forums_of(home)
     if own:
         # A grouping the home belongs to (a G7 meeting for Japan) is its own forum.
@@ -656,7 +665,16 @@ def classify(
         # naming only the institutions; the mechanism stands for the title's partner.
         for i in range(bisect_right(starts, body_start) - 1, last_lead + 1):
             u = units.get(i)
-            if i >= 0 and u is not None and set(u.kinds(True)) & _MECHANISMS:
+            # So does a visit for a title that reports one ("L'UNC accueille une délégation de
+            # l'Université japonaise ...", then "a reçu une délégation de l'Université de ...").
+            if (
+                i >= 0
+                and u is not None
+                and (
+                    set(u.kinds(True)) & _MECHANISMS
+                    or (trip and "visit-or-delegation" in u.types)
+                )
+            ):
                 score += LEAD_WEAK
                 mechanism_unit = u
                 end = starts[i + 1] if i + 1 < len(starts) else len(text)
@@ -907,6 +925,12 @@ def _forums_of(home: str) -> frozenset[str]:
     """The groupings (G7, OECD, APEC...) the home is a member of (``entities.toml``)."""
     table = _load_toml("entities.toml").get("memberships", {})
     return frozenset(org for org, members in table.items() if home in members)
+
+
+@cache
+def _territories_of(home: str) -> frozenset[str]:
+    """The home's overseas regions and territories (``[territories]`` in ``entities.toml``)."""
+    return frozenset(_load_toml("entities.toml").get("territories", {}).get(home, ()))
 
 
 def _units(

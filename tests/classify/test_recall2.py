@@ -89,3 +89,97 @@ def test_consuls_and_high_commissioners_are_envoys(
     title: str, body: str, home: str, lang: str
 ) -> None:
     assert not classify(title, body, home, lang).is_cooperation
+
+
+@pytest.mark.parametrize(
+    ("title", "body", "home", "lang", "partners"),
+    [
+        # An overseas region is the home side: a university of Guadeloupe signs for France.
+        (
+            "Nouvelle convention avec le Brésil pour l'Université des Antilles en Guadeloupe",
+            "Le président de l'Université des Antilles et le recteur de l'Université fédérale "
+            "de Bahia au Brésil ont signé le 2 mars une convention-cadre de coopération.",
+            "FR",
+            "fr",
+            {"BR"},
+        ),
+        # ... and so is a territory of the United States.
+        (
+            "University of Puerto Rico signs research agreement with Mexico's UNAM",
+            "The University of Puerto Rico and UNAM of Mexico signed an agreement on joint "
+            "research in marine biology on Tuesday.",
+            "US",
+            "en",
+            {"MX"},
+        ),
+    ],
+)
+def test_an_overseas_region_is_the_home_side(
+    title: str, body: str, home: str, lang: str, partners: set[str]
+) -> None:
+    result = classify(title, body, home, lang)
+    assert result.is_cooperation
+    assert set(result.partners) == partners
+
+
+def test_a_shared_agency_acronym_on_its_own_site_is_the_home() -> None:
+    # South Africa's NRF relaying a call with Japan: the NRF is the home's, not Korea's.
+    result = classify(
+        "NRF call: joint research with Japan (JSPS) now open",
+        "The NRF and JSPS invite joint proposals from researchers in both countries; the "
+        "internal deadline is 1 March.",
+        "ZA",
+        "en",
+    )
+    assert result.is_cooperation
+    assert set(result.partners) == {"JP"}
+
+
+@pytest.mark.parametrize(
+    ("title", "body", "home", "lang", "partner", "kind"),
+    [
+        # Hong Kong and Macao name the mainland 內地 and its ministries 國家...部; 接受申請
+        # ("accepts applications") opens a call as 受理申請 does.
+        (
+            "研資局與國家科技部聯合科研資助計劃四月起接受申請",
+            "研究資助局與國家科技部合辦的聯合科研資助計劃將於四月接受申請，支持香港與內地學者的合作項目。",
+            "HK",
+            "zh-Hant",
+            "CN",
+            "joint-call",
+        ),
+        # French and German exonyms of Nanjing.
+        (
+            "Lille signe un accord-cadre avec l'Université de Nankin",
+            "L'Université de Lille a signé le 4 mai un accord-cadre avec l'Université de Nankin "
+            "pour développer les échanges d'étudiants.",
+            "FR",
+            "fr",
+            "CN",
+            "agreement",
+        ),
+    ],
+)
+def test_mainland_and_exonym_names(
+    title: str, body: str, home: str, lang: str, partner: str, kind: str
+) -> None:
+    result = classify(title, body, home, lang)
+    assert result.is_cooperation
+    assert partner in result.partners
+    assert result.coop_type == kind
+
+
+def test_a_visit_title_with_its_partner_and_a_lead_that_reports_the_visit() -> None:
+    # The lead names only the institutions: the visit stands for the title's partner, as a
+    # mechanism does.
+    result = classify(
+        "L'Université de Nantes accueille une délégation de l'Université coréenne d'Ajou",
+        "Du 3 au 5 avril, l'Université de Nantes a reçu une délégation de l'Université d'Ajou "
+        "pour préparer les actions du partenariat ; la délégation a visité les laboratoires.",
+        "FR",
+        "fr",
+        model=False,
+    )
+    assert result.is_cooperation
+    assert set(result.partners) == {"KR"}
+    assert result.coop_type == "visit-or-delegation"
