@@ -116,6 +116,15 @@ _RECEPTION_TERMS = frozenset({
 # visit's own date carries one: "am 4. August 2021").
 _PAST_WORD = r"지난해|작년|去年|\b(?:since|depuis|seit)\b|\bavait\b|\bhatte\b|\bhad\b"
 _PAST_WORDS = re.compile(_PAST_WORD + r"|前年|昨年", re.IGNORECASE)
+_TALK_TERMS = frozenset({"간담회"})  # a talk over tea: with an envoy, the call itself
+# A relationship noun that a finite verb builds ("vertieft Beziehungen nach Vietnam", "stärkt
+# internationale Beziehungen", "strengthens its relationship with"): the cooperation being
+# built, not the "relationship" page an overview cue stands for (branch classrecall2).
+_RELATIONS_BUILT = re.compile(
+    r"\b(?:stärkt|stärken|vertieft|vertiefen|intensiviert|intensivieren|festigt|festigen"
+    r"|knüpft|knüpfen|strengthens?|deepens?|boosts?|expands?|enhances?|forges?|cements?"
+    r"|fosters?)\b(?: [^ .,:;!?]+){0,2}? (?:beziehungen|relationships?)\b"
+)
 
 #: The kinds that name a mechanism, not an event: a reception that agrees one reports it.
 _MECHANISMS = learned.MECHANISM_KINDS
@@ -392,6 +401,8 @@ def classify(
         topic_set |= _topics_in(normalize(rest), cjk)
 
     t = units.get(-1) or _Unit()
+    if title and t.hard_negative:
+        _built_relations(t, lowered[:title_end])
     if not title:
         # Pages without a headline (or with a rubric instead): the first lead sentence that
         # ties a foreign name to cooperation stands in for the title.
@@ -479,6 +490,11 @@ def classify(
         score += TITLE_BILATERAL
         evidence.append("title bilateral: " + ", ".join(dict.fromkeys(t.bilateral)))
     lead0 = units.get(bisect_right(starts, body_start) - 1) if title and body else None
+    # What the title names beside a visit; a talk held with an envoy (간담회) is the call
+    # itself, not a forum (branch classrecall2).
+    call_kinds = set(t_kinds) - {"visit-or-delegation"}
+    if t.courtesy and t_kinds.get("forum-or-workshop", _NO_TERM).text in _TALK_TERMS:
+        call_kinds.discard("forum-or-workshop")
     lead_courtesy = bool(
         lead0 is not None
         and not cjk  # CJK leads list envoys and legislators among the guests of real events
@@ -500,7 +516,7 @@ def classify(
     # is not also a visit word such as 拜會 or 접견, which head research delegations' visits
     # too) in the title, or as the lead's actor, with no mechanism in the title: the labelling
     # rule's courtesy call, whoever receives it.
-    envoy = not (set(t_kinds) - {"visit-or-delegation"}) and any(
+    envoy = not call_kinds and any(
         "type.visit-or-delegation" not in x.categories
         for x in (t.courtesy or (lead0.courtesy if lead_courtesy and lead0 else []))
     )
@@ -517,7 +533,7 @@ def classify(
     if signing:
         envoy = lead_courtesy = False
         evidence.append(f"an envoy's visit, and the lead reports a signing ({signing!r})")
-    elif t.courtesy and not (set(t_kinds) - {"visit-or-delegation"}):
+    elif t.courtesy and not call_kinds:
         # A courtesy call, or a meeting with an envoy or parliamentarians who "hope to deepen
         # cooperation", announces no mechanism: diplomacy, not a cooperation announcement.
         score += NEGATIVE_TITLE
@@ -925,6 +941,16 @@ def _forums_of(home: str) -> frozenset[str]:
     """The groupings (G7, OECD, APEC...) the home is a member of (``entities.toml``)."""
     table = _load_toml("entities.toml").get("memberships", {})
     return frozenset(org for org, members in table.items() if home in members)
+
+
+def _built_relations(t: _Unit, title: str) -> None:
+    """Move a relationship noun that the title's verb builds from the overview cues to the
+    cooperation language (``_RELATIONS_BUILT``)."""
+    ends = {m.end() for m in _RELATIONS_BUILT.finditer(title)}
+    built = [x for x in t.hard_negative if x.end in ends]
+    if built:
+        t.hard_negative = [x for x in t.hard_negative if x.end not in ends]
+        t.coop.extend(built)
 
 
 @cache

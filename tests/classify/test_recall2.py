@@ -183,3 +183,53 @@ def test_a_visit_title_with_its_partner_and_a_lead_that_reports_the_visit() -> N
     assert result.is_cooperation
     assert set(result.partners) == {"KR"}
     assert result.coop_type == "visit-or-delegation"
+
+
+@pytest.mark.parametrize(
+    ("title", "body", "home", "lang", "partner"),
+    [
+        (
+            "Hochschule Kempten vertieft Beziehungen nach Indonesien",
+            "Im März reiste eine Delegation der Hochschule Kempten nach Indonesien, um die "
+            "Zusammenarbeit mit zwei Partneruniversitäten in Bandung zu vertiefen.",
+            "DE",
+            "de",
+            "ID",
+        ),
+        (
+            "University of Ghana strengthens its relationship with Japan on a visit to Tokyo",
+            "A delegation of the University of Ghana travelled to Japan last week and met "
+            "partners at two universities to expand student exchanges.",
+            "GH",
+            "en",
+            "JP",
+        ),
+    ],
+)
+def test_relations_that_a_verb_builds_are_no_overview(
+    title: str, body: str, home: str, lang: str, partner: str
+) -> None:
+    result = classify(title, body, home, lang)
+    assert result.is_cooperation
+    assert partner in result.partners
+
+
+def test_an_overview_of_relations_stays_one() -> None:
+    assert not classify(
+        "Deutschland und Indonesien: bilaterale Beziehungen",
+        "Die Beziehungen zwischen Deutschland und Indonesien sind eng; seit 1990 besteht ein "
+        "Abkommen über wissenschaftlich-technologische Zusammenarbeit.",
+        "DE",
+        "de",
+    ).is_cooperation
+
+
+def test_a_talk_with_an_envoy_is_a_courtesy_call() -> None:
+    # 간담회 is a talk, not a forum: with the ambassador it is the call itself.
+    assert not classify(
+        "한국대, 주한 베트남대사관 방문해 대사와 간담회",
+        "한국대학교는 5월 3일 주한 베트남대사의 초청으로 대사관을 찾아 간담회를 했다고 밝혔다. "
+        "양측은 유학생 교류 확대 방안을 논의했다.",
+        "KR",
+        "ko",
+    ).is_cooperation
