@@ -233,3 +233,29 @@ def test_a_talk_with_an_envoy_is_a_courtesy_call() -> None:
         "KR",
         "ko",
     ).is_cooperation
+
+
+@pytest.mark.parametrize(
+    ("title", "body", "partner"),
+    [
+        (
+            "Fraunhofer IWM und KIMM verstärken Kooperation im Leichtbau",
+            "Das Fraunhofer IWM und das KIMM haben in Freiburg eine Vereinbarung über "
+            "gemeinsame Forschung im Leichtbau unterzeichnet.",
+            "KR",
+        ),
+        (
+            "Fraunhofer IKTS und NIMS verstärken Kooperation bei Keramiken",
+            "Das Fraunhofer IKTS und das NIMS haben in Dresden eine Vereinbarung über "
+            "gemeinsame Forschung an Hochleistungskeramiken unterzeichnet.",
+            "JP",
+        ),
+    ],
+)
+def test_government_research_institutes_name_their_country(
+    title: str, body: str, partner: str
+) -> None:
+    # Korea's and Japan's public research institutes are named by their acronyms alone.
+    result = classify(title, body, "DE", "de", model=False)
+    assert result.is_cooperation
+    assert set(result.partners) == {partner}
