@@ -1207,8 +1207,10 @@ def _bilateral(
         if (a.code == home) == (b.code == home) or a.abbr or b.abbr or _posted(text, a.start):
             continue
         gap = text[a.end : b.start]
-        if gap == ", " and _in_list(text, mentions, i):
-            continue  # "Japan, France, Germany, Hungary...": a list of members, not a pair
+        if gap in (", ", "、") and _in_list(text, mentions, i):
+            # "Japan, France, Germany, Hungary...", "JAXA、イタリア・ノルウェー・フランス": a
+            # list of members, not a pair
+            continue
         if len(gap) <= 12 and (_COMPOUND_GAP.fullmatch(gap) or _PAIR_GAP.fullmatch(gap)):
             codes = {b.code if a.code == home else a.code}
             end = b.end
@@ -1229,9 +1231,9 @@ def _in_list(text: str, mentions: list[Mention], i: int) -> bool:
     """Whether the comma between mentions ``i`` and ``i + 1`` continues a list of three or
     more names (another name joined by a comma or "and" on either side)."""
     before = i > 0 and text[mentions[i - 1].end : mentions[i].start] in (", ", "、")
-    after = i + 2 < len(mentions) and _PAIR_GAP.fullmatch(
-        text[mentions[i + 1].end : mentions[i + 2].start]
-    )
+    # Japanese lists join names with ・ as well ("イタリア・ノルウェー・フランス").
+    gap = text[mentions[i + 1].end : mentions[i + 2].start] if i + 2 < len(mentions) else None
+    after = gap is not None and (gap == "・" or _PAIR_GAP.fullmatch(gap))
     return bool(before or after)
 # "Zusammenarbeit mit Japan und Korea", "with Germany, Austria and Switzerland": the home
 # side works with all of them ("with" earlier in the same clause, names and commas between).

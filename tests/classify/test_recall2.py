@@ -259,3 +259,16 @@ def test_government_research_institutes_name_their_country(
     result = classify(title, body, "DE", "de", model=False)
     assert result.is_cooperation
     assert set(result.partners) == {partner}
+
+
+def test_a_japanese_list_after_the_home_body_is_no_pair() -> None:
+    # "JAXA、ドイツ・スペイン・イギリス": 、 then ・ continue a list; all three are partners,
+    # not just the first one read as a pair with JAXA.
+    result = classify(
+        "NICT、ドイツ・スペイン・イギリスの研究機関と協力協定を締結",
+        "情報通信研究機構(NICT)は、ドイツ、スペイン、イギリスの研究機関とそれぞれ協力協定を結んだ。",
+        "JP",
+        "ja",
+    )
+    assert result.is_cooperation
+    assert set(result.partners) == {"DE", "ES", "GB"}
