@@ -135,6 +135,15 @@ _PAST_WORD = (
     r"|\b(?:déjà|already|bereits)\b"
 )
 _PAST_WORDS = re.compile(_PAST_WORD + r"|前年|昨年", re.IGNORECASE)
+_TALK_TERMS = frozenset({"간담회"})  # a talk over tea: with an envoy, the call itself
+# A relationship noun that a finite verb builds ("vertieft Beziehungen nach Vietnam", "stärkt
+# internationale Beziehungen", "strengthens its relationship with"): the cooperation being
+# built, not the "relationship" page an overview cue stands for (branch classrecall2).
+_RELATIONS_BUILT = re.compile(
+    r"\b(?:stärkt|stärken|vertieft|vertiefen|intensiviert|intensivieren|festigt|festigen"
+    r"|knüpft|knüpfen|strengthens?|deepens?|boosts?|expands?|enhances?|forges?|cements?"
+    r"|fosters?)\b(?: [^ .,:;!?]+){0,2}? (?:beziehungen|relationships?)\b"
+)
 
 #: The kinds that name a mechanism, not an event: a reception that agrees one reports it.
 _MECHANISMS = learned.MECHANISM_KINDS
@@ -372,6 +381,15 @@ def classify(
             c._replace(codes=tuple(home if x in members else x for x in c.codes))
             for c in compounds
         ]
+    territories = _territories_of(home)
+    if territories:
+        # An overseas region or territory of the home is the home side ("l'Université de La
+        # Réunion" on a French site), never a partner.
+        mentions = [m._replace(code=home) if m.code in territories else m for m in mentions]
+        compounds = [
+            c._replace(codes=tuple(home if x in territories else x for x in c.codes))
+            for c in compounds
+        ]
     own = _forums_of(home)
     if own:
         # A grouping the home belongs to (a G7 meeting for Japan) is its own forum.
@@ -410,6 +428,8 @@ def classify(
         topic_set |= _topics_in(normalize(rest), cjk)
 
     t = units.get(-1) or _Unit()
+    if title and t.hard_negative:
+        _built_relations(t, lowered[:title_end])
     if not title:
         # Pages without a headline (or with a rubric instead): the first lead sentence that
         # ties a foreign name to cooperation stands in for the title.
@@ -499,6 +519,11 @@ def classify(
         score += TITLE_BILATERAL
         evidence.append("title bilateral: " + ", ".join(dict.fromkeys(t.bilateral)))
     lead0 = units.get(bisect_right(starts, body_start) - 1) if title and body else None
+    # What the title names beside a visit; a talk held with an envoy (간담회) is the call
+    # itself, not a forum (branch classrecall2).
+    call_kinds = set(t_kinds) - {"visit-or-delegation"}
+    if t.courtesy and t_kinds.get("forum-or-workshop", _NO_TERM).text in _TALK_TERMS:
+        call_kinds.discard("forum-or-workshop")
     lead_courtesy = bool(
         lead0 is not None
         and not cjk  # CJK leads list envoys and legislators among the guests of real events
@@ -520,7 +545,7 @@ def classify(
     # is not also a visit word such as 拜會 or 접견, which head research delegations' visits
     # too) in the title, or as the lead's actor, with no mechanism in the title: the labelling
     # rule's courtesy call, whoever receives it.
-    envoy = not (set(t_kinds) - {"visit-or-delegation"}) and any(
+    envoy = not call_kinds and any(
         "type.visit-or-delegation" not in x.categories
         for x in (t.courtesy or (lead0.courtesy if lead_courtesy and lead0 else []))
     )
@@ -537,7 +562,7 @@ def classify(
     if signing:
         envoy = lead_courtesy = False
         evidence.append(f"an envoy's visit, and the lead reports a signing ({signing!r})")
-    elif t.courtesy and not (set(t_kinds) - {"visit-or-delegation"}):
+    elif t.courtesy and not call_kinds:
         # A courtesy call, or a meeting with an envoy or parliamentarians who "hope to deepen
         # cooperation", announces no mechanism: diplomacy, not a cooperation announcement.
         score += NEGATIVE_TITLE
@@ -705,7 +730,16 @@ def classify(
         # naming only the institutions; the mechanism stands for the title's partner.
         for i in range(bisect_right(starts, body_start) - 1, last_lead + 1):
             u = units.get(i)
-            if i >= 0 and u is not None and set(u.kinds(True)) & _MECHANISMS:
+            # So does a visit for a title that reports one ("L'UNC accueille une délégation de
+            # l'Université japonaise ...", then "a reçu une délégation de l'Université de ...").
+            if (
+                i >= 0
+                and u is not None
+                and (
+                    set(u.kinds(True)) & _MECHANISMS
+                    or (trip and "visit-or-delegation" in u.types)
+                )
+            ):
                 score += LEAD_WEAK
                 mechanism_unit = u
                 end = starts[i + 1] if i + 1 < len(starts) else len(text)
@@ -971,6 +1005,22 @@ def _forums_of(home: str) -> frozenset[str]:
     return frozenset(org for org, members in table.items() if home in members)
 
 
+def _built_relations(t: _Unit, title: str) -> None:
+    """Move a relationship noun that the title's verb builds from the overview cues to the
+    cooperation language (``_RELATIONS_BUILT``)."""
+    ends = {m.end() for m in _RELATIONS_BUILT.finditer(title)}
+    built = [x for x in t.hard_negative if x.end in ends]
+    if built:
+        t.hard_negative = [x for x in t.hard_negative if x.end not in ends]
+        t.coop.extend(built)
+
+
+@cache
+def _territories_of(home: str) -> frozenset[str]:
+    """The home's overseas regions and territories (``[territories]`` in ``entities.toml``)."""
+    return frozenset(_load_toml("entities.toml").get("territories", {}).get(home, ()))
+
+
 def _units(
     text: str,
     title_end: int,
@@ -1219,8 +1269,10 @@ def _bilateral(
         if (a.code == home) == (b.code == home) or a.abbr or b.abbr or _posted(text, a.start):
             continue
         gap = text[a.end : b.start]
-        if gap == ", " and _in_list(text, mentions, i):
-            continue  # "Japan, France, Germany, Hungary...": a list of members, not a pair
+        if gap in (", ", "、") and _in_list(text, mentions, i):
+            # "Japan, France, Germany, Hungary...", "JAXA、イタリア・ノルウェー・フランス": a
+            # list of members, not a pair
+            continue
         if len(gap) <= 12 and (_COMPOUND_GAP.fullmatch(gap) or _PAIR_GAP.fullmatch(gap)):
             codes = {b.code if a.code == home else a.code}
             end = b.end
@@ -1241,9 +1293,9 @@ def _in_list(text: str, mentions: list[Mention], i: int) -> bool:
     """Whether the comma between mentions ``i`` and ``i + 1`` continues a list of three or
     more names (another name joined by a comma or "and" on either side)."""
     before = i > 0 and text[mentions[i - 1].end : mentions[i].start] in (", ", "、")
-    after = i + 2 < len(mentions) and _PAIR_GAP.fullmatch(
-        text[mentions[i + 1].end : mentions[i + 2].start]
-    )
+    # Japanese lists join names with ・ as well ("イタリア・ノルウェー・フランス").
+    gap = text[mentions[i + 1].end : mentions[i + 2].start] if i + 2 < len(mentions) else None
+    after = gap is not None and (gap == "・" or _PAIR_GAP.fullmatch(gap))
     return bool(before or after)
 # "Zusammenarbeit mit Japan und Korea", "with Germany, Austria and Switzerland": the home
 # side works with all of them ("with" earlier in the same clause, names and commas between).

@@ -413,7 +413,7 @@ class Gazetteer:
             code = home if kind == HOME else alias.code
             mentions.append(new(mention, (start, end, code, word, False)))
         for start, end, word in weak_hits:
-            code = self._resolve_weak(word, text)
+            code = self._resolve_weak(word, text, home)
             if code:
                 mentions.append(Mention(start, end, code, word))
         regex = None if text.isascii() else self.compound_regex(home, lang)
@@ -423,11 +423,14 @@ class Gazetteer:
             mentions.sort()
         return mentions, compounds, spans
 
-    def _resolve_weak(self, name: str, text: str) -> str | None:
-        for code, confirmers in self.weak[name].items():
+    def _resolve_weak(self, name: str, text: str, home: str = "") -> str | None:
+        """The reading of an ambiguous name that the text confirms; failing that, the home's
+        own when it is one of the readings (South Africa's NRF on a South African site)."""
+        readings = self.weak[name]
+        for code, confirmers in readings.items():
             if any(c in text for c in confirmers):
                 return code
-        return None
+        return home if home in readings else None
 
     def _compounds(
         self,
