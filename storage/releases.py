@@ -464,7 +464,15 @@ class _NewRows:
                 raise LookupError("a batch's new releases share a URL")
             for values, record in self.releases:
                 self.add(ids[values["url"]], record)
-        if self.tags:
+        if self.tags and connection.dialect.name == "sqlite":
+            # Plain values, no type to process: the driver's executemany straight away
+            # (issue 19: SQLAlchemy's parameter handling of 7 tags a release cost more than
+            # SQLite's inserts). PostgreSQL keeps SQLAlchemy's one multi-row statement.
+            connection.exec_driver_sql(
+                "INSERT INTO release_tags (release_id, kind, value) VALUES (?, ?, ?)",
+                [(tag["release_id"], tag["kind"], tag["value"]) for tag in self.tags],
+            )
+        elif self.tags:
             connection.execute(statements.tag, self.tags)
         if self.raws:
             connection.execute(statements.raw, self.raws)

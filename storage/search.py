@@ -255,15 +255,16 @@ def index_releases(connection: Connection, rows: Iterable[tuple[int, str, str]])
             values,
         )
         return
-    ids = [{"id": release_id} for release_id, _, _ in rows]
-    connection.execute(text(f"DELETE FROM {TABLE} WHERE rowid = :id"), ids)
+    # The driver's executemany (plain values): SQLAlchemy's handling of each row's
+    # parameters cost a fifth of FTS5's own insert (issue 19).
+    connection.exec_driver_sql(
+        f"DELETE FROM {TABLE} WHERE rowid = ?", [(release_id,) for release_id, _, _ in rows]
+    )
     values = []
     for release_id, title, body in rows:
         title_tokens, body_tokens = _document(title, body)
-        values.append({"id": release_id, "t": " ".join(title_tokens), "b": " ".join(body_tokens)})
-    connection.execute(
-        text(f"INSERT INTO {TABLE} (rowid, title, body) VALUES (:id, :t, :b)"), values
-    )
+        values.append((release_id, " ".join(title_tokens), " ".join(body_tokens)))
+    connection.exec_driver_sql(f"INSERT INTO {TABLE} (rowid, title, body) VALUES (?, ?, ?)", values)
 
 
 def unindex_releases(connection: Connection, ids: Sequence[int]) -> None:
