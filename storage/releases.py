@@ -161,17 +161,8 @@ def save_release(session: Session, record: ReleaseRecord) -> SaveOutcome:
     return _save(session, fitted, source_id, find_existing(session, source_id, fitted))
 
 
-class BatchNotSaved(Exception):
-    """A batch written without a SAVEPOINT (``save_releases(..., savepoint=False)``) failed:
-    the caller's transaction holds part of it and must be rolled back."""
-
-
 def save_releases(
-    session: Session,
-    records: Sequence[ReleaseRecord],
-    source_ids: dict[str, int] | None = None,
-    *,
-    savepoint: bool = True,
+    session: Session, records: Sequence[ReleaseRecord], source_ids: dict[str, int] | None = None
 ) -> list[SaveOutcome | Exception]:
     """``save_release`` for several records in the caller's transaction, one SAVEPOINT each.
 
@@ -179,13 +170,6 @@ def save_releases(
     writer) is rolled back to its savepoint, release row, tags and raw page together, and
     its exception is returned in its place; the others stay in the transaction. Outcomes are
     returned in the order of ``records``.
-
-    ``savepoint=False`` is for a caller whose transaction holds nothing but this batch: the
-    batch is written straight into it, without the SAVEPOINT the batch is otherwise tried
-    under, and if any record fails ``BatchNotSaved`` is raised instead; the caller rolls the
-    transaction back and saves the records again with ``savepoint=True`` (issue 19: on
-    SQLite the batch's RELEASE SAVEPOINT alone cost 0.07 ms of CPU a release, 5% of the
-    batch; a failing batch is rare).
 
     Cheaper per record than ``save_release``: each source row is looked up once
     (``source_ids``, name -> id, is used and filled; only trust what it gains once the
@@ -199,15 +183,13 @@ def save_releases(
     refused = {i: outcome for i, outcome in enumerate(fitted) if isinstance(outcome, Exception)}
     if refused:
         kept = [record for record in fitted if not isinstance(record, Exception)]
-        outcomes = iter(save_releases(session, kept, source_ids, savepoint=savepoint))
+        outcomes = iter(save_releases(session, kept, source_ids))
         return [refused[i] if i in refused else next(outcomes) for i in range(len(fitted))]
     records = fitted
     for record in records:
         if record.source not in source_ids:
             source_ids[record.source] = ensure_source(session, record).id
     stored = _StoredMatches.read(session, records, source_ids)
-    if not savepoint:
-        return _save_all_or_raise(session, records, source_ids, stored)
     if len(records) > 1:
         whole = _save_all_or_none(session, records, source_ids, stored)
         if whole is not None:
@@ -256,50 +238,23 @@ def _save_all_or_none(
     index, one statement per table for the batch. The batch's release rows are a plain INSERT:
     a row another writer stored meanwhile fails it, and the records are saved one by one.
     """
-    try:
-        with session.begin_nested():
-            return _save_all(session, records, source_ids, stored)
-    except Exception as exc:  # rolled back to the savepoint: saved one by one instead
-        log.debug("batch of %d not saved at once (%s): record by record", len(records), exc)
-        return None
-
-
-def _save_all_or_raise(
-    session: Session,
-    records: Sequence[ReleaseRecord],
-    source_ids: dict[str, int],
-    stored: "_StoredMatches",
-) -> list[SaveOutcome | Exception]:
-    """The batch saved in the caller's transaction without a SAVEPOINT, or ``BatchNotSaved``
-    (and the transaction to be rolled back) when any record failed."""
-    try:
-        outcomes = _save_all(session, records, source_ids, stored)
-        session.flush()  # the ORM's changes to stored rows: their failure is the batch's too
-    except Exception as exc:
-        log.debug("batch of %d not saved at once (%s)", len(records), exc)
-        raise BatchNotSaved(f"{type(exc).__name__}: {exc}") from exc
-    return outcomes
-
-
-def _save_all(
-    session: Session,
-    records: Sequence[ReleaseRecord],
-    source_ids: dict[str, int],
-    stored: "_StoredMatches",
-) -> list[SaveOutcome | Exception]:
-    """Every record of the batch saved, or the first failure raised (partly written)."""
     claimed: set[tuple[Any, ...]] = set()
     outcomes: list[SaveOutcome | Exception] = []
     later = _NewRows()
-    for record in records:
-        source_id = source_ids[record.source]
-        if later.releases and _match_keys(record, source_id) & claimed:
-            # An earlier record of the batch may be this release: its row must be in the
-            # database before ``_matched`` looks it up again.
+    try:
+        with session.begin_nested():
+            for record in records:
+                source_id = source_ids[record.source]
+                if later.releases and _match_keys(record, source_id) & claimed:
+                    # An earlier record of the batch may be this release: its row must be in
+                    # the database before ``_matched`` looks it up again.
+                    later.write(session.connection())
+                existing = _matched(session, record, source_id, stored, claimed)
+                outcomes.append(_save(session, record, source_id, existing, later))
             later.write(session.connection())
-        existing = _matched(session, record, source_id, stored, claimed)
-        outcomes.append(_save(session, record, source_id, existing, later))
-    later.write(session.connection())
+    except Exception as exc:  # rolled back to the savepoint: saved one by one instead
+        log.debug("batch of %d not saved at once (%s): record by record", len(records), exc)
+        return None
     return outcomes
 
 

@@ -1,9 +1,7 @@
 """Writing releases in batches: what a batch is, whatever runs it.
 
-- One transaction per batch, holding the batch alone and no SAVEPOINT (``save_releases``,
-  ``savepoint=False``); when a release of it fails, the transaction is rolled back and the
-  batch saved again in another, under a SAVEPOINT and, if a release fails again, with a
-  SAVEPOINT per release. A release
+- One transaction per batch, the batch under one SAVEPOINT (``save_releases``); when a
+  release of it fails, the batch is saved again with a SAVEPOINT per release. A release
   that fails is rolled back alone (row, tags and raw page together) and tried once
   more in a transaction of its own (a deadlock with another writer is not a lasting error);
   if it fails again its error is reported. If the batch's transaction cannot commit, every
@@ -24,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from storage.releases import BatchNotSaved, ReleaseRecord, SaveOutcome, save_releases
+from storage.releases import ReleaseRecord, SaveOutcome, save_releases
 
 
 class ReleaseWriteError(Exception):
@@ -51,16 +49,14 @@ class BatchWriter:
         batch = sorted(batch, key=lambda entry: _order(entry[1]))
         records = [record for _, record in batch]
         outcomes: list[SaveOutcome | Exception]
+        sources = dict(self.source_ids)
         try:
-            # The transaction holds the batch alone: no SAVEPOINT is needed around it.
-            outcomes = self._transaction(records, savepoint=False)
-        except BatchNotSaved:  # rolled back: again, under a SAVEPOINT, record by record
-            try:
-                outcomes = self._transaction(records, savepoint=True)
-            except Exception as exc:  # the batch did not commit: each release goes alone
-                outcomes = [exc] * len(records)
-        except Exception as exc:
+            with self.database.session() as session:
+                outcomes = save_releases(session, records, sources)
+        except Exception as exc:  # the batch did not commit: each release goes alone below
             outcomes = [exc] * len(records)
+        else:
+            self.source_ids = sources
         for index, outcome in enumerate(outcomes):
             if isinstance(outcome, Exception):
                 self.figures["retried"] += 1
@@ -76,15 +72,6 @@ class BatchWriter:
             else:
                 report.append((seq, outcome.value, None))
         return report
-
-    def _transaction(
-        self, records: list[ReleaseRecord], savepoint: bool
-    ) -> list[SaveOutcome | Exception]:
-        sources = dict(self.source_ids)
-        with self.database.session() as session:
-            outcomes = save_releases(session, records, sources, savepoint=savepoint)
-        self.source_ids = sources
-        return outcomes
 
     def _alone(self, record: ReleaseRecord) -> SaveOutcome | Exception:
         sources = dict(self.source_ids)

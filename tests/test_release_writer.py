@@ -259,45 +259,6 @@ def test_a_bad_release_fails_alone_and_whole(db: Database) -> None:
     assert set(stored(db)) == {"r1", "r2", "r4"}  # no row of r3 without its raw page
 
 
-def test_a_batch_that_writes_cleanly_takes_no_savepoint(db: Database) -> None:
-    """Issue 19: the batch's transaction holds the batch alone, so a SAVEPOINT around it
-    (its RELEASE 5% of a batch's CPU on SQLite) is only taken once a release has failed."""
-    from sqlalchemy import event
-
-    seen: list[str] = []
-
-    def note(conn, cursor, statement, parameters, context, executemany) -> None:
-        seen.append(statement.split()[0].upper())
-
-    writer = BatchWriter(db)
-    writer.write([(1, record(1)), (2, record(2))])  # the source row is written first
-    event.listen(db.engine, "before_cursor_execute", note)
-    try:
-        report = writer.write([(n, record(n)) for n in (3, 4, 5)])
-    finally:
-        event.remove(db.engine, "before_cursor_execute", note)
-    assert [outcome for _, outcome, _ in report] == [SaveOutcome.NEW.value] * 3
-    assert "SAVEPOINT" not in seen and "RELEASE" not in seen, seen
-    assert set(stored(db)) == {"r1", "r2", "r3", "r4", "r5"}
-
-
-def test_a_batch_without_savepoint_that_fails_is_undone_whole(db: Database) -> None:
-    """``save_releases(..., savepoint=False)``: a failing release raises ``BatchNotSaved``;
-    the caller's rollback leaves none of the batch, not even the releases written before."""
-    from storage.releases import BatchNotSaved, save_releases
-
-    bad_raw = record(2)
-    bad_raw = replace(bad_raw, raw=replace(bad_raw.raw, status=None))  # NOT NULL column
-    with pytest.raises(BatchNotSaved), db.session() as session:
-        save_releases(session, [record(1), bad_raw, record(3)], savepoint=False)
-    assert count(db) == 0
-    with db.session() as session:  # the same records again, as the writer retries them
-        outcomes = save_releases(session, [record(1), bad_raw, record(3)])
-    assert outcomes[0] is SaveOutcome.NEW and outcomes[2] is SaveOutcome.NEW
-    assert "IntegrityError" in type(outcomes[1]).__name__
-    assert set(stored(db)) == {"r1", "r3"}
-
-
 def _everything_stored(db: Database) -> dict[str, list[tuple]]:
     """Every row a release leaves, keyed by URL instead of id, without the write times."""
     from sqlalchemy import text
@@ -327,9 +288,9 @@ def _everything_stored(db: Database) -> dict[str, list[tuple]]:
 
 
 def test_batches_store_what_releases_saved_one_by_one_store(tmp_path) -> None:
-    """Issue 19 made the batches cheaper (no SAVEPOINT, tokens by translate and split, the
-    driver's executemany): every row and search entry of real releases in many scripts,
-    written in batches by the writer, equals what ``save_release`` writes one at a time."""
+    """Issue 19 made the batches cheaper (tokens by translate and split, the driver's
+    executemany): every row and search entry of real releases in many scripts, written in
+    batches by the writer, equals what ``save_release`` writes one at a time."""
     import json
     from pathlib import Path
 
@@ -379,10 +340,10 @@ def test_a_release_that_fails_in_its_batch_is_tried_again_alone(
 
     real = storage.writer.save_releases
 
-    def victim_in_batches(session, records, sources, **options):
+    def victim_in_batches(session, records, sources):
         if len(records) == 1:
-            return real(session, records, sources, **options)
-        outcomes = real(session, records[:1] + records[2:], sources, **options)
+            return real(session, records, sources)
+        outcomes = real(session, records[:1] + records[2:], sources)
         return [outcomes[0], RuntimeError("deadlock detected"), *outcomes[1:]]
 
     monkeypatch.setattr(storage.writer, "save_releases", victim_in_batches)
@@ -393,8 +354,8 @@ def test_a_release_that_fails_in_its_batch_is_tried_again_alone(
     ]
     assert (writer.figures["retried"], writer.figures["failed"]) == (1, 0)
 
-    def batch_cannot_commit(session, records, sources, **options):
-        outcomes = real(session, records, sources, **options)
+    def batch_cannot_commit(session, records, sources):
+        outcomes = real(session, records, sources)
         if len(records) > 1:
             raise RuntimeError("could not serialize access")  # rolls the whole batch back
         return outcomes
