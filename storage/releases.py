@@ -4,6 +4,7 @@ import enum
 import functools
 import logging
 import sys
+import threading
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -419,7 +420,15 @@ class _NewRows:
                 raise LookupError("a batch's new releases share a URL")
             for values, record in self.releases:
                 self.add(ids[values["url"]], record)
-        if self.tags:
+        if self.tags and connection.dialect.name == "sqlite":
+            # Plain values, no type to process: the driver's executemany straight away
+            # (issue 19: SQLAlchemy's parameter handling of 7 tags a release cost more than
+            # SQLite's inserts). PostgreSQL keeps SQLAlchemy's one multi-row statement.
+            connection.exec_driver_sql(
+                "INSERT INTO release_tags (release_id, kind, value) VALUES (?, ?, ?)",
+                [(tag["release_id"], tag["kind"], tag["value"]) for tag in self.tags],
+            )
+        elif self.tags:
             connection.execute(statements.tag, self.tags)
         if self.raws:
             connection.execute(statements.raw, self.raws)
@@ -530,8 +539,22 @@ def _raw_values(raw: RawPage) -> dict[str, Any]:
     }
 
 
+# One compressor per thread, reused: ``zstd.compress`` makes a new one (its tables allocated
+# and cleared) for every page. Told each page's size first, it writes the same frame, byte
+# for byte (issue 19: 0.51-0.59 -> 0.46-0.54 ms of CPU a 210 KB bench page).
+_compressors = threading.local()
+
+
 def compress_page(body: bytes) -> bytes:
-    return zstd.compress(body, RAW_ZSTD_LEVEL)
+    compressor = getattr(_compressors, "zstd", None)
+    if compressor is None:
+        compressor = _compressors.zstd = zstd.ZstdCompressor(level=RAW_ZSTD_LEVEL)
+    try:
+        compressor.set_pledged_input_size(len(body))
+        return compressor.compress(body, mode=zstd.ZstdCompressor.FLUSH_FRAME)
+    except BaseException:
+        _compressors.zstd = None  # left in the middle of a frame: the next page gets another
+        raise
 
 
 def decompress_page(stored: bytes) -> bytes:

@@ -96,6 +96,37 @@ def test_raw_pages_stored_before_zstd_still_read() -> None:
     assert decompress_page(stored) == page
 
 
+def test_raw_pages_are_the_frames_one_shot_compression_writes() -> None:
+    # Issue 19: one compressor per thread, reused and told each page's size, writes the same
+    # bytes as a new one each time: what is stored does not change. Fixture pages of every
+    # size in turn (a large one after a small one and back), an empty page, a failed call.
+    import sys
+    import threading
+    from pathlib import Path
+
+    from storage.releases import RAW_ZSTD_LEVEL, compress_page
+
+    if sys.version_info >= (3, 14):
+        from compression import zstd
+    else:
+        from backports import zstd
+
+    fixtures = Path(__file__).parent.parent / "fixtures"
+    pages = [path.read_bytes() for path in sorted(fixtures.rglob("*.html"))]
+    assert len(pages) > 100
+    pages += [b"", b"x", pages[0] * 40, b"y" * 3, pages[1]]
+    for page in pages:
+        assert compress_page(page) == zstd.compress(page, RAW_ZSTD_LEVEL)
+    with pytest.raises(TypeError):
+        compress_page("not bytes")  # type: ignore[arg-type]
+    assert compress_page(pages[2]) == zstd.compress(pages[2], RAW_ZSTD_LEVEL)
+    other: list[bytes] = []
+    thread = threading.Thread(target=lambda: other.append(compress_page(pages[3])))
+    thread.start()
+    thread.join()
+    assert other == [zstd.compress(pages[3], RAW_ZSTD_LEVEL)]
+
+
 def test_datetimes_come_back_aware(database: Database) -> None:
     with database.session() as session:
         save_release(session, make_record())
