@@ -35,7 +35,8 @@ from bench.sitegen import FastSyntheticSite
 from crawler.settings import STORE_BATCH_SIZE
 from storage.db import Database
 from storage.models import Release
-from storage.releases import RawPage, ReleaseRecord, compress_page, save_releases
+from storage.rawpages import compress_page
+from storage.releases import RawPage, ReleaseRecord, save_releases
 from storage.search import _document, _tsvector
 
 

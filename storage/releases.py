@@ -3,9 +3,6 @@
 import enum
 import functools
 import logging
-import sys
-import threading
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,14 +15,10 @@ from sqlalchemy.orm import Session, selectinload
 from storage.limits import fit_releases
 from storage.links import UnsafeLink, link_problem, web_link
 from storage.models import Base, RawResponse, Release, ReleaseTag, Source, utcnow
+from storage.rawpages import compress_page
 from storage.search import index_releases
 
 log = logging.getLogger(__name__)
-
-if sys.version_info >= (3, 14):
-    from compression import zstd
-else:  # the same module, backported (Scrapy requires it too, for zstd responses)
-    from backports import zstd
 
 # Fields copied from a record onto its row whenever the content changed.
 CONTENT_FIELDS = (
@@ -520,14 +513,6 @@ def _store_raw(session: Session, release: Release, raw: RawPage | None) -> None:
     session.add(row)
 
 
-#: Raw pages are stored as zstd frames at this level (the column keeps its name, body_zlib).
-#: On the bench's 210 KB pages (issue 19) zstd level 1 took 0.39 ms a page against 1.75 ms
-#: for zlib level 3 (the writer's largest single cost), for output 15% smaller.
-RAW_ZSTD_LEVEL = 1
-# Every zstd frame starts with this; a zlib stream (pages stored before) never does (0x78...).
-_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
-
-
 def _raw_values(raw: RawPage) -> dict[str, Any]:
     return {
         "fetched_at": raw.fetched_at,
@@ -537,35 +522,6 @@ def _raw_values(raw: RawPage) -> dict[str, Any]:
         "body_zlib": compress_page(raw.body),
         "extractor_version": raw.extractor_version,
     }
-
-
-# One compressor per thread, reused: ``zstd.compress`` makes a new one (its tables allocated
-# and cleared) for every page. Told each page's size first, it writes the same frame, byte
-# for byte (issue 19: 0.51-0.59 -> 0.46-0.54 ms of CPU a 210 KB bench page).
-_compressors = threading.local()
-
-
-def compress_page(body: bytes) -> bytes:
-    compressor = getattr(_compressors, "zstd", None)
-    if compressor is None:
-        compressor = _compressors.zstd = zstd.ZstdCompressor(level=RAW_ZSTD_LEVEL)
-    try:
-        compressor.set_pledged_input_size(len(body))
-        return compressor.compress(body, mode=zstd.ZstdCompressor.FLUSH_FRAME)
-    except BaseException:
-        _compressors.zstd = None  # left in the middle of a frame: the next page gets another
-        raise
-
-
-def decompress_page(stored: bytes) -> bytes:
-    """A stored raw page: a zstd frame, or a zlib stream written by an earlier version."""
-    if stored[:4] == _ZSTD_MAGIC:
-        return zstd.decompress(stored)
-    return zlib.decompress(stored)
-
-
-def raw_body(row: RawResponse) -> bytes:
-    return decompress_page(row.body_zlib)
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ from bench.sitegen import SyntheticSite
 from crawler.feeds.ical import render_calendar
 from crawler.feeds.write import render_feeds, write_feeds
 from storage import CrawlRun, Database, RawResponse, Release, ReleaseTag, Source
-from storage.releases import raw_body
+from storage.rawpages import raw_body
 from tests import forked_cli
 from tests.databases import new_database_url
 from tests.support import ROOT

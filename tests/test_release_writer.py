@@ -27,7 +27,8 @@ from crawler.config import default
 from crawler.normalize import fingerprint
 from crawler.store_writers import ReactorBatches
 from storage import Database, RawResponse, Release, ReleaseRecord, ReleaseTag, SaveOutcome
-from storage.releases import RawPage, raw_body
+from storage.rawpages import raw_body
+from storage.releases import RawPage
 from storage.writer import BatchWriter, ReleaseWriteError
 from tests.support import ROOT, wait_for
 

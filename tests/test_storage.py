@@ -7,7 +7,8 @@ from sqlalchemy import func, select
 from crawler.normalize import fingerprint
 from storage import Database, Release, ReleaseRecord, SaveOutcome, list_releases, save_release
 from storage.models import CrawlRun, RawResponse
-from storage.releases import RawPage, decompress_page, raw_body
+from storage.rawpages import decompress_page, raw_body
+from storage.releases import RawPage
 from storage.runs import finish_run, mark_interrupted, start_run
 
 
@@ -89,7 +90,7 @@ def test_raw_pages_stored_before_zstd_still_read() -> None:
     page = b"<html>" + b"<p>text</p>" * 500 + b"</html>"
     assert decompress_page(zlib.compress(page, 6)) == page
     assert decompress_page(zlib.compress(page, 1)) == page
-    from storage.releases import compress_page
+    from storage.rawpages import compress_page
 
     stored = compress_page(page)
     assert stored[:4] == b"\x28\xb5\x2f\xfd" and len(stored) < len(page) // 5
@@ -104,7 +105,7 @@ def test_raw_pages_are_the_frames_one_shot_compression_writes() -> None:
     import threading
     from pathlib import Path
 
-    from storage.releases import RAW_ZSTD_LEVEL, compress_page
+    from storage.rawpages import RAW_ZSTD_LEVEL, compress_page
 
     if sys.version_info >= (3, 14):
         from compression import zstd

@@ -46,7 +46,8 @@ from crawler.items import ENTRY_VERSION, ReleaseItem
 from crawler.normalize import first_paragraph
 from crawler.pipelines import EnrichPipeline, NormalizePipeline, ValidatePipeline, to_record
 from storage import Database, RawResponse, Release, ReleaseRecord, SaveOutcome, Source
-from storage.releases import CONTENT_FIELDS, raw_body, save_release
+from storage.rawpages import raw_body
+from storage.releases import CONTENT_FIELDS, save_release
 
 #: Releases read per read-only transaction.
 BATCH = 100
