@@ -418,7 +418,8 @@ class _NewRows:
             # (issue 19: SQLAlchemy's parameter handling of 7 tags a release cost more than
             # SQLite's inserts). PostgreSQL keeps SQLAlchemy's one multi-row statement.
             connection.exec_driver_sql(
-                "INSERT INTO release_tags (release_id, kind, value) VALUES (?, ?, ?)",
+                f"INSERT INTO {ReleaseTag.__tablename__} (release_id, kind, value)"
+                " VALUES (?, ?, ?)",
                 [(tag["release_id"], tag["kind"], tag["value"]) for tag in self.tags],
             )
         elif self.tags:

@@ -58,7 +58,6 @@ _CJK = (
     "\ua960-\ua97f\uac00-\ud7af\ud7b0-\ud7ff\uf900-\ufaff\uff66-\uff9f"
     "\U00020000-\U0002fa1f\U00030000-\U0003134f"
 )
-_ASCII_WORDS = re.compile(r"[a-z0-9]+")
 _WORDS = re.compile(r"[^\W_]+")
 _TOKENS = re.compile(rf"(?P<cjk>[{_CJK}]+)|(?P<word>(?:(?![{_CJK}])[^\W_])+)")
 _HAS_CJK = re.compile(rf"[{_CJK}]")
