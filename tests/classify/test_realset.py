@@ -95,11 +95,15 @@ def test_split_is_fixed_and_covers_every_language() -> None:
 # classdata3 added (ids *-w-*), 36 of the 169 releases branch classdata4 added (ids *-x-*),
 # 46 of the 154 releases branch classdata5 added (ids *-y-*) and 24 of the 105 releases branch
 # classdata6 added (ids *-z-*), the last six batches labelled before the classifier ran on
-# them, all put there by the same hash rule. The figures are those of the 583 with main's rules
-# and model after the merges of 2026-12-07 night (classzh, classkind, classrecall2; the model
-# file unchanged), run once after the last of them; in brackets, main's of 2a7ac63. The
-# held-out items were not inspected one by one. Japanese kinds are back over the bar (0.824:
-# classkind's Japanese kind words); Korean kinds stay at it (0.8, 20 of 25).
+# them, all put there by the same hash rule. Branch classdata7 then added batch o (114
+# releases, ids *-o-*, 37 of them held out by the same rule, measured blind with 8df75a8's
+# rules and model: docs/classification.md); the held-out test was not run on that branch, so
+# the figures below are still those of the 583 without batch o. The figures are those of the
+# 583 with main's rules and model after the merges of 2026-12-07 night (classzh, classkind,
+# classrecall2; the model file unchanged), run once after the last of them; in brackets,
+# main's of 2a7ac63. The held-out items were not inspected one by one. Japanese kinds are
+# back over the bar (0.824: classkind's Japanese kind words); Korean kinds stay at it (0.8,
+# 20 of 25).
 KNOWN_MISSES = {
     ("en", "precision"),  # 0.859 (0.848)
     ("zh-Hant", "precision"),  # 0.83 (0.772)
@@ -117,8 +121,8 @@ def test_heldout_bars_per_language(capsys: pytest.CaptureFixture[str]) -> None:
     pairs = judged(_items())
     figures = metrics(pairs)
     # The fresh batches apart (ids *-t-*, classprec; *-u-*, classdata; *-v-*, classdata2;
-    # *-w-*, classdata3; *-x-*, classdata4; *-y-*, classdata5; *-z-*, classdata6), each
-    # labelled before the classifier ran on it: measurements of their own.
+    # *-w-*, classdata3; *-x-*, classdata4; *-y-*, classdata5; *-z-*, classdata6; *-o-*,
+    # classdata7), each labelled before the classifier ran on it: measurements of their own.
     batch_t = metrics([(i, r) for i, r in pairs if "-t-" in i["id"]])
     batch_u = metrics([(i, r) for i, r in pairs if "-u-" in i["id"]])
     batch_v = metrics([(i, r) for i, r in pairs if "-v-" in i["id"]])
@@ -126,6 +130,7 @@ def test_heldout_bars_per_language(capsys: pytest.CaptureFixture[str]) -> None:
     batch_x = metrics([(i, r) for i, r in pairs if "-x-" in i["id"]])
     batch_y = metrics([(i, r) for i, r in pairs if "-y-" in i["id"]])
     batch_z = metrics([(i, r) for i, r in pairs if "-z-" in i["id"]])
+    batch_o = metrics([(i, r) for i, r in pairs if "-o-" in i["id"]])
     with capsys.disabled():
         print("\n" + table(figures))
         print("\nof which the 124 items of branch classprec (ids *-t-*):\n" + table(batch_t))
@@ -135,6 +140,7 @@ def test_heldout_bars_per_language(capsys: pytest.CaptureFixture[str]) -> None:
         print("\nof which the 169 items of branch classdata4 (ids *-x-*):\n" + table(batch_x))
         print("\nof which the 154 items of branch classdata5 (ids *-y-*):\n" + table(batch_y))
         print("\nof which the 105 items of branch classdata6 (ids *-z-*):\n" + table(batch_z))
+        print("\nof which the 114 items of branch classdata7 (ids *-o-*):\n" + table(batch_o))
     totals: dict[str, int] = defaultdict(int)
     for (lang, _), f in figures.items():
         totals[lang] += int(f["n"])  # type: ignore[arg-type]
