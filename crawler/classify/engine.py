@@ -408,6 +408,10 @@ def classify(
             if t.text == "協議" else t
             for t in terms
         ]
+    if (language or "").lower().startswith("fr"):
+        # English visit words that are French words: "se met à" (puts), "fait le tour"
+        # (a turn), Tours (a city) (branch classdefr).
+        terms = [t for t in terms if t.text not in _FRENCH_FALSE_FRIENDS]
     if not cjk:
         calls = (
             _call_phrases(lowered)
@@ -1619,6 +1623,7 @@ def _roles(text: str, mentions: list[Mention], start: int, end: int) -> list[str
 
 # Plural visit nouns of German (and its compounds: Delegationsreisen, Koordinationsbesuche)
 # and French; not English "visits", which is as often the verb.
+_FRENCH_FALSE_FRIENDS = frozenset({"met", "tour", "tours"})
 _PLURAL_VISIT = re.compile(r"(?:reisen|besuche|delegationen|délégations|missions|visites)$")
 
 

@@ -185,3 +185,25 @@ def test_an_indian_state_names_india() -> None:
     )
     assert result.is_cooperation
     assert result.partners == ("IN",)
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "L'Université de Lille se met aux couleurs du Japon",
+        "Un tour d'horizon de la recherche au Japon",
+    ],
+)
+def test_english_visit_words_that_are_french_words(title: str) -> None:
+    # "se met" (puts), "un tour" (a turn) are no "met" nor "tour" in French text.
+    trace: dict[str, object] = {}
+    result = classify(
+        title,
+        "Pendant une semaine, la bibliothèque expose des estampes prêtées par un collectionneur.",
+        "FR",
+        "fr",
+        trace,
+        model=False,
+    )
+    assert not result.is_cooperation
+    assert "visit-or-delegation" not in str(result.evidence)
