@@ -742,6 +742,19 @@ def classify(
             # A plural visit title heads a listing and is no visit title
             # (``_only_plural_visits``); an anniversary visit is a retrospective.
             strong = [(i, u) for i, u in lead_units if "visit-or-delegation" in u.types]
+        if not strong and strict and t.foreign and not t_kinds:
+            # "Neue Chancen in Indien entdecken", then "Die Reise führte zwanzig Hochschulleitungen
+            # nach Indien, um Partner zu finden": a title that names only a country, over a lead
+            # that tells a visit to that same country and says what for (cooperation language),
+            # reports the visit; a visit alone there is anybody's trip (branch classdefr).
+            titled_codes = {m.code for m in t.foreign}
+            strong = [
+                (i, u)
+                for i, u in lead_units
+                if u.coop
+                and "visit-or-delegation" in u.types
+                and titled_codes & {m.code for m in u.foreign}
+            ]
         best = (strong or lead_units)[0][0]
         score += LEAD_STRONG if strong else LEAD_WEAK
         end = starts[best + 1] if best + 1 < len(starts) else len(text)

@@ -207,3 +207,33 @@ def test_english_visit_words_that_are_french_words(title: str) -> None:
     )
     assert not result.is_cooperation
     assert "visit-or-delegation" not in str(result.evidence)
+
+
+LEAD_TRIP = (
+    "Eine Informationsreise führte im März zwölf Hochschulleitungen nach Vietnam, {aim}. Auf dem"
+    " Programm standen Hanoi und Da Nang."
+)
+
+
+def test_a_country_title_over_a_lead_trip_to_cooperate_there() -> None:
+    result = classify(
+        "Neue Wege nach Vietnam",
+        LEAD_TRIP.format(aim="um dort Partner für gemeinsame Studiengänge zu finden"),
+        "DE",
+        "de",
+        model=False,
+    )
+    assert result.is_cooperation
+    assert result.partners == ("VN",)
+    assert result.coop_type == "visit-or-delegation"
+
+
+def test_a_country_title_over_a_lead_trip_alone_is_anybodys_trip() -> None:
+    result = classify(
+        "Neue Wege nach Vietnam",
+        LEAD_TRIP.format(aim="die das Land zum ersten Mal sahen"),
+        "DE",
+        "de",
+        model=False,
+    )
+    assert not result.is_cooperation
