@@ -2,8 +2,10 @@
 
 Each text is made up, restated from the mechanism of several development errors or from how
 the language inflects, and fails on the base commit (docs/classification.md, "Branch
-classdefr"). The rules are tested alone (``model=False``): the model's n-grams are fitted on
-the development part and say nothing of a new wording.
+classdefr"), except the guards, which say what must stay out (an envoy's own call, an
+anniversary visit, a trip with no cooperation said). The rules are tested alone
+(``model=False``): the model's n-grams are fitted on the development part and say nothing of
+a new wording.
 """
 
 from __future__ import annotations
