@@ -408,8 +408,17 @@ def classify(
             if t.text == "協議" else t
             for t in terms
         ]
+    if (language or "").lower().startswith("fr"):
+        # English visit words that are French words: "se met à" (puts), "fait le tour"
+        # (a turn), Tours (a city) (branch classdefr).
+        terms = [t for t in terms if t.text not in _FRENCH_FALSE_FRIENDS]
     if not cjk:
-        calls = _call_phrases(lowered) + _compound_kinds(lowered)
+        calls = (
+            _call_phrases(lowered)
+            + _compound_kinds(lowered)
+            + _compound_heads(lowered)
+            + _french_kinds(lowered)
+        )
         if calls:
             terms = sorted(terms + calls)
 
@@ -439,6 +448,11 @@ def classify(
                 t = u
                 break
     t_kinds = t.kinds()
+    plural_visits = "visit-or-delegation" in t_kinds and _only_plural_visits(terms, title_end)
+    if title and not cjk and plural_visits:
+        # "Delegationen 2020 ...", "Delegationsreisen: ...", "Missions et délégations en
+        # Afrique": plural visit nouns alone head a listing of trips, not a trip.
+        del t_kinds["visit-or-delegation"]
     t_start, t_end = (0, title_end) if title else _span(t, units, starts, text)
     if t_end and _ORDINAL_MEETING.search(lowered, t_start, t_end):
         t_kinds.setdefault("joint-committee", t.types.get("joint-committee") or _NO_TERM)
@@ -528,6 +542,7 @@ def classify(
         lead0 is not None
         and not cjk  # CJK leads list envoys and legislators among the guests of real events
         and lead0.courtesy
+        and not _escorts_only(text, lead0.courtesy)
         and not t.courtesy
         and not (set(t_kinds) - {"visit-or-delegation"})
     )
@@ -719,6 +734,27 @@ def classify(
     later = sum(1 for u in later_units if anchor & {m.code for m in u.foreign})
     if lead_units:
         strong = [(i, u) for i, u in lead_units if u.strong(strict)]
+        if not strong and visit_title and not anniversary:
+            # A title that reports one visit without its partner ("Delegation der Universität
+            # zu Köln besucht ...", "Une délégation de l'Université ... en visite à ...")
+            # is confirmed by the lead's visit sentence naming the visitors' or hosts'
+            # country, as a kind in the title is by a lead mechanism (branch classdefr).
+            # A plural visit title heads a listing and is no visit title
+            # (``_only_plural_visits``); an anniversary visit is a retrospective.
+            strong = [(i, u) for i, u in lead_units if "visit-or-delegation" in u.types]
+        if not strong and strict and t.foreign and not t_kinds:
+            # "Neue Chancen in Indien entdecken", then "Die Reise führte zwanzig Hochschulleitungen
+            # nach Indien, um Partner zu finden": a title that names only a country, over a lead
+            # that tells a visit to that same country and says what for (cooperation language),
+            # reports the visit; a visit alone there is anybody's trip (branch classdefr).
+            titled_codes = {m.code for m in t.foreign}
+            strong = [
+                (i, u)
+                for i, u in lead_units
+                if u.coop
+                and "visit-or-delegation" in u.types
+                and titled_codes & {m.code for m in u.foreign}
+            ]
         best = (strong or lead_units)[0][0]
         score += LEAD_STRONG if strong else LEAD_WEAK
         end = starts[best + 1] if best + 1 < len(starts) else len(text)
@@ -1598,6 +1634,39 @@ def _roles(text: str, mentions: list[Mention], start: int, end: int) -> list[str
     ]
 
 
+# Plural visit nouns of German (and its compounds: Delegationsreisen, Koordinationsbesuche)
+# and French; not English "visits", which is as often the verb.
+_FRENCH_FALSE_FRIENDS = frozenset({"met", "tour", "tours"})
+_PLURAL_VISIT = re.compile(r"(?:reisen|besuche|delegationen|délégations|missions|visites)$")
+
+
+def _only_plural_visits(terms: list[Term], title_end: int) -> bool:
+    """Whether every visit word of the title is a plural noun (``_PLURAL_VISIT``)."""
+    visits = [
+        x.text
+        for x in terms
+        if x.start < title_end and "type.visit-or-delegation" in x.categories
+    ]
+    return bool(visits) and all(_PLURAL_VISIT.search(v) for v in visits)
+
+
+# An envoy who escorts the visitor ("le ministre ..., accompagné de l'ambassadrice de France",
+# "begleitet von der Botschafterin", "accompanied by the ambassador") is not the visitor: the
+# call is the minister's, not an envoy's (branch classdefr).
+_ESCORT_BEFORE = re.compile(
+    r"(?i)(?:accompagnée?s? (?:de|par|d')|accompanied by|begleitet von|in begleitung)"
+    r"[^.;:!?]{0,40}$"
+)
+_ESCORT_WINDOW = 60
+
+
+def _escorts_only(text: str, courtesy: list[Term]) -> bool:
+    """Whether every envoy cue of a lead sentence follows an escort phrase (``_ESCORT_BEFORE``)."""
+    return all(
+        _ESCORT_BEFORE.search(text, max(0, x.start - _ESCORT_WINDOW), x.start) for x in courtesy
+    )
+
+
 def _call_phrases(lowered: str) -> list[Term]:
     """Joint-call terms of a Latin text that are no literal: a split verb, a numbered call."""
     found = []
@@ -1640,6 +1709,69 @@ def _compound_kinds(lowered: str) -> list[Term]:
         kind = _COMPOUND_AGREEMENT if m.group(1) else _COMPOUND_VISIT
         found.append(Term(m.start(), m.end(), m.group(), kind))
     return found
+
+
+# The same head rule for calls, forums and centres (branch classdefr): "Sonderausschreibung",
+# "Förderaufruf", "Forschungsbekanntmachung" are calls (in the singular: the plural
+# "Programmausschreibungen" heads a listing); "Fachkonferenz", "Expertenworkshop",
+# "Jahrestagung", "Sommerkolloquium" are forums; "Innovationszentrum", "Partnerlabor" are centre
+# nouns, which make a hub only beside an opening verb ("eröffnet", "gegründet"). Not a body
+# named like an event (Hochschulrektorenkonferenz, Kultusministerkonferenz), a job posting
+# (Stellenausschreibung) nor an appeal for donations (Spendenaufruf).
+_HEAD_KINDS = re.compile(
+    r"\b[a-zäöüß]{3,}?(?:(ausschreibung|aufrufs?|bekanntmachung)"
+    r"|(konferenz(?:en)?|workshops?|symposi(?:um|en)|tagung(?:en)?|kolloqui(?:um|en)|foren|forums?)"
+    r"|(zentrum|zentrums|zentren|labor|labors|labore))\b"
+)
+_HEAD_CUES = ("ausschreibung", "aufruf", "bekanntmachung", "konferenz", "workshop", "symposi",
+              "tagung", "kolloqui", "foren", "forum", "zentr", "labor")  # fmt: skip
+_NOT_HEADS = re.compile(r"(?:rektoren|minister|präsidenten|stellen|spenden|wahl)")
+_HEAD_CATEGORIES = (("type.joint-call",), ("type.forum-or-workshop",), ("hub_noun",))
+
+
+def _compound_heads(lowered: str) -> list[Term]:
+    """Call, forum and centre terms of German compounds the lexicon does not list
+    (``_HEAD_KINDS``)."""
+    if not any(cue in lowered for cue in _HEAD_CUES):
+        return []
+    known = lexicon()
+    found = []
+    for m in _HEAD_KINDS.finditer(lowered):
+        word = m.group()
+        if known.categories(word) or _NOT_HEADS.search(word, 0, m.start(m.lastindex) - m.start()):
+            continue
+        found.append(Term(m.start(), m.end(), word, _HEAD_CATEGORIES[m.lastindex - 1]))
+    return found
+
+
+# French kind phrases agree in gender and number ("laboratoires communs", "unité mixte",
+# "commissions mixtes", "comité bilatéral", "appels à propositions conjoints", "lettres
+# d'intention"): one pattern per kind, over every inflection, rather than each form in the
+# lexicon (branch classdefr).
+_FRENCH_KINDS = re.compile(
+    r"\b(?:((?:laboratoire|centre|institut|unité)s? (?:de recherche )?"
+    r"(?:commun|conjoint|mixte)[es]{0,2})"
+    r"|((?:comité|commission)s? (?:mixte|conjoint|bilatéral|bilatéraux)[es]{0,2})"
+    r"|(appels? (?:conjoints?|(?:à|de) (?:projets?|propositions?|candidatures?)(?: conjoints?)?))"
+    r"|((?:lettre|déclaration)s? d'intention|protocoles? d'accord"
+    r"|mémorandums? d'(?:entente|accord)))\b"
+)
+_FRENCH_CUES = (
+    "commun", "conjoint", "mixte", "bilatéra", "appel", "intention", "protocole", "mémorandum"
+)
+_FRENCH_CATEGORIES = (
+    ("type.hub-or-center",), ("type.joint-committee",), ("type.joint-call",), ("type.agreement",)
+)
+
+
+def _french_kinds(lowered: str) -> list[Term]:
+    """Kind terms of French noun phrases in any gender and number (``_FRENCH_KINDS``)."""
+    if not any(cue in lowered for cue in _FRENCH_CUES):
+        return []
+    return [
+        Term(m.start(), m.end(), m.group(), _FRENCH_CATEGORIES[m.lastindex - 1])
+        for m in _FRENCH_KINDS.finditer(lowered)
+    ]
 
 
 # Money for projects: with no mechanism named, a release that funds the partners' projects
