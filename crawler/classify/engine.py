@@ -1628,13 +1628,37 @@ _COMPOUND_VISIT = ("type.visit-or-delegation",)
 _COMPOUND_AGREEMENT = ("type.agreement",)
 
 
+# Where a compound can end: a head at a word end. ``_COMPOUND_HEADS`` opens with a word
+# boundary and a lazy run of letters, so ``re`` expanded it letter by letter from every word
+# start (English releases name a "delegation" often); ``_compound_heads`` starts it only at
+# the start of a word that ends with a head.
+_COMPOUND_HEAD_ENDS = re.compile(
+    r"(?:reisen?|besuche?|delegation(?:en)?|vereinbarung(?:en)?|abkommens?)\b"
+)
+
+
+def _compound_heads(lowered: str) -> list[re.Match[str]]:
+    """The matches of ``_COMPOUND_HEADS.finditer(lowered)``. A match is a whole word (it
+    starts at a word boundary and its letters run to the next one, so it cannot start inside
+    a word): the word that ends with the head ``_COMPOUND_HEAD_ENDS`` finds."""
+    found: list[re.Match[str]] = []
+    for head in _COMPOUND_HEAD_ENDS.finditer(lowered):
+        start = head.start()
+        while start and (lowered[start - 1].isalnum() or lowered[start - 1] == "_"):  # ``\w``
+            start -= 1
+        match = _COMPOUND_HEADS.match(lowered, start)
+        if match is not None:
+            found.append(match)
+    return found
+
+
 def _compound_kinds(lowered: str) -> list[Term]:
     """Kind terms of German compounds that the lexicon does not list (``_COMPOUND_HEADS``)."""
     if not any(head in lowered for head in _COMPOUND_CUES):
         return []
     known = lexicon()
     found = []
-    for m in _COMPOUND_HEADS.finditer(lowered):
+    for m in _compound_heads(lowered):
         if known.categories(m.group()):
             continue
         kind = _COMPOUND_AGREEMENT if m.group(1) else _COMPOUND_VISIT

@@ -52,7 +52,10 @@ def lower_same_length(text: str) -> str:
     low = text.lower()
     if len(low) == len(text):
         return low
-    return "".join(ch.lower()[:1] or ch for ch in text)
+    # Each character lower-cased on its own (so "Σ" is always "σ", never the final "ς" that
+    # ``str.lower`` picks by context): one table for the distinct characters, applied by
+    # ``str.translate`` in C (a join over every character took about 1 ms per 4 KB).
+    return text.translate({ord(ch): ch.lower()[:1] or ch for ch in set(text)})
 
 
 def is_cjk(text: str) -> bool:

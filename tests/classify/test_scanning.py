@@ -9,7 +9,7 @@ import re
 
 from crawler.classify import classify
 from crawler.classify.gazetteer import gazetteer
-from crawler.classify.text import automaton, leftmost_longest, trie_regex
+from crawler.classify.text import automaton, leftmost_longest, lower_same_length, trie_regex
 
 _NAME_END = r"(?:(?<=-)|(?![A-Za-z0-9]))"
 
@@ -168,3 +168,40 @@ def test_numbered_calls_found_from_their_nouns_are_the_patterns_matches() -> Non
         text = "".join(rng.choices(pieces, k=rng.randrange(10)))
         expected = [m.span() for m in engine._NUMBERED_CALL.finditer(text)]
         assert [m.span() for m in engine._numbered_calls(text)] == expected, text
+
+
+def test_lower_same_length_lowers_each_character_on_its_own() -> None:
+    """The translate path of ``lower_same_length`` gives the per-character join it replaces
+    (final sigma included), on every text whose lower case changes length."""
+    from crawler.classify.text import lower_same_length
+
+    def plain(text: str) -> str:
+        low = text.lower()
+        return low if len(low) == len(text) else "".join(ch.lower()[:1] or ch for ch in text)
+
+    rng = random.Random(3)
+    pieces = ["İstanbul", "ΣΟΦΙΑ ΣΑΣ", " ", "ẞ", "Ǆ", "ﬀ", "ǰ", "a", "Σ.", "\n", "I"]
+    texts = ["".join(rng.choices(pieces, k=rng.randint(0, 12))) for _ in range(2000)]
+    texts += [f"{item['title']}\nİ {item['body']}" for item in _items()[:200]]
+    for text in texts:
+        assert lower_same_length(text) == plain(text), text
+        assert len(lower_same_length(text)) == len(text)
+
+
+def test_compound_heads_found_from_word_ends_are_the_patterns_matches() -> None:
+    """``_compound_heads`` (the pattern started at the words that end with a head) gives the
+    matches of ``_COMPOUND_HEADS``'s own scan over the whole text, whatever the text."""
+    from crawler.classify import engine
+
+    rng = random.Random(20261208)
+    pieces = ["reise", "reisen", "besuch", "e", "delegation", "en", "abkommen", "s", "p", "k",
+              "vereinbarung", "bildungs", "ab", " ", "-", "\n", "2", "_", "é", "ä", "ß",
+              "x", "info", "rm", "A"]  # fmt: skip
+    texts = ["".join(rng.choices(pieces, k=rng.randrange(12))) for _ in range(30000)]
+    texts += [lower_same_length(f"{item['title']}\n{item['body']}") for item in _items()]
+    matched = 0
+    for text in texts:
+        expected = [m.span() for m in engine._COMPOUND_HEADS.finditer(text)]
+        assert [m.span() for m in engine._compound_heads(text)] == expected, text
+        matched += len(expected)
+    assert matched > 1000  # the texts exercise the matching
