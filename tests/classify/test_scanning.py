@@ -205,3 +205,47 @@ def test_compound_heads_found_from_word_ends_are_the_patterns_matches() -> None:
         assert [m.span() for m in engine._compound_heads(text)] == expected, text
         matched += len(expected)
     assert matched > 1000  # the texts exercise the matching
+
+
+def test_area_prechecks_hold_wherever_the_area_patterns_match() -> None:
+    """``_not_in_names`` tries the area-studies patterns only in a text that holds what
+    each of their matches holds: wherever they match, the precheck says so."""
+    from crawler.classify import engine
+
+    rng = random.Random(5)
+    pieces = [" Studies", "-Studien", " études", " ÉTUDES", " étudeſ", " Etudes", "研究中心",
+              "연구소", "x", " ", "\u212a", "Japan", "Korean"]  # fmt: skip
+    texts = ["".join(rng.choices(pieces, k=rng.randint(0, 8))) for _ in range(3000)]
+    texts += [f"{item['title']}\n{item['body'][:600]}" for item in _items()[:400]]
+    matched = 0
+    for text in texts:
+        after = any(word in text for word in engine._AREA_AFTER_WORDS)
+        before = engine._AREA_BEFORE_WORD.search(text) is not None
+        for i in range(len(text) + 1):
+            if engine._AREA_AFTER.match(text, i):
+                assert after, text
+                matched += 1
+            if i >= 8 and engine._AREA_BEFORE.search(text, i - 8, i):
+                assert before, text
+                matched += 1
+    assert matched > 1000
+
+
+def test_compound_scan_skipped_only_where_no_compound_can_start() -> None:
+    """``Gazetteer.find`` skips the compound scan in a text without the first character of
+    any of the home's abbreviations: wherever a compound matches, one is there."""
+    gaz = gazetteer()
+    texts = [f"{item['title']}\n{item['body']}" for item in _items()]
+    homes = ("TW", "KR", "JP", "CN")
+    matched = 0
+    for home in homes:
+        for lang in ("zh", "ja"):
+            regex = gaz.compound_regex(home, lang)
+            if regex is None:
+                continue
+            firsts = gaz._compound_firsts[(home, lang)]
+            for text in texts:
+                if regex.search(text):
+                    matched += 1
+                    assert any(ch in text for ch in firsts), (home, lang)
+    assert matched > 100
