@@ -249,3 +249,45 @@ def test_compound_scan_skipped_only_where_no_compound_can_start() -> None:
                     matched += 1
                     assert any(ch in text for ch in firsts), (home, lang)
     assert matched > 100
+
+
+def test_normalize_prechecks_give_the_unconditional_substitutions() -> None:
+    """``normalize`` runs the odd-character and soft-hyphen substitutions only when the text
+    holds one of their characters: the same text as running them always."""
+    from crawler.classify import text as t
+
+    def plain(text: str) -> str:
+        if not text:
+            return ""
+        if not text.isascii():
+            text = t._ODD_CHARS.sub(lambda m: t._CHAR_MAP.get(m.group(), ""), text)
+        text = t._SOFT_HYPHEN.sub("", text)
+        if "  " in text:
+            text = t._SPACES.sub(" ", text)
+        if " \n" in text:
+            text = t._SPACE_NEWLINE.sub("\n", text)
+        if "\n\n" in text or "\n " in text:
+            text = t._NEWLINES.sub("\n", text)
+        return text.strip()
+
+    rng = random.Random(9)
+    pieces = ["coopera", "-", "tion", " ", "\n", "é", "£", "台", *t._CHAR_MAP, "\u00ad", "\u200b"]
+    texts = ["".join(rng.choices(pieces, k=rng.randint(0, 15))) for _ in range(5000)]
+    texts += [f"{item['title']}\n{item['body']}" for item in _items()]
+    for text in texts:
+        assert t.normalize(text) == plain(text), text
+
+
+def test_sentence_starts_by_terminator_are_the_patterns_ends() -> None:
+    """``sentence_starts`` (a scan per terminator) gives the ends of ``_SENTENCE_END``'s own
+    scan over the whole text, whatever the text."""
+    from crawler.classify import text as t
+
+    rng = random.Random(12)
+    pieces = [".", "!", "?", "。", "！", "？", "\n", " ", "  ", "U", "S", "a", "1", "12", "123",
+              "٣", "_", "é", "x.", "Dr", "\u3000"]  # fmt: skip
+    texts = ["".join(rng.choices(pieces, k=rng.randint(0, 14))) for _ in range(20000)]
+    texts += [t.normalize(f"{item['title']}\n{item['body']}") for item in _items()]
+    for text in texts:
+        expected = [0, *(m.end() for m in t._SENTENCE_END.finditer(text))]
+        assert t.sentence_starts(text) == expected, text
