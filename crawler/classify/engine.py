@@ -315,6 +315,32 @@ def _cjk_regex() -> re.Pattern[str]:
     return tables.compile(tables.pattern(dispatch_regex, words))
 
 
+@cache
+def _cjk_latin_firsts() -> tuple[str, ...]:
+    """The characters below U+0100 that words of ``_cjk_regex`` start with ("é" of "état")."""
+    words = gazetteer().cjk_words | lexicon().cjk_words
+    return tuple(sorted({word[0] for word in words if word and word[0] <= "\u00ff"}))
+
+
+def _cjk_hits(text: str) -> list[tuple[int, int, str]]:
+    """``_cjk_regex()``'s matches in ``text``, as (start, end, word).
+
+    ``re`` tests the pattern's leading class (thousands of characters) at every character of
+    the text. A text whose characters are all below U+0100 (a Latin text with "£" or "ü") can
+    only match where one of the few such first characters stands: without any, no scan.
+    """
+    if text.isascii():
+        return []
+    try:
+        text.encode("latin-1")  # a copy for a one-byte string; fails fast on a wider one
+    except UnicodeEncodeError:
+        pass
+    else:
+        if not any(ch in text for ch in _cjk_latin_firsts()):
+            return []
+    return [(m.start(), m.end(), m.group()) for m in _cjk_regex().finditer(text)]
+
+
 def warm_up() -> None:
     """Build (or load) every table now and save the table cache; ``classify`` does it lazily."""
     gazetteer()
@@ -360,9 +386,7 @@ def classify(
     title_end = len(title)
     lowered = lower_same_length(text)
 
-    cjk_hits: list[tuple[int, int, str]] = []
-    if not text.isascii():
-        cjk_hits = [(m.start(), m.end(), m.group()) for m in _cjk_regex().finditer(text)]
+    cjk_hits = _cjk_hits(text)
     lang = script_language(language, text)
     cjk = is_cjk(title or body) or lang != "latin"
     mentions, compounds, name_spans = gazetteer().find(text, cjk_hits, home, lang)
@@ -1112,10 +1136,7 @@ _TOPICS_OF: dict[tuple[str, ...], tuple[str, ...]] = {}
 
 def _topics_in(text: str, cjk: bool) -> set[str]:
     """Topic categories named in ``text`` (the part of a long body the verdict does not read)."""
-    hits = []
-    if not text.isascii():
-        hits = [(m.start(), m.end(), m.group()) for m in _cjk_regex().finditer(text)]
-    return lexicon().topics(lower_same_length(text), hits, cjk)
+    return lexicon().topics(lower_same_length(text), _cjk_hits(text), cjk)
 
 
 _QUOTED = re.compile(r"[‘“'\"「『《〈「｢]([^’”'\"」』》〉」｣\n]{1,60})[’”'\"」』》〉」｣]")

@@ -291,3 +291,20 @@ def test_sentence_starts_by_terminator_are_the_patterns_ends() -> None:
     for text in texts:
         expected = [0, *(m.end() for m in t._SENTENCE_END.finditer(text))]
         assert t.sentence_starts(text) == expected, text
+
+
+def test_cjk_hits_skip_only_texts_without_a_first_character() -> None:
+    """``_cjk_hits`` gives the shared CJK scan's matches, whether it skips the scan or not."""
+    from crawler.classify import engine
+
+    rng = random.Random(13)
+    words = [*sorted(gazetteer().cjk_words)[:50], "überblick", "état des lieux", "Überblick"]
+    pieces = [*words, " ", "£", "é", "ü", "x", "台", "日本", "\u00ff", "\u0100", "État"]
+    texts = ["".join(rng.choices(pieces, k=rng.randint(0, 10))) for _ in range(5000)]
+    texts += [f"{item['title']}\n{item['body']}" for item in _items()]
+    found = 0
+    for text in texts:
+        expected = [(m.start(), m.end(), m.group()) for m in engine._cjk_regex().finditer(text)]
+        assert engine._cjk_hits(text) == expected, text
+        found += len(expected)
+    assert found > 1000
