@@ -52,8 +52,23 @@ def normalize(text: str) -> str:
     return text.strip()
 
 
+# ``str.lower`` of each character below U+0100, as a byte table: each lower-cases to one
+# character below U+0100 (checked here), and none depends on its neighbours (only "Σ" does).
+_LATIN1_LOWER = bytes(ord(chr(code).lower()) for code in range(256))
+
+
 def lower_same_length(text: str) -> str:
     """Lower-case ``text`` keeping every offset (a few characters grow when lower-cased)."""
+    if not text.isascii():
+        try:
+            raw = text.encode("latin-1")  # a copy for a one-byte string; fails fast otherwise
+        except UnicodeEncodeError:
+            pass
+        else:
+            # ``str.lower`` reads every non-ASCII character through the Unicode tables (about
+            # a twentieth of classifying a Latin release with an accent or a pound sign); a
+            # byte table gives the same for characters below U+0100.
+            return raw.translate(_LATIN1_LOWER).decode("latin-1")
     low = text.lower()
     if len(low) == len(text):
         return low

@@ -308,3 +308,15 @@ def test_cjk_hits_skip_only_texts_without_a_first_character() -> None:
         assert engine._cjk_hits(text) == expected, text
         found += len(expected)
     assert found > 1000
+
+
+def test_lower_same_length_of_one_byte_text_is_str_lower() -> None:
+    """The byte-table path (every character below U+0100) gives ``str.lower``."""
+    from crawler.classify.text import lower_same_length
+
+    rng = random.Random(14)
+    alphabet = [chr(code) for code in range(256)]
+    for _ in range(3000):
+        text = "".join(rng.choices(alphabet, k=rng.randint(0, 40)))
+        assert lower_same_length(text) == text.lower(), text
+    assert lower_same_length("ÉTAT £ À Þ") == "état £ à þ"
