@@ -1658,24 +1658,23 @@ _COMPOUND_VISIT = ("type.visit-or-delegation",)
 _COMPOUND_AGREEMENT = ("type.agreement",)
 
 
-# Where a compound can end: a head at a word end. ``_COMPOUND_HEADS`` opens with a word
-# boundary and a lazy run of letters, so ``re`` expanded it letter by letter from every word
-# start (English releases name a "delegation" often); ``_compound_heads`` starts it only at
-# the start of a word that ends with a head.
-_COMPOUND_HEAD_ENDS = re.compile(
-    r"(?:reisen?|besuche?|delegation(?:en)?|vereinbarung(?:en)?|abkommens?)\b"
-)
-
-
 def _compound_heads(lowered: str) -> list[re.Match[str]]:
     """The matches of ``_COMPOUND_HEADS.finditer(lowered)``. A match is a whole word (it
     starts at a word boundary and its letters run to the next one, so it cannot start inside
-    a word): the word that ends with the head ``_COMPOUND_HEAD_ENDS`` finds."""
+    a word) that ends with a head: the pattern is tried only at the start of each word that
+    holds a cue. (It opens with a word boundary and a lazy run of letters, so ``re`` expanded
+    it letter by letter from every word start, and English releases name a "delegation".)"""
+    starts = set()
+    for cue in _COMPOUND_CUES:  # each head holds one ("besuch" of "besuche")
+        at = lowered.find(cue)
+        while at >= 0:
+            start = at
+            while start and (lowered[start - 1].isalnum() or lowered[start - 1] == "_"):  # \w
+                start -= 1
+            starts.add(start)
+            at = lowered.find(cue, at + 1)
     found: list[re.Match[str]] = []
-    for head in _COMPOUND_HEAD_ENDS.finditer(lowered):
-        start = head.start()
-        while start and (lowered[start - 1].isalnum() or lowered[start - 1] == "_"):  # ``\w``
-            start -= 1
+    for start in sorted(starts):
         match = _COMPOUND_HEADS.match(lowered, start)
         if match is not None:
             found.append(match)
@@ -1743,14 +1742,30 @@ def _unnamed_kind(text: str, start: int, end: int) -> tuple[str, str]:
     return "", ""
 
 
+def _call_nouns(lowered: str) -> list[int]:
+    """The starts of ``_CALL_NOUN.finditer(lowered)``'s matches: each noun found by
+    ``str.find`` (the pattern's two first letters made ``re`` test a class at every
+    character), followed by a word boundary. Neither noun can overlap itself or the other."""
+    starts = []
+    size = len(lowered)
+    for noun in ("appel", "call"):
+        at = lowered.find(noun)
+        while at >= 0:
+            after = at + len(noun)
+            if after == size or not (lowered[after].isalnum() or lowered[after] == "_"):  # \b
+                starts.append(at)
+            at = lowered.find(noun, after)
+    starts.sort()
+    return starts
+
+
 def _numbered_calls(lowered: str) -> list[re.Match[str]]:
     """The matches of ``_NUMBERED_CALL.finditer(lowered)``, found from the call nouns: the
     pattern opens with a word boundary and alternatives, so ``re`` tried it at every position
     of the text; a match ends at a call noun, after blanks, after the word it starts with."""
     found: list[re.Match[str]] = []
     done = 0
-    for noun in _CALL_NOUN.finditer(lowered):
-        start = noun.start()
+    for start in _call_nouns(lowered):
         blank = start
         while blank and lowered[blank - 1].isspace():  # what ``\s`` matches
             blank -= 1

@@ -320,3 +320,14 @@ def test_lower_same_length_of_one_byte_text_is_str_lower() -> None:
         text = "".join(rng.choices(alphabet, k=rng.randint(0, 40)))
         assert lower_same_length(text) == text.lower(), text
     assert lower_same_length("ÉTAT £ À Þ") == "état £ à þ"
+
+
+def test_call_nouns_are_the_patterns_matches() -> None:
+    from crawler.classify import engine
+
+    rng = random.Random(15)
+    pieces = ["call", "appel", "s", "_", "2", "é", " ", "re", "ap", "pel", "cal", "l", "\n"]
+    texts = ["".join(rng.choices(pieces, k=rng.randrange(12))) for _ in range(20000)]
+    for text in texts:
+        expected = [m.start() for m in engine._CALL_NOUN.finditer(text)]
+        assert engine._call_nouns(text) == expected, text
