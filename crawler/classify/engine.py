@@ -420,7 +420,7 @@ def classify(
         mentions = [m._replace(code=home) if m.code in own else m for m in mentions]
     mentions = _outside_quotes(text, mentions)
     if mentions:
-        mentions = _not_in_names(text, mentions, home)
+        mentions = _not_in_names(text, mentions, home, lowered)
     if not cjk:
         mentions = _not_examples(text, mentions, lowered)
     terms = _outside(lexicon().find(lowered, cjk_hits, cjk), name_spans)
@@ -1223,18 +1223,23 @@ _AREA_BEFORE = re.compile(r"\b[ée]tudes\s$", re.IGNORECASE)
 _SCHOOL_AFTER = re.compile(r"(?:科技|理工|工業)?(?:大學|大学|대학교|대학)")
 # What every match of ``_AREA_AFTER`` holds, and of ``_AREA_BEFORE``: a text without them
 # needs neither pattern tried at each of its names (two calls per name, most of them vain).
+# ``_AREA_BEFORE``'s "tude" lower-cases to itself whatever its case (no other character
+# folds to these letters; tests/classify/test_scanning.py).
 _AREA_AFTER_WORDS = ("Studie", "研究", "연구")
-_AREA_BEFORE_WORD = re.compile(r"[ée]tudes", re.IGNORECASE)
+_AREA_BEFORE_WORD = "tude"
 
 
-def _not_in_names(text: str, mentions: list[Mention], home: str) -> list[Mention]:
+def _not_in_names(
+    text: str, mentions: list[Mention], home: str, lowered: str | None = None
+) -> list[Mention]:
     """Drop the mentions that are part of an area-studies unit's or a school's name, or that
     gloss the name before them in brackets. An
-    abbreviation (the 日 of 臺日研究中心, a joint centre) is a pair, never such a name."""
+    abbreviation (the 日 of 臺日研究中心, a joint centre) is a pair, never such a name.
+    ``lowered``: ``lower_same_length(text)``, when at hand."""
     out = []
     prev: Mention | None = None
     area_after = any(word in text for word in _AREA_AFTER_WORDS)
-    area_before = _AREA_BEFORE_WORD.search(text) is not None
+    area_before = _AREA_BEFORE_WORD in (lower_same_length(text) if lowered is None else lowered)
     for m in mentions:
         if m.abbr:
             prev = m

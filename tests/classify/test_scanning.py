@@ -220,7 +220,7 @@ def test_area_prechecks_hold_wherever_the_area_patterns_match() -> None:
     matched = 0
     for text in texts:
         after = any(word in text for word in engine._AREA_AFTER_WORDS)
-        before = engine._AREA_BEFORE_WORD.search(text) is not None
+        before = engine._AREA_BEFORE_WORD in lower_same_length(text)
         for i in range(len(text) + 1):
             if engine._AREA_AFTER.match(text, i):
                 assert after, text
@@ -229,6 +229,14 @@ def test_area_prechecks_hold_wherever_the_area_patterns_match() -> None:
                 assert before, text
                 matched += 1
     assert matched > 1000
+    # No character folds to "t", "u", "d" or "e" (case-blind) while lower-casing to another.
+    import sys
+
+    blind = re.compile("[tude]", re.IGNORECASE)
+    assert not [
+        chr(cp) for cp in range(sys.maxunicode + 1)
+        if blind.fullmatch(chr(cp)) and chr(cp).lower()[:1] not in "tude"
+    ]  # fmt: skip
 
 
 def test_compound_scan_skipped_only_where_no_compound_can_start() -> None:
