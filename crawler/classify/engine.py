@@ -1142,6 +1142,30 @@ def _topics_in(text: str, cjk: bool) -> set[str]:
 _QUOTED = re.compile(r"[‘“'\"「『《〈「｢]([^’”'\"」』》〉」｣\n]{1,60})[’”'\"」』》〉」｣]")
 
 
+# ``_QUOTED`` by its opening marks, each scan led by a literal (``re`` tests a leading class
+# at every character, a literal it finds with a tight loop).
+_QUOTED_OPENERS = "‘“'\"「『《〈｢"
+_QUOTED_BY_OPENER = {
+    mark: re.compile(re.escape(mark) + _QUOTED.pattern[_QUOTED.pattern.index("]") + 1 :])
+    for mark in _QUOTED_OPENERS
+}
+
+
+def _quoted_spans(text: str) -> list[tuple[int, int]]:
+    """The spans of group 1 of ``_QUOTED.finditer(text)``. A match at a position does not
+    depend on earlier ones, so the scans per opening mark find the same matches as the whole
+    pattern, unless one scan's match overlaps another's (the whole pattern would have taken
+    the first and skipped the other): then the whole pattern decides."""
+    found = []
+    for mark in _QUOTED_OPENERS:
+        if mark in text:
+            found.extend(_QUOTED_BY_OPENER[mark].finditer(text))
+    found.sort(key=lambda m: m.start())
+    if any(a.end() > b.start() for a, b in pairwise(found)):
+        return [m.span(1) for m in _QUOTED.finditer(text)]
+    return [m.span(1) for m in found]
+
+
 def _outside_quotes(text: str, mentions: list[Mention]) -> list[Mention]:
     """Drop organisations named inside quotation marks ('2026 UN Climate Week', 「OECD 포럼」):
     they name an event or a programme, not a party. Countries and compounds stay (the
@@ -1154,7 +1178,7 @@ def _outside_quotes(text: str, mentions: list[Mention]) -> list[Mention]:
     orgs = {m.text for m in mentions if (alias := aliases.get(m.text)) and alias.kind == "org"}
     if not orgs or not any(ch in text for ch in "‘“'\"「『《〈｢"):
         return mentions
-    spans = [m.span(1) for m in _QUOTED.finditer(text)]
+    spans = _quoted_spans(text)
     if not spans:
         return mentions
     out = []

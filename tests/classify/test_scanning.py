@@ -339,3 +339,19 @@ def test_call_nouns_are_the_patterns_matches() -> None:
     for text in texts:
         expected = [m.start() for m in engine._CALL_NOUN.finditer(text)]
         assert engine._call_nouns(text) == expected, text
+
+
+def test_quoted_spans_by_opener_are_the_patterns_spans() -> None:
+    from crawler.classify import engine
+
+    rng = random.Random(16)
+    pieces = ["‘", "’", "“", "”", "'", '"', "「", "」", "『", "』", "《", "》", "〈", "〉", "｢",
+              "｣", "OECD", " ", "\n", "x" * 30, "ab"]  # fmt: skip
+    texts = ["".join(rng.choices(pieces, k=rng.randrange(14))) for _ in range(20000)]
+    texts += [f"{item['title']}\n{item['body']}" for item in _items()]
+    found = 0
+    for text in texts:
+        expected = [m.span(1) for m in engine._QUOTED.finditer(text)]
+        assert engine._quoted_spans(text) == expected, text
+        found += len(expected)
+    assert found > 1000
