@@ -315,6 +315,32 @@ def _cjk_regex() -> re.Pattern[str]:
     return tables.compile(tables.pattern(dispatch_regex, words))
 
 
+@cache
+def _cjk_latin_firsts() -> tuple[str, ...]:
+    """The characters below U+0100 that words of ``_cjk_regex`` start with ("é" of "état")."""
+    words = gazetteer().cjk_words | lexicon().cjk_words
+    return tuple(sorted({word[0] for word in words if word and word[0] <= "\u00ff"}))
+
+
+def _cjk_hits(text: str) -> list[tuple[int, int, str]]:
+    """``_cjk_regex()``'s matches in ``text``, as (start, end, word).
+
+    ``re`` tests the pattern's leading class (thousands of characters) at every character of
+    the text. A text whose characters are all below U+0100 (a Latin text with "£" or "ü") can
+    only match where one of the few such first characters stands: without any, no scan.
+    """
+    if text.isascii():
+        return []
+    try:
+        text.encode("latin-1")  # a copy for a one-byte string; fails fast on a wider one
+    except UnicodeEncodeError:
+        pass
+    else:
+        if not any(ch in text for ch in _cjk_latin_firsts()):
+            return []
+    return [(m.start(), m.end(), m.group()) for m in _cjk_regex().finditer(text)]
+
+
 def warm_up() -> None:
     """Build (or load) every table now and save the table cache; ``classify`` does it lazily."""
     gazetteer()
@@ -360,9 +386,7 @@ def classify(
     title_end = len(title)
     lowered = lower_same_length(text)
 
-    cjk_hits: list[tuple[int, int, str]] = []
-    if not text.isascii():
-        cjk_hits = [(m.start(), m.end(), m.group()) for m in _cjk_regex().finditer(text)]
+    cjk_hits = _cjk_hits(text)
     lang = script_language(language, text)
     cjk = is_cjk(title or body) or lang != "latin"
     mentions, compounds, name_spans = gazetteer().find(text, cjk_hits, home, lang)
@@ -396,7 +420,7 @@ def classify(
         mentions = [m._replace(code=home) if m.code in own else m for m in mentions]
     mentions = _outside_quotes(text, mentions)
     if mentions:
-        mentions = _not_in_names(text, mentions, home)
+        mentions = _not_in_names(text, mentions, home, lowered)
     if not cjk:
         mentions = _not_examples(text, mentions, lowered)
     terms = _outside(lexicon().find(lowered, cjk_hits, cjk), name_spans)
@@ -1148,13 +1172,34 @@ _TOPICS_OF: dict[tuple[str, ...], tuple[str, ...]] = {}
 
 def _topics_in(text: str, cjk: bool) -> set[str]:
     """Topic categories named in ``text`` (the part of a long body the verdict does not read)."""
-    hits = []
-    if not text.isascii():
-        hits = [(m.start(), m.end(), m.group()) for m in _cjk_regex().finditer(text)]
-    return lexicon().topics(lower_same_length(text), hits, cjk)
+    return lexicon().topics(lower_same_length(text), _cjk_hits(text), cjk)
 
 
 _QUOTED = re.compile(r"[‘“'\"「『《〈「｢]([^’”'\"」』》〉」｣\n]{1,60})[’”'\"」』》〉」｣]")
+
+
+# ``_QUOTED`` by its opening marks, each scan led by a literal (``re`` tests a leading class
+# at every character, a literal it finds with a tight loop).
+_QUOTED_OPENERS = "‘“'\"「『《〈｢"
+_QUOTED_BY_OPENER = {
+    mark: re.compile(re.escape(mark) + _QUOTED.pattern[_QUOTED.pattern.index("]") + 1 :])
+    for mark in _QUOTED_OPENERS
+}
+
+
+def _quoted_spans(text: str) -> list[tuple[int, int]]:
+    """The spans of group 1 of ``_QUOTED.finditer(text)``. A match at a position does not
+    depend on earlier ones, so the scans per opening mark find the same matches as the whole
+    pattern, unless one scan's match overlaps another's (the whole pattern would have taken
+    the first and skipped the other): then the whole pattern decides."""
+    found = []
+    for mark in _QUOTED_OPENERS:
+        if mark in text:
+            found.extend(_QUOTED_BY_OPENER[mark].finditer(text))
+    found.sort(key=lambda m: m.start())
+    if any(a.end() > b.start() for a, b in pairwise(found)):
+        return [m.span(1) for m in _QUOTED.finditer(text)]
+    return [m.span(1) for m in found]
 
 
 def _outside_quotes(text: str, mentions: list[Mention]) -> list[Mention]:
@@ -1169,7 +1214,7 @@ def _outside_quotes(text: str, mentions: list[Mention]) -> list[Mention]:
     orgs = {m.text for m in mentions if (alias := aliases.get(m.text)) and alias.kind == "org"}
     if not orgs or not any(ch in text for ch in "‘“'\"「『《〈｢"):
         return mentions
-    spans = [m.span(1) for m in _QUOTED.finditer(text)]
+    spans = _quoted_spans(text)
     if not spans:
         return mentions
     out = []
@@ -1194,7 +1239,8 @@ _EXAMPLE_BEFORE = re.compile(
 _EXAMPLE_WINDOW = 45
 # Characters that ``re.IGNORECASE`` matches to a marker's letters although they lower-case
 # to something else (dotless ı, long ſ; tests/classify/test_scanning.py checks the list).
-_FOLD_ODD = re.compile("[\u0131\u017f]")
+_FOLD_ODD_CHARS = ("\u0131", "\u017f")
+_FOLD_ODD = re.compile("[" + "".join(_FOLD_ODD_CHARS) + "]")
 
 
 def _not_examples(text: str, mentions: list[Mention], lowered: str) -> list[Mention]:
@@ -1202,7 +1248,9 @@ def _not_examples(text: str, mentions: list[Mention], lowered: str) -> list[Ment
     ``lowered`` is ``lower_same_length(text)``."""
     if not mentions:
         return mentions
-    if not text.isascii() and _FOLD_ODD.search(text):
+    # ``in`` per character rather than ``_FOLD_ODD.search``: a class tested at every character
+    # of a non-ASCII text cost ``re`` ten times the instructions.
+    if not text.isascii() and any(ch in text for ch in _FOLD_ODD_CHARS):
         return [m for m in mentions if not _example_before(text, m.start)]
     # A match needs a marker that starts in the window before the name. Every marker in the
     # lower-cased text is found at C speed (``str.find``, overlaps included): a superset of
@@ -1233,21 +1281,32 @@ def _not_examples(text: str, mentions: list[Mention], lowered: str) -> list[Ment
 _AREA_AFTER = re.compile(r"[ -](?:Studies|Studien)\b|研究中心|研究センター|연구소|연구센터")
 _AREA_BEFORE = re.compile(r"\b[ée]tudes\s$", re.IGNORECASE)
 _SCHOOL_AFTER = re.compile(r"(?:科技|理工|工業)?(?:大學|大学|대학교|대학)")
+# What every match of ``_AREA_AFTER`` holds, and of ``_AREA_BEFORE``: a text without them
+# needs neither pattern tried at each of its names (two calls per name, most of them vain).
+# ``_AREA_BEFORE``'s "tude" lower-cases to itself whatever its case (no other character
+# folds to these letters; tests/classify/test_scanning.py).
+_AREA_AFTER_WORDS = ("Studie", "研究", "연구")
+_AREA_BEFORE_WORD = "tude"
 
 
-def _not_in_names(text: str, mentions: list[Mention], home: str) -> list[Mention]:
+def _not_in_names(
+    text: str, mentions: list[Mention], home: str, lowered: str | None = None
+) -> list[Mention]:
     """Drop the mentions that are part of an area-studies unit's or a school's name, or that
     gloss the name before them in brackets. An
-    abbreviation (the 日 of 臺日研究中心, a joint centre) is a pair, never such a name."""
+    abbreviation (the 日 of 臺日研究中心, a joint centre) is a pair, never such a name.
+    ``lowered``: ``lower_same_length(text)``, when at hand."""
     out = []
     prev: Mention | None = None
+    area_after = any(word in text for word in _AREA_AFTER_WORDS)
+    area_before = _AREA_BEFORE_WORD in (lower_same_length(text) if lowered is None else lowered)
     for m in mentions:
         if m.abbr:
             prev = m
             out.append(m)
             continue
-        if _AREA_AFTER.match(text, m.end) or (
-            m.start >= 7 and _AREA_BEFORE.search(text, m.start - 8, m.start)
+        if (area_after and _AREA_AFTER.match(text, m.end)) or (
+            area_before and m.start >= 7 and _AREA_BEFORE.search(text, m.start - 8, m.start)
         ):
             continue
         if (
@@ -1697,13 +1756,36 @@ _COMPOUND_VISIT = ("type.visit-or-delegation",)
 _COMPOUND_AGREEMENT = ("type.agreement",)
 
 
+def _compound_heads(lowered: str) -> list[re.Match[str]]:
+    """The matches of ``_COMPOUND_HEADS.finditer(lowered)``. A match is a whole word (it
+    starts at a word boundary and its letters run to the next one, so it cannot start inside
+    a word) that ends with a head: the pattern is tried only at the start of each word that
+    holds a cue. (It opens with a word boundary and a lazy run of letters, so ``re`` expanded
+    it letter by letter from every word start, and English releases name a "delegation".)"""
+    starts = set()
+    for cue in _COMPOUND_CUES:  # each head holds one ("besuch" of "besuche")
+        at = lowered.find(cue)
+        while at >= 0:
+            start = at
+            while start and (lowered[start - 1].isalnum() or lowered[start - 1] == "_"):  # \w
+                start -= 1
+            starts.add(start)
+            at = lowered.find(cue, at + 1)
+    found: list[re.Match[str]] = []
+    for start in sorted(starts):
+        match = _COMPOUND_HEADS.match(lowered, start)
+        if match is not None:
+            found.append(match)
+    return found
+
+
 def _compound_kinds(lowered: str) -> list[Term]:
     """Kind terms of German compounds that the lexicon does not list (``_COMPOUND_HEADS``)."""
     if not any(head in lowered for head in _COMPOUND_CUES):
         return []
     known = lexicon()
     found = []
-    for m in _COMPOUND_HEADS.finditer(lowered):
+    for m in _compound_heads(lowered):
         if known.categories(m.group()):
             continue
         kind = _COMPOUND_AGREEMENT if m.group(1) else _COMPOUND_VISIT
@@ -1821,14 +1903,30 @@ def _unnamed_kind(text: str, start: int, end: int) -> tuple[str, str]:
     return "", ""
 
 
+def _call_nouns(lowered: str) -> list[int]:
+    """The starts of ``_CALL_NOUN.finditer(lowered)``'s matches: each noun found by
+    ``str.find`` (the pattern's two first letters made ``re`` test a class at every
+    character), followed by a word boundary. Neither noun can overlap itself or the other."""
+    starts = []
+    size = len(lowered)
+    for noun in ("appel", "call"):
+        at = lowered.find(noun)
+        while at >= 0:
+            after = at + len(noun)
+            if after == size or not (lowered[after].isalnum() or lowered[after] == "_"):  # \b
+                starts.append(at)
+            at = lowered.find(noun, after)
+    starts.sort()
+    return starts
+
+
 def _numbered_calls(lowered: str) -> list[re.Match[str]]:
     """The matches of ``_NUMBERED_CALL.finditer(lowered)``, found from the call nouns: the
     pattern opens with a word boundary and alternatives, so ``re`` tried it at every position
     of the text; a match ends at a call noun, after blanks, after the word it starts with."""
     found: list[re.Match[str]] = []
     done = 0
-    for noun in _CALL_NOUN.finditer(lowered):
-        start = noun.start()
+    for start in _call_nouns(lowered):
         blank = start
         while blank and lowered[blank - 1].isspace():  # what ``\s`` matches
             blank -= 1

@@ -336,6 +336,8 @@ class Gazetteer:
             self.compound_items[lang] = "(?:" + tables.pattern(dispatch_regex, items) + ")"
             self.compound_item[lang] = tables.compile(self.compound_items[lang])
         self._compound_regexes: dict[tuple[str, str], re.Pattern[str] | None] = {}
+        # The characters the home's abbreviations start with, by the same key (see ``find``).
+        self._compound_firsts: dict[tuple[str, str], tuple[str, ...]] = {}
 
     def abbreviations(self, lang: str) -> dict[str, str]:
         return self.ja_abbrs if lang == "ja" else self.abbrs
@@ -349,6 +351,7 @@ class Gazetteer:
         if key not in self._compound_regexes:
             abbrs = self.abbreviations(lang)
             heads = sorted(a for a, code in abbrs.items() if code == home and not a.isascii())
+            self._compound_firsts[key] = tuple(sorted({head[0] for head in heads}))
             sep = r"(?: ?[-/·ㆍ・‧] ?)?"
             items = self.compound_items[lang]
             self._compound_regexes[key] = (
@@ -417,7 +420,11 @@ class Gazetteer:
             if code:
                 mentions.append(Mention(start, end, code, word))
         regex = None if text.isascii() else self.compound_regex(home, lang)
-        if regex is not None:
+        # A compound opens with one of the home's abbreviations: a text without any of their
+        # first characters (a Latin text with an accent or a currency sign) is not scanned.
+        if regex is not None and any(
+            ch in text for ch in self._compound_firsts[(home, "ja" if lang == "ja" else "zh")]
+        ):
             compounds += self._compounds(regex, text, spans, mentions, lang)
         if weak_hits or compounds:
             mentions.sort()

@@ -9,7 +9,7 @@ import re
 
 from crawler.classify import classify
 from crawler.classify.gazetteer import gazetteer
-from crawler.classify.text import automaton, leftmost_longest, trie_regex
+from crawler.classify.text import automaton, leftmost_longest, lower_same_length, trie_regex
 
 _NAME_END = r"(?:(?<=-)|(?![A-Za-z0-9]))"
 
@@ -168,3 +168,190 @@ def test_numbered_calls_found_from_their_nouns_are_the_patterns_matches() -> Non
         text = "".join(rng.choices(pieces, k=rng.randrange(10)))
         expected = [m.span() for m in engine._NUMBERED_CALL.finditer(text)]
         assert [m.span() for m in engine._numbered_calls(text)] == expected, text
+
+
+def test_lower_same_length_lowers_each_character_on_its_own() -> None:
+    """The translate path of ``lower_same_length`` gives the per-character join it replaces
+    (final sigma included), on every text whose lower case changes length."""
+    from crawler.classify.text import lower_same_length
+
+    def plain(text: str) -> str:
+        low = text.lower()
+        return low if len(low) == len(text) else "".join(ch.lower()[:1] or ch for ch in text)
+
+    rng = random.Random(3)
+    pieces = ["İstanbul", "ΣΟΦΙΑ ΣΑΣ", " ", "ẞ", "Ǆ", "ﬀ", "ǰ", "a", "Σ.", "\n", "I"]
+    texts = ["".join(rng.choices(pieces, k=rng.randint(0, 12))) for _ in range(2000)]
+    texts += [f"{item['title']}\nİ {item['body']}" for item in _items()[:200]]
+    for text in texts:
+        assert lower_same_length(text) == plain(text), text
+        assert len(lower_same_length(text)) == len(text)
+
+
+def test_compound_heads_found_from_word_ends_are_the_patterns_matches() -> None:
+    """``_compound_heads`` (the pattern started at the words that end with a head) gives the
+    matches of ``_COMPOUND_HEADS``'s own scan over the whole text, whatever the text."""
+    from crawler.classify import engine
+
+    rng = random.Random(20261208)
+    pieces = ["reise", "reisen", "besuch", "e", "delegation", "en", "abkommen", "s", "p", "k",
+              "vereinbarung", "bildungs", "ab", " ", "-", "\n", "2", "_", "é", "ä", "ß",
+              "x", "info", "rm", "A"]  # fmt: skip
+    texts = ["".join(rng.choices(pieces, k=rng.randrange(12))) for _ in range(30000)]
+    texts += [lower_same_length(f"{item['title']}\n{item['body']}") for item in _items()]
+    matched = 0
+    for text in texts:
+        expected = [m.span() for m in engine._COMPOUND_HEADS.finditer(text)]
+        assert [m.span() for m in engine._compound_heads(text)] == expected, text
+        matched += len(expected)
+    assert matched > 1000  # the texts exercise the matching
+
+
+def test_area_prechecks_hold_wherever_the_area_patterns_match() -> None:
+    """``_not_in_names`` tries the area-studies patterns only in a text that holds what
+    each of their matches holds: wherever they match, the precheck says so."""
+    from crawler.classify import engine
+
+    rng = random.Random(5)
+    pieces = [" Studies", "-Studien", " études", " ÉTUDES", " étudeſ", " Etudes", "研究中心",
+              "연구소", "x", " ", "\u212a", "Japan", "Korean"]  # fmt: skip
+    texts = ["".join(rng.choices(pieces, k=rng.randint(0, 8))) for _ in range(3000)]
+    texts += [f"{item['title']}\n{item['body'][:600]}" for item in _items()[:400]]
+    matched = 0
+    for text in texts:
+        after = any(word in text for word in engine._AREA_AFTER_WORDS)
+        before = engine._AREA_BEFORE_WORD in lower_same_length(text)
+        for i in range(len(text) + 1):
+            if engine._AREA_AFTER.match(text, i):
+                assert after, text
+                matched += 1
+            if i >= 8 and engine._AREA_BEFORE.search(text, i - 8, i):
+                assert before, text
+                matched += 1
+    assert matched > 1000
+    # No character folds to "t", "u", "d" or "e" (case-blind) while lower-casing to another.
+    import sys
+
+    blind = re.compile("[tude]", re.IGNORECASE)
+    assert not [
+        chr(cp) for cp in range(sys.maxunicode + 1)
+        if blind.fullmatch(chr(cp)) and chr(cp).lower()[:1] not in "tude"
+    ]  # fmt: skip
+
+
+def test_compound_scan_skipped_only_where_no_compound_can_start() -> None:
+    """``Gazetteer.find`` skips the compound scan in a text without the first character of
+    any of the home's abbreviations: wherever a compound matches, one is there."""
+    gaz = gazetteer()
+    texts = [f"{item['title']}\n{item['body']}" for item in _items()]
+    homes = ("TW", "KR", "JP", "CN")
+    matched = 0
+    for home in homes:
+        for lang in ("zh", "ja"):
+            regex = gaz.compound_regex(home, lang)
+            if regex is None:
+                continue
+            firsts = gaz._compound_firsts[(home, lang)]
+            for text in texts:
+                if regex.search(text):
+                    matched += 1
+                    assert any(ch in text for ch in firsts), (home, lang)
+    assert matched > 100
+
+
+def test_normalize_prechecks_give_the_unconditional_substitutions() -> None:
+    """``normalize`` runs the odd-character and soft-hyphen substitutions only when the text
+    holds one of their characters: the same text as running them always."""
+    from crawler.classify import text as t
+
+    def plain(text: str) -> str:
+        if not text:
+            return ""
+        if not text.isascii():
+            text = t._ODD_CHARS.sub(lambda m: t._CHAR_MAP.get(m.group(), ""), text)
+        text = t._SOFT_HYPHEN.sub("", text)
+        if "  " in text:
+            text = t._SPACES.sub(" ", text)
+        if " \n" in text:
+            text = t._SPACE_NEWLINE.sub("\n", text)
+        if "\n\n" in text or "\n " in text:
+            text = t._NEWLINES.sub("\n", text)
+        return text.strip()
+
+    rng = random.Random(9)
+    pieces = ["coopera", "-", "tion", " ", "\n", "é", "£", "台", *t._CHAR_MAP, "\u00ad", "\u200b"]
+    texts = ["".join(rng.choices(pieces, k=rng.randint(0, 15))) for _ in range(5000)]
+    texts += [f"{item['title']}\n{item['body']}" for item in _items()]
+    for text in texts:
+        assert t.normalize(text) == plain(text), text
+
+
+def test_sentence_starts_by_terminator_are_the_patterns_ends() -> None:
+    """``sentence_starts`` (a scan per terminator) gives the ends of ``_SENTENCE_END``'s own
+    scan over the whole text, whatever the text."""
+    from crawler.classify import text as t
+
+    rng = random.Random(12)
+    pieces = [".", "!", "?", "。", "！", "？", "\n", " ", "  ", "U", "S", "a", "1", "12", "123",
+              "٣", "_", "é", "x.", "Dr", "\u3000"]  # fmt: skip
+    texts = ["".join(rng.choices(pieces, k=rng.randint(0, 14))) for _ in range(20000)]
+    texts += [t.normalize(f"{item['title']}\n{item['body']}") for item in _items()]
+    for text in texts:
+        expected = [0, *(m.end() for m in t._SENTENCE_END.finditer(text))]
+        assert t.sentence_starts(text) == expected, text
+
+
+def test_cjk_hits_skip_only_texts_without_a_first_character() -> None:
+    """``_cjk_hits`` gives the shared CJK scan's matches, whether it skips the scan or not."""
+    from crawler.classify import engine
+
+    rng = random.Random(13)
+    words = [*sorted(gazetteer().cjk_words)[:50], "überblick", "état des lieux", "Überblick"]
+    pieces = [*words, " ", "£", "é", "ü", "x", "台", "日本", "\u00ff", "\u0100", "État"]
+    texts = ["".join(rng.choices(pieces, k=rng.randint(0, 10))) for _ in range(5000)]
+    texts += [f"{item['title']}\n{item['body']}" for item in _items()]
+    found = 0
+    for text in texts:
+        expected = [(m.start(), m.end(), m.group()) for m in engine._cjk_regex().finditer(text)]
+        assert engine._cjk_hits(text) == expected, text
+        found += len(expected)
+    assert found > 1000
+
+
+def test_lower_same_length_of_one_byte_text_is_str_lower() -> None:
+    """The byte-table path (every character below U+0100) gives ``str.lower``."""
+    from crawler.classify.text import lower_same_length
+
+    rng = random.Random(14)
+    alphabet = [chr(code) for code in range(256)]
+    for _ in range(3000):
+        text = "".join(rng.choices(alphabet, k=rng.randint(0, 40)))
+        assert lower_same_length(text) == text.lower(), text
+    assert lower_same_length("ÉTAT £ À Þ") == "état £ à þ"
+
+
+def test_call_nouns_are_the_patterns_matches() -> None:
+    from crawler.classify import engine
+
+    rng = random.Random(15)
+    pieces = ["call", "appel", "s", "_", "2", "é", " ", "re", "ap", "pel", "cal", "l", "\n"]
+    texts = ["".join(rng.choices(pieces, k=rng.randrange(12))) for _ in range(20000)]
+    for text in texts:
+        expected = [m.start() for m in engine._CALL_NOUN.finditer(text)]
+        assert engine._call_nouns(text) == expected, text
+
+
+def test_quoted_spans_by_opener_are_the_patterns_spans() -> None:
+    from crawler.classify import engine
+
+    rng = random.Random(16)
+    pieces = ["‘", "’", "“", "”", "'", '"', "「", "」", "『", "』", "《", "》", "〈", "〉", "｢",
+              "｣", "OECD", " ", "\n", "x" * 30, "ab"]  # fmt: skip
+    texts = ["".join(rng.choices(pieces, k=rng.randrange(14))) for _ in range(20000)]
+    texts += [f"{item['title']}\n{item['body']}" for item in _items()]
+    found = 0
+    for text in texts:
+        expected = [m.span(1) for m in engine._QUOTED.finditer(text)]
+        assert engine._quoted_spans(text) == expected, text
+        found += len(expected)
+    assert found > 1000
