@@ -440,7 +440,7 @@ def classify(
         calls = (
             _call_phrases(lowered)
             + _compound_kinds(lowered)
-            + _compound_heads(lowered)
+            + _head_kinds(lowered)
             + _french_kinds(lowered)
         )
         if calls:
@@ -1811,7 +1811,7 @@ _NOT_HEADS = re.compile(r"(?:rektoren|minister|präsidenten|stellen|spenden|wahl
 _HEAD_CATEGORIES = (("type.joint-call",), ("type.forum-or-workshop",), ("hub_noun",))
 
 
-def _compound_heads(lowered: str) -> list[Term]:
+def _head_kinds(lowered: str) -> list[Term]:
     """Call, forum and centre terms of German compounds the lexicon does not list
     (``_HEAD_KINDS``)."""
     if not any(cue in lowered for cue in _HEAD_CUES):

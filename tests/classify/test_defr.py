@@ -13,7 +13,7 @@ from __future__ import annotations
 import pytest
 
 from crawler.classify import classify
-from crawler.classify.engine import _compound_heads, _french_kinds
+from crawler.classify.engine import _french_kinds, _head_kinds
 
 
 def test_a_visit_title_is_confirmed_by_the_leads_visit() -> None:
@@ -75,7 +75,7 @@ def test_plural_visit_nouns_head_a_listing(title: str, body: str, home: str, lan
 
 def test_german_compound_heads_of_calls_forums_and_centres() -> None:
     # Words the lexicon lists (Förderaufruf, Forschungszentrum) keep its reading.
-    found = {t.text: t.categories for t in _compound_heads(
+    found = {t.text: t.categories for t in _head_kinds(
         "die sonderausschreibung, der förderaufruf, die forschungsbekanntmachung, eine"
         " fachkonferenz, ein expertenworkshop, die jahrestagung, ein innovationszentrum,"
         " das partnerlabor, die hochschulrektorenkonferenz, die stellenausschreibung, ein"
