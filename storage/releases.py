@@ -424,23 +424,7 @@ class _NewRows:
             )
         elif self.tags:
             connection.execute(statements.tag, self.tags)
-        if self.raws and connection.dialect.name == "sqlite":
-            # As the tags: the driver's executemany, each value through its column type's
-            # own bind processor (the same stored values; issue 19: SQLAlchemy's statement
-            # handling of the raw pages cost as much as SQLite's inserts of them).
-            names, processors = _raw_binding(connection.dialect)
-            connection.exec_driver_sql(
-                f"INSERT INTO {RawResponse.__tablename__} ({', '.join(names)})"
-                f" VALUES ({', '.join('?' * len(names))})",
-                [
-                    tuple(
-                        row[name] if process is None else process(row[name])
-                        for name, process in zip(names, processors, strict=True)
-                    )
-                    for row in self.raws
-                ],
-            )
-        elif self.raws:
+        if self.raws:
             connection.execute(statements.raw, self.raws)
         index_releases(connection, self.index)
         self.releases, self.tags, self.raws, self.index = [], [], [], []
@@ -468,16 +452,6 @@ def _new_release_statements(dialect: str) -> _NewReleaseStatements:
         releases=insert(table).returning(table.c.id, table.c.url),
         tag=insert(ReleaseTag.__table__),
         raw=insert(RawResponse.__table__),
-    )
-
-
-@functools.lru_cache(maxsize=8)
-def _raw_binding(dialect: Any) -> tuple[tuple[str, ...], tuple[Any, ...]]:
-    """The raw page table's columns and each one's bind processor (None: none) for a dialect."""
-    columns = tuple(RawResponse.__table__.columns)
-    return (
-        tuple(column.name for column in columns),
-        tuple(column.type.dialect_impl(dialect).bind_processor(dialect) for column in columns),
     )
 
 

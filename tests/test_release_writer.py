@@ -348,37 +348,6 @@ def test_batches_store_what_releases_saved_one_by_one_store(tmp_path) -> None:
         one_by_one.dispose()
 
 
-def test_raw_pages_written_by_the_driver_are_what_sqlalchemy_writes(db: Database) -> None:
-    """Issue 19: on SQLite a batch's raw pages go by the driver's executemany with each
-    column type's bind processor; the same values through SQLAlchemy's INSERT, into a copy
-    of the table, must be stored alike (the write time as text, in UTC, most of all)."""
-    from sqlalchemy import Column, MetaData, Table, insert, text
-
-    from storage.releases import _raw_values
-
-    taipei = ZoneInfo("Asia/Taipei")
-    records = [record(n) for n in range(5)]
-    records = [replace(r, raw=replace(r.raw, fetched_at=r.raw.fetched_at.astimezone(taipei)))
-               if n % 2 else r for n, r in enumerate(records)]  # fmt: skip
-    report = BatchWriter(db).write(list(enumerate(records)))
-    assert all(error is None for _, _, error in report), report
-    # The same column types (so the same binding by SQLAlchemy), no keys.
-    copy = Table("raw_responses_check", MetaData(),
-                 *(Column(c.name, c.type) for c in RawResponse.__table__.columns))  # fmt: skip
-    columns = "release_id, CAST(fetched_at AS TEXT), final_url, status, encoding, body_zlib, "
-    columns += "extractor_version"
-    with db.session() as session:
-        copy.create(session.connection())
-        ids = dict(session.execute(select(Release.url, Release.id)).all())
-        rows = [{"release_id": ids[r.url], **_raw_values(r.raw)} for r in records]
-        session.execute(insert(copy), rows)
-        stored = session.execute(text(f"SELECT {columns} FROM raw_responses ORDER BY 1")).all()
-        expected = session.execute(text(f"SELECT {columns} FROM {copy.name} ORDER BY 1")).all()
-        copy.drop(session.connection())
-    assert len(stored) == 5
-    assert [tuple(row) for row in stored] == [tuple(row) for row in expected]
-
-
 def test_a_release_that_fails_in_its_batch_is_tried_again_alone(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
