@@ -317,7 +317,9 @@ def _parse_common(text: str, timezone: str) -> datetime | None:
             return None
     except ValueError:
         return None  # no such day or time: the general path decides
-    return zoned.astimezone(UTC) if zoned.year >= 1900 else None
+    if zoned.tzinfo is None or zoned.year < 1900:
+        return None  # "-0000" (a zone not known) reads as naive: the general path decides
+    return zoned.astimezone(UTC)
 
 
 def _year_first(match: re.Match[str], timezone: str) -> datetime | None:

@@ -350,6 +350,8 @@ def test_common_date_shapes_parse_as_the_general_path_and_dateparser_do() -> Non
         ("112-11-29", "Asia/Taipei", "zh"), ("2024-05-01", "No/Such_Zone", "en"),
         ("Fri, 18 Jul 2025 06:00:00 GMT", "UTC", "en"), ("2025-07-18T06:00:00", "UTC", "en"),
         ("２０２４-０５-０１", "Asia/Tokyo", "ja"),
+        ("Fri, 18 Jul 2025 06:00:00 -0000", "UTC", "en"),  # no zone known: read naive
+        ("Fri, 18 Jul 1895 06:00:00 +0900", "Asia/Seoul", "ko"),
     }  # fmt: skip
     for text, zone, language in dates | shapes | folds | left:
         fast = _parse_common(text, zone)
