@@ -334,6 +334,9 @@ def test_common_date_shapes_parse_as_the_general_path_and_dateparser_do() -> Non
         ("Fri, 18 Jul 2025 06:00:00 +0900", "Asia/Seoul", "ko"),
         ("Fri, 14 Apr 2023 11:00:00 -0400", "America/New_York", "en"),
         ("Mon, 1 Jan 2024 00:00:00 +0000", "Europe/London", "en"),
+        ("Mon, 18 Jul 2025 06:00:00 +0900", "Asia/Seoul", "ko"),  # the wrong weekday
+        ("Sun, 1 Jan 2023 00:00:00 +0530", "Asia/Kolkata", "en"),
+        ("2024-02-29T23:59:59-12:00", "UTC", "en"),
     }  # fmt: skip
     # A local time that does not exist and one that happens twice: the general path's
     # numeric formats (zoneinfo, the first of the two) already read these unlike dateparser
