@@ -237,3 +237,134 @@ def test_clean_line_skips_for_ascii_only_what_cannot_change_it() -> None:
     for _ in range(20000):
         line = "".join(rng.choices(alphabet, k=rng.randrange(12)))
         assert normalize.clean_line(line) == all_steps(line), repr(line)
+
+
+# --- Issue 19's shortcuts against the plain computations -----------------------------------
+
+
+def _fingerprint_by_definition(title: str, body: str) -> str:
+    import hashlib
+
+    canonical = " ".join(f"{title}\n{body}".casefold().split())
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def test_every_whitespace_character_but_the_space_is_unprintable() -> None:
+    # What the fingerprint's shortcut rests on: ``isprintable`` finds any whitespace left.
+    import sys
+
+    spaces = [c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace()]
+    assert len(spaces) > 20
+    assert [c for c in spaces if c.isprintable()] == [" "]
+
+
+def test_fingerprint_of_real_and_hard_texts_is_that_of_the_definition() -> None:
+    import json
+    import random
+    from pathlib import Path
+
+    from crawler.classify.scoring import held_out
+
+    here = Path(__file__).parent / "classify"
+    items = [json.loads(line) for line in (here / "realset.jsonl").read_text("utf-8").splitlines()]
+    items = [item for item in items if not held_out(item["id"])]
+    items += [json.loads(line) for line in (here / "devset.jsonl").read_text("utf-8").splitlines()]
+    pairs = [(item["title"], item.get("body") or "") for item in items]
+    assert len(pairs) > 1000
+    # As the pipeline gives them (cleaned), and as they come.
+    pairs += [(clean_line(title), clean_text(body)) for title, body in pairs]
+    pairs += [
+        ("", ""), (" ", ""), ("Title", ""), ("", "Body"), ("a\n", "\nb"), ("a", "\n\n\nb"),
+        ("a  b", "c"), ("a", "b\u2028c"), ("a\u3000b", "c\xa0d"), ("ß", "Ǆ ǅ"), ("a", "b "),
+        ("\ta", "b\x1cc"), ("a", "b\n\n"), ("İstanbul", "ﬁ\u1680x"), ("a", "b\u200bc"),
+    ]  # fmt: skip
+    characters = " \n\n\t\xa0\u2028\u3000\x85aB Ωß科-\u200b\u00ad"
+    generator = random.Random(19)
+    for _ in range(3000):
+        pairs.append(
+            tuple("".join(generator.choices(characters, k=generator.randint(0, 12))) for _ in "tb")
+        )
+    for title, body in pairs:
+        assert fingerprint(title, body) == _fingerprint_by_definition(title, body), (title, body)
+
+
+def _fixture_date_strings() -> set[tuple[str, str, str]]:
+    """Every date a replayed crawl of the fixtures parsed (``tests/data/fixture_dates.jsonl``:
+    ``parse_date``'s arguments recorded in ``stnews crawl --replay fixtures``, issue 19), and
+    every raw date of the fixtures' expected outputs (the real pages' among them) in the
+    zones of the sources."""
+    import json
+    from pathlib import Path
+
+    root = Path(__file__).parent
+    dates = {
+        tuple(json.loads(line))
+        for line in (root / "data" / "fixture_dates.jsonl").read_text("utf-8").splitlines()
+    }
+
+    def raw_dates(value: object) -> list[str]:
+        if isinstance(value, dict):
+            found = [v for k, v in value.items() if k.endswith("_raw") and isinstance(v, str)]
+            return found + [d for v in value.values() for d in raw_dates(v)]
+        if isinstance(value, list):
+            return [d for v in value for d in raw_dates(v)]
+        return []
+
+    expected = sorted((root.parent / "fixtures").glob("**/*.expected.json"))
+    assert any("/real/" in str(path) for path in expected)
+    for path in expected:
+        for text in raw_dates(json.loads(path.read_text("utf-8"))):
+            for zone, language in (("Asia/Taipei", "zh"), ("Asia/Tokyo", "ja"), ("UTC", "en")):
+                dates.add((text, zone, language))
+    return dates  # type: ignore[return-value]
+
+
+def test_common_date_shapes_parse_as_the_general_path_and_dateparser_do() -> None:
+    from crawler.normalize import _parse_common, _parse_general, _parse_with_dateparser
+
+    dates = _fixture_date_strings()
+    assert len(dates) > 250
+    shapes = {
+        ("2026-11-28", "Asia/Taipei", "en"), ("2026-1-5", "Asia/Seoul", "ko"),
+        ("2023/11/29", "Asia/Taipei", "en"), ("2023.06.27", "Asia/Seoul", "ko"),
+        ("2016-11-24 10:32", "Asia/Taipei", "en"), ("2016-11-24 10:32:07", "UTC", "en"),
+        ("2016/11/24 9:05", "Asia/Taipei", "en"), (" 2024-02-29 ", "Europe/Paris", "fr"),
+        ("2019-04-26T15:00:00+09:00", "Asia/Tokyo", "ja"), ("2025-03-07T10:00:00Z", "UTC", "en"),
+        ("2025-03-07T10:00:00-05:00", "America/Toronto", "en"),
+        ("Fri, 18 Jul 2025 06:00:00 +0900", "Asia/Seoul", "ko"),
+        ("Fri, 14 Apr 2023 11:00:00 -0400", "America/New_York", "en"),
+        ("Mon, 1 Jan 2024 00:00:00 +0000", "Europe/London", "en"),
+        ("Mon, 18 Jul 2025 06:00:00 +0900", "Asia/Seoul", "ko"),  # the wrong weekday
+        ("Sun, 1 Jan 2023 00:00:00 +0530", "Asia/Kolkata", "en"),
+        ("2024-02-29T23:59:59-12:00", "UTC", "en"),
+    }  # fmt: skip
+    # A local time that does not exist and one that happens twice: the general path's
+    # numeric formats (zoneinfo, the first of the two) already read these unlike dateparser
+    # (pytz); the shortcut reads them as the general path does.
+    folds = {
+        ("2024-03-31 02:30", "Europe/Berlin", "de"),
+        ("2024-10-27 02:30", "Europe/Berlin", "de"),
+    }
+    # Shapes the shortcut must leave to the general path, with what that path makes of them.
+    left = {
+        ("2026-02-30", "UTC", "en"), ("2026-13-01", "UTC", "en"), ("2026-00-10", "UTC", "en"),
+        ("1899-12-31", "Asia/Taipei", "en"), ("2016/11/24 10:32:07", "UTC", "en"),
+        ("2016.11.24 10:32", "UTC", "en"), ("2016-11-24 24:00", "UTC", "en"),
+        ("112-11-29", "Asia/Taipei", "zh"), ("2024-05-01", "No/Such_Zone", "en"),
+        ("Fri, 18 Jul 2025 06:00:00 GMT", "UTC", "en"), ("2025-07-18T06:00:00", "UTC", "en"),
+        ("２０２４-０５-０１", "Asia/Tokyo", "ja"),
+        ("Fri, 18 Jul 2025 06:00:00 -0000", "UTC", "en"),  # no zone known: read naive
+        ("Fri, 18 Jul 1895 06:00:00 +0900", "Asia/Seoul", "ko"),
+    }  # fmt: skip
+    for text, zone, language in dates | shapes | folds | left:
+        fast = _parse_common(text, zone)
+        if fast is None:
+            continue
+        assert (text, zone, language) not in left, text
+        assert fast == _parse_general(text, zone, language), (text, zone)
+        assert fast.utcoffset() == _parse_general(text, zone, language).utcoffset()  # type: ignore[union-attr]
+        if (text, zone, language) not in folds:
+            assert fast == _parse_with_dateparser(text.strip(), zone, language), (text, zone)
+        assert parse_date(text, zone, language) == fast
+    taken = [d for d in dates if _parse_common(d[0], d[1]) is not None]
+    assert len(taken) > len(dates) * 0.8  # the shortcut is the common case

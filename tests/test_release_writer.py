@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -285,7 +286,14 @@ def _everything_stored(db: Database) -> dict[str, list[tuple]]:
         else:
             sql = f"SELECT rowid, title || '|' || body FROM {TABLE}"
         search = sorted((urls[key], value) for key, value in session.execute(text(sql)))
-    return {"releases": releases, "tags": tags, "raw": raws, "search": search}
+        # The write time of the page as the database holds it (its text, not read back).
+        fetched = sorted(
+            (urls[key], value)
+            for key, value in session.execute(
+                text("SELECT release_id, CAST(fetched_at AS TEXT) FROM raw_responses")
+            )
+        )
+    return {"releases": releases, "tags": tags, "raw": raws, "search": search, "fetched": fetched}
 
 
 def test_batches_store_what_releases_saved_one_by_one_store(tmp_path) -> None:
@@ -315,6 +323,14 @@ def test_batches_store_what_releases_saved_one_by_one_store(tmp_path) -> None:
                evidence=[f"title: {item['title'][:20]}"], is_cooperation=n % 2 == 0)
         for n, item in enumerate(chosen)
     ]  # fmt: skip
+    # Pages fetched at times given in another zone too: stored as UTC either way.
+    taipei = ZoneInfo("Asia/Taipei")
+    records = [
+        replace(r, raw=replace(r.raw, fetched_at=r.raw.fetched_at.astimezone(taipei)))
+        if n % 2 and r.raw is not None
+        else r
+        for n, r in enumerate(records)
+    ]
     batched = Database(new_database_url(tmp_path / "batched"))
     one_by_one = Database(new_database_url(tmp_path / "one"))
     try:
