@@ -412,6 +412,8 @@ def classify(
         calls = _call_phrases(lowered) + _compound_kinds(lowered)
         if calls:
             terms = sorted(terms + calls)
+    elif "訪" in lowered:
+        terms = sorted(terms + _university_visits(lowered, terms))
 
     starts = sentence_starts(text)
     body_start = title_end + 1 if title else 0
@@ -496,7 +498,10 @@ def classify(
                 no_party = ", ".join(
                     dict.fromkeys(f"{m.text} ({r})" for m, r in zip(t.foreign, roles, strict=True))
                 )
-    town_diplomacy = _town_diplomacy(title, text, starts, body_start, t.foreign)
+    lead_unit = units.get(bisect_right(starts, body_start) - 1) if title else None
+    town_diplomacy = _town_diplomacy(
+        title, text, starts, body_start, t.foreign, lead_unit.foreign if lead_unit else []
+    )
     industry_academia = "" if t.foreign else _industry_academia(title)
     if t.foreign and (t.coop or t_kinds or t.bilateral):
         score += TITLE_LINK
@@ -602,10 +607,16 @@ def classify(
         treaty = any("neg.trade_agreement" in x.categories for x in t.hard_negative)
         # A mechanism word fused with the cue names the actor, not a mechanism: a tourism
         # council (관광협의회, 觀光協會, "Tourism Council") is still tourism.
+        # So is a mechanism whose topic the cue is, cooperation words between them: a tourism
+        # exchange MoU (觀光交流合作備忘錄, "tourism cooperation agreement", branch classzh2).
         fused = {
             k for k, term in t_kinds.items()
             for x in t.hard_negative
-            if term.text and (0 <= term.start - x.end <= 1 or 0 <= x.start - term.end <= 1)
+            if term.text and (
+                0 <= term.start - x.end <= 1
+                or 0 <= x.start - term.end <= 1
+                or (x.end < term.start and _TOPIC_GAP.fullmatch(lowered, x.end, term.start))
+            )
         }
         soft = bool((set(t_kinds) - fused) & _MECHANISMS) and not treaty
         score += NEGATIVE_TITLE_COOP if soft else NEGATIVE_TITLE
@@ -1642,6 +1653,23 @@ def _compound_kinds(lowered: str) -> list[Term]:
     return found
 
 
+# A visit to a university named by its short form (訪嘉大, 訪成大, 東大を訪問 is 訪問): the verb
+# 訪 alone, before one or two characters and 大 that ends the word or opens 大學/大学. Not 訪大陸
+# (no character before 大), nor 訪臺大使 (大 opens another word).
+_UNIVERSITY_VISIT = re.compile(r"訪(?=[\u4e00-\u9fff]{1,2}大(?:學|学|(?![\u4e00-\u9fff])))")
+
+
+def _university_visits(lowered: str, known: list[Term]) -> list[Term]:
+    """Visit terms of a CJK text that the lexicon cannot list: 訪 before a university's short
+    name (branch classzh2: "美國愛達荷大學師生訪嘉大"); not where a listed word (訪問, 參訪)
+    holds the 訪 already."""
+    return [
+        Term(m.start(), m.end(), "訪", _COMPOUND_VISIT)
+        for m in _UNIVERSITY_VISIT.finditer(lowered)
+        if not any(t.start <= m.start() < t.end for t in known)
+    ]
+
+
 # Money for projects: with no mechanism named, a release that funds the partners' projects
 # ("AU$9m for joint projects with India", "fördern ... Gemeinschaftsprojekte", "finance le
 # programme ... les projets", 共同研究課題に助成) reports a funding programme, which is
@@ -1798,7 +1826,7 @@ def _snippet(sentence: str, limit: int = 160) -> str:
 # Twinning and friendship-city words, and friendship associations, in every language.
 _TOWN_PACT = re.compile(
     r"姊妹市|姐妹市|姊妹城市|姐妹城市|姊妹縣|姉妹都市|姉妹提携|姉妹県|姊妹州|友好城市|友好都市|"
-    r"友好協定|友好交流協定|友好協力都市|友好縣|友好県|締結友好|城鄉締盟|자매결연|자매도시|우호도시|"
+    r"友好協定|友好交流協定|友好協力都市|友好縣|友好県|締結友好|城鄉締盟|雙城|자매결연|자매도시|우호도시|"
     r"\bsister[- ]cit(?:y|ies)\b|\btwin towns?\b|\btown twinning\b|\bfriendship cit(?:y|ies)\b|"
     r"\bjumelage|\bvilles? jumel|\bstädtepartnerschaft|\bpartnerst[aä]dt",
     re.IGNORECASE,
@@ -1813,9 +1841,30 @@ _FRIENDSHIP = re.compile(r"友好|親善|우호|\bfriendship\b|\bamitié\b|\bfre
 # (高雄市, 台東縣政府, 魚池鄉, 徳島県, 済州特別自治道), or its head (市長, 縣長). 都市 and 城市
 # (a city in general), 上市, 門市 and the like are no government.
 _LOCAL_GOV = re.compile(
-    r"[\u4e00-\u9fff]{1,6}?(?:縣|県|鄉|鎮|市|自治道)(?:政府|府|長|公所|役所|廳|庁)?"
+    r"[\u4e00-\u9fff]{1,6}?(?:縣|県|鄉|鎮|市|區|自治道)(?:政府|府|長|公所|役所|廳|庁)?"
 )
-_NOT_LOCAL_GOV = ("都市", "城市", "上市", "門市", "超市", "夜市", "股市", "街市", "互市")
+# A district (板橋區, 區公所) is a local government too (branch classzh2); a region, a park, a
+# campus or a zone (地區, 園區, 校區, 特區...) is none.
+_NOT_LOCAL_GOV = (
+    "都市", "城市", "上市", "門市", "超市", "夜市", "股市", "街市", "互市",
+    "地區", "園區", "社區", "校區", "專區", "特區", "市區", "郊區", "山區", "災區", "景區", "轄區",
+    "廠區", "營區", "院區", "展區", "分區", "片區", "灣區", "經濟區", "開發區", "試驗區", "示範區",
+    "自貿區", "保護區", "歐元區", "申根區", "東區", "西區", "南區", "北區", "中區", "學區", "戰區",
+)
+# A town hall as host: a county, city, township or district government or council
+# (基隆市政府, 市議會, 區公所, 縣府).
+_TOWN_HALL = re.compile(
+    r"[\u4e00-\u9fff]{0,4}?(?:(?:縣|県|市|鄉|鎮|區)(?:政府|公所|議會|役所|議会)|市府|縣府)"
+)
+# Between a topic and the mechanism it qualifies: cooperation and exchange words only
+# ("觀光交流合作備忘錄", "tourism cooperation agreement", "관광 교류 협약").
+_TOPIC_GAP = re.compile(
+    r"(?:[\s-]*(?:交流|合作|友好|協力|協作|連携|교류|협력|cooperation|exchange|partnership"
+    r"|coopération|d'échange|kooperations?))+[\s-]*",
+    re.IGNORECASE,
+)
+# A quoted phrase (「科技改變生活」, a forum's theme or an event's name) is no party.
+_QUOTED_CJK = re.compile(r"「[^」]{0,40}」|『[^』]{0,40}』|“[^”]{0,40}”")
 # A research body or a science mechanism among the parties: then the pact or visit may be S&T
 # cooperation (a city's S&T exchange MoU, a prefecture's agreement on biotechnology, university
 # research agreements signed on the delegation's trip).
@@ -1836,13 +1885,21 @@ def _local_governments(title: str) -> list[re.Match[str]]:
 
 
 def _town_diplomacy(
-    title: str, text: str, starts: list[int], body_start: int, foreign: list[Mention]
+    title: str,
+    text: str,
+    starts: list[int],
+    body_start: int,
+    foreign: list[Mention],
+    lead_foreign: list[Mention],
 ) -> str:
     """Why the title's parties are towns or friendship associations, not S&T bodies ("" when
     they are not): a twinning or friendship-city word (in the title, or in the lead's first
     sentence under a friendship headline), two local governments, or a local government of
     the home side heading a title that names a foreign side; in each case no research body
-    or science word in the title and the first two sentences of the body. Or a
+    or science word in the title and the first two sentences of the body (quoted themes and
+    event names aside). A foreign town heading the title is town diplomacy too when the
+    lead's first sentence names a town hall of the home side as its host (branch classzh2:
+    "日本吳市代表團訪基隆", received at 基隆市政府). Or a
     friendship association as a party, with no science word in the title (a university it
     visits or names in passing is no party of a goodwill call)."""
     friendship = _FRIENDSHIP_BODY.search(title)
@@ -1862,13 +1919,33 @@ def _town_diplomacy(
         and bool(foreign)
         and not any(m.start < towns[0].end() for m in foreign)
     )
-    if not (pact or len(towns) >= 2 or actor):
+    hall = None
+    if towns and towns[0].start() == 0 and not actor and not pact and len(towns) < 2:
+        # A foreign town's delegation ("日本吳市代表團訪基隆"), received by a town hall of the
+        # home side: a national host ("日本香川縣教育長訪臺", invited by the ministry) is none.
+        first_end = _sentence_end(starts, first, text) if first >= 0 else len(title)
+        hall = next(
+            (
+                m
+                for m in _TOWN_HALL.finditer(text, 0, first_end)
+                if m.start() >= towns[0].end()
+                and not any(x.start < m.end() and m.start() < x.end for x in foreign + lead_foreign)
+            ),
+            None,
+        )
+    if not (pact or len(towns) >= 2 or actor or hall):
         return ""
     end = _sentence_end(starts, first + 1, text) if first + 1 < len(starts) else len(text)
-    if _SCIENCE_PARTY.search(text, 0, end):
+    quoted = [m.span() for m in _QUOTED_CJK.finditer(text, 0, end)]
+    if any(
+        not any(a <= m.start() < b for a, b in quoted)
+        for m in _SCIENCE_PARTY.finditer(text, 0, end)
+    ):
         return ""
     if pact:
         return pact.group()
+    if hall:
+        return f"{towns[0].group()}, {hall.group()}"
     return ", ".join(m.group() for m in towns)
 
 

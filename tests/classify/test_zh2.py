@@ -1,0 +1,132 @@
+"""Branch classzh2: Traditional Chinese classes found on the development part.
+
+- A district (區, 區公所) is a local government, as counties, cities and townships are; a
+  region, a park or a campus (地區, 園區, 校區) is none.
+- A foreign town's delegation received by a town hall of the home side (市政府, 市議會) is town
+  diplomacy; one received by a national body stays a visit.
+- 雙城 (a twin-city forum or exchange) is a twinning word; a forum's quoted theme
+  (「科技改變生活」) names no research body among the parties.
+- A tourism MoU is still tourism when cooperation words stand between the cue and the
+  agreement noun (觀光交流合作備忘錄, "tourism cooperation agreement").
+- A signing ceremony signs something new, even at an anniversary's celebration.
+- 訪 before a university's short name (訪嘉大, 訪成大) is a visit.
+
+Each case is a short text in our own words on the shape of the development items (synthetic);
+towns, people and dates are not theirs."""
+
+from __future__ import annotations
+
+import pytest
+
+from crawler.classify import classify
+from crawler.classify.engine import _university_visits
+from crawler.classify.lexicon import Term
+
+NEGATIVES = [
+    # a district office and a foreign city sign a tourism MoU (區 as a local government)
+    (
+        "三重區與日本小樽市簽署交流合作備忘錄",
+        "三重區公所與小樽市7日簽署交流合作備忘錄，區長與市長約定在節慶、觀光與學生交流上互相往來。"
+        "雙方去年起即互派表演團體。",
+    ),
+    # a national tourism exchange MoU (the topic before 交流合作 and the agreement noun)
+    (
+        "觀光署與泰國觀光局簽觀光交流合作備忘錄",
+        "觀光署與泰國觀光局在曼谷簽觀光交流合作備忘錄，雙方將互相推廣旅遊行程並交換旅客資訊。",
+    ),
+    # a foreign city's delegation received at the home city hall and council
+    (
+        "日本佐世保市代表團訪高雄 盼擴大交流",
+        "日本佐世保市長率代表團造訪高雄市政府與市議會，副市長接待並陪同參觀港區；代表團也參加了"
+        "燈會的開幕活動。兩市在觀光與港口產業上往來已久。",
+    ),
+    # a twin-city forum whose theme is quoted
+    (
+        "北市府團隊赴廈門出席雙城論壇 將簽兩份MOU",
+        "臺北市政府團隊前往廈門出席雙城論壇，今年主題為「科技讓城市更宜居」，兩市將在論壇期間簽署"
+        "垃圾處理與職業訓練兩份備忘錄。",
+    ),
+]
+
+POSITIVES = [
+    # an anniversary celebration with a signing ceremony: the signing is new
+    (
+        "韓國慶北大學出席創校60週年校慶暨簽約儀式",
+        "韓國慶北大學副校長一行於校慶當天出席典禮，下午由校長與慶北大學副校長舉行簽約儀式，"
+        "約定交換學生人數與共同指導研究生。",
+        ["KR"],
+        "agreement",
+    ),
+    # a foreign university's party visits a university named by its short form
+    (
+        "澳洲昆士蘭大學師生訪成大 盼推動合作研究",
+        "澳洲昆士蘭大學工學院教授率研究生5人來訪成功大學，參觀水利與海洋工程實驗室，並與副校長"
+        "討論共同研究與學者互訪。",
+        ["AU"],
+        "visit-or-delegation",
+    ),
+    # a foreign prefecture's education chief invited by the ministry: a national host
+    (
+        "日本岡山縣教育長訪臺 深化臺日教育交流",
+        "教育部邀請岡山縣教育委員會教育長訪臺四天，參訪臺中與新竹的學校，並與國際司司長會談。",
+        ["JP"],
+        "visit-or-delegation",
+    ),
+    # a city's science-park S&T MoU with a foreign city stays cooperation (a science party)
+    (
+        "新竹市與日本筑波市簽署科技交流合作備忘錄",
+        "新竹市政府與筑波市在筑波研究學園都市簽署科技交流合作備忘錄，雙方的研究機構將合作半導體"
+        "與精密機械研究。",
+        ["JP"],
+        "agreement",
+    ),
+]
+
+
+@pytest.mark.parametrize(("title", "body"), NEGATIVES)
+def test_town_and_tourism_pacts_are_no_cooperation(title: str, body: str) -> None:
+    result = classify(title, body, "TW", "zh-Hant")
+    assert not result.is_cooperation, result.evidence
+
+
+@pytest.mark.parametrize(("title", "body", "partners", "kind"), POSITIVES)
+def test_signings_and_visits_stay_cooperation(
+    title: str, body: str, partners: list[str], kind: str
+) -> None:
+    result = classify(title, body, "TW", "zh-Hant")
+    assert result.is_cooperation, result.evidence
+    assert sorted(result.partners) == partners
+    assert result.coop_type == kind
+
+
+@pytest.mark.parametrize(
+    ("text", "visits"),
+    [
+        ("美國師生訪嘉大 盼強化合作", 1),
+        ("校長訪臺大並簽約", 0),  # 大 opens no word end: left alone
+        ("代表團訪中興大學", 1),
+        ("駐日代表訪大陸台商", 0),  # no character before 大
+        ("德國議員訪臺大使館", 0),  # 大 opens another word (大使館)
+    ],
+)
+def test_visit_before_a_university_short_name(text: str, visits: int) -> None:
+    assert len(_university_visits(text, [])) == visits
+
+
+def test_a_listed_visit_word_keeps_its_visit() -> None:
+    """參訪 is listed: the 訪 it holds makes no second visit term."""
+    text = "日本教授參訪交大"
+    listed = Term(4, 6, "參訪", ("type.visit-or-delegation",))
+    assert _university_visits(text, []) and not _university_visits(text, [listed])
+
+
+def test_tourism_stays_tourism_through_cooperation_words() -> None:
+    """The English form of the same construction: the cue qualifies the agreement."""
+    result = classify(
+        "Okinawa and Taiwan tourism cooperation MOU",
+        "Taiwan's tourism bureau and Okinawa signed a tourism cooperation memorandum to promote"
+        " travel.",
+        "TW",
+        "en",
+    )
+    assert not result.is_cooperation, result.evidence
