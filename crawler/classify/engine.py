@@ -618,7 +618,13 @@ def classify(
                 or (x.end < term.start and _TOPIC_GAP.fullmatch(lowered, x.end, term.start))
             )
         }
-        soft = bool((set(t_kinds) - fused) & _MECHANISMS) and not treaty
+        # A business delegation's signings are its companies' deals (工總率百人企業團赴菲律賓
+        # 簽署六份意向書): no mechanism softens it unless a research body travels with it
+        # ("Hochschule Trier reist mit Wirtschaftsdelegation").
+        business = any(x.text in _BUSINESS_DELEGATIONS for x in t.hard_negative) and not (
+            _SCIENCE_PARTY.search(title)
+        )
+        soft = bool((set(t_kinds) - fused) & _MECHANISMS) and not treaty and not business
         score += NEGATIVE_TITLE_COOP if soft else NEGATIVE_TITLE
         # Without a mechanism to soften it the cue decides for the rules: an overview, a
         # campaign or a trade treaty announces no S&T cooperation, however many names and
@@ -649,14 +655,21 @@ def classify(
         # agreements reports a record, not a signing.
         score += NEGATIVE_TITLE
         evidence.append("title counts agreements: a tally, not a signing")
-    if title and not cjk and not (set(t_kinds) - {"agreement"}) and _heading(lowered[:title_end]):
+    if title and (
+        (not cjk and not (set(t_kinds) - {"agreement"}) and _heading(lowered[:title_end]))
+        or (cjk and not t_kinds and _cjk_heading(title))
+    ):
         # "Bilateral agreements", "Relations Taïwan-France", "Zahlreiche deutsch-taiwanische
         # Hochschulkooperationen": a plural cooperation noun and no verb, date or count heads
         # a standing page. Its agreements are the page's subject, not a signing: nothing
         # softens the cue.
         score += NEGATIVE_TITLE
         hard_veto = True
-        evidence.append("title is a heading (plural cooperation noun, no verb or count)")
+        evidence.append(
+            "title is a heading (a relations noun phrase)"
+            if cjk
+            else "title is a heading (plural cooperation noun, no verb or count)"
+        )
     if domestic_signing:
         score += NEGATIVE_TITLE
         hard_veto = True
@@ -1776,6 +1789,19 @@ def _heading(title: str) -> bool:
     return any(w in heading for w in words) and not any(w in sentence for w in words)
 
 
+# The Chinese and Japanese form of a page heading (branch classzh2): a noun phrase ending in
+# "relations" (我國與歐洲地區國家關係, 臺日關係概況, 日台関係), unbroken by a blank or a
+# punctuation mark and with no verb of building (深化, 強化: "副總統深化台日關係" reports an act).
+_CJK_HEADING = re.compile(r"[\u4e00-\u9fff]{2,14}(?:關係|関係)(?:概況|簡介|概要|の概要)?")
+_BUILDING_VERBS = re.compile(r"深化|強化|促進|加強|推動|提升|拓展|鞏固|發展|增進|深める|強化")
+
+
+def _cjk_heading(title: str) -> bool:
+    """Whether a Chinese or Japanese title is a relations page's heading (``_CJK_HEADING``)."""
+    title = title.strip()
+    return bool(_CJK_HEADING.fullmatch(title)) and not _BUILDING_VERBS.search(title)
+
+
 _TALLY = re.compile(
     r"(?i)\b\d{2,}[\d,]*\+?\s+(?:\w+\s+){0,2}(?:agreements|mous|memoranda|accords|partnerships"
     r"|abkommen|vereinbarungen|kooperationsvereinbarungen|partnerschaften|conventions|ententes"
@@ -1856,6 +1882,13 @@ _NOT_LOCAL_GOV = (
 _TOWN_HALL = re.compile(
     r"[\u4e00-\u9fff]{0,4}?(?:(?:縣|県|市|鄉|鎮|區)(?:政府|公所|議會|役所|議会)|市府|縣府)"
 )
+# Delegations of companies (the [neg.promo] words for them): what they sign are deals.
+_BUSINESS_DELEGATIONS = frozenset({
+    "business delegation", "trade mission", "trade delegation", "délégation d'affaires",
+    "délégation économique", "wirtschaftsdelegation", "企業代表團", "經貿代表團", "商務代表團",
+    "經貿團", "企業團", "企業訪問團", "商務團", "商務訪問團", "經貿訪問團", "産業訪問団",
+    "経済訪問団", "경제사절단", "ビジネスミッション", "経済ミッション", "業界代表團", "業界代表团",
+})
 # Between a topic and the mechanism it qualifies: cooperation and exchange words only
 # ("觀光交流合作備忘錄", "tourism cooperation agreement", "관광 교류 협약").
 _TOPIC_GAP = re.compile(

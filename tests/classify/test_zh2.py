@@ -19,7 +19,7 @@ from __future__ import annotations
 import pytest
 
 from crawler.classify import classify
-from crawler.classify.engine import _university_visits
+from crawler.classify.engine import _cjk_heading, _university_visits
 from crawler.classify.lexicon import Term
 
 NEGATIVES = [
@@ -130,3 +130,54 @@ def test_tourism_stays_tourism_through_cooperation_words() -> None:
         "en",
     )
     assert not result.is_cooperation, result.evidence
+
+
+@pytest.mark.parametrize(
+    ("title", "heading"),
+    [
+        ("我國與中東歐國家關係", True),
+        ("臺韓關係概況", True),
+        ("日台関係", True),
+        ("副總統深化台日關係", False),  # a verb of building: an act, not a page
+        ("台日關係研討會 聚焦半導體", False),  # a blank: a headline with an event
+    ],
+)
+def test_a_relations_noun_phrase_heads_a_page(title: str, heading: bool) -> None:
+    assert _cjk_heading(title) is heading
+
+
+def test_a_relations_heading_decides_against() -> None:
+    result = classify(
+        "我國與北歐國家關係",
+        "我國與瑞典、丹麥、芬蘭及挪威在科技、教育與文化方面維持密切往來，近年簽署多項合作備忘錄，"
+        "並設有科技合作聯合會議。",
+        "TW",
+        "zh-Hant",
+        model=False,
+    )
+    assert not result.is_cooperation, result.evidence
+    assert "title is a heading (a relations noun phrase)" in result.evidence
+
+
+BUSINESS = [
+    # a companies' delegation signs letters of intent abroad: deals, not S&T cooperation
+    (
+        "工商協進會率企業團赴越南 簽署五份合作意向書",
+        "工商協進會理事長率領八十家企業組成的企業團前往河內，與越南企業簽署五份合作意向書，涵蓋"
+        "紡織、物流與再生能源採購。",
+        False,
+    ),
+    # a university travels with it and signs: a research body is a party
+    (
+        "科技大學隨企業團赴越南 與河內大學簽署合作備忘錄",
+        "科技大學校長隨企業團前往河內，與河內大學簽署合作備忘錄，將推動共同研究與交換學生。",
+        True,
+    ),
+]
+
+
+@pytest.mark.parametrize(("title", "body", "cooperation"), BUSINESS)
+def test_a_business_delegations_signings_are_deals(
+    title: str, body: str, cooperation: bool
+) -> None:
+    assert classify(title, body, "TW", "zh-Hant").is_cooperation is cooperation
