@@ -1666,16 +1666,23 @@ def _compound_kinds(lowered: str) -> list[Term]:
     return found
 
 
-# A visit to a university named by its short form (訪嘉大, 訪成大, 東大を訪問 is 訪問): the verb
-# 訪 alone, before one or two characters and 大 that ends the word or opens 大學/大学. Not 訪大陸
-# (no character before 大), nor 訪臺大使 (大 opens another word).
-_UNIVERSITY_VISIT = re.compile(r"訪(?=[\u4e00-\u9fff]{1,2}大(?:學|学|(?![\u4e00-\u9fff])))")
+# A visit to a university or an institute named after the verb 訪 alone (訪嘉大, 訪成大,
+# 訪瑞典皇家理工學院; 東大を訪問 is 訪問): a short name, one or two characters and 大 that ends
+# the word or opens 大學/大学, or a full name ending in 大學, 學院, 研究院 or 研究所. Not 訪大陸
+# (no character before 大), nor 訪臺大使 (大 opens another word), nor an interview (採訪, 專訪,
+# 受訪: a journalist's call). Or before a country's one-character name, as the listed 訪美 and
+# 訪日 ("訪加之行"); the name itself is left to the gazetteer (訪瑞典: 瑞典 stays a name).
+_UNIVERSITY_VISIT = re.compile(
+    r"(?<![採专專受查])訪(?=[\u4e00-\u9fff]{1,2}大(?:學|学|(?![\u4e00-\u9fff]))"
+    r"|[\u4e00-\u9fff]{2,8}?(?:大學|大学|學院|学院|研究院|研究所)"
+    r"|[法德英加澳紐印泰越菲星以俄荷捷波奧義瑞比墨立](?!強|入|速|油|工|班|象|談))"
+)
 
 
 def _university_visits(lowered: str, known: list[Term]) -> list[Term]:
-    """Visit terms of a CJK text that the lexicon cannot list: 訪 before a university's short
-    name (branch classzh2: "美國愛達荷大學師生訪嘉大"); not where a listed word (訪問, 參訪)
-    holds the 訪 already."""
+    """Visit terms of a CJK text that the lexicon cannot list: 訪 before a university's or an
+    institute's name or a country's one-character name (branch classzh2: "美國愛達荷大學師生訪
+    嘉大", ``_UNIVERSITY_VISIT``); not where a listed word (訪問, 參訪) holds the 訪 already."""
     return [
         Term(m.start(), m.end(), "訪", _COMPOUND_VISIT)
         for m in _UNIVERSITY_VISIT.finditer(lowered)

@@ -107,6 +107,10 @@ def test_signings_and_visits_stay_cooperation(
         ("代表團訪中興大學", 1),
         ("駐日代表訪大陸台商", 0),  # no character before 大
         ("德國議員訪臺大使館", 0),  # 大 opens another word (大使館)
+        ("副校長訪瑞典皇家理工學院", 1),  # a full name ending in 學院
+        ("記者專訪成大校長", 0),  # an interview, not a visit
+        ("秘書處訪加之行", 1),  # a country's one-character name
+        ("學生參訪加強交流", 0),  # 參訪 holds it (below); 訪加強 is no country
     ],
 )
 def test_visit_before_a_university_short_name(text: str, visits: int) -> None:
@@ -181,3 +185,49 @@ def test_a_business_delegations_signings_are_deals(
     title: str, body: str, cooperation: bool
 ) -> None:
     assert classify(title, body, "TW", "zh-Hant").is_cooperation is cooperation
+
+
+VISITS_AND_KINDS = [
+    # 訪 before an institute's full name: a visit, and a past signing in the lead keeps it one
+    (
+        "清華大學副校長訪荷蘭台夫特理工大學 願深化合作",
+        "清華大學副校長12日在駐荷蘭代表陪同下與台夫特理工大學副校長會面，雙方同意推動研究生交換與"
+        "半導體研究合作。台夫特理工大學去年已與成大簽訂雙聯學位協議。",
+        ["NL"],
+        "visit-or-delegation",
+    ),
+    # a "2+2" dual degree is part of an agreement, not a funding call
+    (
+        "長榮大學與日本岡山大學締結姊妹校 推動「2+2」雙聯學位",
+        "長榮大學與岡山大學簽署姊妹校合作協議，兩校將推動學生交流、共同研究與「2+2」雙聯學位。",
+        ["JP"],
+        "agreement",
+    ),
+]
+
+
+@pytest.mark.parametrize(("title", "body", "partners", "kind"), VISITS_AND_KINDS)
+def test_visit_and_agreement_kinds(title: str, body: str, partners: list[str], kind: str) -> None:
+    result = classify(title, body, "TW", "zh-Hant")
+    assert result.is_cooperation, result.evidence
+    assert sorted(result.partners) == partners
+    assert result.coop_type == kind
+
+
+# Foreign countries' offices in Taiwan are their embassies: their heads' calls are courtesy.
+FOREIGN_OFFICES = [
+    (
+        "德國在台協會處長參訪工研院",
+        "德國在台協會處長今日參訪工研院，了解綠能與半導體研發成果，並與院長交換意見。",
+    ),
+    (
+        "荷蘭在台辦事處代表參訪中研院 盼擴大交流",
+        "荷蘭在台辦事處代表拜訪中央研究院，參觀基因體研究中心，並與副院長就研究人員交流交換意見。",
+    ),
+]
+
+
+@pytest.mark.parametrize(("title", "body"), FOREIGN_OFFICES)
+def test_foreign_offices_in_taiwan_are_envoys(title: str, body: str) -> None:
+    result = classify(title, body, "TW", "zh-Hant")
+    assert not result.is_cooperation, result.evidence
