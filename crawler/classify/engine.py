@@ -500,7 +500,13 @@ def classify(
                 )
     lead_unit = units.get(bisect_right(starts, body_start) - 1) if title else None
     town_diplomacy = _town_diplomacy(
-        title, text, starts, body_start, t.foreign, lead_unit.foreign if lead_unit else []
+        title,
+        text,
+        starts,
+        body_start,
+        t.foreign,
+        lead_unit.foreign if lead_unit else [],
+        "visit-or-delegation" in t_kinds,
     )
     industry_academia = "" if t.foreign else _industry_academia(title)
     if t.foreign and (t.coop or t_kinds or t.bilateral):
@@ -1931,6 +1937,7 @@ def _town_diplomacy(
     body_start: int,
     foreign: list[Mention],
     lead_foreign: list[Mention],
+    visit_title: bool = False,
 ) -> str:
     """Why the title's parties are towns or friendship associations, not S&T bodies ("" when
     they are not): a twinning or friendship-city word (in the title, or in the lead's first
@@ -1939,7 +1946,8 @@ def _town_diplomacy(
     or science word in the title and the first two sentences of the body (quoted themes and
     event names aside). A foreign town heading the title is town diplomacy too when the
     lead's first sentence names a town hall of the home side as its host (branch classzh2:
-    "日本吳市代表團訪基隆", received at 基隆市政府). Or a
+    "日本吳市代表團訪基隆", received at 基隆市政府), and so is any foreign visit a title reports
+    when that sentence names such a host ("澳洲昆士蘭代表到訪宜蘭市", at 宜蘭市公所). Or a
     friendship association as a party, with no science word in the title (a university it
     visits or names in passing is no party of a goodwill call)."""
     friendship = _FRIENDSHIP_BODY.search(title)
@@ -1960,7 +1968,8 @@ def _town_diplomacy(
         and not any(m.start < towns[0].end() for m in foreign)
     )
     hall = None
-    if towns and towns[0].start() == 0 and not actor and not pact and len(towns) < 2:
+    foreign_town = bool(towns) and towns[0].start() == 0 and not actor
+    if (foreign_town or (visit_title and foreign)) and not pact and len(towns) < 2:
         # A foreign town's delegation ("日本吳市代表團訪基隆"), received by a town hall of the
         # home side: a national host ("日本香川縣教育長訪臺", invited by the ministry) is none.
         first_end = _sentence_end(starts, first, text) if first >= 0 else len(title)
@@ -1968,7 +1977,7 @@ def _town_diplomacy(
             (
                 m
                 for m in _TOWN_HALL.finditer(text, 0, first_end)
-                if m.start() >= towns[0].end()
+                if m.start() >= (towns[0].end() if foreign_town else 0)
                 and not any(x.start < m.end() and m.start() < x.end for x in foreign + lead_foreign)
             ),
             None,
@@ -1985,7 +1994,7 @@ def _town_diplomacy(
     if pact:
         return pact.group()
     if hall:
-        return f"{towns[0].group()}, {hall.group()}"
+        return f"{towns[0].group()}, {hall.group()}" if foreign_town else hall.group()
     return ", ".join(m.group() for m in towns)
 
 

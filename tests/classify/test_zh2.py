@@ -231,3 +231,47 @@ FOREIGN_OFFICES = [
 def test_foreign_offices_in_taiwan_are_envoys(title: str, body: str) -> None:
     result = classify(title, body, "TW", "zh-Hant")
     assert not result.is_cooperation, result.evidence
+
+
+# The other verbs of visiting and the renewed contract: announcements when a partner is named.
+MORE_VOCABULARY = [
+    (
+        "成大副校長走訪德國阿亨工業大學 洽談研究合作",
+        "成功大學副校長率團走訪阿亨工業大學，與該校國際副校長討論氫能與材料的共同研究及博士生互訪。",
+        ["DE"],
+        "visit-or-delegation",
+    ),
+    (
+        "中山大學與法國波爾多大學續約 延長雙聯學位合作",
+        "中山大學與波爾多大學完成續約，將延長雙聯學位與海洋科學共同研究五年。",
+        ["FR"],
+        "agreement",
+    ),
+    (
+        "屏科大與印尼茂物農業大學簽MOA 推動熱帶農業研究",
+        "屏東科技大學與茂物農業大學日前簽了MOA，雙方將推動熱帶農業研究與研究生交換。",
+        ["ID"],
+        "agreement",
+    ),
+]
+
+
+@pytest.mark.parametrize(("title", "body", "partners", "kind"), MORE_VOCABULARY)
+def test_more_visit_and_agreement_words(
+    title: str, body: str, partners: list[str], kind: str
+) -> None:
+    result = classify(title, body, "TW", "zh-Hant")
+    assert result.is_cooperation, result.evidence
+    assert sorted(result.partners) == partners
+    assert result.coop_type == kind
+
+
+def test_a_foreign_visit_received_by_a_town_hall_is_town_diplomacy() -> None:
+    result = classify(
+        "加拿大亞伯達代表到訪花蓮市 盼開啟合作",
+        "加拿大亞伯達省駐台辦事處代表訪問花蓮市公所，市長接待並就觀光與雙語教育交換意見。"
+        "市長表示盼未來雙方有更多交流。",
+        "TW",
+        "zh-Hant",
+    )
+    assert not result.is_cooperation, result.evidence
