@@ -1878,9 +1878,11 @@ _FRIENDSHIP_BODY = re.compile(
 _FRIENDSHIP = re.compile(r"友好|親善|우호|\bfriendship\b|\bamitié\b|\bfreundschaft", re.IGNORECASE)
 # A local government as a Chinese or Japanese name: a county, prefecture, township or city
 # (高雄市, 台東縣政府, 魚池鄉, 徳島県, 済州特別自治道), or its head (市長, 縣長). 都市 and 城市
-# (a city in general), 上市, 門市 and the like are no government.
+# (a city in general), 上市, 門市 and the like are no government, nor are a market (市場) and a
+# region (區域).
 _LOCAL_GOV = re.compile(
-    r"[\u4e00-\u9fff]{1,6}?(?:縣|県|鄉|鎮|市|區|自治道)(?:政府|府|長|公所|役所|廳|庁)?"
+    r"[\u4e00-\u9fff]{1,6}?(?:縣|県|鄉|鎮|市(?!場|值|況|面|售|價)|區(?!域|塊|別|間|隔)|自治道)"
+    r"(?:政府|府|長|公所|役所|廳|庁)?"
 )
 # A district (板橋區, 區公所) is a local government too (branch classzh2); a region, a park, a
 # campus or a zone (地區, 園區, 校區, 特區...) is none.

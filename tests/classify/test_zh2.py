@@ -19,7 +19,7 @@ from __future__ import annotations
 import pytest
 
 from crawler.classify import classify
-from crawler.classify.engine import _cjk_heading, _university_visits
+from crawler.classify.engine import _cjk_heading, _local_governments, _university_visits
 from crawler.classify.lexicon import Term
 
 NEGATIVES = [
@@ -275,3 +275,16 @@ def test_a_foreign_visit_received_by_a_town_hall_is_town_diplomacy() -> None:
         "zh-Hant",
     )
     assert not result.is_cooperation, result.evidence
+
+
+@pytest.mark.parametrize(
+    ("title", "towns"),
+    [
+        ("板橋區與日本魚津市簽署備忘錄", ["板橋區", "與日本魚津市"]),
+        ("竹科管理局與新竹科學園區廠商座談", []),  # a park is no town
+        ("臺灣與東南亞區域合作論壇", []),  # a region is no town
+        ("協助企業拓展日本市場", []),  # a market is no town
+    ],
+)
+def test_local_governments_of_a_title(title: str, towns: list[str]) -> None:
+    assert [m.group() for m in _local_governments(title)] == towns
