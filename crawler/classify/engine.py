@@ -445,6 +445,8 @@ def classify(
         )
         if calls:
             terms = sorted(terms + calls)
+    elif "訪" in lowered:
+        terms = sorted(terms + _university_visits(lowered, terms))
 
     starts = sentence_starts(text)
     body_start = title_end + 1 if title else 0
@@ -534,7 +536,16 @@ def classify(
                 no_party = ", ".join(
                     dict.fromkeys(f"{m.text} ({r})" for m, r in zip(t.foreign, roles, strict=True))
                 )
-    town_diplomacy = _town_diplomacy(title, text, starts, body_start, t.foreign)
+    lead_unit = units.get(bisect_right(starts, body_start) - 1) if title else None
+    town_diplomacy = _town_diplomacy(
+        title,
+        text,
+        starts,
+        body_start,
+        t.foreign,
+        lead_unit.foreign if lead_unit else [],
+        "visit-or-delegation" in t_kinds,
+    )
     industry_academia = "" if t.foreign else _industry_academia(title)
     if t.foreign and (t.coop or t_kinds or t.bilateral):
         score += TITLE_LINK
@@ -641,12 +652,24 @@ def classify(
         treaty = any("neg.trade_agreement" in x.categories for x in t.hard_negative)
         # A mechanism word fused with the cue names the actor, not a mechanism: a tourism
         # council (관광협의회, 觀光協會, "Tourism Council") is still tourism.
+        # So is a mechanism whose topic the cue is, cooperation words between them: a tourism
+        # exchange MoU (觀光交流合作備忘錄, "tourism cooperation agreement", branch classzh2).
         fused = {
             k for k, term in t_kinds.items()
             for x in t.hard_negative
-            if term.text and (0 <= term.start - x.end <= 1 or 0 <= x.start - term.end <= 1)
+            if term.text and (
+                0 <= term.start - x.end <= 1
+                or 0 <= x.start - term.end <= 1
+                or (x.end < term.start and _TOPIC_GAP.fullmatch(lowered, x.end, term.start))
+            )
         }
-        soft = bool((set(t_kinds) - fused) & _MECHANISMS) and not treaty
+        # A business delegation's signings are its companies' deals (工總率百人企業團赴菲律賓
+        # 簽署六份意向書): no mechanism softens it unless a research body travels with it
+        # ("Hochschule Trier reist mit Wirtschaftsdelegation").
+        business = any(x.text in _BUSINESS_DELEGATIONS for x in t.hard_negative) and not (
+            _SCIENCE_PARTY.search(title)
+        )
+        soft = bool((set(t_kinds) - fused) & _MECHANISMS) and not treaty and not business
         score += NEGATIVE_TITLE_COOP if soft else NEGATIVE_TITLE
         # Without a mechanism to soften it the cue decides for the rules: an overview, a
         # campaign or a trade treaty announces no S&T cooperation, however many names and
@@ -677,14 +700,21 @@ def classify(
         # agreements reports a record, not a signing.
         score += NEGATIVE_TITLE
         evidence.append("title counts agreements: a tally, not a signing")
-    if title and not cjk and not (set(t_kinds) - {"agreement"}) and _heading(lowered[:title_end]):
+    if title and (
+        (not cjk and not (set(t_kinds) - {"agreement"}) and _heading(lowered[:title_end]))
+        or (cjk and not t_kinds and _cjk_heading(title))
+    ):
         # "Bilateral agreements", "Relations Taïwan-France", "Zahlreiche deutsch-taiwanische
         # Hochschulkooperationen": a plural cooperation noun and no verb, date or count heads
         # a standing page. Its agreements are the page's subject, not a signing: nothing
         # softens the cue.
         score += NEGATIVE_TITLE
         hard_veto = True
-        evidence.append("title is a heading (plural cooperation noun, no verb or count)")
+        evidence.append(
+            "title is a heading (a relations noun phrase)"
+            if cjk
+            else "title is a heading (plural cooperation noun, no verb or count)"
+        )
     if domestic_signing:
         score += NEGATIVE_TITLE
         hard_veto = True
@@ -1856,6 +1886,30 @@ def _french_kinds(lowered: str) -> list[Term]:
     ]
 
 
+# A visit to a university or an institute named after the verb 訪 alone (訪嘉大, 訪成大,
+# 訪瑞典皇家理工學院; 東大を訪問 is 訪問): a short name, one or two characters and 大 that ends
+# the word or opens 大學/大学, or a full name ending in 大學, 學院, 研究院 or 研究所. Not 訪大陸
+# (no character before 大), nor 訪臺大使 (大 opens another word), nor an interview (採訪, 專訪,
+# 受訪: a journalist's call). Or before a country's one-character name, as the listed 訪美 and
+# 訪日 ("訪加之行"); the name itself is left to the gazetteer (訪瑞典: 瑞典 stays a name).
+_UNIVERSITY_VISIT = re.compile(
+    r"(?<![採专專受查])訪(?=[\u4e00-\u9fff]{1,2}大(?:學|学|(?![\u4e00-\u9fff]))"
+    r"|[\u4e00-\u9fff]{2,8}?(?:大學|大学|學院|学院|研究院|研究所)"
+    r"|[法德英加澳紐印泰越菲星以俄荷捷波奧義瑞比墨立](?!強|入|速|油|工|班|象|談))"
+)
+
+
+def _university_visits(lowered: str, known: list[Term]) -> list[Term]:
+    """Visit terms of a CJK text that the lexicon cannot list: 訪 before a university's or an
+    institute's name or a country's one-character name (branch classzh2: "美國愛達荷大學師生訪
+    嘉大", ``_UNIVERSITY_VISIT``); not where a listed word (訪問, 參訪) holds the 訪 already."""
+    return [
+        Term(m.start(), m.end(), "訪", _COMPOUND_VISIT)
+        for m in _UNIVERSITY_VISIT.finditer(lowered)
+        if not any(t.start <= m.start() < t.end for t in known)
+    ]
+
+
 # Money for projects: with no mechanism named, a release that funds the partners' projects
 # ("AU$9m for joint projects with India", "fördern ... Gemeinschaftsprojekte", "finance le
 # programme ... les projets", 共同研究課題に助成) reports a funding programme, which is
@@ -1978,6 +2032,19 @@ def _heading(title: str) -> bool:
     return any(w in heading for w in words) and not any(w in sentence for w in words)
 
 
+# The Chinese and Japanese form of a page heading (branch classzh2): a noun phrase ending in
+# "relations" (我國與歐洲地區國家關係, 臺日關係概況, 日台関係), unbroken by a blank or a
+# punctuation mark and with no verb of building (深化, 強化: "副總統深化台日關係" reports an act).
+_CJK_HEADING = re.compile(r"[\u4e00-\u9fff]{2,14}(?:關係|関係)(?:概況|簡介|概要|の概要)?")
+_BUILDING_VERBS = re.compile(r"深化|強化|促進|加強|推動|提升|拓展|鞏固|發展|增進|深める|強化")
+
+
+def _cjk_heading(title: str) -> bool:
+    """Whether a Chinese or Japanese title is a relations page's heading (``_CJK_HEADING``)."""
+    title = title.strip()
+    return bool(_CJK_HEADING.fullmatch(title)) and not _BUILDING_VERBS.search(title)
+
+
 _TALLY = re.compile(
     r"(?i)\b\d{2,}[\d,]*\+?\s+(?:\w+\s+){0,2}(?:agreements|mous|memoranda|accords|partnerships"
     r"|abkommen|vereinbarungen|kooperationsvereinbarungen|partnerschaften|conventions|ententes"
@@ -2028,7 +2095,7 @@ def _snippet(sentence: str, limit: int = 160) -> str:
 # Twinning and friendship-city words, and friendship associations, in every language.
 _TOWN_PACT = re.compile(
     r"姊妹市|姐妹市|姊妹城市|姐妹城市|姊妹縣|姉妹都市|姉妹提携|姉妹県|姊妹州|友好城市|友好都市|"
-    r"友好協定|友好交流協定|友好協力都市|友好縣|友好県|締結友好|城鄉締盟|자매결연|자매도시|우호도시|"
+    r"友好協定|友好交流協定|友好協力都市|友好縣|友好県|締結友好|城鄉締盟|雙城|자매결연|자매도시|우호도시|"
     r"\bsister[- ]cit(?:y|ies)\b|\btwin towns?\b|\btown twinning\b|\bfriendship cit(?:y|ies)\b|"
     r"\bjumelage|\bvilles? jumel|\bstädtepartnerschaft|\bpartnerst[aä]dt",
     re.IGNORECASE,
@@ -2041,11 +2108,41 @@ _FRIENDSHIP_BODY = re.compile(
 _FRIENDSHIP = re.compile(r"友好|親善|우호|\bfriendship\b|\bamitié\b|\bfreundschaft", re.IGNORECASE)
 # A local government as a Chinese or Japanese name: a county, prefecture, township or city
 # (高雄市, 台東縣政府, 魚池鄉, 徳島県, 済州特別自治道), or its head (市長, 縣長). 都市 and 城市
-# (a city in general), 上市, 門市 and the like are no government.
+# (a city in general), 上市, 門市 and the like are no government, nor are a market (市場) and a
+# region (區域).
 _LOCAL_GOV = re.compile(
-    r"[\u4e00-\u9fff]{1,6}?(?:縣|県|鄉|鎮|市|自治道)(?:政府|府|長|公所|役所|廳|庁)?"
+    r"[\u4e00-\u9fff]{1,6}?(?:縣|県|鄉|鎮|市(?!場|值|況|面|售|價)|區(?!域|塊|別|間|隔)|自治道)"
+    r"(?:政府|府|長|公所|役所|廳|庁)?"
 )
-_NOT_LOCAL_GOV = ("都市", "城市", "上市", "門市", "超市", "夜市", "股市", "街市", "互市")
+# A district (板橋區, 區公所) is a local government too (branch classzh2); a region, a park, a
+# campus or a zone (地區, 園區, 校區, 特區...) is none.
+_NOT_LOCAL_GOV = (
+    "都市", "城市", "上市", "門市", "超市", "夜市", "股市", "街市", "互市",
+    "地區", "園區", "社區", "校區", "專區", "特區", "市區", "郊區", "山區", "災區", "景區", "轄區",
+    "廠區", "營區", "院區", "展區", "分區", "片區", "灣區", "經濟區", "開發區", "試驗區", "示範區",
+    "自貿區", "保護區", "歐元區", "申根區", "東區", "西區", "南區", "北區", "中區", "學區", "戰區",
+)
+# A town hall as host: a county, city, township or district government or council
+# (基隆市政府, 市議會, 區公所, 縣府).
+_TOWN_HALL = re.compile(
+    r"[\u4e00-\u9fff]{0,4}?(?:(?:縣|県|市|鄉|鎮|區)(?:政府|公所|議會|役所|議会)|市府|縣府)"
+)
+# Delegations of companies (the [neg.promo] words for them): what they sign are deals.
+_BUSINESS_DELEGATIONS = frozenset({
+    "business delegation", "trade mission", "trade delegation", "délégation d'affaires",
+    "délégation économique", "wirtschaftsdelegation", "企業代表團", "經貿代表團", "商務代表團",
+    "經貿團", "企業團", "企業訪問團", "商務團", "商務訪問團", "經貿訪問團", "産業訪問団",
+    "経済訪問団", "경제사절단", "ビジネスミッション", "経済ミッション", "業界代表團", "業界代表团",
+})
+# Between a topic and the mechanism it qualifies: cooperation and exchange words only
+# ("觀光交流合作備忘錄", "tourism cooperation agreement", "관광 교류 협약").
+_TOPIC_GAP = re.compile(
+    r"(?:[\s-]*(?:交流|合作|友好|協力|協作|連携|교류|협력|cooperation|exchange|partnership"
+    r"|coopération|d'échange|kooperations?))+[\s-]*",
+    re.IGNORECASE,
+)
+# A quoted phrase (「科技改變生活」, a forum's theme or an event's name) is no party.
+_QUOTED_CJK = re.compile(r"「[^」]{0,40}」|『[^』]{0,40}』|“[^”]{0,40}”")
 # A research body or a science mechanism among the parties: then the pact or visit may be S&T
 # cooperation (a city's S&T exchange MoU, a prefecture's agreement on biotechnology, university
 # research agreements signed on the delegation's trip).
@@ -2066,13 +2163,23 @@ def _local_governments(title: str) -> list[re.Match[str]]:
 
 
 def _town_diplomacy(
-    title: str, text: str, starts: list[int], body_start: int, foreign: list[Mention]
+    title: str,
+    text: str,
+    starts: list[int],
+    body_start: int,
+    foreign: list[Mention],
+    lead_foreign: list[Mention],
+    visit_title: bool = False,
 ) -> str:
     """Why the title's parties are towns or friendship associations, not S&T bodies ("" when
     they are not): a twinning or friendship-city word (in the title, or in the lead's first
     sentence under a friendship headline), two local governments, or a local government of
     the home side heading a title that names a foreign side; in each case no research body
-    or science word in the title and the first two sentences of the body. Or a
+    or science word in the title and the first two sentences of the body (quoted themes and
+    event names aside). A foreign town heading the title is town diplomacy too when the
+    lead's first sentence names a town hall of the home side as its host (branch classzh2:
+    "日本吳市代表團訪基隆", received at 基隆市政府), and so is any foreign visit a title reports
+    when that sentence names such a host ("澳洲昆士蘭代表到訪宜蘭市", at 宜蘭市公所). Or a
     friendship association as a party, with no science word in the title (a university it
     visits or names in passing is no party of a goodwill call)."""
     friendship = _FRIENDSHIP_BODY.search(title)
@@ -2092,13 +2199,34 @@ def _town_diplomacy(
         and bool(foreign)
         and not any(m.start < towns[0].end() for m in foreign)
     )
-    if not (pact or len(towns) >= 2 or actor):
+    hall = None
+    foreign_town = bool(towns) and towns[0].start() == 0 and not actor
+    if (foreign_town or (visit_title and foreign)) and not pact and len(towns) < 2:
+        # A foreign town's delegation ("日本吳市代表團訪基隆"), received by a town hall of the
+        # home side: a national host ("日本香川縣教育長訪臺", invited by the ministry) is none.
+        first_end = _sentence_end(starts, first, text) if first >= 0 else len(title)
+        hall = next(
+            (
+                m
+                for m in _TOWN_HALL.finditer(text, 0, first_end)
+                if m.start() >= (towns[0].end() if foreign_town else 0)
+                and not any(x.start < m.end() and m.start() < x.end for x in foreign + lead_foreign)
+            ),
+            None,
+        )
+    if not (pact or len(towns) >= 2 or actor or hall):
         return ""
     end = _sentence_end(starts, first + 1, text) if first + 1 < len(starts) else len(text)
-    if _SCIENCE_PARTY.search(text, 0, end):
+    quoted = [m.span() for m in _QUOTED_CJK.finditer(text, 0, end)]
+    if any(
+        not any(a <= m.start() < b for a, b in quoted)
+        for m in _SCIENCE_PARTY.finditer(text, 0, end)
+    ):
         return ""
     if pact:
         return pact.group()
+    if hall:
+        return f"{towns[0].group()}, {hall.group()}" if foreign_town else hall.group()
     return ", ".join(m.group() for m in towns)
 
 
