@@ -1,15 +1,17 @@
 """Train the classifier's logistic model (``data/model.json``) on development data only.
 
     python -m crawler.classify.train [--check]
-    python -m crawler.classify.train --cv [--choice fixed | --rules-only] [--list]
+    python -m crawler.classify.train --cv [--choice smooth | --rules-only] [--list]
 
 Training data: the development part of ``tests/classify/realset.jsonl`` (the items whose id
 does not hash into the held-out quarter, the rule of ``tests/classify/test_realset.py``) and
-``tests/classify/devset.jsonl``. The held-out quarter is never read. The regularisation and
-the thresholds are chosen by five-fold cross-validation on the same development data, for
-precision first (F0.5, averaged over the languages so that each counts alike), since a false
-announcement costs a reader more than a missed one. ``--check`` only prints the
-cross-validated figures. Training needs scikit-learn (``pip install -e '.[train]'``);
+``tests/classify/devset.jsonl``. The held-out quarter is never read. By default the model is
+fitted with a fixed regularisation and thresholds (``FIXED`` in ``training/options.py``: they
+did best by ``--cv``, branch classmodel3); ``--choice smooth`` and the others choose them by
+five-fold cross-validation on the same development data, for precision first (F0.5, averaged
+over the languages so that each counts alike), since a false announcement costs a reader more
+than a missed one. ``--check`` only prints the cross-validated figures of a choice. Training
+needs scikit-learn (``pip install -e '.[train]'``);
 classifying does not: the model is read from JSON and scored in plain Python (``model.py``).
 
 This module is the command; the trainer is ``crawler/classify/training/`` (its ``__init__``
