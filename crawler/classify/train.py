@@ -1,14 +1,17 @@
 """Train the classifier's logistic model (``data/model.json``) on development data only.
 
     python -m crawler.classify.train [--check]
+    python -m crawler.classify.train --cv [--choice smooth | --rules-only] [--list]
 
 Training data: the development part of ``tests/classify/realset.jsonl`` (the items whose id
 does not hash into the held-out quarter, the rule of ``tests/classify/test_realset.py``) and
-``tests/classify/devset.jsonl``. The held-out quarter is never read. The regularisation and
-the thresholds are chosen by five-fold cross-validation on the same development data, for
-precision first (F0.5, averaged over the languages so that each counts alike), since a false
-announcement costs a reader more than a missed one. ``--check`` only prints the
-cross-validated figures. Training needs scikit-learn (``pip install -e '.[train]'``);
+``tests/classify/devset.jsonl``. The held-out quarter is never read. By default the model is
+fitted with a fixed regularisation and thresholds (``FIXED`` in ``training/options.py``: they
+did best by ``--cv``, branch classmodel3); ``--choice smooth`` and the others choose them by
+five-fold cross-validation on the same development data, for precision first (F0.5, averaged
+over the languages so that each counts alike), since a false announcement costs a reader more
+than a missed one. ``--check`` only prints the cross-validated figures of a choice. Training
+needs scikit-learn (``pip install -e '.[train]'``);
 classifying does not: the model is read from JSON and scored in plain Python (``model.py``).
 
 This module is the command; the trainer is ``crawler/classify/training/`` (its ``__init__``
@@ -40,6 +43,7 @@ def options_of(args: argparse.Namespace) -> Options:
         news_bound=BOUND if args.news_bound else None,
         blind_weight=default.blind_weight if args.blind_weight is None else args.blind_weight,
         min_ngram_items=10**9 if args.no_ngrams else default.min_ngram_items,
+        fixed=default.fixed if args.fixed is None else tuple(args.fixed),
     )
 
 
@@ -66,14 +70,29 @@ def arguments() -> argparse.ArgumentParser:
     parser.add_argument(
         "--news-bound", action="store_true", help="never choose over the long-news bound"
     )
+    parser.add_argument(
+        "--fixed",
+        type=float,
+        nargs=3,
+        metavar=("L2", "VETO", "RESCUE"),
+        default=None,
+        help="the setting of --choice fixed (see FIXED in training/options.py)",
+    )
+    parser.add_argument(
+        "--rules-only", action="store_true", help="with --cv: the rules alone, no model"
+    )
     return parser
 
 
 def main() -> None:
     args = arguments().parse_args()
     options = options_of(args)
+    if args.fixed is not None and options.choice != "fixed":
+        raise SystemExit("--fixed is the setting of --choice fixed")
+    if args.rules_only and not args.cv:
+        raise SystemExit("--rules-only is only for --cv (the rules need no training)")
     if args.cv:
-        whole_cv(args.list, options)
+        whole_cv(args.list, options, with_model=not args.rules_only)
         return
     rows, langs, groups = examples(options.min_ngram_items)
     print(flush=True)

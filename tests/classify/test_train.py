@@ -277,6 +277,9 @@ def test_the_command_lines_options_are_the_settings_passed_on() -> None:
         "--blind-weight", "1.0", "--no-ngrams",
     ) == Options("blind", "precision", 0.9, options.BOUND, 1.0, 10**9)  # fmt: skip
     assert parsed("--blind-weight", "0").blind_weight == 0.0  # a weight, not "unset"
+    assert parsed("--choice", "fixed", "--fixed", "10", "0.5", "0.75") == Options(
+        choice="fixed", fixed=(10.0, 0.5, 0.75)
+    )
     with pytest.raises(SystemExit):
         parsed("--choice", "best")
     with pytest.raises(ValueError, match="unknown choice"):
@@ -287,3 +290,76 @@ def test_the_command_lines_options_are_the_settings_passed_on() -> None:
     precision = grid.surface(rows, pred, options=Options(objective="precision"))
     assert np.array_equal(f05, grid.surface(rows, pred), equal_nan=True)
     assert not np.allclose(f05, precision, equal_nan=True)
+
+
+def test_the_fixed_setting_and_the_rules_alone_are_cross_validated_on_the_same_folds(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--cv --choice fixed`` fits the given setting on each fold's training part with no
+    inner cross-validation, ``--cv --rules-only`` classifies without a model, and both score
+    the same releases fold by fold as the default choice (branch classmodel3)."""
+    from types import SimpleNamespace
+
+    from crawler.classify import train
+    from crawler.classify.engine import Classification
+    from crawler.classify.training import crossval
+
+    batch = dataset.BATCHES[0]
+    items, rows, groups = [], [], []
+    for k in range(12):  # six releases before the batches, three publishers; six in one batch
+        item_id = f"en-{batch}-{k}" if k >= 6 else f"en-{k}"
+        items.append({"id": item_id, "_real": True, "title": f"t{k}", "body": "",
+                      "agency_country": "US", "language": "en", "is_cooperation": k % 2 == 0,
+                      "partners": ["JP"], "coop_type": "agreement"})  # fmt: skip
+        rows.append(({}, k % 2 == 0, True, "en", True))
+        groups.append(f"publisher{k % 3}")
+    monkeypatch.setattr(crossval, "examples", lambda _: (rows, frozenset({"en"}), groups))
+    monkeypatch.setattr(crossval, "development_items", lambda: items)
+    monkeypatch.setattr(crossval, "development_batches", lambda: [None] * len(items))
+
+    def no_inner_cv(*_args, **_kwargs):
+        raise AssertionError("the fixed setting needs no inner cross-validation")
+
+    monkeypatch.setattr(crossval, "cross_validate", no_inner_cv)
+    fitted: list[tuple[int, float, float, float]] = []
+
+    def fit(sub, _langs, l2, veto, rescue):
+        fitted.append((len(sub), l2, veto, rescue))
+        return {"setting": (l2, veto, rescue)}
+
+    monkeypatch.setattr(crossval, "payload", fit)
+    monkeypatch.setattr(crossval, "learned", SimpleNamespace(prepared=lambda m: m))
+    seen: dict[str, list[tuple[str, object]]] = {}
+
+    def classify(title, _body, _country, _language, model):
+        seen[run].append((title, model))
+        return Classification(is_cooperation=title in ("t0", "t6"), confidence=0.9,
+                              partners=("JP",), coop_type="agreement")  # fmt: skip
+
+    monkeypatch.setattr(crossval, "classify", classify)
+    for run, argv in (("fixed", ["--cv", "--choice", "fixed", "--fixed", "0.1", "0.6", "0.8"]),
+                      ("rules", ["--cv", "--rules-only"])):  # fmt: skip
+        seen[run] = []
+        monkeypatch.setattr("sys.argv", ["train", *argv])
+        train.main()
+    out = capsys.readouterr().out
+    assert "--cv: fixed setting l2=0.1 veto=0.6 rescue=0.8" in out
+    assert "--cv: rules only, no model" in out
+    # Four folds (three of publishers before the batches, one batch), each fitted without
+    # its own releases, at the given setting; the rules alone are never given a model.
+    assert sorted(fitted) == [(6, 0.1, 0.6, 0.8)] + [(10, 0.1, 0.6, 0.8)] * 3
+    assert all(m == {"setting": (0.1, 0.6, 0.8)} for _, m in seen["fixed"])
+    assert all(m is False for _, m in seen["rules"])
+    assert sorted(t for t, _ in seen["fixed"]) == sorted(t for t, _ in seen["rules"])
+    assert len(seen["rules"]) == len(items)
+    # Two of six announcements found, no false positive: the table is computed, not copied.
+    assert "| all | 12 | 6 | 1.000 | 0.333 | 1.000 | 1.000 | 0 | 4 |" in out
+
+
+def test_the_fixed_choice_is_the_setting_given() -> None:
+    rows, groups, _ = _rows()
+    options = Options(choice="fixed", fixed=(3.0, 0.4, 0.9))
+    assert choice.choose(rows, groups, verbose=False, options=options) == (3.0, 0.4, 0.9)
+    assert Options(choice="fixed").fixed == (0.1, 0.65, 0.8)  # the shipped setting
+    with pytest.raises(ValueError, match="fixed setting"):
+        Options(choice="fixed", fixed=(0.1, 0.9, 0.5))  # rescue below veto

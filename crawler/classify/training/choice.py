@@ -1,7 +1,8 @@
 """The choice of the regularisation (l2) and the thresholds (veto, rescue) from the
 publisher-grouped cross-validation: ``choose`` runs the one ``Options.choice`` names, "smooth"
 (the default), "blind", or "plateau", "median" and "jackknife" (``options.CHOICE`` says what
-each did under ``--cv``), within the long-news bound when ``Options.news_bound`` is set."""
+each did under ``--cv``), or "fixed" (``Options.fixed`` as it is), within the long-news bound
+when ``Options.news_bound`` is set."""
 
 from __future__ import annotations
 
@@ -39,6 +40,8 @@ def choose(
     (``preds``: its out-of-fold probabilities per l2, when already computed; ``news``: per
     l2, the long-news rows and their probabilities, whose bound no chosen setting breaks;
     ``batches``, each row's batch, and ``blind``, the rule-blind rows: for "blind")."""
+    if options.choice == "fixed":  # nothing to choose: no inner cross-validation either
+        return options.fixed
     if preds is None:
         preds = {l2: cross_validate(rows, l2, groups) for l2 in L2_GRID}
     if options.choice == "smooth":
