@@ -89,31 +89,29 @@ def test_split_is_fixed_and_covers_every_language() -> None:
 # Bars that the held-out split does not meet today (rules + model of this commit; figures in
 # docs/classification.md): a known miss fails no build, anything else does, and so does a
 # known miss that is met now (the list would otherwise hide its later return under the bar).
-# The held-out part now holds 583 items: the 288 of branch classgen, 34 of the 124 releases
+# The held-out part holds 620 items: the 288 of branch classgen, 34 of the 124 releases
 # branch classprec added (ids *-t-*), 64 of the 237 releases branch classdata added (ids *-u-*),
 # 40 of the 163 releases branch classdata2 added (ids *-v-*), 51 of the 163 releases branch
 # classdata3 added (ids *-w-*), 36 of the 169 releases branch classdata4 added (ids *-x-*),
-# 46 of the 154 releases branch classdata5 added (ids *-y-*) and 24 of the 105 releases branch
-# classdata6 added (ids *-z-*), the last six batches labelled before the classifier ran on
-# them, all put there by the same hash rule. Branch classdata7 then added batch o (114
-# releases, ids *-o-*, 37 of them held out by the same rule, measured blind with 8df75a8's
-# rules and model: docs/classification.md); the held-out test was not run on that branch, so
-# the figures below are still those of the 583 without batch o. The figures are those of the
-# 583 with main's rules and model after the merges of 2026-12-07 night (classzh, classkind,
-# classrecall2; the model file unchanged), run once after the last of them; in brackets,
-# main's of 2a7ac63. The held-out items were not inspected one by one. Japanese kinds are
-# back over the bar (0.824: classkind's Japanese kind words); Korean kinds stay at it (0.8,
-# 20 of 25).
+# 46 of the 154 releases branch classdata5 added (ids *-y-*), 24 of the 105 releases branch
+# classdata6 added (ids *-z-*) and 37 of the 114 releases branch classdata7 added (ids *-o-*),
+# the last seven batches labelled before the classifier ran on them, all put there by the same
+# hash rule. The figures are those of main after the merges of 2026-12-08 (classdata7,
+# classdefr, classspeed, pipecost, classzh2, classmodel3; the model refit by the trainer's
+# default, the fixed setting, on 1,952 development examples), run once after the last of
+# them; in brackets, the figure of the night before on the 583 without batch o. The held-out
+# items were not inspected one by one. German kinds are over the bar now (0.875: classdefr);
+# German precision fell under it (0.889, 0.951 on 583 the night before; on the same 583 now
+# 0.886).
 KNOWN_MISSES = {
-    ("en", "precision"),  # 0.859 (0.848)
-    ("zh-Hant", "precision"),  # 0.83 (0.772)
-    ("zh-Hant", "recall"),  # 0.846: 44 of 52 (the same)
-    ("fr", "precision"),  # 0.882 (0.88)
-    ("fr", "recall"),  # 0.849: 45 of 53 (0.83)
-    # Batch v's held-out items brought both kinds under the bar, main's rules as well.
-    ("fr", "kind"),  # 0.778 (0.773)
-    ("de", "kind"),  # 0.769 (the same)
-    ("de", "recall"),  # 0.796: 39 of 49 (the same)
+    ("en", "precision"),  # 0.839 (0.859)
+    ("zh-Hant", "precision"),  # 0.814 (0.83)
+    ("zh-Hant", "recall"),  # 0.873: 48 of 55 (0.846)
+    ("fr", "precision"),  # 0.88 (0.882)
+    ("fr", "recall"),  # 0.786: 44 of 56 (0.849)
+    ("fr", "kind"),  # 0.795 (0.778)
+    ("de", "precision"),  # 0.889 (0.951)
+    ("de", "recall"),  # 0.784: 40 of 51 (0.796)
 }
 
 
