@@ -156,6 +156,35 @@ def test_the_pool_s_worker_handler_does_not_spin_while_results_wait() -> None:
     assert ticks <= 2
 
 
+def test_only_a_file_of_one_group_at_most_is_classified_without_workers(tmp_path) -> None:
+    """A regular file of ``CHUNK`` lines or fewer (counted from the stream's position) is
+    classified in this process; a longer file, a pipe or an in-memory stream keep the pool."""
+    import io
+    import os
+
+    from crawler.cli.classify import CHUNK, _one_group_at_most
+
+    def opened(text: str, skip: int = 0):
+        path = tmp_path / f"in{len(text)}-{skip}.jsonl"
+        path.write_text(text, encoding="utf-8")
+        stream = open(path, encoding="utf-8")  # noqa: SIM115 - closed below
+        os.lseek(stream.fileno(), skip, os.SEEK_SET)
+        return stream
+
+    cases = [("{}\n" * CHUNK, 0, True), ("{}\n" * (CHUNK - 1) + "{}", 0, True),
+             ("{}\n" * CHUNK + "{}", 0, False), ("{}\n" * (CHUNK + 1), 0, False),
+             ("{}\n" * (CHUNK + 1), 3, True), ("", 0, True)]  # fmt: skip
+    for text, skip, expected in cases:
+        with opened(text, skip) as stream:
+            assert _one_group_at_most(stream) is expected, (len(text), skip)
+    assert not _one_group_at_most(io.StringIO("{}\n"))
+    read, write = os.pipe()
+    with open(read, encoding="utf-8") as pipe, open(write, "w", encoding="utf-8") as feed:
+        feed.write("{}\n")
+        feed.flush()
+        assert not _one_group_at_most(pipe)
+
+
 def test_jobs_must_be_a_count() -> None:
     result = call("classify", "--jobs", "-2", input="")
     assert result.returncode == 2 and "not a number of processes" in result.stderr

@@ -50,17 +50,22 @@ def cmd_classify(args: argparse.Namespace) -> int:
     from crawler.classify.tables import save
 
     homes = _homes()
+    jobs = args.jobs
+    if jobs == 0 and _one_group_at_most(sys.stdin):
+        jobs = 1
     lines, array = _records(sys.stdin)
+    if jobs == 0 and array and len(lines) <= CHUNK:
+        jobs = 1
     if array:
         # What `stnews releases --json` prints: an array in, the classified array out.
         import json
 
-        results = [json.loads(line) for line in _classified(lines, homes, args.jobs)]
+        results = [json.loads(line) for line in _classified(lines, homes, jobs)]
         sys.stdout.write(json.dumps(results, ensure_ascii=False, indent=2) + "\n")
         save()
         return 0
     # One output line per input line, flushed as it goes so a pipe sees results at once.
-    for number, line in enumerate(_classified(lines, homes, args.jobs)):
+    for number, line in enumerate(_classified(lines, homes, jobs)):
         sys.stdout.write(line + "\n")
         sys.stdout.flush()
         if number == 0:
@@ -89,6 +94,35 @@ MAX_JOBS = 8
 CHUNK = 64
 CHUNK_WAIT = 0.005
 _homes_in_workers: Mapping[str, str] = {}
+
+
+#: Largest file read ahead to count its lines (a few milliseconds).
+ONE_GROUP_PEEK = 4 * 1024 * 1024
+
+
+def _one_group_at_most(stream) -> bool:
+    """Whether ``stream`` is a regular file with no more than ``CHUNK`` lines left to read:
+    one group, which one worker would classify while this process waits, so forking only
+    costs (about 0.02 to 0.05 s of CPU and 0.02 s of wall clock, measured on 12 and 64
+    typical releases). A pipe cannot be counted ahead: it keeps the workers."""
+    import io
+    import os
+    import stat
+
+    try:
+        fd = stream.fileno()
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return False
+        at = os.lseek(fd, 0, os.SEEK_CUR)  # nothing buffered yet: the stream's own position
+    except (OSError, ValueError, io.UnsupportedOperation):
+        return False
+    left = info.st_size - at
+    if left > ONE_GROUP_PEEK:
+        return False
+    data = os.pread(fd, left, at)
+    lines = data.count(b"\n") + (bool(data) and not data.endswith(b"\n"))  # an unterminated last
+    return lines <= CHUNK
 
 
 def _classified(lines: Iterable[str], homes: Mapping[str, str], jobs: int) -> Iterator[str]:
