@@ -2,6 +2,7 @@
 this process; the crawl that fills the database runs in a child)."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -133,6 +134,55 @@ def test_worker_processes_give_the_same_lines_in_the_same_order() -> None:
     out = [json.loads(line) for line in pooled.stdout.splitlines()]
     assert len(out) == 83 and [o.get("line") for o in out[7:10]] == [8, 9, 10]
     assert sum(bool(o.get("is_cooperation")) for o in out) > 10
+
+
+def _big_result(size: int) -> str:
+    return "x" * size
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads a thread's CPU in /proc")
+def test_the_pool_s_worker_handler_does_not_spin_while_results_wait() -> None:
+    """multiprocessing's Pool wakes its worker-handler thread whenever a result sits unread in
+    the results pipe, so it spins while large results stream in; ``_quiet_pool``'s does
+    not (its CPU time stays at a clock tick or two), and every result still arrives."""
+    from crawler.cli.classify import _quiet_pool
+
+    with _quiet_pool(2) as pool:
+        results = list(pool.imap(_big_result, [200_000] * 600, chunksize=4))
+        handler = pool._worker_handler.native_id
+        fields = Path(f"/proc/self/task/{handler}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks = int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15 of stat)
+    assert len(results) == 600 and all(len(r) == 200_000 for r in results)
+    assert ticks <= 2
+
+
+def test_only_a_file_of_one_group_at_most_is_classified_without_workers(tmp_path) -> None:
+    """A regular file of ``CHUNK`` lines or fewer (counted from the stream's position) is
+    classified in this process; a longer file, a pipe or an in-memory stream keep the pool."""
+    import io
+    import os
+
+    from crawler.cli.classify import CHUNK, _one_group_at_most
+
+    def opened(text: str, skip: int = 0):
+        path = tmp_path / f"in{len(text)}-{skip}.jsonl"
+        path.write_text(text, encoding="utf-8")
+        stream = open(path, encoding="utf-8")  # noqa: SIM115 - closed below
+        os.lseek(stream.fileno(), skip, os.SEEK_SET)
+        return stream
+
+    cases = [("{}\n" * CHUNK, 0, True), ("{}\n" * (CHUNK - 1) + "{}", 0, True),
+             ("{}\n" * CHUNK + "{}", 0, False), ("{}\n" * (CHUNK + 1), 0, False),
+             ("{}\n" * (CHUNK + 1), 3, True), ("", 0, True)]  # fmt: skip
+    for text, skip, expected in cases:
+        with opened(text, skip) as stream:
+            assert _one_group_at_most(stream) is expected, (len(text), skip)
+    assert not _one_group_at_most(io.StringIO("{}\n"))
+    read, write = os.pipe()
+    with open(read, encoding="utf-8") as pipe, open(write, "w", encoding="utf-8") as feed:
+        feed.write("{}\n")
+        feed.flush()
+        assert not _one_group_at_most(pipe)
 
 
 def test_jobs_must_be_a_count() -> None:

@@ -1787,13 +1787,21 @@ _COMPOUND_AGREEMENT = ("type.agreement",)
 
 
 def _compound_heads(lowered: str) -> list[re.Match[str]]:
-    """The matches of ``_COMPOUND_HEADS.finditer(lowered)``. A match is a whole word (it
-    starts at a word boundary and its letters run to the next one, so it cannot start inside
-    a word) that ends with a head: the pattern is tried only at the start of each word that
-    holds a cue. (It opens with a word boundary and a lazy run of letters, so ``re`` expanded
-    it letter by letter from every word start, and English releases name a "delegation".)"""
+    """The matches of ``_COMPOUND_HEADS.finditer(lowered)``."""
+    return _matches_at_cued_words(_COMPOUND_HEADS, _COMPOUND_CUES, lowered)
+
+
+def _matches_at_cued_words(
+    pattern: re.Pattern[str], cues: tuple[str, ...], lowered: str
+) -> list[re.Match[str]]:
+    """The matches of ``pattern.finditer(lowered)`` for a head pattern (``\\b``, a lazy run of
+    letters, a head holding one of ``cues``, ``\\b``). A match is a whole word (it starts at a
+    word boundary and its letters run to the next one, so it cannot start inside a word) that
+    ends with a head: the pattern is tried only at the start of each word that holds a cue.
+    (It opens with a word boundary and a lazy run of letters, so ``re`` expanded it letter by
+    letter from every word start, and English releases name a "delegation", a "workshop".)"""
     starts = set()
-    for cue in _COMPOUND_CUES:  # each head holds one ("besuch" of "besuche")
+    for cue in cues:  # each head holds one ("besuch" of "besuche")
         at = lowered.find(cue)
         while at >= 0:
             start = at
@@ -1803,7 +1811,7 @@ def _compound_heads(lowered: str) -> list[re.Match[str]]:
             at = lowered.find(cue, at + 1)
     found: list[re.Match[str]] = []
     for start in sorted(starts):
-        match = _COMPOUND_HEADS.match(lowered, start)
+        match = pattern.match(lowered, start)
         if match is not None:
             found.append(match)
     return found
@@ -1841,6 +1849,11 @@ _NOT_HEADS = re.compile(r"(?:rektoren|minister|präsidenten|stellen|spenden|wahl
 _HEAD_CATEGORIES = (("type.joint-call",), ("type.forum-or-workshop",), ("hub_noun",))
 
 
+def _head_kind_matches(lowered: str) -> list[re.Match[str]]:
+    """The matches of ``_HEAD_KINDS.finditer(lowered)``."""
+    return _matches_at_cued_words(_HEAD_KINDS, _HEAD_CUES, lowered)
+
+
 def _head_kinds(lowered: str) -> list[Term]:
     """Call, forum and centre terms of German compounds the lexicon does not list
     (``_HEAD_KINDS``)."""
@@ -1848,7 +1861,7 @@ def _head_kinds(lowered: str) -> list[Term]:
         return []
     known = lexicon()
     found = []
-    for m in _HEAD_KINDS.finditer(lowered):
+    for m in _head_kind_matches(lowered):
         word = m.group()
         if known.categories(word) or _NOT_HEADS.search(word, 0, m.start(m.lastindex) - m.start()):
             continue

@@ -50,17 +50,22 @@ def cmd_classify(args: argparse.Namespace) -> int:
     from crawler.classify.tables import save
 
     homes = _homes()
+    jobs = args.jobs
+    if jobs == 0 and _one_group_at_most(sys.stdin):
+        jobs = 1
     lines, array = _records(sys.stdin)
+    if jobs == 0 and array and len(lines) <= CHUNK:
+        jobs = 1
     if array:
         # What `stnews releases --json` prints: an array in, the classified array out.
         import json
 
-        results = [json.loads(line) for line in _classified(lines, homes, args.jobs)]
+        results = [json.loads(line) for line in _classified(lines, homes, jobs)]
         sys.stdout.write(json.dumps(results, ensure_ascii=False, indent=2) + "\n")
         save()
         return 0
     # One output line per input line, flushed as it goes so a pipe sees results at once.
-    for number, line in enumerate(_classified(lines, homes, args.jobs)):
+    for number, line in enumerate(_classified(lines, homes, jobs)):
         sys.stdout.write(line + "\n")
         sys.stdout.flush()
         if number == 0:
@@ -91,6 +96,35 @@ CHUNK_WAIT = 0.005
 _homes_in_workers: Mapping[str, str] = {}
 
 
+#: Largest file read ahead to count its lines (a few milliseconds).
+ONE_GROUP_PEEK = 4 * 1024 * 1024
+
+
+def _one_group_at_most(stream) -> bool:
+    """Whether ``stream`` is a regular file with no more than ``CHUNK`` lines left to read:
+    one group, which one worker would classify while this process waits, so forking only
+    costs (about 0.02 to 0.05 s of CPU and 0.02 s of wall clock, measured on 12 and 64
+    typical releases). A pipe cannot be counted ahead: it keeps the workers."""
+    import io
+    import os
+    import stat
+
+    try:
+        fd = stream.fileno()
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return False
+        at = os.lseek(fd, 0, os.SEEK_CUR)  # nothing buffered yet: the stream's own position
+    except (OSError, ValueError, io.UnsupportedOperation):
+        return False
+    left = info.st_size - at
+    if left > ONE_GROUP_PEEK:
+        return False
+    data = os.pread(fd, left, at)
+    lines = data.count(b"\n") + (bool(data) and not data.endswith(b"\n"))  # an unterminated last
+    return lines <= CHUNK
+
+
 def _classified(lines: Iterable[str], homes: Mapping[str, str], jobs: int) -> Iterator[str]:
     """Each line classified, in order: in this process (``jobs`` 1, or one usable CPU), else by
     a pool of forked workers that share the tables this process built before forking."""
@@ -102,17 +136,36 @@ def _classified(lines: Iterable[str], homes: Mapping[str, str], jobs: int) -> It
     if jobs <= 1:
         yield from classify_lines(lines, homes)
         return
-    import multiprocessing
-
     from crawler.classify.engine import warm_up
 
     global _homes_in_workers
     warm_up()  # loaded once here: each forked worker starts with the tables in memory
     _homes_in_workers = homes
     # Forked before the reader thread starts: a fork copies no running thread.
-    with multiprocessing.get_context("fork").Pool(jobs) as pool:
+    with _quiet_pool(jobs) as pool:
         for outputs in pool.imap(_classify_group, _groups(lines, CHUNK, CHUNK_WAIT)):
             yield from outputs
+
+
+def _quiet_pool(processes: int):  # the Pool type is imported only when forking
+    """A fork-context pool of ``processes`` workers (``QuietPool``)."""
+    import multiprocessing
+    from multiprocessing.pool import Pool
+
+    class QuietPool(Pool):
+        """multiprocessing's Pool without its worker handler's spin. That thread waits on the
+        results pipe as well as on the workers and its own notifier, and ``wait`` reports the
+        pipe readable for as long as a result sits unread there, so it loops, taking the GIL,
+        until the result thread has read it: about 0.055 s of this process's 0.3 s of CPU over
+        2,000 typical releases. It has nothing to do about a result (the workers never exit
+        early here, no ``maxtasksperchild``, and their exits are among its other sentinels;
+        the emptied task cache and the pool's closing post to the notifier), so it waits on
+        the notifier alone. (CPython's ``Pool._get_sentinels``, unchanged since 3.8.)"""
+
+        def _get_sentinels(self) -> list:
+            return [self._change_notifier._reader]
+
+    return QuietPool(processes, context=multiprocessing.get_context("fork"))
 
 
 def _groups(lines: Iterable[str], size: int, wait: float) -> Iterator[list[tuple[int, str]]]:

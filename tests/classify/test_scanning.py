@@ -207,6 +207,26 @@ def test_compound_heads_found_from_word_ends_are_the_patterns_matches() -> None:
     assert matched > 1000  # the texts exercise the matching
 
 
+def test_head_kinds_found_from_word_ends_are_the_patterns_matches() -> None:
+    """``_head_kind_matches`` (the pattern started at the words that hold a cue) gives the
+    matches of ``_HEAD_KINDS``'s own scan over the whole text, whatever the text."""
+    from crawler.classify import engine
+
+    rng = random.Random(20261209)
+    pieces = ["ausschreibung", "aufruf", "s", "bekanntmachung", "konferenz", "en", "workshop",
+              "symposi", "um", "tagung", "kolloqui", "foren", "forum", "zentrum", "zentren",
+              "labor", "e", "fach", "ab",
+              " ", "-", "\n", "2", "_", "é", "ä", "ß", "x", "A"]  # fmt: skip
+    texts = ["".join(rng.choices(pieces, k=rng.randrange(12))) for _ in range(30000)]
+    texts += [lower_same_length(f"{item['title']}\n{item['body']}") for item in _items()]
+    matched = 0
+    for text in texts:
+        expected = [m.span() for m in engine._HEAD_KINDS.finditer(text)]
+        assert [m.span() for m in engine._head_kind_matches(text)] == expected, text
+        matched += len(expected)
+    assert matched > 1000  # the texts exercise the matching
+
+
 def test_area_prechecks_hold_wherever_the_area_patterns_match() -> None:
     """``_not_in_names`` tries the area-studies patterns only in a text that holds what
     each of their matches holds: wherever they match, the precheck says so."""
