@@ -7,12 +7,15 @@
 A full run writes ``bench/RESULTS.md``; a partial or quick one prints its Markdown instead
 (or writes ``--output``), so it never replaces the figures of a real run.
 
-Schedule (2 cores): the 20,000-release backfill (one core, in a child process) starts first
-and runs in the background, alongside the crawl-throughput comparison and the single-process
-benchmarks (extraction, feed build, the throughput profile), which take the other core; the
-incremental polls need that backfill, and `stnews classify` (one worker per core) and the
-feed-server load need both cores, so they come last. Every section records the load average
-it ran under.
+Schedule (2 cores): the crawl-throughput comparison (and its profile, when a target is
+missed) runs first, alone; then the 20,000-release backfill (one core, in a child process)
+runs in the background, alongside the single-process benchmarks (site server, extraction,
+feed build), which take the other core. The throughput crawls once ran beside the backfill:
+sharing the machine with it raised the full crawl's CPU per release more than the others'
+(full ÷ no pipelines per CPU second 0.72 beside it, 0.82 alone, same code, 15 minutes
+apart, 2026-12-08). The incremental polls need that backfill, and `stnews classify` (one
+worker per core) and the feed-server load need both cores, so they come last. Every section
+records the load average it ran under.
 """
 
 from __future__ import annotations
@@ -328,19 +331,6 @@ def run_all(
         small = small_archive = None
         busy: list[float] = []
         backfill: Future[tuple[Section, crawls.Archive]] | None = None
-        if need_large:
-            # The long backfill takes one core from the start, alongside everything else
-            # (on a machine shared with other work, waiting for an idle one costs more than
-            # the paired ratios lose; CPU figures do not depend on it).
-            large = stack.enter_context(
-                SiteServer(large_count, start=crawls.recent_start(large_count), realistic=True)
-            )
-            print(
-                f"[bench] memory: {large_count:,}-release backfill, in the background",
-                file=sys.stderr,
-            )
-            started = time.perf_counter()
-            backfill = background.submit(crawls.backfill, config, large)
         if need_small:
             small = stack.enter_context(
                 SiteServer(small_count, start=crawls.recent_start(small_count), realistic=True)
@@ -353,6 +343,23 @@ def run_all(
                 return section
 
             attempt("throughput", throughput)
+            if sections["throughput"].missed:
+                # Why: one more crawl under cProfile, alone like the crawls it explains.
+                explain(
+                    sections["throughput"], lambda s: crawls.explain_throughput(config, small, s)
+                )
+        started = time.perf_counter()
+        if need_large:
+            # The long backfill then takes one core, alongside the single-process benchmarks
+            # (not beside the throughput crawls: it raised their CPU per release unevenly).
+            large = stack.enter_context(
+                SiteServer(large_count, start=crawls.recent_start(large_count), realistic=True)
+            )
+            print(
+                f"[bench] memory: {large_count:,}-release backfill, in the background",
+                file=sys.stderr,
+            )
+            backfill = background.submit(crawls.backfill, config, large)
         if "site" in want and small is not None:
             bare = sections.get("throughput")
             # Pages per second of the crawl without pipelines: detail pages plus list pages.
@@ -368,10 +375,6 @@ def run_all(
         ):
             if key in want:
                 attempt(key, work)
-        if "throughput" in sections and sections["throughput"].missed and small is not None:
-            # Why: one more crawl under cProfile. It runs alongside the backfill, which slows
-            # it down but leaves each step's share of the time as it is.
-            explain(sections["throughput"], lambda s: crawls.explain_throughput(config, small, s))
 
         large_archive = None
         if backfill is not None:
