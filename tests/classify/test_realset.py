@@ -97,7 +97,8 @@ def test_split_is_fixed_and_covers_every_language() -> None:
 # classdata6 added (ids *-z-*), 37 of the 114 releases branch classdata7 added (ids *-o-*)
 # and 29 of the 90 releases branch classdata8 added (ids *-a-*), the last eight batches
 # labelled before the classifier ran on them, all put there by the same hash rule. The
-# figures below do not yet count batch a (the test was not run on branch classdata8). The figures are those of main after the merges of 2026-12-08 (classdata7,
+# figures below do not yet count batch a (the test was not run on branch classdata8): they
+# are those of main after the merges of 2026-12-08 (classdata7,
 # classdefr, classspeed, pipecost, classzh2, classmodel3; the model refit by the trainer's
 # default, the fixed setting, on 1,952 development examples), run once after the last of
 # them; in brackets, the figure of the night before on the 583 without batch o. The held-out
