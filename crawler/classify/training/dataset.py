@@ -83,9 +83,9 @@ def examples(
 
 #: Batches of the real set, by the letter in the id ("en-t-rscf-01"): each was collected
 #: at its own time, from publishers and for reasons of its own (REALSET.md). In the order
-#: they were collected: after "z" the letters went on at "o" (branch classdata7), unused
-#: before by any id's second part.
-BATCHES = ("p", "q", "r", "s", "t", "u", "v", "w", "x", "y", "z", "o")
+#: they were collected: after "z" the letters went on at "o" (branch classdata7), then "a"
+#: (branch classdata8), each unused before by any id's second part.
+BATCHES = ("p", "q", "r", "s", "t", "u", "v", "w", "x", "y", "z", "o", "a")
 
 
 def batch_of(item_id: str) -> str | None:
