@@ -89,7 +89,7 @@ def test_split_is_fixed_and_covers_every_language() -> None:
 # Bars that the held-out split does not meet today (rules + model of this commit; figures in
 # docs/classification.md): a known miss fails no build, anything else does, and so does a
 # known miss that is met now (the list would otherwise hide its later return under the bar).
-# The held-out part holds 620 items: the 288 of branch classgen, 34 of the 124 releases
+# The held-out part holds 649 items: the 288 of branch classgen, 34 of the 124 releases
 # branch classprec added (ids *-t-*), 64 of the 237 releases branch classdata added (ids *-u-*),
 # 40 of the 163 releases branch classdata2 added (ids *-v-*), 51 of the 163 releases branch
 # classdata3 added (ids *-w-*), 36 of the 169 releases branch classdata4 added (ids *-x-*),
@@ -97,23 +97,22 @@ def test_split_is_fixed_and_covers_every_language() -> None:
 # classdata6 added (ids *-z-*), 37 of the 114 releases branch classdata7 added (ids *-o-*)
 # and 29 of the 90 releases branch classdata8 added (ids *-a-*), the last eight batches
 # labelled before the classifier ran on them, all put there by the same hash rule. The
-# figures below do not yet count batch a (the test was not run on branch classdata8): they
-# are those of main after the merges of 2026-12-08 (classdata7,
-# classdefr, classspeed, pipecost, classzh2, classmodel3; the model refit by the trainer's
-# default, the fixed setting, on 1,952 development examples), run once after the last of
-# them; in brackets, the figure of the night before on the 583 without batch o. The held-out
-# items were not inspected one by one. German kinds are over the bar now (0.875: classdefr);
-# German precision fell under it (0.889, 0.951 on 583 the night before; on the same 583 now
-# 0.886).
+# figures are those of main after the merges of 2026-12-08 (classdata7, classdefr,
+# classspeed, pipecost, classzh2, classmodel3, classspeed2, classdata8; the model refit by the
+# trainer's default, the fixed setting, on 1,952 development examples), run once before and
+# once after batch a's merge (batch a changes no rule: the second run only adds its 29
+# items); in brackets, the figure of the night before on the 583 without batches o and a.
+# The held-out items were not inspected one by one. German kinds are over the bar now (0.878:
+# classdefr), French kinds at it with batch a (0.809; 0.795 on the 620 without it); German
+# precision fell under it (0.854; 0.951 on 583 the night before, 0.886 on the same 583 now).
 KNOWN_MISSES = {
-    ("en", "precision"),  # 0.839 (0.859)
-    ("zh-Hant", "precision"),  # 0.814 (0.83)
+    ("en", "precision"),  # 0.841 (0.859)
+    ("zh-Hant", "precision"),  # 0.8 (0.83)
     ("zh-Hant", "recall"),  # 0.873: 48 of 55 (0.846)
-    ("fr", "precision"),  # 0.88 (0.882)
-    ("fr", "recall"),  # 0.786: 44 of 56 (0.849)
-    ("fr", "kind"),  # 0.795 (0.778)
-    ("de", "precision"),  # 0.889 (0.951)
-    ("de", "recall"),  # 0.784: 40 of 51 (0.796)
+    ("fr", "precision"),  # 0.887 (0.882)
+    ("fr", "recall"),  # 0.797: 47 of 59 (0.849)
+    ("de", "precision"),  # 0.854 (0.951)
+    ("de", "recall"),  # 0.745: 41 of 55 (0.796)
 }
 
 
