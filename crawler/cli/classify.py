@@ -139,7 +139,7 @@ def _classified(lines: Iterable[str], homes: Mapping[str, str], jobs: int) -> It
     from crawler.classify.engine import warm_up
 
     global _homes_in_workers
-    warm_up()  # loaded once here: each forked worker starts with the tables in memory
+    warm_up(by_use=True)  # built once here: each forked worker starts with it in memory
     _homes_in_workers = homes
     # Forked before the reader thread starts: a fork copies no running thread.
     with _quiet_pool(jobs) as pool:

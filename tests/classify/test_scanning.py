@@ -375,3 +375,20 @@ def test_quoted_spans_by_opener_are_the_patterns_spans() -> None:
         assert engine._quoted_spans(text) == expected, text
         found += len(expected)
     assert found > 1000
+
+
+def test_warming_up_by_use_covers_every_language_and_loads_the_model() -> None:
+    """``stnews classify`` forks its workers after ``warm_up(by_use=True)``: one release per
+    language the real set judges is classified first, so that what classifying builds lazily
+    (the model, a script's or a home's patterns) is built once, before the fork."""
+    import json
+    from pathlib import Path
+
+    from crawler.classify import engine, model
+
+    realset = Path(__file__).with_name("realset.jsonl").read_text(encoding="utf-8")
+    languages = {json.loads(line)["language"] for line in realset.splitlines() if line}
+    assert {release[3] for release in engine._WARM_RELEASES} == languages
+    model.load.cache_clear()
+    engine.warm_up(by_use=True)
+    assert model.load.cache_info().currsize == 1
