@@ -29,14 +29,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.common import FAST_LOCAL, ROOT
+from bench.common import ROOT, crawl_quietly
 from bench.crawl import recent_start
 from bench.server import SiteServer
 
 
 def child(database: Path, start_url: str, output: Path) -> None:
     """One crawl; the records its store step submitted, pickled to ``output``."""
-    from crawler.cli import main
     from crawler.store_writers import ReactorBatches
 
     kept: list[Any] = []
@@ -47,17 +46,7 @@ def child(database: Path, start_url: str, output: Path) -> None:
         submit(self, record, on_done)
 
     ReactorBatches.submit = keep  # type: ignore[method-assign]
-    argv = ["--db", f"sqlite:///{database}", "crawl", "nstc", "--json"]
-    argv += ["-a", f"start_url={start_url}"]
-    for name, value in {**FAST_LOCAL, "LOG_LEVEL": "WARNING"}.items():
-        argv += ["-s", f"{name}={value}"]
-    saved = sys.stdout
-    sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (the crawl's JSON summary)
-    try:
-        main(argv)
-    finally:
-        sys.stdout.close()
-        sys.stdout = saved
+    crawl_quietly(database, start_url)
     output.write_bytes(pickle.dumps(kept))
 
 

@@ -33,7 +33,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from bench.common import FAST_LOCAL, ROOT
+from bench.common import ROOT, crawl_quietly
 from bench.crawl import recent_start
 from bench.server import SiteServer
 
@@ -41,7 +41,6 @@ from bench.server import SiteServer
 def _child(database: Path, start_url: str, output: Path) -> None:
     """One crawl; the items entering normalize and the verdicts, pickled to ``output``."""
     from crawler import pipelines
-    from crawler.cli import main
 
     items: list[dict[str, Any]] = []
     verdicts: dict[tuple[str, str], dict[str, Any]] = {}
@@ -59,17 +58,7 @@ def _child(database: Path, start_url: str, output: Path) -> None:
 
     pipelines.NormalizePipeline.process_item = keep_item  # type: ignore[method-assign]
     pipelines.classify = keep_verdict  # type: ignore[assignment]
-    argv = ["--db", f"sqlite:///{database}", "crawl", "nstc", "--json"]
-    argv += ["-a", f"start_url={start_url}"]
-    for name, value in {**FAST_LOCAL, "LOG_LEVEL": "WARNING"}.items():
-        argv += ["-s", f"{name}={value}"]
-    saved = sys.stdout
-    sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (the crawl's JSON summary)
-    try:
-        main(argv)
-    finally:
-        sys.stdout.close()
-        sys.stdout = saved
+    crawl_quietly(database, start_url)
     output.write_bytes(pickle.dumps({"items": items, "verdicts": verdicts}))
 
 

@@ -131,6 +131,25 @@ FAST_LOCAL = {
     # INFO so that Scrapy's closing stats dump (elapsed_time_seconds, counts) is in the log.
     "LOG_LEVEL": "INFO",
 }
+def crawl_quietly(database: Path, start_url: str) -> None:
+    """`stnews crawl nstc` of the benchmark site in this process, into ``database``, with
+    warnings only and its JSON summary discarded: for children that patch a step of the
+    crawl first and keep what passes through it (bench_batches, bench_pipes)."""
+    from crawler.cli import main
+
+    argv = ["--db", f"sqlite:///{database}", "crawl", "nstc", "--json"]
+    argv += ["-a", f"start_url={start_url}"]
+    for name, value in {**FAST_LOCAL, "LOG_LEVEL": "WARNING"}.items():
+        argv += ["-s", f"{name}={value}"]
+    saved = sys.stdout
+    sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (the crawl's JSON summary)
+    try:
+        main(argv)
+    finally:
+        sys.stdout.close()
+        sys.stdout = saved
+
+
 _STAT = re.compile(r"'([^']+)': (-?\d+(?:\.\d+)?(?:e-?\d+)?)[,}]")
 
 
