@@ -86,43 +86,39 @@ def whole_cv(
     for fold in sorted(set(fold_of) - {"seed"}):
         train = [i for i, f in enumerate(fold_of) if f != fold]
         test = [i for i, f in enumerate(fold_of) if f == fold]
+        fold_model: dict | bool = False  # the rules alone
         if not with_model:
             print(f"fold {fold}: {len(test)} releases; rules only", flush=True)
-            for i in test:
-                item = items[i]
-                results[i] = classify(
-                    item["title"], item["body"], item["agency_country"], item["language"],
-                    model=False,
-                )  # fmt: skip
-            continue
-        sub = [rows[i] for i in train]
-        sub_groups = [groups[i] for i in train]
-        # The inner probabilities depend on the rows only, not on the objective: kept
-        # between runs (in the temporary directory) while the rules stay the same.
-        # The inputs sorted: their n-grams come from sets, whose order (string hashing) differs
-        # from process to process, so the plain repr never matched a previous run's.
-        # Kept per l2, so that a wider L2_GRID computes only the values it adds.
-        canonical = [(sorted(r[0].items()), *r[1:]) for r in sub]
-        key = hashlib.sha256(repr((fold, canonical, sub_groups)).encode()).hexdigest()[:16]
-        cache = Path(tempfile.gettempdir()) / f"stnews-cv2-{key}.pkl"
-        # The fixed setting needs no inner cross-validation (its slow part).
-        preds = (
-            None if options.choice == "fixed"
-            else _cached(cache, partial(cross_validate, sub, groups=sub_groups))
-        )  # fmt: skip
-        news = None
-        if options.news_bound is not None and preds is not None:
-            news_cache = cache.with_name(cache.stem + "-news.pkl")
-            news_p = _cached(news_cache, partial(news_probabilities, sub, news=long_news))
-            news = {l2: (long_news, p) for l2, p in news_p.items()}
-        # The blind rows of the fold's own batch are not read: it is new to the choice too.
-        l2, veto, rescue = choose(
-            sub, sub_groups, verbose=False, preds=preds, news=news,
-            batches=[batches[i] for i in train],
-            blind=blind.without(fold) if blind is not None else None, options=options,
-        )  # fmt: skip
-        fold_model = learned.prepared(payload(sub, langs, l2, veto, rescue))
-        print(f"fold {fold}: {len(test)} releases; l2={l2} veto={veto} rescue={rescue}", flush=True)
+        else:
+            sub = [rows[i] for i in train]
+            sub_groups = [groups[i] for i in train]
+            # The inner probabilities depend on the rows only, not on the objective: kept
+            # between runs (in the temporary directory) while the rules stay the same.
+            # The inputs sorted: their n-grams come from sets, whose order (string hashing)
+            # differs from process to process, so the plain repr never matched a previous run's.
+            # Kept per l2, so that a wider L2_GRID computes only the values it adds.
+            canonical = [(sorted(r[0].items()), *r[1:]) for r in sub]
+            key = hashlib.sha256(repr((fold, canonical, sub_groups)).encode()).hexdigest()[:16]
+            cache = Path(tempfile.gettempdir()) / f"stnews-cv2-{key}.pkl"
+            # The fixed setting needs no inner cross-validation (its slow part).
+            preds = (
+                None if options.choice == "fixed"
+                else _cached(cache, partial(cross_validate, sub, groups=sub_groups))
+            )  # fmt: skip
+            news = None
+            if options.news_bound is not None and preds is not None:
+                news_cache = cache.with_name(cache.stem + "-news.pkl")
+                news_p = _cached(news_cache, partial(news_probabilities, sub, news=long_news))
+                news = {l2: (long_news, p) for l2, p in news_p.items()}
+            # The blind rows of the fold's own batch are not read: it is new to the choice too.
+            l2, veto, rescue = choose(
+                sub, sub_groups, verbose=False, preds=preds, news=news,
+                batches=[batches[i] for i in train],
+                blind=blind.without(fold) if blind is not None else None, options=options,
+            )  # fmt: skip
+            fold_model = learned.prepared(payload(sub, langs, l2, veto, rescue))
+            setting = f"l2={l2} veto={veto} rescue={rescue}"
+            print(f"fold {fold}: {len(test)} releases; {setting}", flush=True)
         for i in test:
             item = items[i]
             results[i] = classify(
