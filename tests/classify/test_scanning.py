@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Callable
 
 from crawler.classify import classify
 from crawler.classify.gazetteer import gazetteer
@@ -188,43 +189,46 @@ def test_lower_same_length_lowers_each_character_on_its_own() -> None:
         assert len(lower_same_length(text)) == len(text)
 
 
-def test_compound_heads_found_from_word_ends_are_the_patterns_matches() -> None:
-    """``_compound_heads`` (the pattern started at the words that end with a head) gives the
-    matches of ``_COMPOUND_HEADS``'s own scan over the whole text, whatever the text."""
-    from crawler.classify import engine
-
-    rng = random.Random(20261208)
-    pieces = ["reise", "reisen", "besuch", "e", "delegation", "en", "abkommen", "s", "p", "k",
-              "vereinbarung", "bildungs", "ab", " ", "-", "\n", "2", "_", "é", "ä", "ß",
-              "x", "info", "rm", "A"]  # fmt: skip
+def _cued_scan_matches_the_pattern(
+    finder: Callable[[str], list[re.Match[str]]], pattern: re.Pattern[str], pieces: list[str],
+    seed: int,
+) -> None:
+    """``finder`` (``pattern`` started only at the words that hold a cue) gives the matches of
+    the pattern's own scan over the whole text, on random texts of ``pieces`` and the set's."""
+    rng = random.Random(seed)
     texts = ["".join(rng.choices(pieces, k=rng.randrange(12))) for _ in range(30000)]
     texts += [lower_same_length(f"{item['title']}\n{item['body']}") for item in _items()]
     matched = 0
     for text in texts:
-        expected = [m.span() for m in engine._COMPOUND_HEADS.finditer(text)]
-        assert [m.span() for m in engine._compound_heads(text)] == expected, text
+        expected = [m.span() for m in pattern.finditer(text)]
+        assert [m.span() for m in finder(text)] == expected, text
         matched += len(expected)
     assert matched > 1000  # the texts exercise the matching
 
 
-def test_head_kinds_found_from_word_ends_are_the_patterns_matches() -> None:
-    """``_head_kind_matches`` (the pattern started at the words that hold a cue) gives the
-    matches of ``_HEAD_KINDS``'s own scan over the whole text, whatever the text."""
+def test_compound_heads_found_from_word_ends_are_the_patterns_matches() -> None:
+    """``_compound_heads``: trips and agreements (``_COMPOUND_HEADS``)."""
     from crawler.classify import engine
 
-    rng = random.Random(20261209)
+    pieces = ["reise", "reisen", "besuch", "e", "delegation", "en", "abkommen", "s", "p", "k",
+              "vereinbarung", "bildungs", "ab", " ", "-", "\n", "2", "_", "é", "ä", "ß",
+              "x", "info", "rm", "A"]  # fmt: skip
+    _cued_scan_matches_the_pattern(
+        engine._compound_heads, engine._COMPOUND_HEADS, pieces, seed=20261208
+    )
+
+
+def test_head_kinds_found_from_word_ends_are_the_patterns_matches() -> None:
+    """``_head_kind_matches``: calls, forums and centres (``_HEAD_KINDS``)."""
+    from crawler.classify import engine
+
     pieces = ["ausschreibung", "aufruf", "s", "bekanntmachung", "konferenz", "en", "workshop",
               "symposi", "um", "tagung", "kolloqui", "foren", "forum", "zentrum", "zentren",
               "labor", "e", "fach", "ab",
               " ", "-", "\n", "2", "_", "é", "ä", "ß", "x", "A"]  # fmt: skip
-    texts = ["".join(rng.choices(pieces, k=rng.randrange(12))) for _ in range(30000)]
-    texts += [lower_same_length(f"{item['title']}\n{item['body']}") for item in _items()]
-    matched = 0
-    for text in texts:
-        expected = [m.span() for m in engine._HEAD_KINDS.finditer(text)]
-        assert [m.span() for m in engine._head_kind_matches(text)] == expected, text
-        matched += len(expected)
-    assert matched > 1000  # the texts exercise the matching
+    _cued_scan_matches_the_pattern(
+        engine._head_kind_matches, engine._HEAD_KINDS, pieces, seed=20261209
+    )
 
 
 def test_area_prechecks_hold_wherever_the_area_patterns_match() -> None:
